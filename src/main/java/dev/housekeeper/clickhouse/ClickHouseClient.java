@@ -1,0 +1,66 @@
+package dev.housekeeper.clickhouse;
+
+import java.io.InputStream;
+import java.util.List;
+
+/**
+ * The only way Housekeeper talks to ClickHouse. Every call carries a query id (the statement's
+ * own, or a generated one), is routed to a healthy endpoint, is retried only when that is safe,
+ * and fails with a typed {@link ClickHouseException}.
+ */
+public interface ClickHouseClient extends AutoCloseable {
+
+  /** Runs a statement that returns rows and reads them as JSONEachRow. */
+  List<Row> query(Sql sql);
+
+  /** Runs a statement whose result is not needed (DDL, ALTER, OPTIMIZE, KILL ...). */
+  void execute(Sql sql);
+
+  /**
+   * Runs a statement and hands its raw output, in {@code format}, to {@code reader} while it is
+   * streamed. Nothing is buffered whole.
+   */
+  <T> T stream(Sql sql, String format, StreamReader<T> reader);
+
+  /**
+   * Streams {@code data}, encoded in {@code format}, into {@code database.table}
+   * ({@code columns} may be empty for all of them).
+   */
+  void insert(String database, String table, List<String> columns, String format, InputStream data, String queryId);
+
+  /**
+   * Kills the query with this id on the server that runs it ({@code KILL QUERY ... SYNC}), and
+   * aborts the local request. Returns whether a running query was found.
+   */
+  boolean cancel(String queryId);
+
+  /** Probes every endpoint once, bypassing circuit breakers, and reports what each answered. */
+  List<EndpointProbe> probe();
+
+  /** The server version and what it supports, from the first endpoint that answers. */
+  ServerCapabilities capabilities();
+
+  /** State of each endpoint's circuit breaker: CLOSED, OPEN or HALF_OPEN. */
+  List<String> breakerStates();
+
+  /** The configuration this client was built from. */
+  ClientConfig config();
+
+  @Override
+  void close();
+
+  /** Consumes a raw result stream. */
+  @FunctionalInterface
+  interface StreamReader<T> {
+    T read(InputStream in) throws Exception;
+  }
+
+  /** What one endpoint answered to a probe. */
+  record EndpointProbe(String endpoint, boolean healthy, long latencyMillis, String serverVersion,
+      ClickHouseException error) {}
+
+  /** A new query id, unique enough to find the query in system.processes and system.query_log. */
+  static String newQueryId(String purpose) {
+    return "hk-" + purpose + "-" + java.util.UUID.randomUUID();
+  }
+}

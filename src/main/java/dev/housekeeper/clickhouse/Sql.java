@@ -1,0 +1,136 @@
+package dev.housekeeper.clickhouse;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One statement to send. Built from a template written in code, where each {@code ?} is replaced by
+ * the next argument: a value ({@link SqlLiterals#render}) or an identifier made by {@link #id} or
+ * {@link #table}. Text from a spec enters only through those two doors, or through
+ * {@link #verbatim} for text that is SQL by contract (a migration script, a mart's source query).
+ *
+ * <p>{@link #idempotent()} says whether the statement may be sent again after a connection broke
+ * while it was in flight: reads and {@code IF [NOT] EXISTS} DDL are; most writes are not.
+ */
+public final class Sql {
+
+  private final String text;
+  private final boolean idempotent;
+  private final String queryId;
+  private final Duration timeout;
+
+  private Sql(String text, boolean idempotent, String queryId, Duration timeout) {
+    this.text = text;
+    this.idempotent = idempotent;
+    this.queryId = queryId;
+    this.timeout = timeout;
+  }
+
+  /** An identifier argument, validated and quoted. */
+  public record Identifier(String quoted) {}
+
+  /** A validated, quoted identifier to pass as an argument. */
+  public static Identifier id(String name) {
+    return new Identifier(Identifiers.quote(name));
+  }
+
+  /** A validated, quoted {@code database.table} to pass as an argument. */
+  public static Identifier table(String database, String table) {
+    return new Identifier(Identifiers.qualified(database, table));
+  }
+
+  /** A comma-separated list of quoted identifiers. */
+  public static Identifier ids(List<String> names) {
+    StringBuilder out = new StringBuilder();
+    for (String name : names) {
+      if (!out.isEmpty()) {
+        out.append(", ");
+      }
+      out.append(Identifiers.quote(name));
+    }
+    return new Identifier(out.toString());
+  }
+
+  /** A read-only statement (retried after a dropped connection). */
+  public static Sql query(String template, Object... args) {
+    return new Sql(bind(template, args), true, null, null);
+  }
+
+  /** A statement that changes something; it is not re-sent after a dropped connection. */
+  public static Sql command(String template, Object... args) {
+    return new Sql(bind(template, args), false, null, null);
+  }
+
+  /** SQL text taken as it is: only for fields whose contract is "a SQL statement". */
+  public static Sql verbatim(String sqlText) {
+    return new Sql(Objects.requireNonNull(sqlText, "sql"), false, null, null);
+  }
+
+  public Sql idempotent(boolean value) {
+    return new Sql(text, value, queryId, timeout);
+  }
+
+  public Sql withQueryId(String id) {
+    return new Sql(text, idempotent, id, timeout);
+  }
+
+  public Sql withTimeout(Duration value) {
+    return new Sql(text, idempotent, queryId, value);
+  }
+
+  public String text() {
+    return text;
+  }
+
+  public boolean idempotent() {
+    return idempotent;
+  }
+
+  /** The query id to use, or null to let the client make one. */
+  public String queryId() {
+    return queryId;
+  }
+
+  /** The time limit for this statement, or null for the connection's default. */
+  public Duration timeout() {
+    return timeout;
+  }
+
+  @Override
+  public String toString() {
+    return text;
+  }
+
+  static String bind(String template, Object... args) {
+    StringBuilder out = new StringBuilder(template.length() + 16 * args.length);
+    int next = 0;
+    char quote = 0;
+    for (int i = 0; i < template.length(); i++) {
+      char c = template.charAt(i);
+      if (quote != 0) {
+        out.append(c);
+        if (c == '\\' && i + 1 < template.length()) {
+          out.append(template.charAt(++i));
+        } else if (c == quote) {
+          quote = 0;
+        }
+      } else if (c == '\'' || c == '`' || c == '"') {
+        quote = c;
+        out.append(c);
+      } else if (c == '?') {
+        if (next >= args.length) {
+          throw new IllegalArgumentException("more placeholders than arguments in: " + template);
+        }
+        Object arg = args[next++];
+        out.append(arg instanceof Identifier ident ? ident.quoted() : SqlLiterals.render(arg));
+      } else {
+        out.append(c);
+      }
+    }
+    if (next != args.length) {
+      throw new IllegalArgumentException("more arguments than placeholders in: " + template);
+    }
+    return out.toString();
+  }
+}

@@ -1,0 +1,236 @@
+package dev.housekeeper.testing;
+
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real clickhouse-server process (Debian's package, 18.16) on free loopback ports, with its data
+ * in a temporary folder and a password-protected user. One instance is shared by a whole test run
+ * ({@link #shared()}); it can be stopped and started again on the same ports and data, to test
+ * failures.
+ */
+public final class ClickHouseServer implements AutoCloseable {
+
+  public static final String USER = "housekeeper";
+  public static final String PASSWORD = "hk-test-p4ss";
+  /** A user whose profile is read-only, to see PERMISSION_DENIED. */
+  public static final String READONLY_USER = "reader";
+  public static final String BINARY = "/usr/sbin/clickhouse-server";
+
+  private static ClickHouseServer shared;
+
+  private final Path dir;
+  private final int httpPort;
+  private final int tcpPort;
+  private Process process;
+
+  /** The server shared by every test of this JVM, started on first use and stopped at exit. */
+  public static synchronized ClickHouseServer shared() {
+    if (shared == null) {
+      try {
+        shared = new ClickHouseServer(Files.createTempDirectory("hk-clickhouse-"));
+        shared.start();
+        ClickHouseServer s = shared;
+        Runtime.getRuntime().addShutdownHook(new Thread(s::close));
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot start clickhouse-server", e);
+      }
+    }
+    return shared;
+  }
+
+  public ClickHouseServer(Path dir) throws IOException {
+    this.dir = dir;
+    this.httpPort = freePort();
+    this.tcpPort = freePort();
+    writeConfig();
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    }
+  }
+
+  private void writeConfig() throws IOException {
+    Files.createDirectories(dir.resolve("log"));
+    Files.createDirectories(dir.resolve("data/tmp"));
+    Files.createDirectories(dir.resolve("data/user_files"));
+    Files.createDirectories(dir.resolve("data/format_schemas"));
+    String d = dir.toAbsolutePath().toString();
+    Files.writeString(dir.resolve("config.xml"), """
+        <?xml version="1.0"?>
+        <yandex>
+          <logger><level>information</level><log>%1$s/log/server.log</log>
+            <errorlog>%1$s/log/server.err.log</errorlog><size>100M</size><count>2</count></logger>
+          <listen_host>127.0.0.1</listen_host>
+          <http_port>%2$d</http_port><tcp_port>%3$d</tcp_port>
+          <max_concurrent_queries>100</max_concurrent_queries>
+          <mark_cache_size>268435456</mark_cache_size>
+          <path>%1$s/data/</path><tmp_path>%1$s/data/tmp/</tmp_path>
+          <user_files_path>%1$s/data/user_files/</user_files_path>
+          <format_schema_path>%1$s/data/format_schemas/</format_schema_path>
+          <users_config>users.xml</users_config><default_profile>default</default_profile>
+          <default_database>default</default_database><timezone>UTC</timezone>
+          <mlock_executable>false</mlock_executable>
+          <query_log><database>system</database><table>query_log</table>
+            <flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>
+        </yandex>
+        """.formatted(d, httpPort, tcpPort));
+    Files.writeString(dir.resolve("users.xml"), """
+        <?xml version="1.0"?>
+        <yandex>
+          <profiles><default><log_queries>1</log_queries></default>
+            <readonly><readonly>1</readonly><log_queries>1</log_queries></readonly></profiles>
+          <users>
+            <%1$s><password>%2$s</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+              <profile>default</profile><quota>default</quota></%1$s>
+            <%3$s><password>%4$s</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+              <profile>readonly</profile><quota>default</quota></%3$s>
+          </users>
+          <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
+            <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
+          </interval></default></quotas>
+        </yandex>
+        """.formatted(USER, PASSWORD, READONLY_USER, PASSWORD));
+  }
+
+  /** Starts the process and waits until /ping answers. */
+  public synchronized void start() {
+    if (process != null && process.isAlive()) {
+      return;
+    }
+    try {
+      process = new ProcessBuilder(BINARY, "--config-file=" + dir.resolve("config.xml"))
+          .directory(dir.toFile())
+          .redirectErrorStream(true)
+          .redirectOutput(dir.resolve("log/stdout.log").toFile())
+          .start();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run " + BINARY + " (apt-get install clickhouse-server)", e);
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("clickhouse-server exited with " + process.exitValue() + "; see " + dir.resolve("log"));
+      }
+      if (ping()) {
+        return;
+      }
+      sleep(50);
+    }
+    throw new IllegalStateException("clickhouse-server did not answer /ping within 30 s; see " + dir.resolve("log"));
+  }
+
+  /** Stops the process: SIGTERM, or SIGKILL when {@code hard}. Data stays. */
+  public synchronized void stop(boolean hard) {
+    if (process == null) {
+      return;
+    }
+    if (hard) {
+      process.destroyForcibly();
+    } else {
+      process.destroy();
+    }
+    try {
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    process = null;
+    // the ports are free again only once the listener is gone
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (ping() && System.nanoTime() < deadline) {
+      sleep(50);
+    }
+  }
+
+  public boolean isRunning() {
+    return process != null && process.isAlive();
+  }
+
+  public boolean ping() {
+    try {
+      HttpURLConnection c = (HttpURLConnection) URI.create(httpUrl() + "/ping").toURL().openConnection();
+      c.setConnectTimeout(500);
+      c.setReadTimeout(1000);
+      return c.getResponseCode() == 200;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  public String httpUrl() {
+    return "http://127.0.0.1:" + httpPort;
+  }
+
+  public int httpPort() {
+    return httpPort;
+  }
+
+  public int tcpPort() {
+    return tcpPort;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  /**
+   * Runs SQL with Debian's clickhouse-client (a path independent of the operator's client), and
+   * returns its TabSeparated output.
+   */
+  public String sql(String query) {
+    List<String> cmd = new ArrayList<>(List.of("clickhouse-client", "--host", "127.0.0.1", "--port",
+        String.valueOf(tcpPort), "--user", USER, "--password", PASSWORD, "--multiquery", "--query", query));
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        throw new IllegalStateException("clickhouse-client failed on [" + query + "]: " + out);
+      }
+      return out.strip();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A single number from {@link #sql}. */
+  public long sqlLong(String query) {
+    return Long.parseLong(sql(query));
+  }
+
+  /** Basic auth header value for raw HTTP calls in tests. */
+  public static String basicAuth() {
+    return "Basic " + Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    stop(false);
+  }
+}

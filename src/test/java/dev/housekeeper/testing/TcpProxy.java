@@ -1,0 +1,134 @@
+package dev.housekeeper.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A loopback TCP proxy in front of a real server, for fault injection: it forwards, or reads the
+ * request and drops the connection (the next {@code n} connections), or stops listening.
+ */
+public final class TcpProxy implements AutoCloseable {
+
+  private final int targetPort;
+  private final int port;
+  private final AtomicInteger dropNext = new AtomicInteger();
+  private final AtomicInteger connections = new AtomicInteger();
+  private volatile ServerSocket listener;
+
+  public TcpProxy(int targetPort) throws IOException {
+    this(targetPort, ClickHouseServer.freePort());
+  }
+
+  public TcpProxy(int targetPort, int port) {
+    this.targetPort = targetPort;
+    this.port = port;
+  }
+
+  /** Starts listening (again). */
+  public synchronized TcpProxy start() throws IOException {
+    if (listener != null) {
+      return this;
+    }
+    ServerSocket s = new ServerSocket();
+    s.setReuseAddress(true);
+    s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+    listener = s;
+    Thread t = new Thread(() -> acceptLoop(s), "tcp-proxy-" + port);
+    t.setDaemon(true);
+    t.start();
+    return this;
+  }
+
+  /** Stops listening: new connections are refused. */
+  public synchronized void stop() {
+    if (listener != null) {
+      try {
+        listener.close();
+      } catch (IOException ignored) {
+        // closing
+      }
+      listener = null;
+    }
+  }
+
+  /** The next {@code n} connections read the request, then are dropped with no answer. */
+  public void dropNext(int n) {
+    dropNext.set(n);
+  }
+
+  public int connections() {
+    return connections.get();
+  }
+
+  public String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  private void acceptLoop(ServerSocket s) {
+    while (!s.isClosed()) {
+      try {
+        Socket client = s.accept();
+        connections.incrementAndGet();
+        if (dropNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+          Thread t = new Thread(() -> drop(client));
+          t.setDaemon(true);
+          t.start();
+        } else {
+          forward(client);
+        }
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private static void drop(Socket client) {
+    try (client) {
+      client.setSoTimeout(2000);
+      client.getInputStream().read(new byte[8192]); // the request arrived ...
+      client.setSoLinger(true, 0); // ... and the connection is reset without an answer
+    } catch (IOException ignored) {
+      // dropped
+    }
+  }
+
+  private void forward(Socket client) throws IOException {
+    Socket upstream = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+    pump(client, upstream);
+    pump(upstream, client);
+  }
+
+  private static void pump(Socket from, Socket to) {
+    Thread t = new Thread(() -> {
+      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        in.transferTo(out);
+      } catch (IOException ignored) {
+        // one side closed
+      } finally {
+        try {
+          to.close();
+          from.close();
+        } catch (IOException ignored) {
+          // closing
+        }
+      }
+    });
+    t.setDaemon(true);
+    t.start();
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+}
