@@ -1,0 +1,49 @@
+package dev.housekeeper.common;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.Objects;
+import java.util.function.Supplier;
+
+/**
+ * The one place where a reconciler's status is written: a JSON Patch of the status subresource
+ * with one operation, {@code add /status} (which replaces the whole status), sent only when the
+ * status changed.
+ *
+ * <p>Why not JOSDK's {@code UpdateControl.patchStatus}: without server-side apply it computes a
+ * JSON Patch against the cached object, which fails where the stored status is {@code null} (as
+ * the test API stores it). Why not a merge patch: the test API merges lists by appending, so stale
+ * conditions would stay. Replacing {@code /status} whole is right on every API server.
+ */
+public final class StatusWriter {
+
+  private final KubernetesClient client;
+
+  public StatusWriter(KubernetesClient client) {
+    this.client = client;
+  }
+
+  /**
+   * Writes {@code status} onto the resource if it differs from the current one.
+   *
+   * @return whether a patch was sent
+   */
+  public <S, R extends CustomResource<?, S>> boolean write(R current, S status, Supplier<R> blank) {
+    if (Objects.equals(Serialization.asJson(current.getStatus()), Serialization.asJson(status))) {
+      return false;
+    }
+    R fresh = blank.get();
+    fresh.setMetadata(new ObjectMetaBuilder()
+        .withName(current.getMetadata().getName())
+        .withNamespace(current.getMetadata().getNamespace())
+        .build());
+    fresh.setStatus(status);
+    String patch = "[{\"op\":\"add\",\"path\":\"/status\",\"value\":" + Serialization.asJson(status) + "}]";
+    client.resource(fresh).subresource("status").patch(PatchContext.of(PatchType.JSON), patch);
+    return true;
+  }
+}

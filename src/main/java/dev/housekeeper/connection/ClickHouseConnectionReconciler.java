@@ -1,0 +1,264 @@
+package dev.housekeeper.connection;
+
+import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.api.connection.ClickHouseConnectionSpec;
+import dev.housekeeper.api.connection.ClickHouseConnectionStatus;
+import dev.housekeeper.api.connection.ClickHouseConnectionStatus.EndpointStatus;
+import dev.housekeeper.api.connection.ClickHouseConnectionStatus.Phase;
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.ClickHouseClient.EndpointProbe;
+import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.ClickHouseException.Kind;
+import dev.housekeeper.clickhouse.ServerCapabilities;
+import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.EventRecorder;
+import dev.housekeeper.common.HousekeeperMetrics;
+import dev.housekeeper.common.StatusWriter;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Probes a ClickHouseConnection's endpoints on an interval (and when its Secret changes), detects
+ * the server's capabilities, and writes health, version and the Ready condition to status.
+ */
+@ControllerConfiguration(name = "clickhouseconnection")
+public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConnection>, Cleaner<ClickHouseConnection> {
+
+  static final String KIND = "ClickHouseConnection";
+
+  private final ConnectionClients clients;
+  private final EventRecorder events;
+  private final HousekeeperMetrics metrics;
+  private final Clock clock;
+  private final StatusWriter statusWriter;
+  private InformerEventSource<Secret, ClickHouseConnection> secrets;
+
+  public ClickHouseConnectionReconciler(ConnectionClients clients, StatusWriter statusWriter, EventRecorder events,
+      HousekeeperMetrics metrics, Clock clock) {
+    this.statusWriter = statusWriter;
+    this.clients = clients;
+    this.events = events;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  @Override
+  public List<EventSource<?, ClickHouseConnection>> prepareEventSources(EventSourceContext<ClickHouseConnection> ctx) {
+    // A Secret change re-probes every connection in its namespace that reads it.
+    var config = InformerEventSourceConfiguration.from(Secret.class, ClickHouseConnection.class)
+        .withNamespacesInheritedFromController()
+        .withSecondaryToPrimaryMapper(secret -> ctx.getPrimaryCache()
+            .list(secret.getMetadata().getNamespace())
+            .filter(c -> readsSecret(c, secret.getMetadata().getName()))
+            .map(ResourceID::fromResource)
+            .collect(Collectors.toSet()))
+        .build();
+    secrets = new InformerEventSource<>(config, ctx);
+    return List.of(secrets);
+  }
+
+  private static boolean readsSecret(ClickHouseConnection c, String secretName) {
+    var spec = c.getSpec();
+    if (spec == null) {
+      return false;
+    }
+    return (spec.getCredentials() != null && secretName.equals(spec.getCredentials().getSecretName()))
+        || (spec.getTls() != null && spec.getTls().getCaCertificate() != null
+            && secretName.equals(spec.getTls().getCaCertificate().getName()));
+  }
+
+  @Override
+  public UpdateControl<ClickHouseConnection> reconcile(ClickHouseConnection resource, Context<ClickHouseConnection> ctx) {
+    ClickHouseConnectionStatus previous = resource.getStatus() != null ? resource.getStatus()
+        : new ClickHouseConnectionStatus();
+    ClickHouseConnectionStatus status = new ClickHouseConnectionStatus();
+    status.setConditions(previous.getConditions());
+    status.setObservedGeneration(resource.getMetadata().getGeneration());
+    Outcome outcome = observe(resource, status);
+    apply(resource, previous, status, outcome);
+    statusWriter.write(resource, status, ClickHouseConnection::new);
+    UpdateControl<ClickHouseConnection> control = UpdateControl.noUpdate();
+    return outcome.retryAfter() == null ? control : control.rescheduleAfter(outcome.retryAfter());
+  }
+
+  /** What one pass found: the Ready condition's status, reason and message, and when to look again. */
+  record Outcome(Phase phase, boolean ready, String reason, String message, Duration retryAfter) {}
+
+  private Outcome observe(ClickHouseConnection resource, ClickHouseConnectionStatus status) {
+    ClickHouseConnectionSpec spec = resource.getSpec();
+    List<String> problems = ConnectionSettings.validate(spec);
+    if (!problems.isEmpty()) {
+      return new Outcome(Phase.Failed, false, "ValidationError",
+          "The spec is invalid: " + String.join("; ", problems) + ". Fix the resource; nothing is retried until then.",
+          null);
+    }
+    Duration interval = ConnectionSettings.probeInterval(spec);
+    String ns = resource.getMetadata().getNamespace();
+    var creds = spec.getCredentials();
+    Secret secret = secretNamed(ns, creds.getSecretName());
+    String username = value(secret, creds.getUsernameKey());
+    String password = value(secret, creds.getPasswordKey());
+    if (secret == null || username == null || password == null) {
+      String what = secret == null ? "Secret \"" + creds.getSecretName() + "\" does not exist in namespace " + ns
+          : "Secret \"" + creds.getSecretName() + "\" has no key \""
+              + (username == null ? creds.getUsernameKey() : creds.getPasswordKey()) + "\"";
+      return new Outcome(Phase.Failed, false, "SecretNotFound", what + ". Create it with the keys \""
+          + creds.getUsernameKey() + "\" and \"" + creds.getPasswordKey() + "\"; the connection is probed again as"
+          + " soon as the Secret appears.", interval);
+    }
+    String caPem = null;
+    if (spec.getTls() != null && spec.getTls().getCaCertificate() != null) {
+      var ref = spec.getTls().getCaCertificate();
+      caPem = value(secretNamed(ns, ref.getName()), ref.getKey());
+      if (caPem == null) {
+        return new Outcome(Phase.Failed, false, "SecretNotFound", "TLS CA certificate: Secret \"" + ref.getName()
+            + "\" or its key \"" + ref.getKey() + "\" does not exist in namespace " + ns + ".", interval);
+      }
+    }
+    status.setSecretResourceVersion(secret.getMetadata().getResourceVersion());
+    ClickHouseClient client = clients.obtain(ns, resource.getMetadata().getName(),
+        ConnectionSettings.toClientConfig(spec, username, password, caPem));
+    return probe(client, status, username, creds.getSecretName(), interval, ns);
+  }
+
+  private Outcome probe(ClickHouseClient client, ClickHouseConnectionStatus status, String username,
+      String secretName, Duration interval, String ns) {
+    List<EndpointProbe> probes = client.probe();
+    List<EndpointStatus> endpoints = new ArrayList<>();
+    for (EndpointProbe p : probes) {
+      EndpointStatus e = new EndpointStatus();
+      e.setUrl(p.endpoint());
+      e.setHealthy(p.healthy());
+      e.setLatencyMillis(p.latencyMillis());
+      e.setServerVersion(p.serverVersion());
+      if (p.error() != null) {
+        e.setLastError(Conditions.truncate(p.error().getMessage(), 512));
+        e.setLastErrorKind(p.error().kind().reason());
+      }
+      endpoints.add(e);
+      metrics.action(KIND, ns, "probe", p.healthy() ? "success" : "failure");
+    }
+    long healthy = probes.stream().filter(EndpointProbe::healthy).count();
+    status.setEndpoints(endpoints);
+    status.setHealthyEndpoints(healthy + "/" + probes.size());
+    status.setLastProbeTime(Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString());
+    if (healthy == 0) {
+      boolean auth = probes.stream().anyMatch(p -> p.error() != null && p.error().kind() == Kind.AUTHENTICATION);
+      String errors = probes.stream().map(p -> p.endpoint() + ": " + p.error().getMessage())
+          .collect(Collectors.joining("; "));
+      if (auth) {
+        return new Outcome(Phase.Failed, false, "AuthenticationFailed", "ClickHouse rejected user \"" + username
+            + "\" (" + errors + "). Check the user name and password in Secret \"" + secretName
+            + "\"; the connection is probed again when the Secret changes.", interval);
+      }
+      return new Outcome(Phase.Failed, false, "Unreachable", "No endpoint answered (" + errors + "). Check that"
+          + " ClickHouse is running and that the endpoints' hosts and ports are right; retrying every "
+          + interval.toSeconds() + "s.", shorter(interval, Duration.ofSeconds(30)));
+    }
+    EndpointProbe first = probes.stream().filter(EndpointProbe::healthy).findFirst().orElseThrow();
+    status.setServerVersion(first.serverVersion());
+    status.setLatencyMillis(first.latencyMillis());
+    try {
+      status.setCapabilities(toStatus(client.capabilities()));
+    } catch (ClickHouseException e) {
+      return new Outcome(Phase.Failed, false, "CapabilityDetectionFailed", "The server answered, but reading its"
+          + " capabilities failed: " + e.getMessage() + ". Check that the user may read system tables.", interval);
+    }
+    if (healthy < probes.size()) {
+      String down = probes.stream().filter(p -> !p.healthy()).map(EndpointProbe::endpoint)
+          .collect(Collectors.joining(", "));
+      return new Outcome(Phase.Degraded, true, "PartiallyAvailable", healthy + " of " + probes.size()
+          + " endpoints answer; down: " + down + ". Queries fail over to the healthy ones.", interval);
+    }
+    return new Outcome(Phase.Ready, true, "Connected", "All " + probes.size() + " endpoint(s) answer; ClickHouse "
+        + first.serverVersion() + ".", interval);
+  }
+
+  private void apply(ClickHouseConnection resource, ClickHouseConnectionStatus previous,
+      ClickHouseConnectionStatus status, Outcome outcome) {
+    Long generation = resource.getMetadata().getGeneration();
+    status.setPhase(outcome.phase());
+    var conditions = Conditions.set(status.getConditions(), Conditions.READY, outcome.ready(), outcome.reason(),
+        outcome.message(), generation, clock);
+    conditions = Conditions.set(conditions, Conditions.DEGRADED, outcome.phase() != Phase.Ready,
+        outcome.phase() == Phase.Ready ? "AllEndpointsHealthy" : outcome.reason(),
+        outcome.phase() == Phase.Ready ? "" : outcome.message(), generation, clock);
+    status.setConditions(conditions);
+    String before = Conditions.find(previous.getConditions(), Conditions.READY).map(c -> c.getReason()).orElse(null);
+    if (!Objects.equals(before, outcome.reason())) {
+      if (outcome.ready()) {
+        events.normal(resource, outcome.reason(), outcome.message());
+      } else {
+        events.warning(resource, outcome.reason(), outcome.message());
+      }
+    }
+    metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), outcome.ready());
+  }
+
+  private Secret secretNamed(String namespace, String name) {
+    if (name == null) {
+      return null;
+    }
+    return secrets.get(new ResourceID(name, namespace)).orElse(null);
+  }
+
+  private static String value(Secret secret, String key) {
+    if (secret == null || key == null) {
+      return null;
+    }
+    if (secret.getData() != null && secret.getData().containsKey(key)) {
+      return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+    }
+    if (secret.getStringData() != null && secret.getStringData().containsKey(key)) {
+      return secret.getStringData().get(key);
+    }
+    return null;
+  }
+
+  private static ClickHouseConnectionStatus.Capabilities toStatus(ServerCapabilities caps) {
+    var out = new ClickHouseConnectionStatus.Capabilities();
+    out.setNativeBackup(caps.nativeBackup());
+    out.setTableTtl(caps.tableTtl());
+    out.setExchangeTables(caps.exchangeTables());
+    out.setLightweightDelete(caps.lightweightDelete());
+    out.setPostgresqlTableFunction(caps.postgresqlTableFunction());
+    out.setQueryParameters(caps.queryParameters());
+    return out;
+  }
+
+  private static Duration shorter(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  @Override
+  public DeleteControl cleanup(ClickHouseConnection resource, Context<ClickHouseConnection> ctx) {
+    clients.remove(resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+    metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+    return DeleteControl.defaultDelete();
+  }
+
+  /** For tests and other kinds: the set of Ready reasons this reconciler writes. */
+  public static final Set<String> REASONS = Set.of("Connected", "PartiallyAvailable", "ValidationError",
+      "SecretNotFound", "AuthenticationFailed", "Unreachable", "CapabilityDetectionFailed");
+}

@@ -1,0 +1,120 @@
+package dev.housekeeper.connection;
+
+import dev.housekeeper.api.connection.ClickHouseConnectionSpec;
+import dev.housekeeper.clickhouse.ClientConfig;
+import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.common.Durations;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checks a ClickHouseConnection spec and turns it, with the credentials read from its Secret, into
+ * a {@link ClientConfig}. The CRD schema checks most of this already; this is the same check for
+ * servers where the schema is not enforced (and for clear messages).
+ */
+public final class ConnectionSettings {
+
+  private ConnectionSettings() {}
+
+  /** Every problem of the spec, each as a sentence; empty when the spec is usable. */
+  public static List<String> validate(ClickHouseConnectionSpec spec) {
+    List<String> problems = new ArrayList<>();
+    if (spec == null) {
+      return List.of("spec is missing");
+    }
+    if (spec.getEndpoints() == null || spec.getEndpoints().isEmpty()) {
+      problems.add("spec.endpoints: at least one endpoint is needed, for example http://clickhouse:8123");
+    } else {
+      for (String endpoint : spec.getEndpoints()) {
+        String problem = checkEndpoint(endpoint);
+        if (problem != null) {
+          problems.add("spec.endpoints: " + problem);
+        }
+      }
+    }
+    if (spec.getDatabase() != null && !Identifiers.isValid(spec.getDatabase())) {
+      problems.add("spec.database: " + Identifiers.describe(spec.getDatabase()) + " is not a valid database name");
+    }
+    if (spec.getCredentials() == null || spec.getCredentials().getSecretName() == null
+        || spec.getCredentials().getSecretName().isBlank()) {
+      problems.add("spec.credentials.secretName: name the Secret that holds the user name and password");
+    }
+    if (spec.getCluster() != null && !spec.getCluster().matches("^[A-Za-z_][A-Za-z0-9_.-]{0,205}$")) {
+      problems.add("spec.cluster: " + Identifiers.describe(spec.getCluster()) + " is not a valid cluster name");
+    }
+    tryParse(problems, "spec.connectTimeout", spec.getConnectTimeout());
+    tryParse(problems, "spec.queryTimeout", spec.getQueryTimeout());
+    tryParse(problems, "spec.probeInterval", spec.getProbeInterval());
+    if (spec.getRetry() != null) {
+      tryParse(problems, "spec.retry.initialBackoff", spec.getRetry().getInitialBackoff());
+      tryParse(problems, "spec.retry.maxBackoff", spec.getRetry().getMaxBackoff());
+      if (spec.getRetry().getMaxAttempts() < 1 || spec.getRetry().getMaxAttempts() > 20) {
+        problems.add("spec.retry.maxAttempts: must be between 1 and 20");
+      }
+    }
+    if (spec.getCircuitBreaker() != null) {
+      tryParse(problems, "spec.circuitBreaker.openDuration", spec.getCircuitBreaker().getOpenDuration());
+      if (spec.getCircuitBreaker().getFailureThreshold() < 1) {
+        problems.add("spec.circuitBreaker.failureThreshold: must be at least 1");
+      }
+      if (spec.getCircuitBreaker().getSuccessThreshold() < 1) {
+        problems.add("spec.circuitBreaker.successThreshold: must be at least 1");
+      }
+    }
+    return problems;
+  }
+
+  private static String checkEndpoint(String endpoint) {
+    if (endpoint == null || !endpoint.matches("^https?://[^/\\s?#]+/?$")) {
+      return "\"" + endpoint + "\" is not an http:// or https:// URL with a host and optional port";
+    }
+    try {
+      URI uri = URI.create(endpoint);
+      if (uri.getHost() == null) {
+        return "\"" + endpoint + "\" has no host";
+      }
+    } catch (IllegalArgumentException e) {
+      return "\"" + endpoint + "\" is not a URL: " + e.getMessage();
+    }
+    return null;
+  }
+
+  private static void tryParse(List<String> problems, String field, String value) {
+    try {
+      Durations.parse(field, value, Duration.ZERO);
+    } catch (IllegalArgumentException e) {
+      problems.add(e.getMessage());
+    }
+  }
+
+  /** The client configuration of a valid spec. */
+  public static ClientConfig toClientConfig(ClickHouseConnectionSpec spec, String username, String password,
+      String caPem) {
+    var retry = spec.getRetry() != null ? spec.getRetry() : new ClickHouseConnectionSpec.Retry();
+    var breaker = spec.getCircuitBreaker() != null ? spec.getCircuitBreaker()
+        : new ClickHouseConnectionSpec.CircuitBreaker();
+    ClientConfig.Balancing balancing = spec.getLoadBalancing() == ClickHouseConnectionSpec.LoadBalancing.FirstHealthy
+        ? ClientConfig.Balancing.FIRST_HEALTHY : ClientConfig.Balancing.ROUND_ROBIN;
+    List<String> endpoints = spec.getEndpoints().stream().map(e -> e.endsWith("/") ? e.substring(0, e.length() - 1) : e)
+        .toList();
+    return ClientConfig.of(endpoints, username, password)
+        .withDatabase(spec.getDatabase() == null ? "default" : spec.getDatabase())
+        .withBalancing(balancing)
+        .withTimeouts(Durations.parse("connectTimeout", spec.getConnectTimeout(), Duration.ofSeconds(5)),
+            Durations.parse("queryTimeout", spec.getQueryTimeout(), Duration.ofSeconds(300)))
+        .withRetry(retry.getMaxAttempts(),
+            Durations.parse("initialBackoff", retry.getInitialBackoff(), Duration.ofMillis(200)),
+            Durations.parse("maxBackoff", retry.getMaxBackoff(), Duration.ofSeconds(5)))
+        .withBreaker(breaker.getFailureThreshold(),
+            Durations.parse("openDuration", breaker.getOpenDuration(), Duration.ofSeconds(30)),
+            breaker.getSuccessThreshold())
+        .withCluster(spec.getCluster())
+        .withTls(caPem, spec.getTls() != null && spec.getTls().isInsecureSkipVerify());
+  }
+
+  public static Duration probeInterval(ClickHouseConnectionSpec spec) {
+    return Durations.parse("probeInterval", spec.getProbeInterval(), Duration.ofSeconds(60));
+  }
+}

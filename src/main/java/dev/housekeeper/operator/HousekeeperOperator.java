@@ -1,0 +1,138 @@
+package dev.housekeeper.operator;
+
+import dev.housekeeper.common.EventRecorder;
+import dev.housekeeper.common.HousekeeperMetrics;
+import dev.housekeeper.common.StatusWriter;
+import dev.housekeeper.connection.ClickHouseConnectionReconciler;
+import dev.housekeeper.connection.ConnectionClients;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Housekeeper operator: registers one reconciler per kind with java-operator-sdk, serves
+ * /metrics, /healthz and /readyz, and optionally elects a leader on a Lease.
+ */
+public final class HousekeeperOperator implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(HousekeeperOperator.class);
+
+  private final KubernetesClient client;
+  private final OperatorSettings settings;
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final ConnectionClients connections = new ConnectionClients();
+  private final Operator operator;
+  private HttpEndpoints http;
+  private volatile boolean started;
+
+  public HousekeeperOperator(KubernetesClient client, OperatorSettings settings) {
+    this.client = client;
+    this.settings = settings;
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    this.operator = new Operator(o -> {
+      o.withKubernetesClient(client)
+          .withCloseClientOnStop(false)
+          // Status and finalizers are patched with JSON merge patch, which every API server (and the test mock) accepts.
+          .withUseSSAToPatchPrimaryResource(false)
+          .withConcurrentReconciliationThreads(settings.reconcileThreads())
+          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).build())
+          .withReconciliationTerminationTimeout(Duration.ofSeconds(10));
+      if (settings.leaderElection()) {
+        o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder
+            .aLeaderElectionConfiguration(settings.leaseName())
+            .withLeaseNamespace(settings.leaseNamespace())
+            .withIdentity(settings.identity())
+            .withLeaseDuration(settings.leaseDuration())
+            .withRenewDeadline(settings.leaseDuration().multipliedBy(2).dividedBy(3))
+            .withRetryPeriod(Duration.ofSeconds(2))
+            .withExitOnStopLeading(false)
+            .build());
+      }
+    });
+    HousekeeperMetrics metrics = new HousekeeperMetrics(registry);
+    EventRecorder events = new EventRecorder(client);
+    Clock clock = Clock.systemUTC();
+    StatusWriter statusWriter = new StatusWriter(client);
+    register(new ClickHouseConnectionReconciler(connections, statusWriter, events, metrics, clock));
+  }
+
+  private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {
+    operator.register(reconciler, o -> {
+      if (!settings.watchNamespaces().isEmpty()) {
+        o.settingNamespaces(settings.watchNamespaces());
+      }
+    });
+  }
+
+  /** Starts the HTTP endpoints, then the controllers (after winning the election, when enabled). */
+  public HousekeeperOperator start() throws IOException {
+    http = new HttpEndpoints(settings.httpPort(), registry, () -> true,
+        () -> started && operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy());
+    operator.start();
+    started = true;
+    LOG.info("housekeeper started: namespaces={}, http port {}, leader election {}",
+        settings.watchNamespaces().isEmpty() ? "all" : settings.watchNamespaces(), http.port(),
+        settings.leaderElection());
+    return this;
+  }
+
+  public int httpPort() {
+    return http.port();
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  public KubernetesClient kubernetesClient() {
+    return client;
+  }
+
+  public ConnectionClients connections() {
+    return connections;
+  }
+
+  @Override
+  public void close() {
+    try {
+      operator.stop();
+    } finally {
+      if (http != null) {
+        http.close();
+      }
+      connections.close();
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    long t0 = System.nanoTime();
+    OperatorSettings settings = OperatorSettings.fromEnvironment(Map.copyOf(System.getenv()));
+    KubernetesClient client = new KubernetesClientBuilder().build();
+    HousekeeperOperator op = new HousekeeperOperator(client, settings).start();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      op.close();
+      client.close();
+    }, "shutdown"));
+    LOG.info("ready in {} ms", (System.nanoTime() - t0) / 1_000_000);
+  }
+}

@@ -1,0 +1,2 @@
+/** The operator process: configuration from the environment, start-up, HTTP endpoints, leader election. */
+package dev.housekeeper.operator;

@@ -1,0 +1,121 @@
+package dev.housekeeper.testing;
+
+import dev.housekeeper.operator.HousekeeperOperator;
+import dev.housekeeper.operator.OperatorSettings;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The real operator, in-process, talking HTTP to the Kubernetes mock API, plus the real ClickHouse
+ * server of this test run. One per test class.
+ */
+public final class OperatorHarness implements AutoCloseable {
+
+  private final KubernetesApi api;
+  private final HousekeeperOperator operator;
+  private final ClickHouseServer clickhouse;
+
+  private OperatorHarness(KubernetesApi api, HousekeeperOperator operator, ClickHouseServer clickhouse) {
+    this.api = api;
+    this.operator = operator;
+    this.clickhouse = clickhouse;
+  }
+
+  public static OperatorHarness start() {
+    return start(OperatorSettings.forTests());
+  }
+
+  public static OperatorHarness start(OperatorSettings settings) {
+    try {
+      ClickHouseServer clickhouse = ClickHouseServer.shared();
+      KubernetesApi api = KubernetesApi.start();
+      // The operator gets its own client, as a separate process would.
+      HousekeeperOperator operator = new HousekeeperOperator(api.server().createClient(), settings).start();
+      return new OperatorHarness(api, operator, clickhouse);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public KubernetesClient client() {
+    return api.client();
+  }
+
+  public KubernetesApi api() {
+    return api;
+  }
+
+  public HousekeeperOperator operator() {
+    return operator;
+  }
+
+  public ClickHouseServer clickhouse() {
+    return clickhouse;
+  }
+
+  public void namespace(String name) {
+    client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
+        .createOr(op -> op.update());
+  }
+
+  /** Creates or replaces a Secret with string data. */
+  public Secret secret(String namespace, String name, Map<String, String> data) {
+    Secret s = new SecretBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
+        .withStringData(data).build();
+    // The mock does not turn stringData into data; do it as the API server would.
+    s.setData(data.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
+        e -> java.util.Base64.getEncoder().encodeToString(e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8)))));
+    s.setStringData(null);
+    return client().secrets().inNamespace(namespace).resource(s).createOr(op -> op.update());
+  }
+
+  /** The Secret holding the test ClickHouse user's credentials. */
+  public Secret clickhouseSecret(String namespace, String name) {
+    return secret(namespace, name, Map.of("username", ClickHouseServer.USER, "password", ClickHouseServer.PASSWORD));
+  }
+
+  /** Events recorded on a resource. */
+  public List<Event> events(HasMetadata resource) {
+    return client().v1().events().inNamespace(resource.getMetadata().getNamespace()).list().getItems().stream()
+        .filter(e -> e.getInvolvedObject() != null
+            && resource.getMetadata().getName().equals(e.getInvolvedObject().getName())
+            && resource.getKind().equals(e.getInvolvedObject().getKind()))
+        .toList();
+  }
+
+  /** GET on the operator's HTTP port. */
+  public HttpResponse<String> http(String path) {
+    try {
+      return HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + operator.httpPort() + path)).build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      operator.close();
+    } finally {
+      operator.kubernetesClient().close();
+      api.close();
+    }
+  }
+}
