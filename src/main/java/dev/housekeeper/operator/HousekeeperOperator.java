@@ -64,7 +64,7 @@ public final class HousekeeperOperator implements AutoCloseable {
             .withIdentity(settings.identity())
             .withLeaseDuration(settings.leaseDuration())
             .withRenewDeadline(settings.leaseDuration().multipliedBy(2).dividedBy(3))
-            .withRetryPeriod(Duration.ofSeconds(2))
+            .withRetryPeriod(max(Duration.ofMillis(500), settings.leaseDuration().dividedBy(5)))
             .withExitOnStopLeading(false)
             .build());
       }
@@ -122,6 +122,10 @@ public final class HousekeeperOperator implements AutoCloseable {
       }
       connections.close();
     }
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
   }
 
   public static void main(String[] args) throws Exception {

@@ -1,0 +1,101 @@
+package dev.housekeeper.clickhouse;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Exact SQL of the statement builder, identifier quoting and literal rendering. */
+class SqlTest {
+
+  @Test
+  void bindsValuesAndIdentifiersInOrder() {
+    Sql sql = Sql.command("ALTER TABLE ? DROP PARTITION ? -- '?' stays", Sql.table("db", "events"), "202401");
+    assertEquals("ALTER TABLE `db`.`events` DROP PARTITION '202401' -- '?' stays", sql.text());
+    assertFalse(sql.idempotent());
+    assertTrue(Sql.query("SELECT 1").idempotent());
+  }
+
+  @Test
+  void placeholdersInsideQuotesAreLeftAlone() {
+    assertEquals("SELECT '?', `a?`, 1", Sql.query("SELECT '?', `a?`, ?", 1).text());
+    assertEquals("SELECT 'it\\'s ?', 2", Sql.query("SELECT 'it\\'s ?', ?", 2).text());
+  }
+
+  @Test
+  void argumentCountMustMatch() {
+    assertThrows(IllegalArgumentException.class, () -> Sql.query("SELECT ?, ?", 1));
+    assertThrows(IllegalArgumentException.class, () -> Sql.query("SELECT ?", 1, 2));
+  }
+
+  @Test
+  void stringsAreEscaped() {
+    assertEquals("'a\\'b\\\\c\\n\\t\\0'", SqlLiterals.render("a'b\\c\n\t\0"));
+    assertEquals("'x\\'); DROP TABLE t; --'", SqlLiterals.render("x'); DROP TABLE t; --"));
+  }
+
+  @Test
+  void typedLiterals() {
+    assertEquals("NULL", SqlLiterals.render(null));
+    assertEquals("1", SqlLiterals.render(true));
+    assertEquals("42", SqlLiterals.render(42L));
+    assertEquals("1.5", SqlLiterals.render(1.5));
+    assertEquals("nan", SqlLiterals.render(Double.NaN));
+    assertEquals("123.450", SqlLiterals.render(new BigDecimal("123.450")));
+    assertEquals("toDate('2024-02-29')", SqlLiterals.render(LocalDate.of(2024, 2, 29)));
+    assertEquals("toDateTime('2024-02-29 13:05:00', 'UTC')", SqlLiterals.render(LocalDateTime.of(2024, 2, 29, 13, 5)));
+    assertEquals("toDateTime('1970-01-01 00:00:10', 'UTC')", SqlLiterals.render(Instant.ofEpochSecond(10)));
+    assertEquals("['a', 1]", SqlLiterals.render(List.of("a", 1)));
+    assertThrows(ClickHouseException.class, () -> SqlLiterals.render(new Object()));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "1abc", "a b", "a`b", "a;b", "a--b", "a/*b", "a'b", "a\"b", "таблица", "a.b",
+      "a\nb", "a\u0000b"})
+  void invalidIdentifiersAreRefused(String name) {
+    ClickHouseException e = assertThrows(ClickHouseException.class, () -> Identifiers.quote(name));
+    assertEquals(ClickHouseException.Kind.INVALID_INPUT, e.kind());
+    assertThat(e.getMessage()).doesNotContain("\n").doesNotContain("\u0000");
+  }
+
+  @Test
+  void validIdentifiersAreQuoted() {
+    assertEquals("`events_2024`", Identifiers.quote("events_2024"));
+    assertEquals("`_x`", Identifiers.quote("_x"));
+    assertEquals("`db`.`t`", Identifiers.qualified("db", "t"));
+    assertTrue(Identifiers.isValid("a".repeat(206)));
+    assertFalse(Identifiers.isValid("a".repeat(207)));
+    assertThrows(ClickHouseException.class, () -> Identifiers.quote(null));
+  }
+
+  @Test
+  void versionsCompare() {
+    ServerVersion v = ServerVersion.parse("18.16.1");
+    assertTrue(v.atLeast(18, 16));
+    assertFalse(v.atLeast(19, 6));
+    assertTrue(ServerVersion.parse("24.8.4.13").atLeast(22, 8));
+    ServerCapabilities modern = ServerCapabilities.derive(ServerVersion.parse("24.8.4.13"), "Atomic", true, true);
+    assertTrue(modern.nativeBackup() && modern.tableTtl() && modern.exchangeTables() && modern.lightweightDelete());
+    assertFalse(ServerCapabilities.derive(ServerVersion.parse("24.8"), "Ordinary", false, true).exchangeTables());
+  }
+
+  @Test
+  void serverErrorsAreClassifiedByCode() {
+    assertEquals(ClickHouseException.Kind.AUTHENTICATION, ErrorClassifier.fromServer(516, 0, "x", "e", "q", null).kind());
+    assertEquals(ClickHouseException.Kind.SYNTAX, ErrorClassifier.fromServer(62, 400, "x", "e", "q", null).kind());
+    assertTrue(ErrorClassifier.fromServer(202, 500, "x", "e", "q", null).retriable());
+    assertFalse(ErrorClassifier.fromServer(241, 500, "x", "e", "q", null).retriable());
+    assertEquals("Code: 60, DB::Exception: Table x doesn't exist.",
+        ErrorClassifier.clean("Code: 60, e.displayText() = DB::Exception: Table x doesn't exist., e.what() = DB::Exception"));
+  }
+}
