@@ -52,11 +52,13 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
   private final HousekeeperMetrics metrics;
   private final Clock clock;
   private final StatusWriter statusWriter;
+  private final java.util.Map<String, String> hostAliases;
   private InformerEventSource<Secret, ClickHouseConnection> secrets;
 
   public ClickHouseConnectionReconciler(ConnectionClients clients, StatusWriter statusWriter, EventRecorder events,
-      HousekeeperMetrics metrics, Clock clock) {
+      HousekeeperMetrics metrics, Clock clock, java.util.Map<String, String> hostAliases) {
     this.statusWriter = statusWriter;
+    this.hostAliases = hostAliases;
     this.clients = clients;
     this.events = events;
     this.metrics = metrics;
@@ -138,17 +140,18 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
     }
     status.setSecretResourceVersion(secret.getMetadata().getResourceVersion());
     ClickHouseClient client = clients.obtain(ns, resource.getMetadata().getName(),
-        ConnectionSettings.toClientConfig(spec, username, password, caPem));
-    return probe(client, status, username, creds.getSecretName(), interval, ns);
+        ConnectionSettings.toClientConfig(spec, username, password, caPem, hostAliases));
+    return probe(client, status, spec.getEndpoints(), username, creds.getSecretName(), interval, ns);
   }
 
-  private Outcome probe(ClickHouseClient client, ClickHouseConnectionStatus status, String username,
-      String secretName, Duration interval, String ns) {
+  private Outcome probe(ClickHouseClient client, ClickHouseConnectionStatus status, List<String> specEndpoints,
+      String username, String secretName, Duration interval, String ns) {
     List<EndpointProbe> probes = client.probe();
     List<EndpointStatus> endpoints = new ArrayList<>();
-    for (EndpointProbe p : probes) {
+    for (int i = 0; i < probes.size(); i++) {
+      EndpointProbe p = probes.get(i);
       EndpointStatus e = new EndpointStatus();
-      e.setUrl(p.endpoint());
+      e.setUrl(specEndpoints.get(i));
       e.setHealthy(p.healthy());
       e.setLatencyMillis(p.latencyMillis());
       e.setServerVersion(p.serverVersion());

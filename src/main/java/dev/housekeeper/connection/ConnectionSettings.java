@@ -91,13 +91,15 @@ public final class ConnectionSettings {
 
   /** The client configuration of a valid spec. */
   public static ClientConfig toClientConfig(ClickHouseConnectionSpec spec, String username, String password,
-      String caPem) {
+      String caPem, java.util.Map<String, String> hostAliases) {
     var retry = spec.getRetry() != null ? spec.getRetry() : new ClickHouseConnectionSpec.Retry();
     var breaker = spec.getCircuitBreaker() != null ? spec.getCircuitBreaker()
         : new ClickHouseConnectionSpec.CircuitBreaker();
     ClientConfig.Balancing balancing = spec.getLoadBalancing() == ClickHouseConnectionSpec.LoadBalancing.FirstHealthy
         ? ClientConfig.Balancing.FIRST_HEALTHY : ClientConfig.Balancing.ROUND_ROBIN;
-    List<String> endpoints = spec.getEndpoints().stream().map(e -> e.endsWith("/") ? e.substring(0, e.length() - 1) : e)
+    List<String> endpoints = spec.getEndpoints().stream()
+        .map(e -> e.endsWith("/") ? e.substring(0, e.length() - 1) : e)
+        .map(e -> alias(e, hostAliases))
         .toList();
     return ClientConfig.of(endpoints, username, password)
         .withDatabase(spec.getDatabase() == null ? "default" : spec.getDatabase())
@@ -112,6 +114,14 @@ public final class ConnectionSettings {
             breaker.getSuccessThreshold())
         .withCluster(spec.getCluster())
         .withTls(caPem, spec.getTls() != null && spec.getTls().isInsecureSkipVerify());
+  }
+
+  /** The endpoint with its host:port replaced when an alias names it. */
+  static String alias(String endpoint, java.util.Map<String, String> hostAliases) {
+    URI uri = URI.create(endpoint);
+    int port = uri.getPort() > 0 ? uri.getPort() : ("https".equals(uri.getScheme()) ? 443 : 80);
+    String target = hostAliases.get(uri.getHost() + ":" + port);
+    return target == null ? endpoint : uri.getScheme() + "://" + target;
   }
 
   public static Duration probeInterval(ClickHouseConnectionSpec spec) {

@@ -73,7 +73,8 @@ public final class HousekeeperOperator implements AutoCloseable {
     EventRecorder events = new EventRecorder(client);
     Clock clock = Clock.systemUTC();
     StatusWriter statusWriter = new StatusWriter(client);
-    register(new ClickHouseConnectionReconciler(connections, statusWriter, events, metrics, clock));
+    register(new ClickHouseConnectionReconciler(connections, statusWriter, events, metrics, clock,
+        settings.hostAliases()));
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {

@@ -18,6 +18,9 @@ import java.util.stream.Collectors;
  *   <li>{@code POD_NAME}: this replica's identity in the election (default: the host name).
  *   <li>{@code RECONCILE_THREADS}: concurrent reconciles (default 10).
  *   <li>{@code WORKER_THREADS}: threads for long work such as backups (default 4).
+ *   <li>{@code HOST_ALIASES}: {@code host:port=host:port} pairs, comma-separated, that redirect
+ *       connection endpoints, as a pod's hostAliases do; used by the local run, where the examples'
+ *       {@code clickhouse:8123} is a server on loopback. Empty by default.
  * </ul>
  */
 public record OperatorSettings(
@@ -29,7 +32,8 @@ public record OperatorSettings(
     String identity,
     Duration leaseDuration,
     int reconcileThreads,
-    int workerThreads) {
+    int workerThreads,
+    Map<String, String> hostAliases) {
 
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
     Set<String> namespaces = Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))
@@ -45,17 +49,43 @@ public record OperatorSettings(
         env.getOrDefault("POD_NAME", host),
         Duration.ofSeconds(Long.parseLong(env.getOrDefault("LEADER_ELECTION_LEASE_SECONDS", "15"))),
         Integer.parseInt(env.getOrDefault("RECONCILE_THREADS", "10")),
-        Integer.parseInt(env.getOrDefault("WORKER_THREADS", "4")));
+        Integer.parseInt(env.getOrDefault("WORKER_THREADS", "4")),
+        parseAliases(env.getOrDefault("HOST_ALIASES", "")));
   }
 
   /** Defaults for tests: all namespaces, a free port, no election. */
   public static OperatorSettings forTests() {
     return new OperatorSettings(Set.of(), 0, false, "default", "housekeeper-leader", "test",
-        Duration.ofSeconds(15), 10, 4);
+        Duration.ofSeconds(15), 10, 4, Map.of());
+  }
+
+  static Map<String, String> parseAliases(String text) {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    for (String pair : text.split(",")) {
+      if (pair.isBlank()) {
+        continue;
+      }
+      String[] kv = pair.trim().split("=", 2);
+      if (kv.length != 2 || kv[0].isBlank() || kv[1].isBlank()) {
+        throw new IllegalArgumentException("HOST_ALIASES: \"" + pair + "\" is not host:port=host:port");
+      }
+      out.put(kv[0].trim(), kv[1].trim());
+    }
+    return Map.copyOf(out);
+  }
+
+  public OperatorSettings withHttpPort(int port) {
+    return new OperatorSettings(watchNamespaces, port, leaderElection, leaseNamespace, leaseName, identity,
+        leaseDuration, reconcileThreads, workerThreads, hostAliases);
+  }
+
+  public OperatorSettings withHostAliases(Map<String, String> aliases) {
+    return new OperatorSettings(watchNamespaces, httpPort, leaderElection, leaseNamespace, leaseName, identity,
+        leaseDuration, reconcileThreads, workerThreads, Map.copyOf(aliases));
   }
 
   public OperatorSettings withLeaderElection(String namespace, String lease, String id, Duration duration) {
     return new OperatorSettings(watchNamespaces, httpPort, true, namespace, lease, id, duration, reconcileThreads,
-        workerThreads);
+        workerThreads, hostAliases);
   }
 }

@@ -32,6 +32,8 @@ public final class ClickHouseServer implements AutoCloseable {
   private final Path dir;
   private final int httpPort;
   private final int tcpPort;
+  private final String user;
+  private final String password;
   private Process process;
 
   /** The server shared by every test of this JVM, started on first use and stopped at exit. */
@@ -50,9 +52,16 @@ public final class ClickHouseServer implements AutoCloseable {
   }
 
   public ClickHouseServer(Path dir) throws IOException {
+    this(dir, freePort(), freePort(), USER, PASSWORD);
+  }
+
+  /** A server on given ports (0: a free one) with the given user; the read-only user shares its password. */
+  public ClickHouseServer(Path dir, int httpPort, int tcpPort, String user, String password) throws IOException {
     this.dir = dir;
-    this.httpPort = freePort();
-    this.tcpPort = freePort();
+    this.httpPort = httpPort == 0 ? freePort() : httpPort;
+    this.tcpPort = tcpPort == 0 ? freePort() : tcpPort;
+    this.user = user;
+    this.password = password;
     writeConfig();
   }
 
@@ -103,13 +112,17 @@ public final class ClickHouseServer implements AutoCloseable {
             <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
           </interval></default></quotas>
         </yandex>
-        """.formatted(USER, PASSWORD, READONLY_USER, PASSWORD));
+        """.formatted(user, password, READONLY_USER, password));
   }
 
   /** Starts the process and waits until /ping answers. */
   public synchronized void start() {
     if (process != null && process.isAlive()) {
       return;
+    }
+    if (portInUse(httpPort) || portInUse(tcpPort)) {
+      throw new IllegalStateException("port " + httpPort + " or " + tcpPort + " is already in use on 127.0.0.1;"
+          + " stop what listens there or choose other ports");
     }
     try {
       process = new ProcessBuilder(BINARY, "--config-file=" + dir.resolve("config.xml"))
@@ -158,6 +171,15 @@ public final class ClickHouseServer implements AutoCloseable {
     }
   }
 
+  private static boolean portInUse(int port) {
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 200);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   public boolean isRunning() {
     return process != null && process.isAlive();
   }
@@ -195,7 +217,7 @@ public final class ClickHouseServer implements AutoCloseable {
    */
   public String sql(String query) {
     List<String> cmd = new ArrayList<>(List.of("clickhouse-client", "--host", "127.0.0.1", "--port",
-        String.valueOf(tcpPort), "--user", USER, "--password", PASSWORD, "--multiquery", "--query", query));
+        String.valueOf(tcpPort), "--user", user, "--password", password, "--multiquery", "--query", query));
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

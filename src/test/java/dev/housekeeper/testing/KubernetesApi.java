@@ -41,11 +41,17 @@ public final class KubernetesApi implements AutoCloseable {
   private final KubernetesClient client;
   private final List<CustomResourceDefinition> crds;
 
+  static {
+    // The mock web server logs every request through java.util.logging.
+    java.util.logging.Logger.getLogger("io.fabric8.mockwebserver").setLevel(java.util.logging.Level.WARNING);
+    java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer").setLevel(java.util.logging.Level.WARNING);
+  }
+
   private KubernetesApi(int port) throws IOException {
     Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-    server = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(), responses,
-        new KubernetesMixedDispatcher(responses), false);
     crds = loadCrds();
+    server = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(), responses,
+        new TableDispatcher(new KubernetesMixedDispatcher(responses), crds), false);
     stubAuthorization();
     stubDiscovery();
     server.init(InetAddress.getLoopbackAddress(), port);
