@@ -56,7 +56,7 @@ public final class ChdbEngine {
    */
   public static Result run(List<String> statements, Path dataPath, Path configFile) {
     if (!installed()) {
-      throw new IllegalStateException("chDB is not installed: run npm ci --prefix " + TOOL);
+      throw new IllegalStateException("chDB is not installed: run npm install --prefix " + TOOL);
     }
     ObjectNode input = JSON.createObjectNode();
     input.putPOJO("statements", statements);
