@@ -86,6 +86,23 @@ class ClickHouseClientIT {
   }
 
   @Test
+  void roundRobinSpreadsQueriesOverEndpoints() throws Exception {
+    try (TcpProxy a = new TcpProxy(server.httpPort()).start();
+        TcpProxy b = new TcpProxy(server.httpPort()).start();
+        ClickHouseClient c = new HttpClickHouseClient(config(a.url(), b.url()))) {
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (int i = 0; i < 6; i++) {
+        String qid = ClickHouseClient.newQueryId("rr");
+        c.query(Sql.query("SELECT 1 AS one").withQueryId(qid));
+        seen.add(qid);
+      }
+      assertEquals(6, seen.size());
+      assertThat(a.connections()).as("first endpoint used").isGreaterThan(0);
+      assertThat(b.connections()).as("second endpoint used").isGreaterThan(0);
+    }
+  }
+
+  @Test
   void retriesAReadAfterADroppedConnectionButNotAWrite() throws Exception {
     try (TcpProxy proxy = new TcpProxy(server.httpPort()).start();
         ClickHouseClient c = new HttpClickHouseClient(config(proxy.url()))) {
