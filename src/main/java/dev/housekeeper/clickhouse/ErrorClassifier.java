@@ -80,6 +80,12 @@ final class ErrorClassifier {
       return new ClickHouseException(Kind.CONNECTION, 0, idempotent, endpoint, queryId,
           "connection to " + endpoint + " dropped during query " + queryId + ": " + rootMessage(t), t);
     }
+    // client-v2 reads no body for some statuses; 501 is ClickHouse's NOT_IMPLEMENTED (code 48).
+    if (String.valueOf(t.getMessage()).contains("Unexpected result status 501")) {
+      return new ClickHouseException(Kind.SERVER, 48, false, endpoint, queryId, "Code: 48, ClickHouse answered 501"
+          + " Not Implemented: the server does not support this statement here (for example ALTER on a Memory"
+          + " table, or a feature of a newer version)", t);
+    }
     // A server error that reached us in some other wrapping still carries its code in the text.
     Matcher m = CODE.matcher(String.valueOf(t.getMessage()));
     if (m.find()) {

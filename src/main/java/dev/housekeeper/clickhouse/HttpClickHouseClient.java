@@ -185,6 +185,8 @@ public final class HttpClickHouseClient implements ClickHouseClient {
     return execute(sql.withQueryId(qid), (endpoint, timeout) -> {
       QuerySettings settings = new QuerySettings().setQueryId(qid).setFormat(format(format));
       settings.serverSetting("max_execution_time", String.valueOf(Math.max(1, timeout.toSeconds())));
+      // "database" goes as the HTTP interface's own URL parameter, which every server version reads
+      sql.settings().forEach(settings::serverSetting);
       var future = endpoint.client().query(text, settings);
       running.put(qid, new Running(endpoint, future));
       try (QueryResponse response = future.get(timeout.plus(CLIENT_SLACK).toMillis(), TimeUnit.MILLISECONDS)) {

@@ -19,12 +19,14 @@ public final class Sql {
   private final boolean idempotent;
   private final String queryId;
   private final Duration timeout;
+  private final java.util.Map<String, String> settings;
 
-  private Sql(String text, boolean idempotent, String queryId, Duration timeout) {
+  private Sql(String text, boolean idempotent, String queryId, Duration timeout, java.util.Map<String, String> settings) {
     this.text = text;
     this.idempotent = idempotent;
     this.queryId = queryId;
     this.timeout = timeout;
+    this.settings = settings;
   }
 
   /** An identifier argument, validated and quoted. */
@@ -54,29 +56,52 @@ public final class Sql {
 
   /** A read-only statement (retried after a dropped connection). */
   public static Sql query(String template, Object... args) {
-    return new Sql(bind(template, args), true, null, null);
+    return new Sql(bind(template, args), true, null, null, java.util.Map.of());
   }
 
   /** A statement that changes something; it is not re-sent after a dropped connection. */
   public static Sql command(String template, Object... args) {
-    return new Sql(bind(template, args), false, null, null);
+    return new Sql(bind(template, args), false, null, null, java.util.Map.of());
   }
 
   /** SQL text taken as it is: only for fields whose contract is "a SQL statement". */
   public static Sql verbatim(String sqlText) {
-    return new Sql(Objects.requireNonNull(sqlText, "sql"), false, null, null);
+    return new Sql(Objects.requireNonNull(sqlText, "sql"), false, null, null, java.util.Map.of());
   }
 
   public Sql idempotent(boolean value) {
-    return new Sql(text, value, queryId, timeout);
+    return new Sql(text, value, queryId, timeout, settings);
   }
 
   public Sql withQueryId(String id) {
-    return new Sql(text, idempotent, id, timeout);
+    return new Sql(text, idempotent, id, timeout, settings);
   }
 
   public Sql withTimeout(Duration value) {
-    return new Sql(text, idempotent, queryId, value);
+    return new Sql(text, idempotent, queryId, value, settings);
+  }
+
+  /**
+   * A server setting sent with this statement (for example log_queries=1). Names must be plain
+   * identifiers; values are sent as HTTP parameters, never in the SQL text.
+   */
+  public Sql withSetting(String name, String value) {
+    if (!Identifiers.isValid(name)) {
+      throw ClickHouseException.invalidInput("invalid setting name " + Identifiers.describe(name));
+    }
+    java.util.Map<String, String> next = new java.util.LinkedHashMap<>(settings);
+    next.put(name, value);
+    return new Sql(text, idempotent, queryId, timeout, java.util.Map.copyOf(next));
+  }
+
+  /** Runs the statement with {@code database} as the current database (validated identifier). */
+  public Sql inDatabase(String database) {
+    Identifiers.quote(database);
+    return withSetting("database", database);
+  }
+
+  public java.util.Map<String, String> settings() {
+    return settings;
   }
 
   public String text() {

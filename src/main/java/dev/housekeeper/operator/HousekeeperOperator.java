@@ -5,6 +5,9 @@ import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.connection.ClickHouseConnectionReconciler;
 import dev.housekeeper.connection.ConnectionClients;
+import dev.housekeeper.connection.ConnectionResolver;
+import dev.housekeeper.common.WorkExecutor;
+import dev.housekeeper.migration.ClickHouseMigrationReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
@@ -37,6 +40,7 @@ public final class HousekeeperOperator implements AutoCloseable {
   private final OperatorSettings settings;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final ConnectionClients connections = new ConnectionClients();
+  private final WorkExecutor work;
   private final Operator operator;
   private HttpEndpoints http;
   private volatile boolean started;
@@ -73,8 +77,12 @@ public final class HousekeeperOperator implements AutoCloseable {
     EventRecorder events = new EventRecorder(client);
     Clock clock = Clock.systemUTC();
     StatusWriter statusWriter = new StatusWriter(client);
+    this.work = new WorkExecutor(settings.workerThreads());
+    ConnectionResolver resolver = new ConnectionResolver(connections);
     register(new ClickHouseConnectionReconciler(connections, statusWriter, events, metrics, clock,
         settings.hostAliases()));
+    register(new ClickHouseMigrationReconciler(resolver, work, statusWriter, events, metrics, clock,
+        settings.identity()));
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {
@@ -116,6 +124,7 @@ public final class HousekeeperOperator implements AutoCloseable {
   @Override
   public void close() {
     try {
+      work.close();
       operator.stop();
     } finally {
       if (http != null) {

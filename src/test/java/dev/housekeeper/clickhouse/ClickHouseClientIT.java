@@ -68,6 +68,8 @@ class ClickHouseClientIT {
             + " GROUP BY partition ORDER BY partition", "client_it", "t"));
     assertEquals(List.of("202401", "202402"), parts.stream().map(r -> r.string("partition")).toList());
     assertEquals(2, parts.get(1).longValue("rows"));
+    assertEquals("client_it", client.query(Sql.query("SELECT currentDatabase() AS d").inDatabase("client_it"))
+        .get(0).string("d"));
   }
 
   @Test

@@ -41,10 +41,14 @@ public final class KubernetesApi implements AutoCloseable {
   private final KubernetesClient client;
   private final List<CustomResourceDefinition> crds;
 
+  /** Strong references: java.util.logging forgets the level of a logger nobody holds. */
+  private static final List<java.util.logging.Logger> QUIET = List.of(
+      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver"),
+      java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer"));
+
   static {
     // The mock web server logs every request through java.util.logging.
-    java.util.logging.Logger.getLogger("io.fabric8.mockwebserver").setLevel(java.util.logging.Level.WARNING);
-    java.util.logging.Logger.getLogger("io.fabric8.mockwebserver.MockWebServer").setLevel(java.util.logging.Level.WARNING);
+    QUIET.forEach(l -> l.setLevel(java.util.logging.Level.WARNING));
   }
 
   private KubernetesApi(int port) throws IOException {

@@ -24,13 +24,55 @@ import java.util.Map;
 public final class OperatorHarness implements AutoCloseable {
 
   private final KubernetesApi api;
-  private final HousekeeperOperator operator;
+  private HousekeeperOperator operator;
+  private final OperatorSettings settings;
   private final ClickHouseServer clickhouse;
 
-  private OperatorHarness(KubernetesApi api, HousekeeperOperator operator, ClickHouseServer clickhouse) {
+  private OperatorHarness(KubernetesApi api, HousekeeperOperator operator, ClickHouseServer clickhouse,
+      OperatorSettings settings) {
     this.api = api;
     this.operator = operator;
     this.clickhouse = clickhouse;
+    this.settings = settings;
+  }
+
+  /** Stops the operator (as a crash would: work in flight is interrupted) and starts a new one. */
+  public void restartOperator() {
+    stopOperator();
+    startOperator();
+  }
+
+  public void stopOperator() {
+    operator.close();
+    operator.kubernetesClient().close();
+  }
+
+  public void startOperator() {
+    try {
+      operator = new HousekeeperOperator(api.server().createClient(), settings).start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A Secret and a ClickHouseConnection to the test server, awaited until Ready. */
+  public dev.housekeeper.api.connection.ClickHouseConnection readyConnection(String namespace, String name) {
+    clickhouseSecret(namespace, name + "-credentials");
+    var spec = new dev.housekeeper.api.connection.ClickHouseConnectionSpec();
+    spec.setEndpoints(List.of(clickhouse.httpUrl()));
+    var creds = new dev.housekeeper.api.connection.ClickHouseConnectionSpec.Credentials();
+    creds.setSecretName(name + "-credentials");
+    spec.setCredentials(creds);
+    var c = new dev.housekeeper.api.connection.ClickHouseConnection();
+    c.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).withNamespace(namespace)
+        .build());
+    c.setSpec(spec);
+    client().resource(c).createOr(op -> op.update());
+    return org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(
+        () -> client().resources(dev.housekeeper.api.connection.ClickHouseConnection.class).inNamespace(namespace)
+            .withName(name).get(),
+        r -> r != null && r.getStatus() != null
+            && dev.housekeeper.common.Conditions.isTrue(r.getStatus().getConditions(), "Ready"));
   }
 
   public static OperatorHarness start() {
@@ -43,7 +85,7 @@ public final class OperatorHarness implements AutoCloseable {
       KubernetesApi api = KubernetesApi.start();
       // The operator gets its own client, as a separate process would.
       HousekeeperOperator operator = new HousekeeperOperator(api.server().createClient(), settings).start();
-      return new OperatorHarness(api, operator, clickhouse);
+      return new OperatorHarness(api, operator, clickhouse, settings);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
