@@ -52,6 +52,10 @@ class LocalRunIT {
     String applied = kubectl("apply", "--validate=false", "-f", examples.toString());
     assertThat(applied).contains("clickhouseconnection.housekeeper.dev/clickhouse created");
     kubectl("wait", "--for=condition=Ready", "chconn/clickhouse", "--timeout=60s");
+    kubectl("wait", "--for=condition=Ready", "chmig/app-schema", "--timeout=60s");
+    assertThat(kubectl("get", "chmig", "app-schema")).contains("Ready").contains("3");
+    assertThat(run.clickhouse().sql("SELECT name FROM system.columns WHERE database = 'default'"
+        + " AND table = 'page_views'")).contains("referrer");
     await().atMost(Duration.ofSeconds(30)).until(() -> kubectl("get", "chconn").contains("Ready"));
     String table = kubectl("get", "chconn");
     assertThat(table).contains("PHASE").contains("clickhouse").contains("Connected").contains("Ready")
