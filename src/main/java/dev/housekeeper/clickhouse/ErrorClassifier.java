@@ -34,8 +34,21 @@ final class ErrorClassifier {
 
   private ErrorClassifier() {}
 
-  /** Whether a throwable is a transport failure before the request reached the server. */
+  /**
+   * Whether a throwable is a transport failure before the request reached the server. Signs that
+   * the request went out (no answer, a reset connection) win over the wrapper's name: client-v2
+   * wraps NoHttpResponseException in ConnectionInitiationException.
+   */
   static boolean notSent(Throwable t) {
+    if (hasClassNamed(t, "NoHttpResponseException") || hasClassNamed(t, "ConnectionClosedException")
+        || hasClassNamed(t, "MalformedChunkCodingException") || hasClassNamed(t, "TruncatedChunkException")) {
+      return false;
+    }
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof SocketException && !(c instanceof ConnectException) && !(c instanceof NoRouteToHostException)) {
+        return false; // reset or broken pipe on an open connection
+      }
+    }
     for (Throwable c = t; c != null; c = c.getCause()) {
       if (c instanceof ConnectException || c instanceof UnknownHostException || c instanceof NoRouteToHostException
           || c instanceof ConnectionInitiationException

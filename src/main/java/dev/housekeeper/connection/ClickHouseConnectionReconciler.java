@@ -177,7 +177,7 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
       }
       return new Outcome(Phase.Failed, false, "Unreachable", "No endpoint answered (" + errors + "). Check that"
           + " ClickHouse is running and that the endpoints' hosts and ports are right; retrying every "
-          + interval.toSeconds() + "s.", shorter(interval, Duration.ofSeconds(30)));
+          + shorter(interval, Duration.ofSeconds(10)).toSeconds() + "s.", shorter(interval, Duration.ofSeconds(10)));
     }
     EndpointProbe first = probes.stream().filter(EndpointProbe::healthy).findFirst().orElseThrow();
     status.setServerVersion(first.serverVersion());

@@ -85,7 +85,8 @@ public final class MigrationLock {
     }
     List<Row> live = live();
     renewedAtNanos = System.nanoTime();
-    if (!live.isEmpty() && token.equals(live.get(0).string("token"))) {
+    if (!live.isEmpty() && (token.equals(live.get(0).string("token")) || holder.equals(live.get(0).string("holder")))) {
+      // ours; or an earlier claim of this same holder (a run cut off by a lost connection): take it over
       return null;
     }
     String other = live.isEmpty() ? "(unknown)" : live.get(0).string("holder");
@@ -122,7 +123,7 @@ public final class MigrationLock {
       return;
     }
     List<Row> live = live();
-    if (live.isEmpty() || !token.equals(live.get(0).string("token"))) {
+    if (live.isEmpty() || !(token.equals(live.get(0).string("token")) || holder.equals(live.get(0).string("holder")))) {
       throw new LockLostException("the migration lock " + name + " expired while held by " + holder
           + "; another holder may be running. Stopped before the next statement.");
     }

@@ -295,6 +295,29 @@ class ClickHouseMigrationIT {
   }
 
   @Test
+  void clickhouseKilledMidRunResumesWithoutRerunningFinishedStatements() throws Exception {
+    String db = database("mig_crash");
+    ClickHouseMigration r = resource("crash", db,
+        new Migration(1, "table", "CREATE TABLE t (x UInt64) ENGINE = MergeTree ORDER BY x", null),
+        new Migration(2, "rows", "INSERT INTO t SELECT number FROM system.numbers LIMIT 5;\n"
+            + "SELECT sleep(3);\nINSERT INTO t SELECT number + 100 FROM system.numbers LIMIT 7", null));
+    r.getSpec().setLockTimeout("5s");
+    harness.client().resource(r).create();
+    awaitState("crash", m -> String.valueOf(Conditions.find(m.getStatus().getConditions(), "Progressing")
+        .map(Condition::getMessage).orElse("")).contains("version 2 (rows), statement 2 of 3"));
+    ch.stop(true); // kill -9 while the sleep runs: the connection drops mid-statement
+    ch.start();
+    ClickHouseMigration m = awaitState("crash", x -> x.getStatus().getPhase() == Phase.Ready
+        && Long.valueOf(2).equals(x.getStatus().getCurrentVersion()));
+    assertEquals(12, ch.sqlLong("SELECT count() FROM " + db + ".t"), "5 + 7 rows: the first INSERT did not run twice");
+    assertEquals(1, ledgerCount(db, "event = 'statement_started' AND version = 2 AND statement_index = 0"));
+    assertEquals(1, ledgerCount(db, "event = 'applied' AND version = 2"));
+    assertThat(m.getStatus().getLastRun()).isNotBlank();
+    assertThat(harness.events(m)).as("the dropped statement went through the settle-and-retry path")
+        .anyMatch(e -> "Retrying".equals(e.getReason()));
+  }
+
+  @Test
   void configMapSourcedMigrationSetWorks() {
     String db = database("mig_cm");
     harness.client().configMaps().inNamespace(NS).resource(new ConfigMapBuilder()
