@@ -21,7 +21,11 @@ import java.util.function.Supplier;
  */
 public final class StatusWriter {
 
+  /** What was last written for a resource, and the resourceVersion it was written over. */
+  private record Written(String versionBefore, String json) {}
+
   private final KubernetesClient client;
+  private final java.util.Map<String, Written> written = new java.util.concurrent.ConcurrentHashMap<>();
 
   public StatusWriter(KubernetesClient client) {
     this.client = client;
@@ -33,7 +37,9 @@ public final class StatusWriter {
    * @return whether a patch was sent
    */
   public <S, R extends CustomResource<?, S>> boolean write(R current, S status, Supplier<R> blank) {
-    if (Objects.equals(Serialization.asJson(current.getStatus()), Serialization.asJson(status))) {
+    String json = Serialization.asJson(status);
+    S base = current(current);
+    if (Objects.equals(base == null ? null : Serialization.asJson(base), json)) {
       return false;
     }
     R fresh = blank.get();
@@ -44,6 +50,29 @@ public final class StatusWriter {
     fresh.setStatus(status);
     String patch = "[{\"op\":\"add\",\"path\":\"/status\",\"value\":" + Serialization.asJson(status) + "}]";
     client.resource(fresh).subresource("status").patch(PatchContext.of(PatchType.JSON), patch);
+    written.put(current.getMetadata().getUid(), new Written(current.getMetadata().getResourceVersion(), json));
     return true;
+  }
+
+  /**
+   * The resource's status as it is now: the informer's copy, unless that copy still predates this
+   * operator's last write (the cache lags behind the API), in which case what was written. Start
+   * each pass from this, so that a pass never builds on, or writes back, an older status.
+   */
+  @SuppressWarnings("unchecked")
+  public <S, R extends CustomResource<?, S>> S current(R resource) {
+    Written w = written.get(resource.getMetadata().getUid());
+    if (w != null && Objects.equals(w.versionBefore(), resource.getMetadata().getResourceVersion())) {
+      Class<S> type = (Class<S>) (resource.getStatus() != null ? resource.getStatus().getClass() : null);
+      if (type != null) {
+        return Serialization.unmarshal(w.json(), type);
+      }
+    }
+    return resource.getStatus();
+  }
+
+  /** Forgets a deleted resource. */
+  public void forget(CustomResource<?, ?> resource) {
+    written.remove(resource.getMetadata().getUid());
   }
 }

@@ -92,7 +92,7 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
 
   @Override
   public UpdateControl<ClickHouseConnection> reconcile(ClickHouseConnection resource, Context<ClickHouseConnection> ctx) {
-    ClickHouseConnectionStatus previous = resource.getStatus() != null ? resource.getStatus()
+    ClickHouseConnectionStatus previous = statusWriter.current(resource) != null ? statusWriter.current(resource)
         : new ClickHouseConnectionStatus();
     ClickHouseConnectionStatus status = new ClickHouseConnectionStatus();
     status.setConditions(previous.getConditions());
@@ -258,6 +258,7 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
   public DeleteControl cleanup(ClickHouseConnection resource, Context<ClickHouseConnection> ctx) {
     clients.remove(resource.getMetadata().getNamespace(), resource.getMetadata().getName());
     metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+    statusWriter.forget(resource);
     return DeleteControl.defaultDelete();
   }
 

@@ -111,7 +111,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
 
   @Override
   public UpdateControl<ClickHouseMigration> reconcile(ClickHouseMigration resource, Context<ClickHouseMigration> ctx) {
-    ClickHouseMigrationStatus previous = resource.getStatus() != null ? resource.getStatus()
+    ClickHouseMigrationStatus previous = statusWriter.current(resource) != null ? statusWriter.current(resource)
         : new ClickHouseMigrationStatus();
     ClickHouseMigrationStatus status = copyOf(previous);
     status.setObservedGeneration(resource.getMetadata().getGeneration());
@@ -437,6 +437,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
       }
     }
     metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+    statusWriter.forget(resource);
     return DeleteControl.defaultDelete();
   }
 }

@@ -8,6 +8,7 @@ import dev.housekeeper.connection.ConnectionClients;
 import dev.housekeeper.connection.ConnectionResolver;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.migration.ClickHouseMigrationReconciler;
+import dev.housekeeper.retention.RetentionPolicyReconciler;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
@@ -83,6 +84,7 @@ public final class HousekeeperOperator implements AutoCloseable {
         settings.hostAliases()));
     register(new ClickHouseMigrationReconciler(resolver, work, statusWriter, events, metrics, clock,
         settings.identity()));
+    register(new RetentionPolicyReconciler(resolver, work, statusWriter, events, metrics, clock));
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {

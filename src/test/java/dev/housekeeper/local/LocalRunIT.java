@@ -53,6 +53,9 @@ class LocalRunIT {
     assertThat(applied).contains("clickhouseconnection.housekeeper.dev/clickhouse created");
     kubectl("wait", "--for=condition=Ready", "chconn/clickhouse", "--timeout=60s");
     kubectl("wait", "--for=condition=Ready", "chmig/app-schema", "--timeout=60s");
+    kubectl("wait", "--for=condition=Ready", "chret/page-views", "--timeout=60s");
+    assertThat(kubectl("get", "chret", "page-views", "-o", "jsonpath={.status.tables[*].table}"))
+        .contains("page_views").contains("page_views_daily");
     assertThat(kubectl("get", "chmig", "app-schema")).contains("Ready").contains("3");
     assertThat(run.clickhouse().sql("SELECT name FROM system.columns WHERE database = 'default'"
         + " AND table = 'page_views'")).contains("referrer");

@@ -1,0 +1,145 @@
+package dev.housekeeper.api.retention;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import dev.housekeeper.api.common.HousekeeperStatus;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Observed state of a RetentionPolicy. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class RetentionPolicyStatus extends HousekeeperStatus {
+
+  /** Lifecycle phases. */
+  public enum Phase {
+    Pending,
+    Ready,
+    Progressing,
+    Degraded,
+    Failed
+  }
+
+  @JsonPropertyDescription("Pending before the first pass; Ready when the last run and the preview had no error;"
+      + " Progressing while a run works; Degraded when some tables failed or were refused; Failed when the spec or"
+      + " connection is unusable.")
+  public Phase phase;
+
+  @JsonPropertyDescription("Next scheduled retention run (RFC 3339), when a schedule is set and not suspended.")
+  public String nextRunTime;
+
+  @JsonPropertyDescription("Next scheduled OPTIMIZE run (RFC 3339).")
+  public String nextOptimizeTime;
+
+  @JsonPropertyDescription("The last retention run.")
+  public RunReport lastRun;
+
+  @JsonPropertyDescription("The last OPTIMIZE run.")
+  public OptimizeReport lastOptimize;
+
+  @JsonPropertyDescription("What the next run would remove, per table, computed from system.parts now.")
+  public List<TablePlan> preview = new ArrayList<>();
+
+  @JsonPropertyDescription("Storage statistics of each covered table, from system.parts.")
+  public List<TableStats> tables = new ArrayList<>();
+
+  @JsonPropertyDescription("Bytes on disk of all active parts in the database.")
+  public Long databaseBytes;
+
+  @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
+  public String acknowledgedRunNow;
+
+  @JsonPropertyDescription("Value of housekeeper.dev/optimize-now last acted upon.")
+  public String acknowledgedOptimizeNow;
+
+  /** What a run did. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class RunReport {
+    @JsonPropertyDescription("Start (RFC 3339).")
+    public String startTime;
+    @JsonPropertyDescription("End (RFC 3339).")
+    public String endTime;
+    @JsonPropertyDescription("Duration in milliseconds.")
+    public Long durationMillis;
+    @JsonPropertyDescription("Whether it was a dry run (nothing removed).")
+    public boolean dryRun;
+    @JsonPropertyDescription("The retention cutoff: data older than this is removed (RFC 3339 date).")
+    public String cutoff;
+    @JsonPropertyDescription("Partitions dropped, as table/partition_id.")
+    public List<String> partitionsDropped = new ArrayList<>();
+    @JsonPropertyDescription("Number of partitions dropped.")
+    public int partitionsDroppedCount;
+    @JsonPropertyDescription("Rows removed (dropped partitions and deleted rows).")
+    public long rowsDeleted;
+    @JsonPropertyDescription("Bytes on disk freed by dropped partitions (deletes free space as merges run).")
+    public long bytesFreed;
+    @JsonPropertyDescription("Per-table outcome.")
+    public List<TablePlan> tables = new ArrayList<>();
+  }
+
+  /** What a run did or would do to one table. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class TablePlan {
+    @JsonPropertyDescription("Table name.")
+    public String table;
+    @JsonPropertyDescription("dropPartitions, delete or ttl.")
+    public String action;
+    @JsonPropertyDescription("Partitions (partition_id) to drop or dropped.")
+    public List<String> partitions = new ArrayList<>();
+    @JsonPropertyDescription("Rows to remove or removed.")
+    public long rows;
+    @JsonPropertyDescription("Bytes on disk to free or freed.")
+    public long bytes;
+    @JsonPropertyDescription("When the table was refused or failed: a CamelCase reason (TableNotFound, NotTimePartitioned,"
+        + " PartitionLimitExceeded, RowLimitExceeded, AllRowsWouldBeRemoved, TtlNotSupported, ...).")
+    public String reason;
+    @JsonPropertyDescription("What went wrong and what to do.")
+    public String error;
+  }
+
+  /** What an OPTIMIZE run did. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class OptimizeReport {
+    @JsonPropertyDescription("Start (RFC 3339).")
+    public String startTime;
+    @JsonPropertyDescription("End (RFC 3339).")
+    public String endTime;
+    @JsonPropertyDescription("Per table and partition: active parts before and after.")
+    public List<OptimizedPartition> partitions = new ArrayList<>();
+    @JsonPropertyDescription("Errors, per table.")
+    public List<String> errors = new ArrayList<>();
+  }
+
+  /** One optimized partition. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class OptimizedPartition {
+    @JsonPropertyDescription("Table.")
+    public String table;
+    @JsonPropertyDescription("partition_id.")
+    public String partition;
+    @JsonPropertyDescription("Active parts before.")
+    public long partsBefore;
+    @JsonPropertyDescription("Active parts after.")
+    public long partsAfter;
+  }
+
+  /** Storage statistics of one table. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class TableStats {
+    @JsonPropertyDescription("Table.")
+    public String table;
+    @JsonPropertyDescription("Rows in active parts.")
+    public long rows;
+    @JsonPropertyDescription("Bytes on disk of active parts.")
+    public long bytesOnDisk;
+    @JsonPropertyDescription("Uncompressed bytes of active parts.")
+    public long uncompressedBytes;
+    @JsonPropertyDescription("Uncompressed bytes divided by compressed bytes, as text with two decimals.")
+    public String compressionRatio;
+    @JsonPropertyDescription("Active parts.")
+    public long activeParts;
+    @JsonPropertyDescription("Oldest partition (partition_id).")
+    public String oldestPartition;
+    @JsonPropertyDescription("Newest partition (partition_id).")
+    public String newestPartition;
+  }
+}

@@ -1,0 +1,195 @@
+package dev.housekeeper.retention;
+
+import dev.housekeeper.api.retention.RetentionPolicySpec;
+import dev.housekeeper.api.retention.RetentionPolicyStatus.OptimizeReport;
+import dev.housekeeper.api.retention.RetentionPolicyStatus.OptimizedPartition;
+import dev.housekeeper.api.retention.RetentionPolicyStatus.RunReport;
+import dev.housekeeper.api.retention.RetentionPolicyStatus.TablePlan;
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Row;
+import dev.housekeeper.clickhouse.Sql;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Carries out a retention plan, or an OPTIMIZE pass, on a worker thread. Each table is on its own:
+ * a failure is recorded for it and the next table goes on. A DELETE mutation is waited for by
+ * polling system.mutations (here, on the worker, never on a reconcile thread).
+ */
+public final class RetentionRunner {
+
+  /** Something worth an Event: reason and message. */
+  public record Notice(String reason, String message, boolean warning) {}
+
+  private static final Duration MUTATION_TIMEOUT = Duration.ofMinutes(30);
+
+  private final ClickHouseClient client;
+  private final String database;
+  private final Consumer<Notice> notices;
+  private final Consumer<String> progress;
+
+  public RetentionRunner(ClickHouseClient client, String database, Consumer<Notice> notices, Consumer<String> progress) {
+    this.client = client;
+    this.database = database;
+    this.notices = notices;
+    this.progress = progress;
+  }
+
+  /** Plans and (unless dry) carries out one retention run. */
+  public RunReport run(RetentionPolicySpec spec, boolean serverHasTtl, ZoneId zone, LocalDate today)
+      throws InterruptedException {
+    Instant start = Instant.now();
+    RetentionPlanner.Plan plan = new RetentionPlanner(client, database, serverHasTtl).plan(spec, zone, today);
+    RunReport report = new RunReport();
+    report.startTime = start.truncatedTo(ChronoUnit.SECONDS).toString();
+    report.dryRun = spec.isDryRun();
+    report.cutoff = plan.cutoff().toString();
+    for (RetentionPlanner.Work work : plan.work()) {
+      TablePlan table = work.plan();
+      report.tables.add(table);
+      if (spec.isDryRun() || table.reason != null || work.statements().isEmpty()) {
+        continue;
+      }
+      try {
+        switch (table.action) {
+          case "dropPartitions" -> drop(table, work, report);
+          case "delete" -> delete(table, work, report);
+          default -> {
+            client.execute(work.statements().get(0));
+            notices.accept(new Notice("TtlSet", "Set TTL on " + database + "." + table.table + ": "
+                + work.statements().get(0).text(), false));
+          }
+        }
+      } catch (ClickHouseException e) {
+        table.reason = "Failed";
+        table.error = e.kind().reason() + ": " + e.getMessage();
+        notices.accept(new Notice("TableFailed", "Retention of " + table.table + " failed: " + table.error, true));
+      }
+    }
+    Instant end = Instant.now();
+    report.endTime = end.truncatedTo(ChronoUnit.SECONDS).toString();
+    report.durationMillis = Duration.between(start, end).toMillis();
+    report.partitionsDroppedCount = report.partitionsDropped.size();
+    return report;
+  }
+
+  private void drop(TablePlan table, RetentionPlanner.Work work, RunReport report) {
+    List<String> ids = List.copyOf(table.partitions);
+    table.partitions.clear();
+    long rows = table.rows;
+    long bytes = table.bytes;
+    table.rows = 0;
+    table.bytes = 0;
+    for (int i = 0; i < ids.size(); i++) {
+      Row before = client.query(Sql.query("SELECT sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts"
+          + " WHERE database = ? AND table = ? AND partition_id = ? AND active", database, table.table, ids.get(i)))
+          .get(0);
+      progress.accept("dropping partition " + ids.get(i) + " of " + table.table);
+      client.execute(work.statements().get(i));
+      table.partitions.add(ids.get(i));
+      table.rows += before.longValue("rows");
+      table.bytes += before.longValue("bytes");
+      report.partitionsDropped.add(table.table + "/" + ids.get(i));
+      report.rowsDeleted += before.longValue("rows");
+      report.bytesFreed += before.longValue("bytes");
+      notices.accept(new Notice("PartitionDropped", "Dropped partition " + ids.get(i) + " of " + database + "."
+          + table.table + " (" + before.longValue("rows") + " rows, " + before.longValue("bytes") + " bytes)", false));
+    }
+    if (table.rows != rows || table.bytes != bytes) {
+      // the data changed between planning and dropping: the report says what was really dropped
+      progress.accept("partition sizes changed while the run worked");
+    }
+  }
+
+  private void delete(TablePlan table, RetentionPlanner.Work work, RunReport report) throws InterruptedException {
+    Set<String> before = mutationIds(table.table);
+    client.execute(work.statements().get(0));
+    notices.accept(new Notice("MutationIssued", "Issued on " + database + "." + table.table + ": "
+        + work.statements().get(0).text() + " (" + table.rows + " rows)", false));
+    Set<String> issued = new HashSet<>(mutationIds(table.table));
+    issued.removeAll(before);
+    long deadline = System.nanoTime() + MUTATION_TIMEOUT.toNanos();
+    while (true) {
+      progress.accept("waiting for the DELETE mutation on " + table.table);
+      long pending = 0;
+      for (Row r : client.query(Sql.query("SELECT mutation_id, is_done FROM system.mutations WHERE database = ?"
+          + " AND table = ?", database, table.table))) {
+        if (issued.contains(r.string("mutation_id")) && !r.bool("is_done")) {
+          pending++;
+        }
+      }
+      if (pending == 0) {
+        break;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new ClickHouseException(ClickHouseException.Kind.TIMEOUT, 0, false, null, null, "the DELETE mutation on "
+            + table.table + " did not finish in " + MUTATION_TIMEOUT.toMinutes() + " minutes; see system.mutations",
+            null);
+      }
+      Thread.sleep(500);
+    }
+    report.rowsDeleted += table.rows;
+  }
+
+  private Set<String> mutationIds(String table) {
+    Set<String> out = new HashSet<>();
+    client.query(Sql.query("SELECT mutation_id FROM system.mutations WHERE database = ? AND table = ?", database, table))
+        .forEach(r -> out.add(r.string("mutation_id")));
+    return out;
+  }
+
+  /** OPTIMIZE the chosen partitions of every covered table. */
+  public OptimizeReport optimize(RetentionPolicySpec spec) {
+    RetentionPolicySpec.Optimize o = spec.getOptimize() != null ? spec.getOptimize() : new RetentionPolicySpec.Optimize();
+    OptimizeReport report = new OptimizeReport();
+    report.startTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    Set<String> existing = new HashSet<>();
+    client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND engine LIKE '%MergeTree%'", database))
+        .forEach(r -> existing.add(r.string("name")));
+    for (String table : RetentionPlanner.select(spec.getTables(), existing)) {
+      if (!existing.contains(table)) {
+        report.errors.add(table + ": table does not exist");
+        continue;
+      }
+      try {
+        List<Row> parts = client.query(Sql.query("SELECT partition_id, count() AS parts FROM system.parts"
+            + " WHERE database = ? AND table = ? AND active GROUP BY partition_id ORDER BY partition_id DESC",
+            database, table));
+        if (o.getLastPartitions() > 0 && parts.size() > o.getLastPartitions()) {
+          parts = parts.subList(0, o.getLastPartitions());
+        }
+        for (Row p : parts) {
+          if (p.longValue("parts") <= o.getMinParts()) {
+            continue;
+          }
+          String id = p.string("partition_id");
+          progress.accept("OPTIMIZE " + table + " partition " + id);
+          client.execute(Sql.command("OPTIMIZE TABLE ? PARTITION ID ?" + (o.isFinalMerge() ? " FINAL" : "")
+              + (o.isDeduplicate() ? " DEDUPLICATE" : ""), Sql.table(database, table), id)
+              .withTimeout(Duration.ofHours(2)));
+          OptimizedPartition done = new OptimizedPartition();
+          done.table = table;
+          done.partition = id;
+          done.partsBefore = p.longValue("parts");
+          done.partsAfter = client.query(Sql.query("SELECT count() AS n FROM system.parts WHERE database = ?"
+              + " AND table = ? AND partition_id = ? AND active", database, table, id)).get(0).longValue("n");
+          report.partitions.add(done);
+          notices.accept(new Notice("Optimized", "OPTIMIZE " + database + "." + table + " partition " + id + ": "
+              + done.partsBefore + " -> " + done.partsAfter + " active parts", false));
+        }
+      } catch (ClickHouseException e) {
+        report.errors.add(table + ": " + e.kind().reason() + ": " + e.getMessage());
+      }
+    }
+    report.endTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    return report;
+  }
+}
