@@ -21,9 +21,26 @@ public class EventRecorder {
   public static final String COMPONENT = "housekeeper";
 
   private final KubernetesClient client;
+  /** Events are posted in order on one thread, so that a run is not slowed by the API server. */
+  private final java.util.concurrent.ExecutorService poster = java.util.concurrent.Executors.newSingleThreadExecutor(
+      r -> {
+        Thread t = new Thread(r, "event-recorder");
+        t.setDaemon(true);
+        return t;
+      });
 
   public EventRecorder(KubernetesClient client) {
     this.client = client;
+  }
+
+  /** Waits until the Events recorded so far are posted (at most 10 s), then stops. */
+  public void close() {
+    poster.shutdown();
+    try {
+      poster.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   public void normal(HasMetadata resource, String reason, String message) {
@@ -59,11 +76,17 @@ public class EventRecorder {
         .withNewSource().withComponent(COMPONENT).endSource()
         .withReportingComponent(COMPONENT)
         .build();
+    LOG.info("event {} {}: {}", type, reason, message);
     try {
-      client.v1().events().inNamespace(ns).resource(event).create();
-      LOG.info("event {} {}: {}", type, reason, message);
-    } catch (KubernetesClientException e) {
-      LOG.warn("could not record event {} {}: {}", reason, message, e.getMessage());
+      poster.execute(() -> {
+        try {
+          client.v1().events().inNamespace(ns).resource(event).create();
+        } catch (KubernetesClientException e) {
+          LOG.warn("could not record event {} {}: {}", reason, message, e.getMessage());
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      LOG.warn("operator stopping; event not recorded: {} {}", reason, message);
     }
   }
 }

@@ -42,6 +42,7 @@ public final class HousekeeperOperator implements AutoCloseable {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final ConnectionClients connections = new ConnectionClients();
   private final WorkExecutor work;
+  private final EventRecorder events;
   private final Operator operator;
   private HttpEndpoints http;
   private volatile boolean started;
@@ -75,7 +76,7 @@ public final class HousekeeperOperator implements AutoCloseable {
       }
     });
     HousekeeperMetrics metrics = new HousekeeperMetrics(registry);
-    EventRecorder events = new EventRecorder(client);
+    this.events = new EventRecorder(client);
     Clock clock = Clock.systemUTC();
     StatusWriter statusWriter = new StatusWriter(client);
     this.work = new WorkExecutor(settings.workerThreads());
@@ -128,6 +129,7 @@ public final class HousekeeperOperator implements AutoCloseable {
     try {
       work.close();
       operator.stop();
+      events.close();
     } finally {
       if (http != null) {
         http.close();

@@ -28,7 +28,11 @@ public final class RetentionPlanner {
   private static final LocalDate EPOCH = LocalDate.of(1970, 1, 1);
 
   /** One table's plan with the statements that carry it out. */
-  public record Work(TablePlan plan, List<Sql> statements, String column) {}
+  public record Work(TablePlan plan, List<Sql> statements, String column, Map<String, long[]> partitionSizes) {
+    Work(TablePlan plan, List<Sql> statements, String column) {
+      this(plan, statements, column, Map.of());
+    }
+  }
 
   /** The plan of a whole policy, and the statistics read on the way. */
   public record Plan(LocalDate cutoff, List<Work> work, List<TableStats> stats, long databaseBytes) {}
@@ -52,6 +56,7 @@ public final class RetentionPlanner {
       existing.put(r.string("name"), r.string("engine"));
     }
     Set<String> wanted = select(spec.getTables(), existing.keySet());
+    Map<String, List<Partition>> allPartitions = partitions();
     List<Work> work = new ArrayList<>();
     List<TableStats> stats = new ArrayList<>();
     LocalDate policyCutoff = Keep.parse("spec.keep", spec.getKeep()).cutoff(today);
@@ -77,7 +82,7 @@ public final class RetentionPlanner {
         work.add(new Work(plan, List.of(), column));
         continue;
       }
-      List<Partition> partitions = partitions(table);
+      List<Partition> partitions = allPartitions.getOrDefault(table, List.of());
       stats.add(stats(table, partitions));
       LocalDate cutoff = keep.cutoff(today);
       work.add(switch (action) {
@@ -86,8 +91,7 @@ public final class RetentionPlanner {
         case ttl -> planTtl(plan, table, column, keep);
       });
     }
-    long dbBytes = client.query(Sql.query("SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE database = ? AND active",
-        database)).get(0).longValue("b");
+    long dbBytes = allPartitions.values().stream().flatMap(List::stream).mapToLong(Partition::bytes).sum();
     return new Plan(policyCutoff, work, stats, dbBytes);
   }
 
@@ -110,17 +114,18 @@ public final class RetentionPlanner {
     return out;
   }
 
-  private List<Partition> partitions(String table) {
-    List<Partition> out = new ArrayList<>();
-    for (Row r : client.query(Sql.query("SELECT partition_id, sum(rows) AS rows, sum(bytes_on_disk) AS bytes,"
+  /** Active partitions of every table of the database, in one query. */
+  private Map<String, List<Partition>> partitions() {
+    Map<String, List<Partition>> out = new TreeMap<>();
+    for (Row r : client.query(Sql.query("SELECT table, partition_id, sum(rows) AS rows, sum(bytes_on_disk) AS bytes,"
         + " sum(data_uncompressed_bytes) AS uncompressed, sum(data_compressed_bytes) AS compressed, count() AS parts,"
         + " toString(greatest(max(max_date), toDate(max(max_time)))) AS newest"
-        + " FROM system.parts WHERE database = ? AND table = ? AND active GROUP BY partition_id ORDER BY partition_id",
-        database, table))) {
+        + " FROM system.parts WHERE database = ? AND active GROUP BY table, partition_id ORDER BY table, partition_id",
+        database))) {
       LocalDate newest = LocalDate.parse(r.string("newest").startsWith("0000") ? "1970-01-01" : r.string("newest"));
-      out.add(new Partition(r.string("partition_id"), r.longValue("rows"), r.longValue("bytes"),
-          r.longValue("uncompressed"), r.longValue("compressed"), r.longValue("parts"),
-          newest.isAfter(EPOCH) ? newest : null));
+      out.computeIfAbsent(r.string("table"), t -> new ArrayList<>()).add(new Partition(r.string("partition_id"),
+          r.longValue("rows"), r.longValue("bytes"), r.longValue("uncompressed"), r.longValue("compressed"),
+          r.longValue("parts"), newest.isAfter(EPOCH) ? newest : null));
     }
     return out;
   }
@@ -184,7 +189,9 @@ public final class RetentionPlanner {
     }
     List<Sql> statements = old.stream().map(p -> Sql.command("ALTER TABLE ? DROP PARTITION ID ?",
         Sql.table(database, table), p.id())).toList();
-    return new Work(plan, statements, null);
+    Map<String, long[]> sizes = new TreeMap<>();
+    old.forEach(p -> sizes.put(p.id(), new long[] {p.rows(), p.bytes()}));
+    return new Work(plan, statements, null, sizes);
   }
 
   private Work planDelete(TablePlan plan, String table, String column, LocalDate cutoff, ZoneId zone,

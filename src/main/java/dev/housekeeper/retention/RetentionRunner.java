@@ -30,6 +30,8 @@ public final class RetentionRunner {
   public record Notice(String reason, String message, boolean warning) {}
 
   private static final Duration MUTATION_TIMEOUT = Duration.ofMinutes(30);
+  /** Tables worked on at once in one run. */
+  static final int PARALLEL = 4;
 
   private final ClickHouseClient client;
   private final String database;
@@ -52,27 +54,31 @@ public final class RetentionRunner {
     report.startTime = start.truncatedTo(ChronoUnit.SECONDS).toString();
     report.dryRun = spec.isDryRun();
     report.cutoff = plan.cutoff().toString();
+    List<RetentionPlanner.Work> todo = new java.util.ArrayList<>();
     for (RetentionPlanner.Work work : plan.work()) {
-      TablePlan table = work.plan();
-      report.tables.add(table);
-      if (spec.isDryRun() || table.reason != null || work.statements().isEmpty()) {
-        continue;
+      report.tables.add(work.plan());
+      if (!spec.isDryRun() && work.plan().reason == null && !work.statements().isEmpty()) {
+        todo.add(work);
       }
-      try {
-        switch (table.action) {
-          case "dropPartitions" -> drop(table, work, report);
-          case "delete" -> delete(table, work, report);
-          default -> {
-            client.execute(work.statements().get(0));
-            notices.accept(new Notice("TtlSet", "Set TTL on " + database + "." + table.table + ": "
-                + work.statements().get(0).text(), false));
-          }
-        }
-      } catch (ClickHouseException e) {
-        table.reason = "Failed";
-        table.error = e.kind().reason() + ": " + e.getMessage();
-        notices.accept(new Notice("TableFailed", "Retention of " + table.table + " failed: " + table.error, true));
+    }
+    // tables are independent: work on up to PARALLEL of them at once; each table's statements stay in order
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+        Math.max(1, Math.min(PARALLEL, todo.size())));
+    try {
+      List<java.util.concurrent.Future<RunReport>> results = new java.util.ArrayList<>();
+      for (RetentionPlanner.Work work : todo) {
+        results.add(pool.submit(() -> execute(work)));
       }
+      for (java.util.concurrent.Future<RunReport> f : results) {
+        RunReport part = f.get();
+        report.partitionsDropped.addAll(part.partitionsDropped);
+        report.rowsDeleted += part.rowsDeleted;
+        report.bytesFreed += part.bytesFreed;
+      }
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    } finally {
+      pool.shutdownNow();
     }
     Instant end = Instant.now();
     report.endTime = end.truncatedTo(ChronoUnit.SECONDS).toString();
@@ -81,31 +87,45 @@ public final class RetentionRunner {
     return report;
   }
 
+  /** One table's work; a failure is recorded on the table, not thrown. */
+  private RunReport execute(RetentionPlanner.Work work) throws InterruptedException {
+    RunReport part = new RunReport();
+    TablePlan table = work.plan();
+    try {
+      switch (table.action) {
+        case "dropPartitions" -> drop(table, work, part);
+        case "delete" -> delete(table, work, part);
+        default -> {
+          client.execute(work.statements().get(0));
+          notices.accept(new Notice("TtlSet", "Set TTL on " + database + "." + table.table + ": "
+              + work.statements().get(0).text(), false));
+        }
+      }
+    } catch (ClickHouseException e) {
+      table.reason = "Failed";
+      table.error = e.kind().reason() + ": " + e.getMessage();
+      notices.accept(new Notice("TableFailed", "Retention of " + table.table + " failed: " + table.error, true));
+    }
+    return part;
+  }
+
   private void drop(TablePlan table, RetentionPlanner.Work work, RunReport report) {
     List<String> ids = List.copyOf(table.partitions);
     table.partitions.clear();
-    long rows = table.rows;
-    long bytes = table.bytes;
     table.rows = 0;
     table.bytes = 0;
     for (int i = 0; i < ids.size(); i++) {
-      Row before = client.query(Sql.query("SELECT sum(rows) AS rows, sum(bytes_on_disk) AS bytes FROM system.parts"
-          + " WHERE database = ? AND table = ? AND partition_id = ? AND active", database, table.table, ids.get(i)))
-          .get(0);
+      long[] size = work.partitionSizes().getOrDefault(ids.get(i), new long[2]);
       progress.accept("dropping partition " + ids.get(i) + " of " + table.table);
       client.execute(work.statements().get(i));
       table.partitions.add(ids.get(i));
-      table.rows += before.longValue("rows");
-      table.bytes += before.longValue("bytes");
+      table.rows += size[0];
+      table.bytes += size[1];
       report.partitionsDropped.add(table.table + "/" + ids.get(i));
-      report.rowsDeleted += before.longValue("rows");
-      report.bytesFreed += before.longValue("bytes");
+      report.rowsDeleted += size[0];
+      report.bytesFreed += size[1];
       notices.accept(new Notice("PartitionDropped", "Dropped partition " + ids.get(i) + " of " + database + "."
-          + table.table + " (" + before.longValue("rows") + " rows, " + before.longValue("bytes") + " bytes)", false));
-    }
-    if (table.rows != rows || table.bytes != bytes) {
-      // the data changed between planning and dropping: the report says what was really dropped
-      progress.accept("partition sizes changed while the run worked");
+          + table.table + " (" + size[0] + " rows, " + size[1] + " bytes, as of the plan)", false));
     }
   }
 

@@ -21,6 +21,11 @@ public final class BenchMain {
         rows.addAll(MigrationBench.measure(harness));
       }
     }
+    if (only.isEmpty() || only.contains("retention")) {
+      try (OperatorHarness harness = OperatorHarness.start()) {
+        rows.addAll(RetentionBench.measure(harness));
+      }
+    }
     System.out.printf("%nMachine: %d cores, %s, Java %s%n", Runtime.getRuntime().availableProcessors(),
         System.getProperty("os.name") + " " + System.getProperty("os.arch"), System.getProperty("java.version"));
     Footprint.print(rows);

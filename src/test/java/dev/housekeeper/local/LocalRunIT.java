@@ -54,8 +54,10 @@ class LocalRunIT {
     kubectl("wait", "--for=condition=Ready", "chconn/clickhouse", "--timeout=60s");
     kubectl("wait", "--for=condition=Ready", "chmig/app-schema", "--timeout=60s");
     kubectl("wait", "--for=condition=Ready", "chret/page-views", "--timeout=60s");
-    assertThat(kubectl("get", "chret", "page-views", "-o", "jsonpath={.status.tables[*].table}"))
-        .contains("page_views").contains("page_views_daily");
+    // the policy may have looked before the migration created the tables; any annotation change makes it look again
+    kubectl("annotate", "chret", "page-views", "example-test/refresh=1", "--overwrite");
+    await().atMost(Duration.ofSeconds(30)).until(() -> kubectl("get", "chret", "page-views", "-o",
+        "jsonpath={.status.tables[*].table}").contains("page_views_daily"));
     assertThat(kubectl("get", "chmig", "app-schema")).contains("Ready").contains("3");
     assertThat(run.clickhouse().sql("SELECT name FROM system.columns WHERE database = 'default'"
         + " AND table = 'page_views'")).contains("referrer");
