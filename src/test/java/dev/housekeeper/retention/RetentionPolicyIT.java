@@ -318,4 +318,39 @@ class RetentionPolicyIT {
     assertEquals(ch.sqlLong("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = '" + db + "' AND active"),
         p.getStatus().databaseBytes);
   }
+
+  @Test
+  void scheduleShowsTheNextRunInItsTimeZoneAndSuspendClearsIt() {
+    String db = database("ret_schedule");
+    monthly(db, "s");
+    RetentionPolicy r = policy("schedule", db, "100y", "s");
+    var schedule = new RetentionPolicySpec.Schedule();
+    schedule.setCron("0 3 * * *");
+    schedule.setTimeZone("Europe/Berlin");
+    r.getSpec().setSchedule(schedule);
+    harness.client().resource(r).create();
+    RetentionPolicy p = awaitState("schedule", x -> x.getStatus().nextRunTime != null);
+    var next = java.time.Instant.parse(p.getStatus().nextRunTime).atZone(java.time.ZoneId.of("Europe/Berlin"));
+    assertEquals(3, next.getHour());
+    assertEquals(0, next.getMinute());
+    assertThat(next.toInstant()).isAfter(java.time.Instant.now())
+        .isBefore(java.time.Instant.now().plus(Duration.ofHours(25)));
+    assertEquals(null, p.getStatus().lastRun, "nothing ran before the scheduled time");
+    harness.client().resources(RetentionPolicy.class).inNamespace(NS).withName("schedule").edit(x -> {
+      x.getSpec().setSuspend(true);
+      return x;
+    });
+    awaitState("schedule", x -> x.getStatus().nextRunTime == null
+        && x.getMetadata().getGeneration().equals(x.getStatus().getObservedGeneration()));
+
+    // a bad cron expression is a validation error
+    RetentionPolicy bad = policy("badcron", db, "1y", "s");
+    var badSchedule = new RetentionPolicySpec.Schedule();
+    badSchedule.setCron("61 * * * *");
+    bad.getSpec().setSchedule(badSchedule);
+    harness.client().resource(bad).create();
+    RetentionPolicy b = awaitState("badcron", x -> x.getStatus().phase == Phase.Failed);
+    assertThat(Conditions.find(b.getStatus().getConditions(), "Ready").orElseThrow().getMessage())
+        .contains("spec.schedule.cron").contains("61 * * * *");
+  }
 }
