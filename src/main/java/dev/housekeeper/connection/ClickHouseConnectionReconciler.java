@@ -35,7 +35,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -261,8 +260,4 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
     statusWriter.forget(resource);
     return DeleteControl.defaultDelete();
   }
-
-  /** For tests and other kinds: the set of Ready reasons this reconciler writes. */
-  public static final Set<String> REASONS = Set.of("Connected", "PartiallyAvailable", "ValidationError",
-      "SecretNotFound", "AuthenticationFailed", "Unreachable", "CapabilityDetectionFailed");
 }

@@ -3,7 +3,6 @@ package dev.housekeeper.connection;
 import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.common.Conditions;
-import io.fabric8.kubernetes.api.model.Condition;
 
 /**
  * Turns a resource's {@code connectionRef} into a client, once the ClickHouseConnection it names
@@ -56,9 +55,5 @@ public final class ConnectionResolver {
     ClickHouseClient client = clients.find(namespace, name).orElseThrow(() -> new NotReady(WARMING_UP,
         "ClickHouseConnection \"" + name + "\" has not been probed by this operator process yet."));
     return new Resolved(client, connection);
-  }
-
-  static String describe(Condition c) {
-    return c.getReason() + ": " + c.getMessage();
   }
 }

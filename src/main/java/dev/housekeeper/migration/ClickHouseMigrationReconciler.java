@@ -13,6 +13,7 @@ import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.common.WorkExecutor;
+import dev.housekeeper.connection.ConnectionEventSource;
 import dev.housekeeper.connection.ConnectionResolver;
 import dev.housekeeper.migration.MigrationRunner.Outcome;
 import dev.housekeeper.migration.MigrationRunner.Report;
@@ -83,14 +84,8 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
 
   @Override
   public List<EventSource<?, ClickHouseMigration>> prepareEventSources(EventSourceContext<ClickHouseMigration> ctx) {
-    connectionSource = new InformerEventSource<>(InformerEventSourceConfiguration
-        .from(ClickHouseConnection.class, ClickHouseMigration.class)
-        .withNamespacesInheritedFromController()
-        .withSecondaryToPrimaryMapper(c -> ctx.getPrimaryCache().list(c.getMetadata().getNamespace())
-            .filter(m -> m.getSpec() != null && m.getSpec().getConnectionRef() != null
-                && c.getMetadata().getName().equals(m.getSpec().getConnectionRef().getName()))
-            .map(ResourceID::fromResource).collect(Collectors.toSet()))
-        .build(), ctx);
+    connectionSource = ConnectionEventSource.create(ClickHouseMigration.class, ctx,
+        m -> m.getSpec() == null ? null : m.getSpec().getConnectionRef());
     configMapSource = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(ConfigMap.class, ClickHouseMigration.class)
         .withNamespacesInheritedFromController()

@@ -13,9 +13,9 @@ import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.common.WorkExecutor;
+import dev.housekeeper.connection.ConnectionEventSource;
 import dev.housekeeper.connection.ConnectionResolver;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -38,7 +38,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.PatternSyntaxException;
-import java.util.stream.Collectors;
 
 /**
  * Reconciles RetentionPolicy: keeps a preview of the next run and storage statistics in status,
@@ -74,14 +73,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
 
   @Override
   public List<EventSource<?, RetentionPolicy>> prepareEventSources(EventSourceContext<RetentionPolicy> ctx) {
-    connectionSource = new InformerEventSource<>(InformerEventSourceConfiguration
-        .from(ClickHouseConnection.class, RetentionPolicy.class)
-        .withNamespacesInheritedFromController()
-        .withSecondaryToPrimaryMapper(c -> ctx.getPrimaryCache().list(c.getMetadata().getNamespace())
-            .filter(p -> p.getSpec() != null && p.getSpec().getConnectionRef() != null
-                && c.getMetadata().getName().equals(p.getSpec().getConnectionRef().getName()))
-            .map(ResourceID::fromResource).collect(Collectors.toSet()))
-        .build(), ctx);
+    connectionSource = ConnectionEventSource.create(RetentionPolicy.class, ctx,
+        p -> p.getSpec() == null ? null : p.getSpec().getConnectionRef());
     return List.of(connectionSource);
   }
 
