@@ -1,0 +1,43 @@
+package dev.housekeeper.backup.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.List;
+
+/**
+ * Where backups are kept: S3-compatible object storage or a volume path. Writes are streamed:
+ * nothing is held whole in memory, and an object becomes visible only when its stream is closed
+ * (an aborted write leaves nothing behind).
+ */
+public interface ObjectStore extends AutoCloseable {
+
+  /** An object being written. {@link #close()} completes it; {@link #abort()} throws it away. */
+  abstract class Upload extends OutputStream {
+    /** Throws away what was written; the object never appears. */
+    public abstract void abort();
+
+    /** Bytes written so far. */
+    public abstract long bytesWritten();
+  }
+
+  /** One stored object. */
+  record ObjectInfo(String key, long size) {}
+
+  Upload create(String key) throws IOException;
+
+  InputStream open(String key) throws IOException;
+
+  boolean exists(String key) throws IOException;
+
+  /** Objects whose key starts with {@code prefix}, in key order. */
+  List<ObjectInfo> list(String prefix) throws IOException;
+
+  void delete(List<String> keys) throws IOException;
+
+  /** Where this store writes, for status and messages (no credentials). */
+  String describe();
+
+  @Override
+  void close();
+}
