@@ -49,6 +49,16 @@ public interface ClickHouseClient extends AutoCloseable {
   @Override
   void close();
 
+  /**
+   * A failure of a {@link StreamReader} itself (for example the storage it writes to): passed to
+   * the caller as it is, never classified as a ClickHouse error, never retried.
+   */
+  final class ReaderFailure extends RuntimeException {
+    public ReaderFailure(Throwable cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+
   /** Consumes a raw result stream. */
   @FunctionalInterface
   interface StreamReader<T> {

@@ -190,9 +190,29 @@ public final class HttpClickHouseClient implements ClickHouseClient {
       var future = endpoint.client().query(text, settings);
       running.put(qid, new Running(endpoint, future));
       try (QueryResponse response = future.get(timeout.plus(CLIENT_SLACK).toMillis(), TimeUnit.MILLISECONDS)) {
-        return reader.read(response.getInputStream());
+        InputStream in = response.getInputStream();
+        try {
+          return reader.read(in);
+        } catch (ClickHouseException | ReaderFailure e) {
+          throw e;
+        } catch (IOException e) {
+          // an I/O error of the response stream is ClickHouse's; anything else is the reader's own
+          if (e instanceof ReaderIo) {
+            throw new ReaderFailure(e.getCause());
+          }
+          throw e;
+        } catch (Exception e) {
+          throw new ReaderFailure(e);
+        }
       }
     });
+  }
+
+  /** Marks an I/O error of a reader's own sink, so that it is not taken for a ClickHouse one. */
+  public static final class ReaderIo extends IOException {
+    public ReaderIo(IOException cause) {
+      super(cause.getMessage(), cause);
+    }
   }
 
   /** One try on one endpoint. */
@@ -219,7 +239,12 @@ public final class HttpClickHouseClient implements ClickHouseClient {
             "gave up after " + attempts[0] + " attempts: " + e.getMessage(), e);
       }
       throw e;
+    } catch (ReaderFailure e) {
+      throw e;
     } catch (FailsafeException e) {
+      if (e.getCause() instanceof ReaderFailure f) {
+        throw f;
+      }
       throw ErrorClassifier.classify(e.getCause() != null ? e.getCause() : e, null, sql.queryId(), sql.idempotent());
     } finally {
       running.remove(sql.queryId());
@@ -242,6 +267,9 @@ public final class HttpClickHouseClient implements ClickHouseClient {
         T result = attempt.on(endpoint, timeout);
         endpoint.breaker().recordSuccess();
         return result;
+      } catch (ReaderFailure f) {
+        endpoint.breaker().recordSuccess();
+        throw f;
       } catch (Throwable t) {
         ClickHouseException e = ErrorClassifier.classify(t, endpoint.url(), sql.queryId(), sql.idempotent());
         if (e.kind() == Kind.CONNECTION) {

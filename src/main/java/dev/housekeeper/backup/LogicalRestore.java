@@ -1,0 +1,162 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.backup.storage.ObjectStore;
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.clickhouse.Sql;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Restores a logical backup. Each table is loaded into a staging table first; every object's
+ * SHA-256 is checked as it streams and every partition's row count after it is loaded. Only a
+ * fully verified staging table becomes the target (an atomic RENAME, or REPLACE PARTITION into an
+ * existing table); on any failure the staging table is dropped, so no half-restored table is left.
+ */
+public final class LogicalRestore {
+
+  /** What to do with a table that exists in the target database. */
+  public enum Mode {
+    /** Create and load missing tables; leave existing ones alone (reported as skipped). */
+    createMissing,
+    /** Refuse the restore of a table that exists. */
+    failIfExists,
+    /** Replace the backed-up partitions of existing tables (missing tables are created). */
+    replacePartitions
+  }
+
+  /** The outcome for one table. */
+  public record TableResult(String source, String target, String outcome, long rows, int partitions, String error) {}
+
+  private static final Pattern CREATE = Pattern.compile("^CREATE TABLE\\s+(\\S+?)\\.(\\S+?)\\s", Pattern.CASE_INSENSITIVE);
+
+  private final ClickHouseClient client;
+  private final ObjectStore store;
+  private final Consumer<String> progress;
+
+  public LogicalRestore(ClickHouseClient client, ObjectStore store, Consumer<String> progress) {
+    this.client = client;
+    this.store = store;
+    this.progress = progress;
+  }
+
+  /** The manifest of a complete backup; a backup without one is refused. */
+  public Manifest manifest(String backupId) throws IOException {
+    try (InputStream in = store.open(backupId + "/" + Manifest.FILE)) {
+      return Manifest.fromJson(in.readAllBytes());
+    } catch (FileNotFoundException e) {
+      throw new IOException("backup " + backupId + " has no manifest in " + store.describe() + ": it is incomplete"
+          + " (or does not exist) and cannot be restored");
+    }
+  }
+
+  public List<TableResult> run(String backupId, String targetDatabase, Set<String> tables, Mode mode)
+      throws IOException {
+    Identifiers.quote(targetDatabase);
+    Manifest manifest = manifest(backupId);
+    client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(targetDatabase)).idempotent(true));
+    List<TableResult> results = new ArrayList<>();
+    for (Manifest.TableEntry t : manifest.tables) {
+      if (tables != null && !tables.isEmpty() && !tables.contains(t.table)) {
+        continue;
+      }
+      results.add(table(manifest, t, targetDatabase, mode));
+    }
+    return results;
+  }
+
+  private TableResult table(Manifest manifest, Manifest.TableEntry t, String db, Mode mode) throws IOException {
+    String source = t.database + "." + t.table;
+    boolean exists = !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", db,
+        t.table)).isEmpty();
+    if (exists && mode == Mode.failIfExists) {
+      return new TableResult(source, db + "." + t.table, "Failed", 0, 0, "table " + db + "." + t.table
+          + " exists and mode is failIfExists; nothing was changed");
+    }
+    if (exists && mode == Mode.createMissing) {
+      return new TableResult(source, db + "." + t.table, "Skipped", 0, 0, "table exists (mode createMissing)");
+    }
+    String staging = "_hk_restore_" + t.table;
+    if (!Identifiers.isValid(staging)) {
+      staging = "_hk_restore_" + Integer.toHexString(t.table.hashCode());
+    }
+    try {
+      String ddl = new String(readVerified(t.schemaKey, t.schemaSha256), StandardCharsets.UTF_8);
+      Matcher m = CREATE.matcher(ddl);
+      if (!m.find()) {
+        throw new IOException("the schema of " + source + " does not start with CREATE TABLE db.table");
+      }
+      client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(db, staging)).idempotent(true));
+      client.execute(Sql.verbatim("CREATE TABLE " + Identifiers.qualified(db, staging) + " "
+          + ddl.substring(m.end())));
+      long rows = 0;
+      for (Manifest.PartitionEntry p : t.partitions) {
+        progress.accept("restoring " + source + " partition " + p.partitionId);
+        load(manifest, p, db, staging);
+        long loaded = client.query(Sql.query("SELECT count() AS n FROM ? WHERE _partition_id = ?",
+            Sql.table(db, staging), p.partitionId)).get(0).longValue("n");
+        if (loaded != p.rows) {
+          throw new IOException("partition " + p.partitionId + " of " + source + ": " + loaded + " rows loaded, the"
+              + " manifest says " + p.rows);
+        }
+        rows += loaded;
+      }
+      if (exists) {
+        for (Manifest.PartitionEntry p : t.partitions) {
+          client.execute(Sql.command("ALTER TABLE ? REPLACE PARTITION ID ? FROM ?", Sql.table(db, t.table),
+              p.partitionId, Sql.table(db, staging)));
+        }
+        client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(db, staging)).idempotent(true));
+      } else {
+        client.execute(Sql.command("RENAME TABLE ? TO ?", Sql.table(db, staging), Sql.table(db, t.table)));
+      }
+      return new TableResult(source, db + "." + t.table, "Restored", rows, t.partitions.size(), null);
+    } catch (IOException | ClickHouseException e) {
+      try {
+        client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(db, staging)).idempotent(true));
+      } catch (ClickHouseException ignored) {
+        // reported below; the staging table's name says what it is
+      }
+      return new TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage());
+    }
+  }
+
+  private void load(Manifest manifest, Manifest.PartitionEntry p, String db, String staging) throws IOException {
+    MessageDigest sha = LogicalBackup.sha256();
+    try (InputStream stored = new DigestInputStream(store.open(p.key), sha);
+        InputStream data = Compression.valueOf(manifest.compression).wrap(stored)) {
+      client.insert(db, staging, List.of(), "Native", data, null);
+      stored.transferTo(java.io.OutputStream.nullOutputStream()); // whatever the decompressor left unread
+    } catch (ClickHouseException e) {
+      throw new IOException("loading " + p.key + " failed (the object may be corrupt or not match the schema): "
+          + e.getMessage(), e);
+    }
+    String actual = LogicalBackup.hex(sha.digest());
+    if (!actual.equals(p.sha256)) {
+      throw new IOException("object " + p.key + " is corrupt: SHA-256 " + actual + ", the manifest says " + p.sha256
+          + "; nothing of this table was kept");
+    }
+  }
+
+  private byte[] readVerified(String key, String sha256) throws IOException {
+    byte[] bytes;
+    try (InputStream in = store.open(key)) {
+      bytes = in.readAllBytes();
+    }
+    if (!LogicalBackup.hex(LogicalBackup.sha256().digest(bytes)).equals(sha256)) {
+      throw new IOException("object " + key + " is corrupt (SHA-256 differs from the manifest)");
+    }
+    return bytes;
+  }
+}
