@@ -59,6 +59,9 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
   private final Clock clock;
   private final Map<String, String> runKinds = new ConcurrentHashMap<>();
   private final Map<String, String> announced = new ConcurrentHashMap<>();
+  /** Run-now and optimize-now tokens acted upon, per resource: never act twice on one, whatever the cache says. */
+  private final Map<String, String> ackedRun = new ConcurrentHashMap<>();
+  private final Map<String, String> ackedOptimize = new ConcurrentHashMap<>();
   private InformerEventSource<ClickHouseConnection, RetentionPolicy> connectionSource;
 
   public RetentionPolicyReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
@@ -148,12 +151,15 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         : next(spec.getOptimize().getSchedule(), status.nextOptimizeTime, now, spec.isSuspend());
     String runNow = annotation(resource, RetentionPolicy.RUN_NOW_ANNOTATION);
     String optimizeNow = annotation(resource, RetentionPolicy.OPTIMIZE_NOW_ANNOTATION);
-    boolean runDue = (runNow != null && !runNow.equals(status.acknowledgedRunNow))
-        || (nextRun != null && !nextRun.isAfter(now));
-    boolean optimizeDue = (optimizeNow != null && !optimizeNow.equals(status.acknowledgedOptimizeNow))
-        || (nextOptimize != null && !nextOptimize.isAfter(now));
+    boolean runDue = (runNow != null && !runNow.equals(status.acknowledgedRunNow)
+        && !runNow.equals(ackedRun.get(key))) || (nextRun != null && !nextRun.isAfter(now));
+    boolean optimizeDue = (optimizeNow != null && !optimizeNow.equals(status.acknowledgedOptimizeNow)
+        && !optimizeNow.equals(ackedOptimize.get(key))) || (nextOptimize != null && !nextOptimize.isAfter(now));
     if (runDue) {
       status.acknowledgedRunNow = runNow;
+      if (runNow != null) {
+        ackedRun.put(key, runNow);
+      }
       status.nextRunTime = spec.getSchedule() == null || spec.isSuspend() ? null
           : format(schedule(spec.getSchedule()).next(now));
       runKinds.put(key, "retention");
@@ -164,6 +170,9 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     }
     if (optimizeDue) {
       status.acknowledgedOptimizeNow = optimizeNow;
+      if (optimizeNow != null) {
+        ackedOptimize.put(key, optimizeNow);
+      }
       status.nextOptimizeTime = spec.getOptimize().getSchedule() == null || spec.isSuspend() ? null
           : format(schedule(spec.getOptimize().getSchedule()).next(now));
       runKinds.put(key, "optimize");
@@ -365,6 +374,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     work.cancel(key(resource));
     runKinds.remove(key(resource));
     announced.remove(key(resource));
+    ackedRun.remove(key(resource));
+    ackedOptimize.remove(key(resource));
     metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
     statusWriter.forget(resource);
     return DeleteControl.defaultDelete();

@@ -109,8 +109,14 @@ class RetentionPolicyIT {
   }
 
   static RetentionPolicy awaitState(String name, Predicate<RetentionPolicy> condition) {
-    return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
-        .until(() -> get(name), p -> p != null && p.getStatus() != null && condition.test(p));
+    try {
+      return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+          .until(() -> get(name), p -> p != null && p.getStatus() != null && condition.test(p));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      RetentionPolicy now = get(name);
+      throw new AssertionError("timed out; annotations " + now.getMetadata().getAnnotations() + ", status "
+          + io.fabric8.kubernetes.client.utils.Serialization.asJson(now.getStatus()), e);
+    }
   }
 
   /** Sets the run-now annotation and waits for the run it asks for to be reported. */
