@@ -1,0 +1,49 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.clickhouse.Sql;
+import java.util.List;
+
+/**
+ * SQL of the native path, for servers with BACKUP/RESTORE (22.8 and later): the server writes the
+ * backup itself, straight to S3 or to a configured backup disk, so no data passes through the
+ * operator. Names are quoted, strings rendered as literals.
+ *
+ * <p>The S3 form carries the access key and secret in the statement; ClickHouse masks them in its
+ * logs and system tables from 23.x on.
+ */
+public final class NativeBackupSql {
+
+  private NativeBackupSql() {}
+
+  private static String tables(List<LogicalBackup.TableRef> tables) {
+    StringBuilder out = new StringBuilder();
+    for (LogicalBackup.TableRef t : tables) {
+      out.append(out.isEmpty() ? "" : ", ").append("TABLE ").append(Identifiers.qualified(t.database(), t.table()));
+    }
+    return out.toString();
+  }
+
+  /** {@code BACKUP TABLE a.b, TABLE a.c TO S3('url', 'key', 'secret')}. */
+  public static Sql backupToS3(List<LogicalBackup.TableRef> tables, String url, String accessKey, String secretKey) {
+    return Sql.command("BACKUP " + tables(tables) + " TO S3(?, ?, ?)", url, accessKey, secretKey);
+  }
+
+  /** {@code BACKUP TABLE a.b TO Disk('disk', 'path')}. */
+  public static Sql backupToDisk(List<LogicalBackup.TableRef> tables, String disk, String path) {
+    return Sql.command("BACKUP " + tables(tables) + " TO Disk(?, ?)", disk, path);
+  }
+
+  /** {@code RESTORE TABLE a.b AS c.b FROM S3(...)}: into another database, beside the original. */
+  public static Sql restoreFromS3(LogicalBackup.TableRef table, String targetDatabase, String url, String accessKey,
+      String secretKey) {
+    return Sql.command("RESTORE TABLE ? AS ? FROM S3(?, ?, ?)", Sql.table(table.database(), table.table()),
+        Sql.table(targetDatabase, table.table()), url, accessKey, secretKey);
+  }
+
+  /** {@code RESTORE TABLE a.b AS c.b FROM Disk('disk', 'path')}. */
+  public static Sql restoreFromDisk(LogicalBackup.TableRef table, String targetDatabase, String disk, String path) {
+    return Sql.command("RESTORE TABLE ? AS ? FROM Disk(?, ?)", Sql.table(table.database(), table.table()),
+        Sql.table(targetDatabase, table.table()), disk, path);
+  }
+}
