@@ -213,16 +213,18 @@ class RetentionPolicyIT {
         ch.sql("INSERT INTO " + db + ".t VALUES ('" + month + "', " + i + ")");
       }
     }
+    ch.sql("INSERT INTO " + db + ".t VALUES ('2024-04-05', 1)"); // newest partition: one part, nothing to merge
     RetentionPolicy r = policy("optimize", db, "100y", "t");
     var opt = new RetentionPolicySpec.Optimize();
-    opt.setLastPartitions(2);
+    opt.setLastPartitions(3); // 202404 (skipped: not more than minParts=1 parts), 202403, 202402; not 202401
     r.getSpec().setOptimize(opt);
     r.getMetadata().setAnnotations(Map.of(RetentionPolicy.OPTIMIZE_NOW_ANNOTATION, "o1"));
     harness.client().resource(r).create();
     RetentionPolicy p = awaitState("optimize", x -> "o1".equals(x.getStatus().acknowledgedOptimizeNow)
         && x.getStatus().lastOptimize != null);
-    assertEquals(Map.of("202401", 3L, "202402", 1L, "202403", 1L), partsPerPartition(db, "t"));
-    assertEquals(2, p.getStatus().lastOptimize.partitions.size());
+    assertEquals(Map.of("202401", 3L, "202402", 1L, "202403", 1L, "202404", 1L), partsPerPartition(db, "t"));
+    assertEquals(List.of("202403", "202402"), p.getStatus().lastOptimize.partitions.stream().map(x -> x.partition)
+        .toList());
     assertEquals(3, p.getStatus().lastOptimize.partitions.get(0).partsBefore);
     assertEquals(1, p.getStatus().lastOptimize.partitions.get(0).partsAfter);
   }
