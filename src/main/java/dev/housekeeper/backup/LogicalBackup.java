@@ -36,12 +36,28 @@ public final class LogicalBackup {
   private final ObjectStore store;
   private final Compression compression;
   private final Consumer<String> progress;
+  private final Encryption encryption;
 
   public LogicalBackup(ClickHouseClient client, ObjectStore store, Compression compression, Consumer<String> progress) {
+    this(client, store, compression, null, progress);
+  }
+
+  /** With {@code encryption} non-null, every object (schema and data) is encrypted client-side. */
+  public LogicalBackup(ClickHouseClient client, ObjectStore store, Compression compression, Encryption encryption,
+      Consumer<String> progress) {
     this.client = client;
     this.store = store;
     this.compression = compression;
+    this.encryption = encryption;
     this.progress = progress;
+  }
+
+  private OutputStream seal(OutputStream out) throws IOException {
+    return encryption == null ? out : encryption.encrypt(out);
+  }
+
+  private String suffix() {
+    return encryption == null ? "" : ".enc";
   }
 
   /**
@@ -53,6 +69,10 @@ public final class LogicalBackup {
     manifest.backupId = backupId;
     manifest.startTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     manifest.compression = compression.name();
+    if (encryption != null) {
+      manifest.encryption = Encryption.ALGORITHM;
+      manifest.keyId = encryption.keyId();
+    }
     manifest.serverVersion = client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
     try {
       for (TableRef ref : tables) {
@@ -85,12 +105,17 @@ public final class LogicalBackup {
     entry.table = ref.table();
     String ddl = client.query(Sql.query("SHOW CREATE TABLE ?", Sql.table(ref.database(), ref.table()))).get(0)
         .string("statement");
-    entry.schemaKey = backupId + "/schema/" + ref.database() + "/" + ref.table() + ".sql";
-    byte[] ddlBytes = ddl.getBytes(StandardCharsets.UTF_8);
-    try (ObjectStore.Upload upload = store.create(entry.schemaKey)) {
-      upload.write(ddlBytes);
+    entry.schemaKey = backupId + "/schema/" + ref.database() + "/" + ref.table() + ".sql" + suffix();
+    MessageDigest schemaSha = sha256();
+    ObjectStore.Upload schemaUpload = store.create(entry.schemaKey);
+    try (OutputStream out = seal(new DigestOutputStream(keepOpen(schemaUpload), schemaSha))) {
+      out.write(ddl.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      schemaUpload.abort();
+      throw e;
     }
-    entry.schemaSha256 = hex(sha256().digest(ddlBytes));
+    schemaUpload.close();
+    entry.schemaSha256 = hex(schemaSha.digest());
     if (schemaOnly) {
       return entry;
     }
@@ -104,7 +129,7 @@ public final class LogicalBackup {
 
   private Manifest.PartitionEntry partition(String backupId, TableRef ref, String partitionId) throws IOException {
     String key = backupId + "/data/" + ref.database() + "/" + ref.table() + "/" + partitionId + ".native"
-        + compression.suffix();
+        + compression.suffix() + suffix();
     for (int attempt = 1; ; attempt++) {
       progress.accept("backing up " + ref.database() + "." + ref.table() + " partition " + partitionId);
       long before = count(ref, partitionId);
@@ -136,7 +161,7 @@ public final class LogicalBackup {
         CountingOutputStream stored = new CountingOutputStream(new DigestOutputStream(keepOpen(upload), sha));
         CountingOutputStream raw;
         try {
-          try (OutputStream compressed = compression.wrap(stored)) {
+          try (OutputStream compressed = compression.wrap(seal(stored))) {
             raw = new CountingOutputStream(compressed);
             byte[] buf = new byte[1 << 16];
             for (int n; (n = read(in, buf)) > 0; ) {

@@ -5,6 +5,7 @@ import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
+import java.io.ByteArrayInputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,11 +45,32 @@ public final class LogicalRestore {
   private final ClickHouseClient client;
   private final ObjectStore store;
   private final Consumer<String> progress;
+  private final java.util.Map<String, byte[]> keys;
 
   public LogicalRestore(ClickHouseClient client, ObjectStore store, Consumer<String> progress) {
+    this(client, store, null, progress);
+  }
+
+  /** @param keys key id to 32-byte key, for encrypted backups (every key of the key Secret) */
+  public LogicalRestore(ClickHouseClient client, ObjectStore store, java.util.Map<String, byte[]> keys,
+      Consumer<String> progress) {
     this.client = client;
     this.store = store;
+    this.keys = keys;
     this.progress = progress;
+  }
+
+  private InputStream unseal(Manifest manifest, InputStream in) throws IOException {
+    if (manifest.encryption == null) {
+      return in;
+    }
+    if (!Encryption.ALGORITHM.equals(manifest.encryption)) {
+      throw new IOException("the backup uses encryption " + manifest.encryption + ", which this version cannot read");
+    }
+    if (keys == null || keys.isEmpty()) {
+      throw new IOException("the backup is encrypted with key \"" + manifest.keyId + "\"; give the key Secret");
+    }
+    return Encryption.decrypt(in, keys);
   }
 
   /** The manifest of a complete backup; a backup without one is refused. */
@@ -92,7 +114,8 @@ public final class LogicalRestore {
       staging = "_hk_restore_" + Integer.toHexString(t.table.hashCode());
     }
     try {
-      String ddl = new String(readVerified(t.schemaKey, t.schemaSha256), StandardCharsets.UTF_8);
+      String ddl = new String(unseal(manifest, new ByteArrayInputStream(readVerified(t.schemaKey, t.schemaSha256)))
+          .readAllBytes(), StandardCharsets.UTF_8);
       Matcher m = CREATE.matcher(ddl);
       if (!m.find()) {
         throw new IOException("the schema of " + source + " does not start with CREATE TABLE db.table");
@@ -135,9 +158,11 @@ public final class LogicalRestore {
   private void load(Manifest manifest, Manifest.PartitionEntry p, String db, String staging) throws IOException {
     MessageDigest sha = LogicalBackup.sha256();
     try (InputStream stored = new DigestInputStream(store.open(p.key), sha);
-        InputStream data = Compression.valueOf(manifest.compression).wrap(stored)) {
+        InputStream data = Compression.valueOf(manifest.compression).wrap(unseal(manifest, stored))) {
       client.insert(db, staging, List.of(), "Native", data, null);
       stored.transferTo(java.io.OutputStream.nullOutputStream()); // whatever the decompressor left unread
+    } catch (ClickHouseClient.ReaderFailure e) {
+      throw new IOException("loading " + p.key + " failed: " + e.getMessage(), e);
     } catch (ClickHouseException e) {
       throw new IOException("loading " + p.key + " failed (the object may be corrupt or not match the schema): "
           + e.getMessage(), e);

@@ -25,6 +25,10 @@ public final class Manifest {
   public String endTime;
   public String serverVersion;
   public String compression;
+  /** Encryption.ALGORITHM when objects are encrypted, else null. */
+  public String encryption;
+  /** Id of the key the objects were encrypted with (the key itself is never stored). */
+  public String keyId;
   public String consistency = "each partition is read by one query; partitions and tables are read one after another,"
       + " so writes between them are seen by later partitions only";
   public List<TableEntry> tables = new ArrayList<>();

@@ -149,6 +149,33 @@ class LogicalBackupIT {
   }
 
   @Test
+  void anEncryptedRoundTripWorksAndAWrongKeyFailsCleanly() throws Exception {
+    byte[] oldKey = EncryptionTest.key(11);
+    byte[] newKey = EncryptionTest.key(12);
+    Manifest m = new LogicalBackup(client, s3, Compression.zstd, new Encryption("2024-q1", oldKey), p -> { })
+        .run("enc-1", List.of(new LogicalBackup.TableRef("bk_src", "users")), false);
+    assertEquals(Encryption.ALGORITHM, m.encryption);
+    assertEquals("2024-q1", m.keyId);
+    try (var in = s3.open(m.tables.get(0).partitions.get(0).key)) {
+      assertThat(new String(in.readNBytes(4), java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("HKE1");
+    }
+
+    ch.sql("DROP DATABASE IF EXISTS bk_wrongkey");
+    var wrong = new LogicalRestore(client, s3, Map.of("2024-q1", newKey), p -> { }).run("enc-1", "bk_wrongkey",
+        Set.of(), LogicalRestore.Mode.failIfExists);
+    assertEquals("Failed", wrong.get(0).outcome());
+    assertThat(wrong.get(0).error()).contains("wrong key");
+    assertEquals("", ch.sql("SELECT name FROM system.tables WHERE database = 'bk_wrongkey'"), "nothing left behind");
+
+    // after a rotation the Secret holds both keys: the old backup names its key id and restores
+    ch.sql("DROP DATABASE IF EXISTS bk_enc");
+    var ok = new LogicalRestore(client, s3, Map.of("2024-q2", newKey, "2024-q1", oldKey), p -> { })
+        .run("enc-1", "bk_enc", Set.of(), LogicalRestore.Mode.failIfExists);
+    assertEquals("Restored", ok.get(0).outcome(), ok.toString());
+    assertEquals(fingerprint("bk_src", "users"), fingerprint("bk_enc", "users"));
+  }
+
+  @Test
   void aVolumePathBackupWithLz4RoundTrips() throws Exception {
     try (FileObjectStore volume = new FileObjectStore(Files.createTempDirectory("hk-backup-volume-"))) {
       new LogicalBackup(client, volume, Compression.lz4, p -> { }).run("vol-1",
