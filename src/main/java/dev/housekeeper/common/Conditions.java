@@ -47,6 +47,18 @@ public final class Conditions {
     return out;
   }
 
+  /**
+   * The three standard conditions of one pass: Ready with the pass's reason; Progressing and
+   * Degraded True with the same reason when they hold, else False ("Idle", "None").
+   */
+  public static List<Condition> standard(List<Condition> conditions, boolean ready, boolean progressing,
+      boolean degraded, String reason, String message, Long generation, Clock clock) {
+    List<Condition> out = set(conditions, READY, ready, reason, message, generation, clock);
+    out = set(out, PROGRESSING, progressing, progressing ? reason : "Idle", progressing ? message : "", generation,
+        clock);
+    return set(out, DEGRADED, degraded, degraded ? reason : "None", degraded ? message : "", generation, clock);
+  }
+
   public static Optional<Condition> find(List<Condition> conditions, String type) {
     if (conditions == null) {
       return Optional.empty();

@@ -201,11 +201,8 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
       ClickHouseConnectionStatus status, Outcome outcome) {
     Long generation = resource.getMetadata().getGeneration();
     status.setPhase(outcome.phase());
-    var conditions = Conditions.set(status.getConditions(), Conditions.READY, outcome.ready(), outcome.reason(),
-        outcome.message(), generation, clock);
-    conditions = Conditions.set(conditions, Conditions.DEGRADED, outcome.phase() != Phase.Ready,
-        outcome.phase() == Phase.Ready ? "AllEndpointsHealthy" : outcome.reason(),
-        outcome.phase() == Phase.Ready ? "" : outcome.message(), generation, clock);
+    var conditions = Conditions.standard(status.getConditions(), outcome.ready(), false,
+        outcome.phase() != Phase.Ready, outcome.reason(), outcome.message(), generation, clock);
     status.setConditions(conditions);
     String before = Conditions.find(previous.getConditions(), Conditions.READY).map(c -> c.getReason()).orElse(null);
     if (!Objects.equals(before, outcome.reason())) {

@@ -335,14 +335,9 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
       Pass pass) {
     Long gen = resource.getMetadata().getGeneration();
     status.setPhase(pass.phase());
-    var conditions = Conditions.set(status.getConditions(), Conditions.READY, pass.ready(), pass.reason(),
-        pass.message(), gen, clock);
-    conditions = Conditions.set(conditions, Conditions.PROGRESSING, pass.phase() == Phase.Progressing,
-        pass.phase() == Phase.Progressing ? pass.reason() : "Idle", pass.phase() == Phase.Progressing
-            ? pass.message() : "", gen, clock);
     boolean degraded = pass.phase() == Phase.Dirty || pass.phase() == Phase.Drift || pass.phase() == Phase.Failed;
-    conditions = Conditions.set(conditions, Conditions.DEGRADED, degraded, degraded ? pass.reason() : "None",
-        degraded ? pass.message() : "", gen, clock);
+    var conditions = Conditions.standard(status.getConditions(), pass.ready(), pass.phase() == Phase.Progressing,
+        degraded, pass.reason(), pass.message(), gen, clock);
     status.setConditions(conditions);
     String before = announced.computeIfAbsent(key(resource), k -> Conditions.find(previous.getConditions(),
         Conditions.READY).map(c -> c.getReason()).orElse(""));

@@ -246,14 +246,9 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
   private void apply(RetentionPolicy resource, RetentionPolicyStatus status, Pass pass) {
     Long gen = resource.getMetadata().getGeneration();
     status.phase = pass.phase();
-    var c = Conditions.set(status.getConditions(), Conditions.READY, pass.ready(), pass.reason(), pass.message(), gen,
-        clock);
-    c = Conditions.set(c, Conditions.PROGRESSING, pass.phase() == Phase.Progressing,
-        pass.phase() == Phase.Progressing ? pass.reason() : "Idle", pass.phase() == Phase.Progressing
-            ? String.valueOf(pass.message()) : "", gen, clock);
     boolean degraded = pass.phase() == Phase.Degraded || pass.phase() == Phase.Failed;
-    c = Conditions.set(c, Conditions.DEGRADED, degraded, degraded ? pass.reason() : "None",
-        degraded ? pass.message() : "", gen, clock);
+    var c = Conditions.standard(status.getConditions(), pass.ready(), pass.phase() == Phase.Progressing, degraded,
+        pass.reason(), pass.message(), gen, clock);
     status.setConditions(c);
     String key = key(resource);
     if (!"Running".equals(pass.reason()) && !Objects.equals(announced.put(key, pass.reason() + pass.message()),
