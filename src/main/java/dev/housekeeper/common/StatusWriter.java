@@ -21,8 +21,8 @@ import java.util.function.Supplier;
  */
 public final class StatusWriter {
 
-  /** What was last written for a resource, and the resourceVersion it was written over. */
-  private record Written(String versionBefore, String json) {}
+  /** What was last written for a resource: over which resourceVersion, and which one it produced. */
+  private record Written(String versionBefore, String versionAfter, String json) {}
 
   private final KubernetesClient client;
   private final java.util.Map<String, Written> written = new java.util.concurrent.ConcurrentHashMap<>();
@@ -49,8 +49,9 @@ public final class StatusWriter {
         .build());
     fresh.setStatus(status);
     String patch = "[{\"op\":\"add\",\"path\":\"/status\",\"value\":" + Serialization.asJson(status) + "}]";
-    client.resource(fresh).subresource("status").patch(PatchContext.of(PatchType.JSON), patch);
-    written.put(current.getMetadata().getUid(), new Written(current.getMetadata().getResourceVersion(), json));
+    R after = client.resource(fresh).subresource("status").patch(PatchContext.of(PatchType.JSON), patch);
+    written.put(current.getMetadata().getUid(), new Written(current.getMetadata().getResourceVersion(),
+        after == null || after.getMetadata() == null ? null : after.getMetadata().getResourceVersion(), json));
     return true;
   }
 
@@ -62,13 +63,29 @@ public final class StatusWriter {
   @SuppressWarnings("unchecked")
   public <S, R extends CustomResource<?, S>> S current(R resource) {
     Written w = written.get(resource.getMetadata().getUid());
-    if (w != null && Objects.equals(w.versionBefore(), resource.getMetadata().getResourceVersion())) {
+    if (w != null && older(resource.getMetadata().getResourceVersion(), w)) {
       Class<S> type = (Class<S>) (resource.getStatus() != null ? resource.getStatus().getClass() : null);
       if (type != null) {
         return Serialization.unmarshal(w.json(), type);
       }
     }
     return resource.getStatus();
+  }
+
+  /**
+   * Whether the cached resourceVersion predates the last write. Versions are compared as numbers
+   * where they are numbers (as etcd revisions are; JOSDK's parseResourceVersions makes the same
+   * assumption), otherwise only the version the write was made over counts as older.
+   */
+  private static boolean older(String cached, Written w) {
+    if (Objects.equals(cached, w.versionBefore())) {
+      return true;
+    }
+    try {
+      return w.versionAfter() != null && Long.parseLong(cached) < Long.parseLong(w.versionAfter());
+    } catch (NumberFormatException e) {
+      return false;
+    }
   }
 
   /** Forgets a deleted resource. */
