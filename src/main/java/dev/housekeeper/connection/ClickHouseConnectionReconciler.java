@@ -91,8 +91,7 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
 
   @Override
   public UpdateControl<ClickHouseConnection> reconcile(ClickHouseConnection resource, Context<ClickHouseConnection> ctx) {
-    ClickHouseConnectionStatus previous = statusWriter.current(resource) != null ? statusWriter.current(resource)
-        : new ClickHouseConnectionStatus();
+    ClickHouseConnectionStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), ClickHouseConnectionStatus::new);
     ClickHouseConnectionStatus status = new ClickHouseConnectionStatus();
     status.setConditions(previous.getConditions());
     status.setObservedGeneration(resource.getMetadata().getGeneration());

@@ -67,7 +67,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
   /** The Ready reason last announced by an Event, per resource (the informer cache may lag behind). */
   private final Map<String, String> announced = new ConcurrentHashMap<>();
 
-  private record Settled(String fingerprint, java.time.Instant at, Pass pass, ClickHouseMigrationStatus status) {}
+  private record Settled(String fingerprint, java.time.Instant at, Pass pass) {}
   private InformerEventSource<ClickHouseConnection, ClickHouseMigration> connectionSource;
   private InformerEventSource<ConfigMap, ClickHouseMigration> configMapSource;
 
@@ -106,8 +106,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
 
   @Override
   public UpdateControl<ClickHouseMigration> reconcile(ClickHouseMigration resource, Context<ClickHouseMigration> ctx) {
-    ClickHouseMigrationStatus previous = statusWriter.current(resource) != null ? statusWriter.current(resource)
-        : new ClickHouseMigrationStatus();
+    ClickHouseMigrationStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), ClickHouseMigrationStatus::new);
     ClickHouseMigrationStatus status = copyOf(previous);
     status.setObservedGeneration(resource.getMetadata().getGeneration());
     Pass pass = pass(resource, status);
@@ -141,8 +140,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
       Duration left = last.pass().phase() == Phase.Ready
           ? Duration.between(clock.instant(), last.at().plus(RECHECK)) : null;
       if (left == null || !left.isNegative()) {
-        // nothing changed since the last run settled: keep what it found (the cache may lag behind)
-        copyInto(last.status(), status);
+        // nothing changed since the last run settled: keep what it found
         Pass p = last.pass();
         return new Pass(p.phase(), p.ready(), p.reason(), p.message(), left);
       }
@@ -235,8 +233,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     if (report.outcome() != Outcome.RETRY && report.outcome() != Outcome.LOCKED) {
       retryAttempts.remove(key);
       if (ranWith != null) {
-        settled.put(key, new Settled(ranWith, clock.instant(), pass,
-            io.fabric8.kubernetes.client.utils.Serialization.clone(status)));
+        settled.put(key, new Settled(ranWith, clock.instant(), pass));
       }
     } else {
       settled.remove(key);
@@ -387,21 +384,6 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
       problems.add(e.getMessage());
     }
     return problems;
-  }
-
-  /** Copies the run's findings (not conditions or generation) from a settled status. */
-  private static void copyInto(ClickHouseMigrationStatus from, ClickHouseMigrationStatus to) {
-    to.setCurrentVersion(from.getCurrentVersion());
-    to.setTargetVersion(from.getTargetVersion());
-    to.setPendingCount(from.getPendingCount());
-    to.setApplied(from.getApplied());
-    to.setPending(from.getPending());
-    to.setPlan(from.getPlan());
-    to.setDirty(from.getDirty());
-    to.setDrifted(from.getDrifted());
-    to.setLastError(from.getLastError());
-    to.setAcknowledgedRetry(from.getAcknowledgedRetry());
-    to.setLastRun(from.getLastRun());
   }
 
   private static ClickHouseMigrationStatus copyOf(ClickHouseMigrationStatus s) {

@@ -59,9 +59,6 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
   private final Clock clock;
   private final Map<String, String> runKinds = new ConcurrentHashMap<>();
   private final Map<String, String> announced = new ConcurrentHashMap<>();
-  /** Run-now and optimize-now tokens acted upon, per resource: never act twice on one, whatever the cache says. */
-  private final Map<String, String> ackedRun = new ConcurrentHashMap<>();
-  private final Map<String, String> ackedOptimize = new ConcurrentHashMap<>();
   private InformerEventSource<ClickHouseConnection, RetentionPolicy> connectionSource;
 
   public RetentionPolicyReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
@@ -85,7 +82,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
 
   @Override
   public UpdateControl<RetentionPolicy> reconcile(RetentionPolicy resource, Context<RetentionPolicy> ctx) {
-    RetentionPolicyStatus previous = statusWriter.current(resource) != null ? statusWriter.current(resource) : new RetentionPolicyStatus();
+    RetentionPolicyStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), RetentionPolicyStatus::new);
     RetentionPolicyStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous),
         RetentionPolicyStatus::new);
     status.setObservedGeneration(resource.getMetadata().getGeneration());
@@ -139,7 +136,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
       return new Pass(status.phase == null ? Phase.Pending : status.phase, false, e.reason(), e.getMessage(),
           Duration.ofSeconds(ConnectionResolver.WARMING_UP.equals(e.reason()) ? 2 : 15));
     }
-    String database = spec.getDatabase() != null ? spec.getDatabase() : conn.connection().getSpec().getDatabase();
+    String configured = spec.getDatabase() != null ? spec.getDatabase() : conn.connection().getSpec().getDatabase();
+    String database = configured == null ? "default" : configured;
     boolean ttl = conn.connection().getStatus().getCapabilities() != null
         && conn.connection().getStatus().getCapabilities().isTableTtl();
     ZoneId zone = zone(spec);
@@ -151,32 +149,26 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         : next(spec.getOptimize().getSchedule(), status.nextOptimizeTime, now, spec.isSuspend());
     String runNow = annotation(resource, RetentionPolicy.RUN_NOW_ANNOTATION);
     String optimizeNow = annotation(resource, RetentionPolicy.OPTIMIZE_NOW_ANNOTATION);
-    boolean runDue = (runNow != null && !runNow.equals(status.acknowledgedRunNow)
-        && !runNow.equals(ackedRun.get(key))) || (nextRun != null && !nextRun.isAfter(now));
-    boolean optimizeDue = (optimizeNow != null && !optimizeNow.equals(status.acknowledgedOptimizeNow)
-        && !optimizeNow.equals(ackedOptimize.get(key))) || (nextOptimize != null && !nextOptimize.isAfter(now));
+    boolean runDue = (runNow != null && !runNow.equals(status.acknowledgedRunNow))
+        || (nextRun != null && !nextRun.isAfter(now));
+    boolean optimizeDue = (optimizeNow != null && !optimizeNow.equals(status.acknowledgedOptimizeNow))
+        || (nextOptimize != null && !nextOptimize.isAfter(now));
     if (runDue) {
       status.acknowledgedRunNow = runNow;
-      if (runNow != null) {
-        ackedRun.put(key, runNow);
-      }
       status.nextRunTime = spec.getSchedule() == null || spec.isSuspend() ? null
           : format(schedule(spec.getSchedule()).next(now));
       runKinds.put(key, "retention");
       LocalDate today = LocalDate.ofInstant(now, zone);
-      work.submit(key, progress -> new RetentionRunner(conn.client(), database == null ? "default" : database,
+      work.submit(key, progress -> new RetentionRunner(conn.client(), database,
           n -> notice(resource, n), progress).run(spec, ttl, zone, today));
       return new Pass(Phase.Progressing, status.phase == Phase.Ready, "Running", "retention run started", POLL);
     }
     if (optimizeDue) {
       status.acknowledgedOptimizeNow = optimizeNow;
-      if (optimizeNow != null) {
-        ackedOptimize.put(key, optimizeNow);
-      }
       status.nextOptimizeTime = spec.getOptimize().getSchedule() == null || spec.isSuspend() ? null
           : format(schedule(spec.getOptimize().getSchedule()).next(now));
       runKinds.put(key, "optimize");
-      work.submit(key, progress -> new RetentionRunner(conn.client(), database == null ? "default" : database,
+      work.submit(key, progress -> new RetentionRunner(conn.client(), database,
           n -> notice(resource, n), progress).optimize(spec));
       return new Pass(Phase.Progressing, status.phase == Phase.Ready, "Running", "OPTIMIZE run started", POLL);
     }
@@ -186,7 +178,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     // preview and statistics: read-only metadata queries
     RetentionPlanner.Plan plan;
     try {
-      plan = new RetentionPlanner(conn.client(), database == null ? "default" : database, ttl)
+      plan = new RetentionPlanner(conn.client(), database, ttl)
           .plan(spec, zone, LocalDate.ofInstant(now, zone));
     } catch (ClickHouseException e) {
       return new Pass(Phase.Degraded, false, "PreviewFailed", "Reading table metadata failed: " + e.getMessage(),
@@ -369,8 +361,6 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     work.cancel(key(resource));
     runKinds.remove(key(resource));
     announced.remove(key(resource));
-    ackedRun.remove(key(resource));
-    ackedOptimize.remove(key(resource));
     metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
     statusWriter.forget(resource);
     return DeleteControl.defaultDelete();
