@@ -136,11 +136,12 @@ public final class LocalRun implements AutoCloseable {
     return rows;
   }
 
-  /** Waits until every Housekeeper resource has a Ready condition, or the time is up. */
+  /** Waits until every Housekeeper resource has a Ready condition and none is Progressing, or the time is up. */
   public List<String[]> awaitStatus(Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     List<String[]> rows = statusTable();
-    while (System.nanoTime() < deadline && rows.stream().anyMatch(r -> r[3].isEmpty())) {
+    while (System.nanoTime() < deadline
+        && rows.stream().anyMatch(r -> r[3].isEmpty() || "Progressing".equals(r[2]))) {
       Thread.sleep(250);
       rows = statusTable();
     }
