@@ -11,6 +11,7 @@ import dev.housekeeper.backup.storage.FileObjectStore;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.backup.storage.S3ObjectStore;
 import dev.housekeeper.testing.S3Server;
+import dev.housekeeper.testing.TcpProxy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -86,6 +87,34 @@ class ObjectStoreIT {
     upload.abort();
     assertFalse(s3.exists("b2/partial"));
     assertEquals(List.of(), s3.list("b2/"));
+  }
+
+  @Test
+  void connectionsClosedBetweenPartsAreRetriedAndTheObjectIsWhole() throws Exception {
+    try (TcpProxy proxy = new TcpProxy(java.net.URI.create(server.endpoint()).getPort()).start();
+        S3ObjectStore viaProxy = new S3ObjectStore(proxy.url(), "us-east-1", "backups", "cluster-a",
+            S3Server.ACCESS_KEY, S3Server.SECRET_KEY, true, S3ObjectStore.MIN_PART)) {
+      ObjectStore.Upload upload = viaProxy.create("b4/flaky");
+      byte[] first = new byte[S3ObjectStore.MIN_PART + 1];
+      new Random(5).nextBytes(first);
+      upload.write(first, 0, first.length); // part 1 sent, on a kept-alive connection
+      proxy.closeOpenConnections(); // the server closes idle connections ...
+      proxy.dropNext(1); // ... and the next one is reset before it answers
+      int before = proxy.connections();
+      byte[] second = new byte[S3ObjectStore.MIN_PART];
+      new Random(6).nextBytes(second);
+      upload.write(second, 0, second.length); // part 2 sent: must survive both
+      upload.close();
+      assertThat(proxy.connections() - before).as("new connections after the faults").isGreaterThanOrEqualTo(2);
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update(first);
+      md.update(second);
+      try (InputStream in = s3.open("b4/flaky")) {
+        assertArrayEquals(md.digest(), sha256(in));
+      }
+      assertEquals(List.of(new ObjectStore.ObjectInfo("b4/flaky", (long) first.length + second.length)),
+          s3.list("b4/"));
+    }
   }
 
   @Test

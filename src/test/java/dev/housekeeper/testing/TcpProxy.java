@@ -19,6 +19,7 @@ public final class TcpProxy implements AutoCloseable {
   private final int port;
   private final AtomicInteger dropNext = new AtomicInteger();
   private final AtomicInteger connections = new AtomicInteger();
+  private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile ServerSocket listener;
 
   public TcpProxy(int targetPort) throws IOException {
@@ -60,6 +61,21 @@ public final class TcpProxy implements AutoCloseable {
   /** The next {@code n} connections read the request, then are dropped with no answer. */
   public void dropNext(int n) {
     dropNext.set(n);
+  }
+
+  /**
+   * Closes every forwarded connection now, as a server does with idle keep-alive connections: a
+   * client that reuses one finds it closed only when it waits for the answer.
+   */
+  public void closeOpenConnections() {
+    for (Socket socket : open) {
+      try {
+        socket.close();
+      } catch (IOException ignored) {
+        // closing
+      }
+    }
+    open.clear();
   }
 
   public int connections() {
@@ -104,17 +120,21 @@ public final class TcpProxy implements AutoCloseable {
 
   private void forward(Socket client) throws IOException {
     Socket upstream = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+    open.add(client);
+    open.add(upstream);
     pump(client, upstream);
     pump(upstream, client);
   }
 
-  private static void pump(Socket from, Socket to) {
+  private void pump(Socket from, Socket to) {
     Thread t = new Thread(() -> {
       try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
         in.transferTo(out);
       } catch (IOException ignored) {
         // one side closed
       } finally {
+        open.remove(from);
+        open.remove(to);
         try {
           to.close();
           from.close();

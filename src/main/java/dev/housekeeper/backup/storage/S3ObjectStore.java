@@ -68,10 +68,44 @@ public final class S3ObjectStore implements ObjectStore {
     return prefix + key;
   }
 
+  /** Attempts per idempotent request (a part upload, a read, a list, a delete). */
+  static final int ATTEMPTS = 4;
+
+  /**
+   * Runs an idempotent request again when the transport failed. The SDK's own retries do not see
+   * every transport failure: its URLConnection client reports some (a keep-alive connection the
+   * server already closed: "Unexpected end of file from server") as UncheckedIOException, which
+   * its retry stage lets through (aws-sdk-java-v2 PR 7347). Server answers (4xx, 5xx after the
+   * SDK's retries) are not retried again here.
+   */
+  static <T> T retrying(java.util.function.Supplier<T> request) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return request.get();
+      } catch (java.io.UncheckedIOException | software.amazon.awssdk.core.exception.SdkClientException e) {
+        if (attempt >= ATTEMPTS || Thread.currentThread().isInterrupted()) {
+          throw e;
+        }
+        try {
+          Thread.sleep(100L << attempt);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
   @Override
-  public Upload create(String key) {
+  public Upload create(String key) throws IOException {
     String objectKey = full(key);
-    String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket).key(objectKey)).uploadId();
+    String uploadId;
+    try {
+      // a repeated create may leave an empty upload behind: a bucket lifecycle rule removes those
+      uploadId = retrying(() -> s3.createMultipartUpload(b -> b.bucket(bucket).key(objectKey))).uploadId();
+    } catch (SdkException | java.io.UncheckedIOException e) {
+      throw new IOException("starting an upload to s3://" + bucket + "/" + objectKey + " failed: " + e.getMessage(), e);
+    }
     return new Upload() {
       private final byte[] buffer = new byte[partSize];
       private final List<CompletedPart> parts = new ArrayList<>();
@@ -106,8 +140,11 @@ public final class S3ObjectStore implements ObjectStore {
       private void flushPart() throws IOException {
         int number = parts.size() + 1;
         try {
-          String etag = s3.uploadPart(p -> p.bucket(bucket).key(objectKey).uploadId(uploadId).partNumber(number)
-              .contentLength((long) filled), RequestBody.fromBytes(java.util.Arrays.copyOf(buffer, filled))).eTag();
+          RequestBody body = RequestBody.fromBytes(java.util.Arrays.copyOf(buffer, filled));
+          long length = filled;
+          // a part sent again under the same number replaces the earlier one: safe to repeat
+          String etag = retrying(() -> s3.uploadPart(p -> p.bucket(bucket).key(objectKey).uploadId(uploadId)
+              .partNumber(number).contentLength(length), body)).eTag();
           parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
           filled = 0;
         } catch (SdkException | java.io.UncheckedIOException e) {
@@ -126,12 +163,29 @@ public final class S3ObjectStore implements ObjectStore {
           flushPart();
         }
         try {
-          s3.completeMultipartUpload(c -> c.bucket(bucket).key(objectKey).uploadId(uploadId)
-              .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
+          try {
+            s3.completeMultipartUpload(c -> c.bucket(bucket).key(objectKey).uploadId(uploadId)
+                .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
+          } catch (java.io.UncheckedIOException | software.amazon.awssdk.core.exception.SdkClientException lost) {
+            // the answer was lost; the server may have completed the object already
+            if (!completedAlready()) {
+              retrying(() -> s3.completeMultipartUpload(c -> c.bucket(bucket).key(objectKey).uploadId(uploadId)
+                  .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build())));
+            }
+          }
           done = true;
         } catch (SdkException | java.io.UncheckedIOException e) {
           abort();
           throw new IOException("completing s3://" + bucket + "/" + objectKey + " failed: " + e.getMessage(), e);
+        }
+      }
+
+      private boolean completedAlready() {
+        try {
+          Long size = retrying(() -> s3.headObject(h -> h.bucket(bucket).key(objectKey))).contentLength();
+          return size != null && size == written;
+        } catch (SdkException | java.io.UncheckedIOException e) {
+          return false;
         }
       }
 
@@ -158,10 +212,10 @@ public final class S3ObjectStore implements ObjectStore {
   @Override
   public InputStream open(String key) throws IOException {
     try {
-      return s3.getObject(g -> g.bucket(bucket).key(full(key)));
+      return retrying(() -> s3.getObject(g -> g.bucket(bucket).key(full(key))));
     } catch (NoSuchKeyException e) {
       throw new java.io.FileNotFoundException("s3://" + bucket + "/" + full(key) + " does not exist");
-    } catch (SdkException e) {
+    } catch (SdkException | java.io.UncheckedIOException e) {
       throw new IOException("reading s3://" + bucket + "/" + full(key) + " failed: " + e.getMessage(), e);
     }
   }
@@ -169,7 +223,7 @@ public final class S3ObjectStore implements ObjectStore {
   @Override
   public boolean exists(String key) throws IOException {
     try {
-      s3.headObject(h -> h.bucket(bucket).key(full(key)));
+      retrying(() -> s3.headObject(h -> h.bucket(bucket).key(full(key))));
       return true;
     } catch (NoSuchKeyException e) {
       return false;
@@ -178,6 +232,8 @@ public final class S3ObjectStore implements ObjectStore {
         return false;
       }
       throw new IOException("checking s3://" + bucket + "/" + full(key) + " failed: " + e.getMessage(), e);
+    } catch (SdkException | java.io.UncheckedIOException e) {
+      throw new IOException("checking s3://" + bucket + "/" + full(key) + " failed: " + e.getMessage(), e);
     }
   }
 
@@ -185,10 +241,17 @@ public final class S3ObjectStore implements ObjectStore {
   public List<ObjectInfo> list(String keyPrefix) throws IOException {
     List<ObjectInfo> out = new ArrayList<>();
     try {
-      for (S3Object o : s3.listObjectsV2Paginator(l -> l.bucket(bucket).prefix(full(keyPrefix))).contents()) {
-        out.add(new ObjectInfo(o.key().substring(prefix.length()), o.size()));
-      }
-    } catch (SdkException e) {
+      String token = null;
+      do {
+        String page = token;
+        var response = retrying(() -> s3.listObjectsV2(l -> l.bucket(bucket).prefix(full(keyPrefix))
+            .continuationToken(page)));
+        for (S3Object o : response.contents()) {
+          out.add(new ObjectInfo(o.key().substring(prefix.length()), o.size()));
+        }
+        token = Boolean.TRUE.equals(response.isTruncated()) ? response.nextContinuationToken() : null;
+      } while (token != null);
+    } catch (SdkException | java.io.UncheckedIOException e) {
       throw new IOException("listing s3://" + bucket + "/" + full(keyPrefix) + " failed: " + e.getMessage(), e);
     }
     return out;
@@ -200,8 +263,8 @@ public final class S3ObjectStore implements ObjectStore {
       List<ObjectIdentifier> batch = keys.subList(i, Math.min(keys.size(), i + 1000)).stream()
           .map(k -> ObjectIdentifier.builder().key(full(k)).build()).toList();
       try {
-        s3.deleteObjects(d -> d.bucket(bucket).delete(Delete.builder().objects(batch).build()));
-      } catch (SdkException e) {
+        retrying(() -> s3.deleteObjects(d -> d.bucket(bucket).delete(Delete.builder().objects(batch).build())));
+      } catch (SdkException | java.io.UncheckedIOException e) {
         throw new IOException("deleting from s3://" + bucket + " failed: " + e.getMessage(), e);
       }
     }
