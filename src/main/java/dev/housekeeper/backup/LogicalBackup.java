@@ -37,6 +37,10 @@ public final class LogicalBackup {
   private final Compression compression;
   private final Consumer<String> progress;
   private final Encryption encryption;
+  private java.util.function.UnaryOperator<List<String>> partitionSelector = ids -> ids;
+  private volatile boolean cancelled;
+  private volatile String currentQuery;
+  private int queries;
 
   public LogicalBackup(ClickHouseClient client, ObjectStore store, Compression compression, Consumer<String> progress) {
     this(client, store, compression, null, progress);
@@ -50,6 +54,50 @@ public final class LogicalBackup {
     this.compression = compression;
     this.encryption = encryption;
     this.progress = progress;
+  }
+
+  /** Which partition ids of a table to back up, given all of them in ascending order. */
+  public LogicalBackup partitions(java.util.function.UnaryOperator<List<String>> selector) {
+    this.partitionSelector = selector;
+    return this;
+  }
+
+  /**
+   * Cancels a running backup from another thread: the data query is killed on the server (by its
+   * query id) and the worker stops at its next block, aborts the upload and deletes what it wrote.
+   */
+  public void cancel() {
+    cancelled = true;
+    String qid = currentQuery;
+    if (qid != null) {
+      try {
+        client.cancel(qid);
+      } catch (RuntimeException e) {
+        progress.accept("could not kill query " + qid + ": " + e.getMessage());
+      }
+    }
+  }
+
+  public boolean cancelled() {
+    return cancelled;
+  }
+
+  /** Query ids of a backup's data queries start with this, so that they can be found in system.processes. */
+  public static String queryIdPrefix(String backupId) {
+    return "hk-backup-" + backupId + "-";
+  }
+
+  /** Thrown when the backup was cancelled. */
+  public static final class Cancelled extends IOException {
+    public Cancelled() {
+      super("the backup was cancelled");
+    }
+  }
+
+  private void checkCancelled() throws Cancelled {
+    if (cancelled) {
+      throw new Cancelled();
+    }
   }
 
   private OutputStream seal(OutputStream out) throws IOException {
@@ -67,6 +115,7 @@ public final class LogicalBackup {
   public Manifest run(String backupId, List<TableRef> tables, boolean schemaOnly) throws IOException {
     Manifest manifest = new Manifest();
     manifest.backupId = backupId;
+    manifest.method = "logical";
     manifest.startTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     manifest.compression = compression.name();
     if (encryption != null) {
@@ -76,8 +125,10 @@ public final class LogicalBackup {
     manifest.serverVersion = client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
     try {
       for (TableRef ref : tables) {
+        checkCancelled();
         manifest.tables.add(table(backupId, ref, schemaOnly));
       }
+      checkCancelled();
       manifest.endTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
       try (ObjectStore.Upload upload = store.create(backupId + "/" + Manifest.FILE)) {
         upload.write(manifest.toJson());
@@ -85,6 +136,9 @@ public final class LogicalBackup {
       return manifest;
     } catch (IOException | RuntimeException e) {
       cleanUp(backupId);
+      if (cancelled) {
+        throw new Cancelled();
+      }
       throw e;
     }
   }
@@ -121,8 +175,10 @@ public final class LogicalBackup {
     }
     List<Row> partitions = client.query(Sql.query("SELECT DISTINCT partition_id FROM system.parts WHERE database = ?"
         + " AND table = ? AND active ORDER BY partition_id", ref.database(), ref.table()));
-    for (Row p : partitions) {
-      entry.partitions.add(partition(backupId, ref, p.string("partition_id")));
+    List<String> ids = partitionSelector.apply(partitions.stream().map(p -> p.string("partition_id")).toList());
+    for (String id : ids) {
+      checkCancelled();
+      entry.partitions.add(partition(backupId, ref, id));
     }
     return entry;
   }
@@ -133,7 +189,7 @@ public final class LogicalBackup {
     for (int attempt = 1; ; attempt++) {
       progress.accept("backing up " + ref.database() + "." + ref.table() + " partition " + partitionId);
       long before = count(ref, partitionId);
-      Manifest.PartitionEntry entry = stream(ref, partitionId, key);
+      Manifest.PartitionEntry entry = stream(backupId, ref, partitionId, key);
       long after = count(ref, partitionId);
       if (before == after) {
         entry.rows = after;
@@ -151,9 +207,19 @@ public final class LogicalBackup {
         Sql.table(ref.database(), ref.table()), partitionId)).get(0).longValue("n");
   }
 
-  private Manifest.PartitionEntry stream(TableRef ref, String partitionId, String key) {
+  private Manifest.PartitionEntry stream(String backupId, TableRef ref, String partitionId, String key) {
+    String qid = queryIdPrefix(backupId) + (++queries);
     Sql select = Sql.query("SELECT * FROM ? WHERE _partition_id = ?", Sql.table(ref.database(), ref.table()),
-        partitionId).idempotent(false).withTimeout(DATA_TIMEOUT);
+        partitionId).idempotent(false).withTimeout(DATA_TIMEOUT).withQueryId(qid);
+    currentQuery = qid;
+    try {
+      return streamAs(select, partitionId, key);
+    } finally {
+      currentQuery = null;
+    }
+  }
+
+  private Manifest.PartitionEntry streamAs(Sql select, String partitionId, String key) {
     return client.stream(select, "Native", in -> {
       ObjectStore.Upload upload = store.create(key);
       try {
@@ -165,6 +231,9 @@ public final class LogicalBackup {
             raw = new CountingOutputStream(compressed);
             byte[] buf = new byte[1 << 16];
             for (int n; (n = read(in, buf)) > 0; ) {
+              if (cancelled) {
+                throw new Cancelled();
+              }
               raw.write(buf, 0, n);
             }
           }

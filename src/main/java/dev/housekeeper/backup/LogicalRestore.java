@@ -86,19 +86,51 @@ public final class LogicalRestore {
   public List<TableResult> run(String backupId, String targetDatabase, Set<String> tables, Mode mode)
       throws IOException {
     Identifiers.quote(targetDatabase);
-    Manifest manifest = manifest(backupId);
-    client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(targetDatabase)).idempotent(true));
+    return run(manifest(backupId), t -> targetDatabase,
+        t -> tables == null || tables.isEmpty() || tables.contains(t.table), mode);
+  }
+
+  /**
+   * Restores the selected tables of a complete backup, each into the database {@code target}
+   * names. Before any table is touched, every selected schema object is read, checked and
+   * decrypted, so that a wrong key or a corrupt schema changes nothing.
+   */
+  public List<TableResult> run(Manifest manifest, java.util.function.Function<Manifest.TableEntry, String> target,
+      java.util.function.Predicate<Manifest.TableEntry> selected, Mode mode) throws IOException {
+    List<Manifest.TableEntry> chosen = manifest.tables.stream().filter(selected).toList();
+    java.util.Map<Manifest.TableEntry, String> ddl = new java.util.LinkedHashMap<>();
+    for (Manifest.TableEntry t : chosen) {
+      ddl.put(t, schema(manifest, t));
+    }
     List<TableResult> results = new ArrayList<>();
-    for (Manifest.TableEntry t : manifest.tables) {
-      if (tables != null && !tables.isEmpty() && !tables.contains(t.table)) {
-        continue;
+    java.util.Set<String> created = new java.util.HashSet<>();
+    for (Manifest.TableEntry t : chosen) {
+      String db = target.apply(t);
+      Identifiers.quote(db);
+      if (created.add(db)) {
+        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
       }
-      results.add(table(manifest, t, targetDatabase, mode));
+      results.add(table(manifest, t, ddl.get(t), db, mode));
     }
     return results;
   }
 
-  private TableResult table(Manifest manifest, Manifest.TableEntry t, String db, Mode mode) throws IOException {
+  private String schema(Manifest manifest, Manifest.TableEntry t) throws IOException {
+    if (manifest.encryption != null && keys != null && manifest.keyId != null && !keys.containsKey(manifest.keyId)) {
+      throw new IOException("the backup is encrypted with key \"" + manifest.keyId + "\", which the key Secret does"
+          + " not hold (it has " + keys.keySet() + "); nothing was restored");
+    }
+    try {
+      return new String(unseal(manifest, new ByteArrayInputStream(readVerified(t.schemaKey, t.schemaSha256)))
+          .readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IOException("the schema of " + t.database + "." + t.table + " cannot be read: " + e.getMessage()
+          + "; nothing was restored", e);
+    }
+  }
+
+  private TableResult table(Manifest manifest, Manifest.TableEntry t, String ddl, String db, Mode mode)
+      throws IOException {
     String source = t.database + "." + t.table;
     boolean exists = !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", db,
         t.table)).isEmpty();
@@ -114,8 +146,6 @@ public final class LogicalRestore {
       staging = "_hk_restore_" + Integer.toHexString(t.table.hashCode());
     }
     try {
-      String ddl = new String(unseal(manifest, new ByteArrayInputStream(readVerified(t.schemaKey, t.schemaSha256)))
-          .readAllBytes(), StandardCharsets.UTF_8);
       Matcher m = CREATE.matcher(ddl);
       if (!m.find()) {
         throw new IOException("the schema of " + source + " does not start with CREATE TABLE db.table");

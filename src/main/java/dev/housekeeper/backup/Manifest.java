@@ -21,6 +21,8 @@ public final class Manifest {
 
   public int format = FORMAT;
   public String backupId;
+  /** logical or native. */
+  public String method = "logical";
   public String startTime;
   public String endTime;
   public String serverVersion;

@@ -48,6 +48,11 @@ public final class HousekeeperOperator implements AutoCloseable {
   private volatile boolean started;
 
   public HousekeeperOperator(KubernetesClient client, OperatorSettings settings) {
+    this(client, settings, Clock.systemUTC());
+  }
+
+  /** With another clock, for tests of schedules. */
+  public HousekeeperOperator(KubernetesClient client, OperatorSettings settings, Clock clock) {
     this.client = client;
     this.settings = settings;
     new JvmMemoryMetrics().bindTo(registry);
@@ -77,7 +82,6 @@ public final class HousekeeperOperator implements AutoCloseable {
     });
     HousekeeperMetrics metrics = new HousekeeperMetrics(registry);
     this.events = new EventRecorder(client);
-    Clock clock = Clock.systemUTC();
     StatusWriter statusWriter = new StatusWriter(client);
     this.work = new WorkExecutor(settings.workerThreads());
     ConnectionResolver resolver = new ConnectionResolver(connections);
@@ -86,6 +90,10 @@ public final class HousekeeperOperator implements AutoCloseable {
     register(new ClickHouseMigrationReconciler(resolver, work, statusWriter, events, metrics, clock,
         settings.identity()));
     register(new RetentionPolicyReconciler(resolver, work, statusWriter, events, metrics, clock));
+    register(new dev.housekeeper.backup.ClickHouseBackupReconciler(resolver, work, statusWriter, events, metrics,
+        clock));
+    register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(resolver, work, statusWriter, events, metrics,
+        clock));
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {

@@ -27,9 +27,11 @@ public final class OperatorHarness implements AutoCloseable {
   private HousekeeperOperator operator;
   private final OperatorSettings settings;
   private final ClickHouseServer clickhouse;
+  private final java.time.Clock clock;
 
   private OperatorHarness(KubernetesApi api, HousekeeperOperator operator, ClickHouseServer clickhouse,
-      OperatorSettings settings) {
+      OperatorSettings settings, java.time.Clock clock) {
+    this.clock = clock;
     this.api = api;
     this.operator = operator;
     this.clickhouse = clickhouse;
@@ -49,7 +51,7 @@ public final class OperatorHarness implements AutoCloseable {
 
   public void startOperator() {
     try {
-      operator = new HousekeeperOperator(api.server().createClient(), settings).start();
+      operator = new HousekeeperOperator(api.server().createClient(), settings, clock).start();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -80,12 +82,17 @@ public final class OperatorHarness implements AutoCloseable {
   }
 
   public static OperatorHarness start(OperatorSettings settings) {
+    return start(settings, java.time.Clock.systemUTC());
+  }
+
+  /** With a clock the test moves (see {@link TestClock}), for schedules. */
+  public static OperatorHarness start(OperatorSettings settings, java.time.Clock clock) {
     try {
       ClickHouseServer clickhouse = ClickHouseServer.shared();
       KubernetesApi api = KubernetesApi.start();
       // The operator gets its own client, as a separate process would.
-      HousekeeperOperator operator = new HousekeeperOperator(api.server().createClient(), settings).start();
-      return new OperatorHarness(api, operator, clickhouse, settings);
+      HousekeeperOperator operator = new HousekeeperOperator(api.server().createClient(), settings, clock).start();
+      return new OperatorHarness(api, operator, clickhouse, settings, clock);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

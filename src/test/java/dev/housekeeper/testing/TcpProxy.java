@@ -78,6 +78,13 @@ public final class TcpProxy implements AutoCloseable {
     open.clear();
   }
 
+  /** Limits forwarded traffic (each direction of each connection) to about this many bytes a second; 0: none. */
+  public void throttle(long bytesPerSecond) {
+    throttle = bytesPerSecond;
+  }
+
+  private volatile long throttle;
+
   public int connections() {
     return connections.get();
   }
@@ -129,7 +136,16 @@ public final class TcpProxy implements AutoCloseable {
   private void pump(Socket from, Socket to) {
     Thread t = new Thread(() -> {
       try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-        in.transferTo(out);
+        byte[] buf = new byte[8192];
+        for (int n; (n = in.read(buf)) > 0; ) {
+          out.write(buf, 0, n);
+          long limit = throttle;
+          if (limit > 0) {
+            Thread.sleep(Math.max(1, n * 1000L / limit));
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       } catch (IOException ignored) {
         // one side closed
       } finally {

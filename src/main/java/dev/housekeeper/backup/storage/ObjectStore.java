@@ -35,6 +35,22 @@ public interface ObjectStore extends AutoCloseable {
 
   void delete(List<String> keys) throws IOException;
 
+  /**
+   * Names of the "folders" directly under {@code prefix} (which ends with / or is empty): the
+   * first path segment of each key below it, without duplicates, in order.
+   */
+  default List<String> children(String prefix) throws IOException {
+    java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
+    for (ObjectInfo o : list(prefix)) {
+      String rest = o.key().substring(prefix.length());
+      int slash = rest.indexOf('/');
+      if (slash > 0) {
+        out.add(rest.substring(0, slash));
+      }
+    }
+    return List.copyOf(out);
+  }
+
   /** Where this store writes, for status and messages (no credentials). */
   String describe();
 

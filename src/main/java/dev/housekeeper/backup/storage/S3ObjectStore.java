@@ -258,6 +258,27 @@ public final class S3ObjectStore implements ObjectStore {
   }
 
   @Override
+  public List<String> children(String keyPrefix) throws IOException {
+    List<String> out = new ArrayList<>();
+    try {
+      String token = null;
+      do {
+        String page = token;
+        var response = retrying(() -> s3.listObjectsV2(l -> l.bucket(bucket).prefix(full(keyPrefix)).delimiter("/")
+            .continuationToken(page)));
+        for (var p : response.commonPrefixes()) {
+          String name = p.prefix().substring(full(keyPrefix).length());
+          out.add(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
+        }
+        token = Boolean.TRUE.equals(response.isTruncated()) ? response.nextContinuationToken() : null;
+      } while (token != null);
+    } catch (SdkException | java.io.UncheckedIOException e) {
+      throw new IOException("listing s3://" + bucket + "/" + full(keyPrefix) + " failed: " + e.getMessage(), e);
+    }
+    return out;
+  }
+
+  @Override
   public void delete(List<String> keys) throws IOException {
     for (int i = 0; i < keys.size(); i += 1000) {
       List<ObjectIdentifier> batch = keys.subList(i, Math.min(keys.size(), i + 1000)).stream()

@@ -1,0 +1,93 @@
+package dev.housekeeper.api.backup;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import dev.housekeeper.api.common.HousekeeperStatus;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Observed state of a ClickHouseBackup: the durable record of the backups taken. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ClickHouseBackupStatus extends HousekeeperStatus {
+
+  /** Lifecycle phases. */
+  public enum Phase {
+    /** No backup taken yet (waiting for the connection or the first scheduled time). */
+    Pending,
+    /** A backup is being taken. */
+    Running,
+    /** The last backup is complete. */
+    Succeeded,
+    /** The last backup failed (see the conditions), or the spec cannot be used. */
+    Failed
+  }
+
+  @JsonPropertyDescription("Pending, Running, Succeeded (the last backup is complete) or Failed (the last backup"
+      + " failed, or the spec or connection cannot be used; the reason is in the conditions).")
+  public Phase phase;
+
+  @JsonPropertyDescription("Method of the last backup: logical or native.")
+  public String method;
+
+  @JsonPropertyDescription("Location of the backups, for example s3://bucket/prefix at http://minio:9000.")
+  public String location;
+
+  @JsonPropertyDescription("Backups taken, newest first: every complete backup still in storage (the newest 30 at"
+      + " most) and the last 5 failed or cancelled ones.")
+  public List<BackupRecord> backups = new ArrayList<>();
+
+  @JsonPropertyDescription("Number of complete backups listed.")
+  public Integer completeBackups;
+
+  @JsonPropertyDescription("End time of the last complete backup (RFC 3339).")
+  public String lastSuccessfulTime;
+
+  @JsonPropertyDescription("The last complete backup.")
+  public BackupRecord lastSuccessful;
+
+  @JsonPropertyDescription("Id of the backup being taken.")
+  public String running;
+
+  @JsonPropertyDescription("Next scheduled backup (RFC 3339), when a schedule is set and not suspended.")
+  public String nextScheduleTime;
+
+  @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
+  public String acknowledgedRunNow;
+
+  @JsonPropertyDescription("Ids of incomplete backups whose objects could not be deleted yet (storage unreachable);"
+      + " deletion is retried before each backup.")
+  public List<String> pendingCleanup = new ArrayList<>();
+
+  /** One backup. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class BackupRecord {
+    @JsonPropertyDescription("Backup id: the resource's name and the start time; the folder in storage.")
+    public String id;
+    @JsonPropertyDescription("Complete (the manifest is written), Failed, Cancelled, or Deleted (pruned).")
+    public String outcome;
+    @JsonPropertyDescription("logical or native.")
+    public String method;
+    @JsonPropertyDescription("Start (RFC 3339).")
+    public String startTime;
+    @JsonPropertyDescription("End (RFC 3339).")
+    public String endTime;
+    @JsonPropertyDescription("Tables backed up.")
+    public Integer tables;
+    @JsonPropertyDescription("Partitions backed up.")
+    public Integer partitions;
+    @JsonPropertyDescription("Rows backed up.")
+    public Long rows;
+    @JsonPropertyDescription("Bytes read from ClickHouse (Native format, before compression).")
+    public Long rawBytes;
+    @JsonPropertyDescription("Bytes stored (after compression and encryption).")
+    public Long storedBytes;
+    @JsonPropertyDescription("Where the backup is, for example s3://bucket/prefix/id/.")
+    public String location;
+    @JsonPropertyDescription("SHA-256 of the manifest object.")
+    public String manifestSha256;
+    @JsonPropertyDescription("Id of the encryption key, when encrypted.")
+    public String keyId;
+    @JsonPropertyDescription("Why it failed or was cancelled.")
+    public String message;
+  }
+}

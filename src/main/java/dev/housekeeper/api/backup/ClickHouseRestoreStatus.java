@@ -1,0 +1,69 @@
+package dev.housekeeper.api.backup;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import dev.housekeeper.api.common.HousekeeperStatus;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Observed state of a ClickHouseRestore. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ClickHouseRestoreStatus extends HousekeeperStatus {
+
+  /** Lifecycle phases. */
+  public enum Phase {
+    Pending,
+    Running,
+    /** Every selected table was restored (or skipped by the mode). */
+    Succeeded,
+    /** The restore could not run, or some table failed (see tables); failed tables were left untouched. */
+    Failed
+  }
+
+  @JsonPropertyDescription("Pending, Running, Succeeded, or Failed (the reason is in the conditions and per table).")
+  public Phase phase;
+
+  @JsonPropertyDescription("Id of the backup restored.")
+  public String backupId;
+
+  @JsonPropertyDescription("Where the backup was read from.")
+  public String location;
+
+  @JsonPropertyDescription("logical or native.")
+  public String method;
+
+  @JsonPropertyDescription("Start (RFC 3339).")
+  public String startTime;
+
+  @JsonPropertyDescription("End (RFC 3339).")
+  public String endTime;
+
+  @JsonPropertyDescription("Tables restored.")
+  public Integer tablesRestored;
+
+  @JsonPropertyDescription("Rows restored, verified against the manifest.")
+  public Long rows;
+
+  @JsonPropertyDescription("Outcome per table.")
+  public List<TableResult> tables = new ArrayList<>();
+
+  @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
+  public String acknowledgedRunNow;
+
+  /** One table's outcome. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class TableResult {
+    @JsonPropertyDescription("database.table in the backup.")
+    public String source;
+    @JsonPropertyDescription("database.table restored into.")
+    public String target;
+    @JsonPropertyDescription("Restored, Skipped or Failed.")
+    public String outcome;
+    @JsonPropertyDescription("Rows loaded and verified.")
+    public Long rows;
+    @JsonPropertyDescription("Partitions loaded.")
+    public Integer partitions;
+    @JsonPropertyDescription("Why it failed or was skipped.")
+    public String message;
+  }
+}

@@ -1,0 +1,240 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.api.backup.BackupStorage;
+import dev.housekeeper.api.backup.ClickHouseBackupSpec;
+import dev.housekeeper.api.backup.ClickHouseBackupStatus.BackupRecord;
+import dev.housekeeper.backup.storage.ObjectStore;
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.Row;
+import dev.housekeeper.clickhouse.Sql;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Takes one backup of a ClickHouseBackup's scope, logical or native, and describes it as a status
+ * record. On failure nothing of it is left in storage but what could not be deleted (the caller
+ * retries that deletion), and no manifest ever.
+ */
+public final class BackupJob {
+
+  /** Everything a run needs, resolved by the reconciler before it starts. */
+  public record Plan(String backupId, String method, List<String> databases, ClickHouseBackupSpec spec,
+      BackupStorage storage, BackupSetup.S3Credentials s3Credentials, Encryption encryption) {}
+
+  /** A run that failed; {@code cleanedUp} says whether its objects are gone. */
+  public static final class Failed extends Exception {
+    private final boolean cleanedUp;
+    private final boolean cancelled;
+
+    Failed(String message, Throwable cause, boolean cleanedUp, boolean cancelled) {
+      super(message, cause);
+      this.cleanedUp = cleanedUp;
+      this.cancelled = cancelled;
+    }
+
+    public boolean cleanedUp() {
+      return cleanedUp;
+    }
+
+    public boolean cancelled() {
+      return cancelled;
+    }
+  }
+
+  private static final Duration NATIVE_TIMEOUT = Duration.ofHours(12);
+
+  private final ClickHouseClient client;
+  private final ObjectStore store;
+  private final Plan plan;
+  private final Consumer<String> progress;
+  private final List<String> skipped = new ArrayList<>();
+  private volatile LogicalBackup logical;
+  private volatile boolean cancelled;
+  private volatile String nativeQuery;
+
+  private final java.time.Clock clock;
+
+  public BackupJob(ClickHouseClient client, ObjectStore store, Plan plan, Consumer<String> progress,
+      java.time.Clock clock) {
+    this.clock = clock;
+    this.client = client;
+    this.store = store;
+    this.plan = plan;
+    this.progress = progress;
+  }
+
+  /** Tables left out of the scope (views, other engines), for an Event. */
+  public List<String> skipped() {
+    return skipped;
+  }
+
+  /** Cancels from another thread: kills the running query and stops the upload. */
+  public void cancel() {
+    cancelled = true;
+    LogicalBackup l = logical;
+    if (l != null) {
+      l.cancel();
+    }
+    String q = nativeQuery;
+    if (q != null) {
+      try {
+        client.cancel(q);
+      } catch (RuntimeException e) {
+        progress.accept("could not kill " + q + ": " + e.getMessage());
+      }
+    }
+  }
+
+  public BackupRecord run() throws Failed {
+    Instant start = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+    var scope = plan.spec().scope;
+    List<LogicalBackup.TableRef> tables;
+    try {
+      tables = BackupScope.resolve(client, plan.databases(), scope == null ? List.of() : scope.tables, skipped);
+    } catch (BackupScope.UnknownTable e) {
+      throw new Failed(e.getMessage(), e, true, false);
+    } catch (RuntimeException e) {
+      throw new Failed("listing the tables failed: " + e.getMessage(), e, true, false);
+    }
+    if (cancelled) {
+      throw new Failed("the backup was cancelled before it started", null, true, true);
+    }
+    Manifest manifest;
+    if (ClickHouseBackupSpec.NATIVE.equals(plan.method())) {
+      manifest = runNative(tables);
+    } else {
+      manifest = runLogical(tables);
+    }
+    BackupRecord r = new BackupRecord();
+    r.id = plan.backupId();
+    r.outcome = "Complete";
+    r.method = plan.method();
+    r.startTime = start.toString();
+    r.endTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+    r.tables = manifest.tables.size();
+    r.partitions = manifest.tables.stream().mapToInt(t -> t.partitions.size()).sum();
+    r.rows = manifest.rows();
+    r.rawBytes = manifest.rawBytes();
+    r.storedBytes = manifest.storedBytes();
+    r.location = BackupSetup.location(plan.storage(), plan.backupId());
+    r.keyId = manifest.keyId;
+    try {
+      r.manifestSha256 = sha256(plan.backupId() + "/" + Manifest.FILE);
+    } catch (IOException e) {
+      r.message = "the manifest's checksum could not be read back: " + e.getMessage();
+    }
+    return r;
+  }
+
+  private Manifest runLogical(List<LogicalBackup.TableRef> tables) throws Failed {
+    var scope = plan.spec().scope;
+    var compression = Compression.valueOf(plan.spec().compression == null ? "zstd" : plan.spec().compression.name());
+    LogicalBackup backup = new LogicalBackup(client, store, compression, plan.encryption(), progress);
+    var filter = scope == null ? null : scope.partitions;
+    if (filter != null) {
+      backup.partitions(BackupScope.partitions(filter.ids, filter.from, filter.to, filter.newest));
+    }
+    logical = backup;
+    if (cancelled) {
+      backup.cancel();
+    }
+    try {
+      return backup.run(plan.backupId(), tables, scope != null && scope.schemaOnly);
+    } catch (LogicalBackup.Cancelled e) {
+      throw new Failed("the backup was cancelled; its query was killed and its upload aborted", e,
+          !exists(), true);
+    } catch (IOException | RuntimeException e) {
+      throw new Failed(rootMessage(e), e, !exists(), false);
+    }
+  }
+
+  private Manifest runNative(List<LogicalBackup.TableRef> tables) throws Failed {
+    Sql sql;
+    String destination;
+    if (plan.storage().s3 != null) {
+      destination = BackupSetup.nativeUrl(plan.storage().s3, plan.backupId());
+      sql = NativeBackupSql.backupToS3(tables, destination, plan.s3Credentials().accessKeyId(),
+          plan.s3Credentials().secretAccessKey());
+    } else {
+      destination = "Disk('" + plan.storage().volume.clickhouseDisk + "', '" + plan.backupId() + "')";
+      sql = NativeBackupSql.backupToDisk(tables, plan.storage().volume.clickhouseDisk, plan.backupId());
+    }
+    Manifest manifest = new Manifest();
+    manifest.backupId = plan.backupId();
+    manifest.method = ClickHouseBackupSpec.NATIVE;
+    manifest.startTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+    manifest.consistency = "the server's BACKUP: each table as of the moment it was backed up";
+    String qid = LogicalBackup.queryIdPrefix(plan.backupId()) + "native";
+    nativeQuery = qid;
+    try {
+      manifest.serverVersion = client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
+      for (LogicalBackup.TableRef t : tables) {
+        Manifest.TableEntry entry = new Manifest.TableEntry();
+        entry.database = t.database();
+        entry.table = t.table();
+        List<Row> parts = client.query(Sql.query("SELECT partition_id, sum(rows) AS rows, sum(bytes_on_disk) AS bytes"
+            + " FROM system.parts WHERE database = ? AND table = ? AND active GROUP BY partition_id"
+            + " ORDER BY partition_id", t.database(), t.table()));
+        for (Row p : parts) {
+          Manifest.PartitionEntry pe = new Manifest.PartitionEntry();
+          pe.partitionId = p.string("partition_id");
+          pe.rows = p.longValue("rows");
+          pe.storedBytes = p.longValue("bytes");
+          entry.partitions.add(pe);
+        }
+        manifest.tables.add(entry);
+      }
+      progress.accept("server-side BACKUP of " + tables.size() + " table(s) to " + destination.replaceAll("\\?.*", ""));
+      client.execute(sql.withQueryId(qid).withTimeout(NATIVE_TIMEOUT));
+      manifest.endTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+      try (ObjectStore.Upload upload = store.create(plan.backupId() + "/" + Manifest.FILE)) {
+        upload.write(manifest.toJson());
+      }
+      return manifest;
+    } catch (IOException | RuntimeException e) {
+      boolean cleaned = clean();
+      throw new Failed((cancelled ? "the backup was cancelled: " : "") + rootMessage(e), e, cleaned, cancelled);
+    } finally {
+      nativeQuery = null;
+    }
+  }
+
+  private boolean exists() {
+    try {
+      return !store.list(plan.backupId() + "/").isEmpty();
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  private boolean clean() {
+    try {
+      store.delete(store.list(plan.backupId() + "/").stream().map(ObjectStore.ObjectInfo::key).toList());
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private String sha256(String key) throws IOException {
+    try (InputStream in = store.open(key)) {
+      return LogicalBackup.hex(LogicalBackup.sha256().digest(in.readAllBytes()));
+    }
+  }
+
+  static String rootMessage(Throwable e) {
+    String message = e.getMessage();
+    Throwable t = e;
+    while ((message == null || message.isBlank()) && t.getCause() != null) {
+      t = t.getCause();
+      message = t.getMessage();
+    }
+    return message == null ? e.getClass().getSimpleName() : message;
+  }
+}

@@ -1,0 +1,559 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.api.backup.ClickHouseBackup;
+import dev.housekeeper.api.backup.ClickHouseBackupSpec;
+import dev.housekeeper.api.backup.ClickHouseBackupStatus;
+import dev.housekeeper.api.backup.ClickHouseBackupStatus.BackupRecord;
+import dev.housekeeper.api.backup.ClickHouseBackupStatus.Phase;
+import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.backup.storage.ObjectStore;
+import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.CronSchedule;
+import dev.housekeeper.common.EventRecorder;
+import dev.housekeeper.common.HousekeeperMetrics;
+import dev.housekeeper.common.StatusWriter;
+import dev.housekeeper.common.WorkExecutor;
+import dev.housekeeper.connection.ConnectionEventSource;
+import dev.housekeeper.connection.ConnectionResolver;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Reconciles ClickHouseBackup: takes a backup when one is due (created, scheduled, or asked for
+ * with the run-now annotation) on the work pool, folds its outcome into status, prunes expired
+ * backups, and cancels a running backup when the resource is suspended or deleted.
+ */
+@ControllerConfiguration(name = "clickhousebackup", generationAwareEventProcessing = false)
+public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>, Cleaner<ClickHouseBackup> {
+
+  static final String KIND = "ClickHouseBackup";
+  static final int MAX_COMPLETE_LISTED = 30;
+  static final int MAX_FAILED_LISTED = 5;
+  private static final Duration POLL = Duration.ofSeconds(1);
+  private static final Duration REFRESH = Duration.ofMinutes(5);
+  private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+      .withZone(ZoneOffset.UTC);
+
+  private final ConnectionResolver resolver;
+  private final WorkExecutor work;
+  private final StatusWriter statusWriter;
+  private final EventRecorder events;
+  private final HousekeeperMetrics metrics;
+  private final Clock clock;
+  private final Map<String, BackupJob> jobs = new ConcurrentHashMap<>();
+  private final Map<String, String> announced = new ConcurrentHashMap<>();
+  private InformerEventSource<ClickHouseConnection, ClickHouseBackup> connectionSource;
+
+  public ClickHouseBackupReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
+      EventRecorder events, HousekeeperMetrics metrics, Clock clock) {
+    this.resolver = resolver;
+    this.work = work;
+    this.statusWriter = statusWriter;
+    this.events = events;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  @Override
+  public List<EventSource<?, ClickHouseBackup>> prepareEventSources(EventSourceContext<ClickHouseBackup> ctx) {
+    connectionSource = ConnectionEventSource.create(ClickHouseBackup.class, ctx,
+        b -> b.getSpec() == null ? null : b.getSpec().connectionRef);
+    return List.of(connectionSource);
+  }
+
+  /** What one pass concluded. */
+  private record Pass(Phase phase, boolean ready, boolean progressing, boolean degraded, String reason,
+      String message, Duration requeue) {}
+
+  /** What a run produced, folded into status by the next pass. */
+  record RunResult(BackupRecord record, boolean cleanedUp, List<String> skipped, List<String> pruned,
+      List<String> cleaned, String housekeepingError) {}
+
+  private static String key(ClickHouseBackup b) {
+    return b.getMetadata().getNamespace() + "/" + b.getMetadata().getName();
+  }
+
+  @Override
+  public UpdateControl<ClickHouseBackup> reconcile(ClickHouseBackup resource, Context<ClickHouseBackup> ctx) {
+    ClickHouseBackupStatus previous = Objects.requireNonNullElseGet(statusWriter.current(resource),
+        ClickHouseBackupStatus::new);
+    ClickHouseBackupStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous),
+        ClickHouseBackupStatus::new);
+    status.setObservedGeneration(resource.getMetadata().getGeneration());
+    Pass pass = pass(resource, status, ctx.getClient());
+    apply(resource, status, pass);
+    statusWriter.write(resource, status, ClickHouseBackup::new);
+    return pass.requeue() == null ? UpdateControl.noUpdate()
+        : UpdateControl.<ClickHouseBackup>noUpdate().rescheduleAfter(pass.requeue());
+  }
+
+  private Pass pass(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s) {
+    String key = key(resource);
+    ClickHouseBackupSpec spec = resource.getSpec();
+    var task = work.<RunResult>get(key);
+    if (task.isPresent() && !task.get().done()) {
+      BackupJob job = jobs.get(key);
+      if (spec != null && spec.suspend && job != null) {
+        job.cancel();
+        return new Pass(Phase.Running, false, true, false, "Cancelling",
+            "suspended: cancelling backup " + status.running, POLL);
+      }
+      return new Pass(Phase.Running, status.lastSuccessful != null, true, false, "Running",
+          "backup " + status.running + ": " + task.get().progress(), POLL);
+    }
+    Instant now = clock.instant();
+    if (task.isPresent()) {
+      work.remove(key);
+      jobs.remove(key);
+      fold(resource, status, task.get(), now);
+    } else if (status.running != null) {
+      // the process that ran it is gone: the backup is incomplete
+      BackupRecord r = new BackupRecord();
+      r.id = status.running;
+      r.outcome = "Failed";
+      r.endTime = format(now);
+      r.message = "interrupted: the operator restarted while the backup ran; its objects are deleted before the next"
+          + " backup";
+      status.backups.add(0, r);
+      status.pendingCleanup.add(r.id);
+      status.running = null;
+      events.warning(resource, "BackupInterrupted", "Backup " + r.id + " was interrupted by an operator restart.");
+    }
+    trim(status);
+    List<String> problems = validate(spec);
+    if (!problems.isEmpty()) {
+      status.nextScheduleTime = null;
+      return new Pass(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
+          + String.join("; ", problems) + ". Nothing runs until it is fixed.", null);
+    }
+    status.location = BackupSetup.describe(spec.storage);
+
+    // when is the next backup due?
+    String runNow = annotation(resource, ClickHouseBackup.RUN_NOW_ANNOTATION);
+    boolean asked = runNow != null && !runNow.equals(status.acknowledgedRunNow);
+    Instant next = null;
+    if (spec.schedule != null && !spec.suspend) {
+      next = status.nextScheduleTime != null ? Instant.parse(status.nextScheduleTime)
+          : schedule(spec).next(now);
+    }
+    boolean firstOneShot = spec.schedule == null && status.backups.isEmpty() && !spec.suspend;
+    boolean due = asked || firstOneShot || (next != null && !next.isAfter(now));
+    status.nextScheduleTime = next == null ? null : format(next);
+    Pass settled = settled(status, spec, next, now);
+    if (!due) {
+      return settled;
+    }
+
+    // a backup is due: resolve connection, storage and keys, then start it
+    String ns = resource.getMetadata().getNamespace();
+    String connName = spec.connectionRef.getName();
+    ConnectionResolver.Resolved conn;
+    try {
+      conn = resolver.resolve(ns, connName, connectionSource.get(new ResourceID(connName, ns)).orElse(null));
+    } catch (ConnectionResolver.NotReady e) {
+      return new Pass(status.phase == null ? Phase.Pending : status.phase, false, false,
+          status.phase == Phase.Failed, e.reason(), e.getMessage() + " The backup starts when it is Ready.",
+          Duration.ofSeconds(ConnectionResolver.WARMING_UP.equals(e.reason()) ? 2 : 15));
+    }
+    String method = method(spec, conn.connection());
+    if (method.startsWith("!")) {
+      return new Pass(Phase.Failed, false, false, true, "MethodUnavailable", method.substring(1), REFRESH);
+    }
+    Encryption encryption = null;
+    BackupSetup.S3Credentials credentials = null;
+    ObjectStore store;
+    try {
+      if (spec.encryption != null) {
+        encryption = BackupSetup.encryption(BackupSetup.keys(k8s, ns, spec.encryption.keySecret),
+            spec.encryption.keySecret, spec.encryption.keyId);
+      }
+      if (spec.storage.s3 != null) {
+        credentials = BackupSetup.credentials(k8s, ns, spec.storage.s3);
+      }
+      store = BackupSetup.open(k8s, ns, spec.storage);
+    } catch (BackupSetup.Problem e) {
+      return new Pass(Phase.Failed, false, false, true, e.reason(), e.getMessage() + ". The backup starts once this"
+          + " is fixed.", Duration.ofSeconds(30));
+    }
+    // acknowledged only now: a backup asked for while its Secret was missing still runs once it appears
+    status.acknowledgedRunNow = runNow;
+    if (spec.schedule != null && !spec.suspend && next != null && !next.isAfter(now)) {
+      next = schedule(spec).next(now); // a missed time runs once, then the schedule counts from now
+      status.nextScheduleTime = format(next);
+    }
+    String id = backupId(resource, now, status);
+    String configuredDb = conn.connection().getSpec().getDatabase();
+    List<String> databases = spec.scope != null && spec.scope.databases != null && !spec.scope.databases.isEmpty()
+        ? List.copyOf(spec.scope.databases) : List.of(configuredDb == null ? "default" : configuredDb);
+    BackupJob.Plan plan = new BackupJob.Plan(id, method, databases, spec, spec.storage, credentials, encryption);
+    List<BackupRecord> complete = status.backups.stream().filter(b -> "Complete".equals(b.outcome)).toList();
+    List<String> pendingCleanup = List.copyOf(status.pendingCleanup);
+    status.running = id;
+    status.method = method;
+    var client = conn.client();
+    work.submit(key, progress -> {
+      try (store) {
+        List<String> cleaned = new ArrayList<>();
+        String housekeepingError = null;
+        for (String old : pendingCleanup) {
+          try {
+            deleteBackup(store, old);
+            cleaned.add(old);
+          } catch (IOException e) {
+            housekeepingError = "deleting incomplete backup " + old + " failed: " + e.getMessage();
+          }
+        }
+        BackupJob job = new BackupJob(client, store, plan, progress, clock);
+        jobs.put(key, job);
+        BackupRecord record;
+        boolean cleanedUp = true;
+        try {
+          record = job.run();
+        } catch (BackupJob.Failed f) {
+          record = new BackupRecord();
+          record.id = id;
+          record.method = method;
+          record.outcome = f.cancelled() ? "Cancelled" : "Failed";
+          record.message = f.getMessage();
+          cleanedUp = f.cleanedUp();
+          return new RunResult(record, cleanedUp, job.skipped(), List.of(), cleaned, housekeepingError);
+        }
+        // prune: the new backup is the newest complete one
+        List<BackupRecord> all = new ArrayList<>();
+        all.add(record);
+        all.addAll(complete);
+        List<String> pruned = new ArrayList<>();
+        Duration maxAge = spec.retention == null || spec.retention.maxAge == null ? null
+            : BackupRetention.parseAge("maxAge", spec.retention.maxAge);
+        for (String expired : BackupRetention.expired(all, spec.retention == null ? null : spec.retention.keepLast,
+            maxAge, clock.instant())) {
+          try {
+            progress.accept("pruning " + expired);
+            deleteBackup(store, expired);
+            pruned.add(expired);
+          } catch (IOException e) {
+            housekeepingError = "pruning backup " + expired + " failed (retried after the next backup): "
+                + e.getMessage();
+          }
+        }
+        return new RunResult(record, true, job.skipped(), pruned, cleaned, housekeepingError);
+      }
+    });
+    events.normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases + ", to "
+        + BackupSetup.location(spec.storage, id) + ").");
+    return new Pass(Phase.Running, status.lastSuccessful != null, true, false, "Running", "backup " + id
+        + " started", POLL);
+  }
+
+  /** The manifest goes first, so that a half-deleted backup is never taken for a complete one. */
+  static void deleteBackup(ObjectStore store, String id) throws IOException {
+    store.delete(List.of(id + "/" + Manifest.FILE));
+    List<String> keys = store.list(id + "/").stream().map(ObjectStore.ObjectInfo::key).toList();
+    store.delete(keys);
+  }
+
+  private void fold(ClickHouseBackup resource, ClickHouseBackupStatus status,
+      WorkExecutor.Task<RunResult> task, Instant now) {
+    String ns = resource.getMetadata().getNamespace();
+    RunResult result;
+    try {
+      result = task.future().get();
+    } catch (Exception e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      result = null;
+      BackupRecord r = new BackupRecord();
+      r.id = status.running;
+      r.outcome = "Failed";
+      r.message = BackupJob.rootMessage(cause);
+      status.backups.add(0, r);
+      if (r.id != null) {
+        status.pendingCleanup.add(r.id);
+      }
+    }
+    status.running = null;
+    if (result == null) {
+      metrics.action(KIND, ns, "backup", "failure");
+      events.warning(resource, "BackupFailed", "Backup failed: " + status.backups.get(0).message);
+      return;
+    }
+    BackupRecord r = result.record();
+    if (r.startTime == null) {
+      r.startTime = format(task.started());
+    }
+    if (r.endTime == null) {
+      r.endTime = format(now);
+    }
+    status.backups.add(0, r);
+    status.pendingCleanup.removeAll(result.cleaned());
+    if (!result.cleanedUp()) {
+      status.pendingCleanup.add(r.id);
+    }
+    List<String> pruned = result.pruned();
+    if (!pruned.isEmpty()) {
+      status.backups.removeIf(b -> pruned.contains(b.id));
+      events.normal(resource, "BackupPruned", "Deleted expired backup(s) " + result.pruned() + " from storage.");
+    }
+    if (!result.skipped().isEmpty()) {
+      events.normal(resource, "TablesSkipped", "Not backed up (no data to back up with this method): "
+          + result.skipped());
+    }
+    if (result.housekeepingError() != null) {
+      events.warning(resource, "StorageHousekeepingFailed", result.housekeepingError());
+    }
+    Duration took = Duration.between(Instant.parse(r.startTime), Instant.parse(r.endTime));
+    metrics.duration(KIND, ns, "backup", took);
+    switch (r.outcome) {
+      case "Complete" -> {
+        metrics.action(KIND, ns, "backup", "success");
+        var registry = metrics.registry();
+        registry.counter("housekeeper_backup_rows", "namespace", ns).increment(r.rows == null ? 0 : r.rows);
+        registry.counter("housekeeper_backup_bytes", "namespace", ns, "stage", "raw")
+            .increment(r.rawBytes == null ? 0 : r.rawBytes);
+        registry.counter("housekeeper_backup_bytes", "namespace", ns, "stage", "stored")
+            .increment(r.storedBytes == null ? 0 : r.storedBytes);
+        events.normal(resource, "BackupCompleted", "Backup " + r.id + " complete: " + r.tables + " table(s), "
+            + r.partitions + " partition(s), " + r.rows + " rows, " + r.storedBytes + " bytes stored in "
+            + took.toSeconds() + "s at " + r.location);
+      }
+      case "Cancelled" -> {
+        metrics.action(KIND, ns, "backup", "cancelled");
+        events.warning(resource, "BackupCancelled", "Backup " + r.id + ": " + r.message);
+      }
+      default -> {
+        metrics.action(KIND, ns, "backup", "failure");
+        events.warning(resource, "BackupFailed", "Backup " + r.id + " failed: " + r.message
+            + (result.cleanedUp() ? "" : " Its objects could not be deleted yet; that is retried before the next"
+            + " backup."));
+      }
+    }
+  }
+
+  /** Keeps the list bounded: complete backups (newest 30), failed and cancelled ones (newest 5). */
+  private static void trim(ClickHouseBackupStatus status) {
+    List<BackupRecord> kept = new ArrayList<>();
+    int complete = 0;
+    int other = 0;
+    for (BackupRecord b : status.backups) {
+      if ("Complete".equals(b.outcome)) {
+        if (complete++ < MAX_COMPLETE_LISTED) {
+          kept.add(b);
+        }
+      } else if (other++ < MAX_FAILED_LISTED) {
+        kept.add(b);
+      }
+    }
+    status.backups = kept;
+    status.completeBackups = (int) kept.stream().filter(b -> "Complete".equals(b.outcome)).count();
+    status.lastSuccessful = kept.stream().filter(b -> "Complete".equals(b.outcome)).findFirst().orElse(null);
+    status.lastSuccessfulTime = status.lastSuccessful == null ? null : status.lastSuccessful.endTime;
+  }
+
+  /** The state between backups: what the last one did, and when the next is. */
+  private Pass settled(ClickHouseBackupStatus status, ClickHouseBackupSpec spec, Instant next, Instant now) {
+    Duration requeue = next == null ? REFRESH
+        : Duration.between(now, next).compareTo(REFRESH) < 0 ? Duration.between(now, next).plusMillis(500) : REFRESH;
+    if (requeue.isNegative()) {
+      requeue = POLL;
+    }
+    String when = spec.suspend ? "suspended" : next != null ? "next backup at " + format(next)
+        : "no schedule (a new value of annotation " + ClickHouseBackup.RUN_NOW_ANNOTATION + " takes one)";
+    BackupRecord last = status.backups.isEmpty() ? null : status.backups.get(0);
+    if (last == null) {
+      return new Pass(Phase.Pending, true, false, false, spec.suspend ? "Suspended" : "Scheduled",
+          "No backup yet; " + when + ".", requeue);
+    }
+    if ("Complete".equals(last.outcome)) {
+      return new Pass(Phase.Succeeded, true, false, false, "BackupComplete", "Backup " + last.id + " is complete; "
+          + when + ".", requeue);
+    }
+    return new Pass(Phase.Failed, status.lastSuccessful != null, false, true,
+        "Cancelled".equals(last.outcome) ? "BackupCancelled" : "BackupFailed",
+        "Backup " + last.id + " " + ("Cancelled".equals(last.outcome) ? "was cancelled" : "failed") + ": "
+            + last.message + " (" + when + ").", requeue);
+  }
+
+  /** The method to use, or "!" and why none can be used. */
+  static String method(ClickHouseBackupSpec spec, ClickHouseConnection connection) {
+    var caps = connection.getStatus() == null ? null : connection.getStatus().getCapabilities();
+    boolean serverHas = caps != null && caps.isNativeBackup();
+    List<String> blockers = new ArrayList<>();
+    if (!serverHas) {
+      blockers.add("the server has no BACKUP statement (ClickHouse " + (connection.getStatus() == null ? "?"
+          : connection.getStatus().getServerVersion()) + "; it came in 22.8)");
+    }
+    if (spec.encryption != null) {
+      blockers.add("client-side encryption needs the logical method");
+    }
+    if (spec.scope != null && (spec.scope.partitions != null || spec.scope.schemaOnly)) {
+      blockers.add("partition filters and schemaOnly need the logical method");
+    }
+    if (spec.storage.volume != null && spec.storage.volume.clickhouseDisk == null) {
+      blockers.add("a volume path needs storage.volume.clickhouseDisk for the native method");
+    }
+    String method = spec.method == null ? ClickHouseBackupSpec.AUTO : spec.method;
+    if (ClickHouseBackupSpec.LOGICAL.equals(method)) {
+      return method;
+    }
+    if (ClickHouseBackupSpec.NATIVE.equals(method)) {
+      return blockers.isEmpty() ? method : "!method native cannot be used: " + String.join("; ", blockers)
+          + ". Use method logical or auto.";
+    }
+    return blockers.isEmpty() ? ClickHouseBackupSpec.NATIVE : ClickHouseBackupSpec.LOGICAL;
+  }
+
+  static List<String> validate(ClickHouseBackupSpec spec) {
+    List<String> problems = new ArrayList<>();
+    if (spec == null) {
+      return List.of("spec is missing");
+    }
+    if (spec.connectionRef == null || spec.connectionRef.getName() == null) {
+      problems.add("spec.connectionRef.name is required");
+    }
+    problems.addAll(BackupSetup.validate("spec.storage", spec.storage));
+    if (spec.method != null && !List.of("auto", "logical", "native").contains(spec.method)) {
+      problems.add("spec.method must be auto, logical or native");
+    }
+    if (spec.scope != null) {
+      if (spec.scope.databases != null) {
+        spec.scope.databases.stream().filter(d -> !Identifiers.isValid(d)).forEach(d ->
+            problems.add("spec.scope.databases: " + Identifiers.describe(d) + " is not a database name"));
+      }
+      problems.addAll(BackupScope.validate("spec.scope.tables", spec.scope.tables));
+      if (spec.scope.partitions != null && spec.scope.partitions.newest != null && spec.scope.partitions.newest < 1) {
+        problems.add("spec.scope.partitions.newest must be at least 1");
+      }
+    }
+    if (spec.schedule != null) {
+      try {
+        schedule(spec);
+      } catch (IllegalArgumentException e) {
+        problems.add(e.getMessage());
+      }
+    }
+    if (spec.retention != null) {
+      if (spec.retention.keepLast != null && spec.retention.keepLast < 1) {
+        problems.add("spec.retention.keepLast must be at least 1");
+      }
+      if (spec.retention.maxAge != null) {
+        try {
+          BackupRetention.parseAge("spec.retention.maxAge", spec.retention.maxAge);
+        } catch (IllegalArgumentException e) {
+          problems.add(e.getMessage());
+        }
+      }
+    }
+    if (spec.encryption != null && (spec.encryption.keySecret == null || spec.encryption.keySecret.isBlank())) {
+      problems.add("spec.encryption.keySecret is required");
+    }
+    return problems;
+  }
+
+  private static CronSchedule schedule(ClickHouseBackupSpec spec) {
+    return CronSchedule.parse("spec.schedule", spec.schedule.cron, spec.schedule.timeZone);
+  }
+
+  private static String backupId(ClickHouseBackup resource, Instant now, ClickHouseBackupStatus status) {
+    String base = resource.getMetadata().getName() + "-" + ID_TIME.format(now);
+    String id = base;
+    for (int n = 2; exists(status, id); n++) {
+      id = base + "-" + n;
+    }
+    return id;
+  }
+
+  private static boolean exists(ClickHouseBackupStatus status, String id) {
+    return status.backups.stream().anyMatch(b -> id.equals(b.id)) || status.pendingCleanup.contains(id);
+  }
+
+  private void apply(ClickHouseBackup resource, ClickHouseBackupStatus status, Pass pass) {
+    status.phase = pass.phase();
+    status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
+        pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
+    String key = key(resource);
+    String said = pass.reason() + pass.message();
+    boolean quiet = List.of("Running", "Scheduled", "BackupComplete", "BackupFailed", "BackupCancelled", "Suspended")
+        .contains(pass.reason());
+    if (!quiet && !Objects.equals(announced.put(key, said), said)) {
+      events.warning(resource, pass.reason(), pass.message());
+    }
+    metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.ready());
+  }
+
+  private static String annotation(ClickHouseBackup r, String name) {
+    return r.getMetadata().getAnnotations() == null ? null : r.getMetadata().getAnnotations().get(name);
+  }
+
+  private static String format(Instant i) {
+    return i.truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+
+  @Override
+  public DeleteControl cleanup(ClickHouseBackup resource, Context<ClickHouseBackup> ctx) {
+    String key = key(resource);
+    BackupJob job = jobs.get(key);
+    var task = work.<RunResult>get(key);
+    if (job != null && task.isPresent() && !task.get().done()) {
+      job.cancel();
+      try {
+        task.get().future().get(20, TimeUnit.SECONDS); // the job deletes what it wrote
+      } catch (TimeoutException e) {
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(2));
+      } catch (Exception e) {
+        // its failure is its own report; deletion goes on
+      }
+    }
+    ClickHouseBackupSpec spec = resource.getSpec();
+    ClickHouseBackupStatus status = statusWriter.current(resource);
+    if (spec != null && spec.deleteDataOnDelete && status != null && spec.storage != null
+        && BackupSetup.validate("spec.storage", spec.storage).isEmpty()) {
+      List<String> ids = new ArrayList<>(status.pendingCleanup);
+      status.backups.stream().filter(b -> "Complete".equals(b.outcome)).forEach(b -> ids.add(b.id));
+      if (status.running != null) {
+        ids.add(status.running);
+      }
+      try (ObjectStore store = BackupSetup.open(ctx.getClient(), resource.getMetadata().getNamespace(),
+          spec.storage)) {
+        for (String id : ids) {
+          deleteBackup(store, id);
+        }
+        events.normal(resource, "BackupDataDeleted", "Deleted " + ids.size() + " backup(s) from "
+            + BackupSetup.describe(spec.storage) + " (deleteDataOnDelete).");
+      } catch (BackupSetup.Problem | IOException | RuntimeException e) {
+        events.warning(resource, "BackupDataDeleteFailed", "Deleting the backups' data failed: " + e.getMessage()
+            + "; retrying. To keep the data instead, set deleteDataOnDelete: false.");
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(30));
+      }
+    }
+    work.remove(key);
+    jobs.remove(key);
+    announced.remove(key);
+    metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+    statusWriter.forget(resource);
+    return DeleteControl.defaultDelete();
+  }
+}

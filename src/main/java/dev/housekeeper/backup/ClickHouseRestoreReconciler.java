@@ -1,0 +1,382 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.api.backup.BackupStorage;
+import dev.housekeeper.api.backup.ClickHouseBackup;
+import dev.housekeeper.api.backup.ClickHouseRestore;
+import dev.housekeeper.api.backup.ClickHouseRestoreSpec;
+import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
+import dev.housekeeper.api.backup.ClickHouseRestoreStatus.Phase;
+import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.backup.storage.ObjectStore;
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.EventRecorder;
+import dev.housekeeper.common.HousekeeperMetrics;
+import dev.housekeeper.common.StatusWriter;
+import dev.housekeeper.common.WorkExecutor;
+import dev.housekeeper.connection.ConnectionEventSource;
+import dev.housekeeper.connection.ConnectionResolver;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Reconciles ClickHouseRestore: once (and again for each new value of the run-now annotation)
+ * restores the chosen backup on the work pool and reports each table in status.
+ */
+@ControllerConfiguration(name = "clickhouserestore", generationAwareEventProcessing = false)
+public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore>, Cleaner<ClickHouseRestore> {
+
+  static final String KIND = "ClickHouseRestore";
+  private static final Duration POLL = Duration.ofSeconds(1);
+
+  private final ConnectionResolver resolver;
+  private final WorkExecutor work;
+  private final StatusWriter statusWriter;
+  private final EventRecorder events;
+  private final HousekeeperMetrics metrics;
+  private final Clock clock;
+  private final Map<String, String> announced = new ConcurrentHashMap<>();
+  private InformerEventSource<ClickHouseConnection, ClickHouseRestore> connectionSource;
+
+  public ClickHouseRestoreReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
+      EventRecorder events, HousekeeperMetrics metrics, Clock clock) {
+    this.resolver = resolver;
+    this.work = work;
+    this.statusWriter = statusWriter;
+    this.events = events;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  @Override
+  public List<EventSource<?, ClickHouseRestore>> prepareEventSources(EventSourceContext<ClickHouseRestore> ctx) {
+    connectionSource = ConnectionEventSource.create(ClickHouseRestore.class, ctx,
+        r -> r.getSpec() == null ? null : r.getSpec().connectionRef);
+    return List.of(connectionSource);
+  }
+
+  private record Pass(Phase phase, boolean ready, boolean progressing, boolean degraded, String reason,
+      String message, Duration requeue) {}
+
+  /** What a restore produced. */
+  record Outcome(String backupId, String method, List<LogicalRestore.TableResult> tables) {}
+
+  private static String key(ClickHouseRestore r) {
+    return r.getMetadata().getNamespace() + "/" + r.getMetadata().getName();
+  }
+
+  @Override
+  public UpdateControl<ClickHouseRestore> reconcile(ClickHouseRestore resource, Context<ClickHouseRestore> ctx) {
+    ClickHouseRestoreStatus previous = Objects.requireNonNullElseGet(statusWriter.current(resource),
+        ClickHouseRestoreStatus::new);
+    ClickHouseRestoreStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous),
+        ClickHouseRestoreStatus::new);
+    status.setObservedGeneration(resource.getMetadata().getGeneration());
+    Pass pass = pass(resource, status, ctx.getClient());
+    status.phase = pass.phase();
+    status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
+        pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
+    String said = pass.reason() + pass.message();
+    if (!List.of("Running", "Restored", "RestoreFailed", "TablesFailed").contains(pass.reason())
+        && !Objects.equals(announced.put(key(resource), said), said)) {
+      events.warning(resource, pass.reason(), pass.message());
+    }
+    metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.ready());
+    statusWriter.write(resource, status, ClickHouseRestore::new);
+    return pass.requeue() == null ? UpdateControl.noUpdate()
+        : UpdateControl.<ClickHouseRestore>noUpdate().rescheduleAfter(pass.requeue());
+  }
+
+  private Pass pass(ClickHouseRestore resource, ClickHouseRestoreStatus status, KubernetesClient k8s) {
+    String key = key(resource);
+    var task = work.<Outcome>get(key);
+    if (task.isPresent() && !task.get().done()) {
+      return new Pass(Phase.Running, false, true, false, "Running", task.get().progress(), POLL);
+    }
+    if (task.isPresent()) {
+      work.remove(key);
+      return fold(resource, status, task.get());
+    }
+    ClickHouseRestoreSpec spec = resource.getSpec();
+    List<String> problems = validate(spec);
+    if (!problems.isEmpty()) {
+      return new Pass(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
+          + String.join("; ", problems) + ".", null);
+    }
+    String runNow = resource.getMetadata().getAnnotations() == null ? null
+        : resource.getMetadata().getAnnotations().get(ClickHouseRestore.RUN_NOW_ANNOTATION);
+    boolean asked = runNow != null && !runNow.equals(status.acknowledgedRunNow);
+    boolean ran = status.phase == Phase.Succeeded || (status.phase == Phase.Failed && status.startTime != null);
+    if (ran && !asked) {
+      return settled(status);
+    }
+    String ns = resource.getMetadata().getNamespace();
+    ConnectionResolver.Resolved conn;
+    try {
+      String name = spec.connectionRef.getName();
+      conn = resolver.resolve(ns, name, connectionSource.get(new ResourceID(name, ns)).orElse(null));
+    } catch (ConnectionResolver.NotReady e) {
+      return new Pass(Phase.Pending, false, false, false, e.reason(), e.getMessage() + " The restore starts when it is"
+          + " Ready.", Duration.ofSeconds(ConnectionResolver.WARMING_UP.equals(e.reason()) ? 2 : 15));
+    }
+    // the source: a backup resource (its newest complete backup by default) or a location
+    BackupStorage storage;
+    String backupId = spec.source.backupId;
+    String keySecret = spec.keySecret;
+    if (spec.source.backupName != null) {
+      ClickHouseBackup backup = k8s.resources(ClickHouseBackup.class).inNamespace(ns)
+          .withName(spec.source.backupName).get();
+      if (backup == null) {
+        return new Pass(Phase.Pending, false, false, false, "BackupNotFound", "ClickHouseBackup "
+            + spec.source.backupName + " does not exist in namespace " + ns + ".", Duration.ofSeconds(15));
+      }
+      storage = backup.getSpec().storage;
+      if (keySecret == null && backup.getSpec().encryption != null) {
+        keySecret = backup.getSpec().encryption.keySecret;
+      }
+      if (backupId == null) {
+        var last = backup.getStatus() == null ? null : backup.getStatus().lastSuccessful;
+        if (last == null) {
+          return new Pass(Phase.Pending, false, false, false, "NoCompleteBackup", "ClickHouseBackup "
+              + spec.source.backupName + " has no complete backup yet; the restore starts when it has one.",
+              Duration.ofSeconds(15));
+        }
+        backupId = last.id;
+      } else if (backup.getStatus() != null && backup.getStatus().backups.stream()
+          .anyMatch(b -> backupId(b.id, spec) && !"Complete".equals(b.outcome))) {
+        return new Pass(Phase.Failed, false, false, true, "BackupIncomplete", "Backup " + backupId + " of "
+            + spec.source.backupName + " is not complete and cannot be restored.", null);
+      }
+    } else {
+      storage = spec.source.storage;
+    }
+    Map<String, byte[]> keys = null;
+    ObjectStore store;
+    BackupSetup.S3Credentials credentials = null;
+    try {
+      if (keySecret != null) {
+        keys = BackupSetup.keys(k8s, ns, keySecret);
+      }
+      if (storage.s3 != null) {
+        credentials = BackupSetup.credentials(k8s, ns, storage.s3);
+      }
+      store = BackupSetup.open(k8s, ns, storage);
+    } catch (BackupSetup.Problem e) {
+      return new Pass(Phase.Pending, false, false, true, e.reason(), e.getMessage() + ". The restore starts once this"
+          + " is fixed.", Duration.ofSeconds(30));
+    }
+    status.acknowledgedRunNow = runNow;
+    status.backupId = backupId;
+    status.location = BackupSetup.location(storage, backupId);
+    status.startTime = format(clock.instant());
+    status.endTime = null;
+    status.tables = new ArrayList<>();
+    status.rows = null;
+    status.tablesRestored = null;
+    String id = backupId;
+    Map<String, byte[]> theKeys = keys;
+    BackupSetup.S3Credentials creds = credentials;
+    ClickHouseClient client = conn.client();
+    work.submit(key, progress -> {
+      try (store) {
+        LogicalRestore restore = new LogicalRestore(client, store, theKeys, progress);
+        Manifest manifest = restore.manifest(id);
+        var selected = (java.util.function.Predicate<Manifest.TableEntry>) t ->
+            BackupScope.matches(spec.tables, t.database, t.table);
+        var target = (java.util.function.Function<Manifest.TableEntry, String>) t ->
+            spec.targetDatabase != null ? spec.targetDatabase : t.database;
+        checkTargets(manifest, selected, target);
+        LogicalRestore.Mode mode = LogicalRestore.Mode.valueOf(spec.mode == null ? "createMissing" : spec.mode.name());
+        if ("native".equals(manifest.method)) {
+          return new Outcome(id, "native", nativeRestore(client, storage, creds, manifest, selected, target, mode));
+        }
+        return new Outcome(id, "logical", restore.run(manifest, target, selected, mode));
+      }
+    });
+    events.normal(resource, "RestoreStarted", "Restoring backup " + backupId + " from " + status.location + ".");
+    return new Pass(Phase.Running, false, true, false, "Running", "restore of " + backupId + " started", POLL);
+  }
+
+  private static boolean backupId(String id, ClickHouseRestoreSpec spec) {
+    return id != null && id.equals(spec.source.backupId);
+  }
+
+  /** Two tables restored into one database must not share a name. */
+  private static void checkTargets(Manifest manifest, java.util.function.Predicate<Manifest.TableEntry> selected,
+      java.util.function.Function<Manifest.TableEntry, String> target) throws IOException {
+    Map<String, String> seen = new HashMap<>();
+    for (Manifest.TableEntry t : manifest.tables) {
+      if (!selected.test(t)) {
+        continue;
+      }
+      String to = target.apply(t) + "." + t.table;
+      String before = seen.put(to, t.database + "." + t.table);
+      if (before != null) {
+        throw new IOException("both " + before + " and " + t.database + "." + t.table + " would be restored as " + to
+            + "; restore them separately or narrow spec.tables");
+      }
+    }
+    if (seen.isEmpty()) {
+      throw new IOException("no table of backup " + manifest.backupId + " matches spec.tables; it holds "
+          + manifest.tables.stream().map(t -> t.database + "." + t.table).toList());
+    }
+  }
+
+  private static List<LogicalRestore.TableResult> nativeRestore(ClickHouseClient client, BackupStorage storage,
+      BackupSetup.S3Credentials creds, Manifest manifest, java.util.function.Predicate<Manifest.TableEntry> selected,
+      java.util.function.Function<Manifest.TableEntry, String> target, LogicalRestore.Mode mode) {
+    List<LogicalRestore.TableResult> out = new ArrayList<>();
+    for (Manifest.TableEntry t : manifest.tables) {
+      if (!selected.test(t)) {
+        continue;
+      }
+      String db = target.apply(t);
+      String source = t.database + "." + t.table;
+      boolean exists = !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", db,
+          t.table)).isEmpty();
+      if (exists) {
+        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, mode == LogicalRestore.Mode.createMissing
+            ? "Skipped" : "Failed", 0, 0, "table exists; the native method restores only missing tables"));
+        continue;
+      }
+      var ref = new LogicalBackup.TableRef(t.database, t.table);
+      try {
+        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
+        client.execute((storage.s3 != null
+            ? NativeBackupSql.restoreFromS3(ref, db, BackupSetup.nativeUrl(storage.s3, manifest.backupId),
+                creds.accessKeyId(), creds.secretAccessKey())
+            : NativeBackupSql.restoreFromDisk(ref, db, storage.volume.clickhouseDisk, manifest.backupId))
+            .withTimeout(Duration.ofHours(12)));
+        long rows = client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(db, t.table))).get(0)
+            .longValue("n");
+        long expected = t.partitions.stream().mapToLong(p -> p.rows).sum();
+        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, rows == expected ? "Restored" : "Failed",
+            rows, t.partitions.size(), rows == expected ? null : rows + " rows restored, the manifest says "
+                + expected));
+      } catch (ClickHouseException e) {
+        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage()));
+      }
+    }
+    return out;
+  }
+
+  private Pass fold(ClickHouseRestore resource, ClickHouseRestoreStatus status, WorkExecutor.Task<Outcome> task) {
+    String ns = resource.getMetadata().getNamespace();
+    status.endTime = format(clock.instant());
+    metrics.duration(KIND, ns, "restore", Duration.between(task.started(), clock.instant()));
+    Outcome outcome;
+    try {
+      outcome = task.future().get();
+    } catch (Exception e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      metrics.action(KIND, ns, "restore", "failure");
+      String message = "The restore of " + status.backupId + " failed: " + BackupJob.rootMessage(cause);
+      events.warning(resource, "RestoreFailed", message);
+      return new Pass(Phase.Failed, false, false, true, "RestoreFailed", message, null);
+    }
+    status.method = outcome.method();
+    long rows = 0;
+    int restored = 0;
+    List<String> failed = new ArrayList<>();
+    for (var t : outcome.tables()) {
+      var r = new ClickHouseRestoreStatus.TableResult();
+      r.source = t.source();
+      r.target = t.target();
+      r.outcome = t.outcome();
+      r.rows = t.rows();
+      r.partitions = t.partitions();
+      r.message = t.error();
+      status.tables.add(r);
+      rows += t.rows();
+      if ("Restored".equals(t.outcome())) {
+        restored++;
+      } else if ("Failed".equals(t.outcome())) {
+        failed.add(t.source() + ": " + t.error());
+      }
+    }
+    status.rows = rows;
+    status.tablesRestored = restored;
+    if (!failed.isEmpty()) {
+      metrics.action(KIND, ns, "restore", "failure");
+      String message = failed.size() + " table(s) failed and were left untouched: " + String.join("; ", failed);
+      events.warning(resource, "TablesFailed", message);
+      return new Pass(Phase.Failed, false, false, true, "TablesFailed", message, null);
+    }
+    metrics.action(KIND, ns, "restore", "success");
+    String message = "Restored " + restored + " table(s), " + rows + " rows verified, from backup " + status.backupId
+        + (outcome.tables().size() > restored ? " (" + (outcome.tables().size() - restored) + " skipped)" : "") + ".";
+    events.normal(resource, "Restored", message);
+    return new Pass(Phase.Succeeded, true, false, false, "Restored", message, null);
+  }
+
+  private static Pass settled(ClickHouseRestoreStatus status) {
+    var ready = Conditions.find(status.getConditions(), Conditions.READY);
+    String reason = ready.map(c -> c.getReason()).orElse(status.phase == Phase.Succeeded ? "Restored" : "RestoreFailed");
+    String message = ready.map(c -> c.getMessage()).orElse("");
+    return new Pass(status.phase, status.phase == Phase.Succeeded, false, status.phase == Phase.Failed, reason,
+        message, null);
+  }
+
+  static List<String> validate(ClickHouseRestoreSpec spec) {
+    List<String> problems = new ArrayList<>();
+    if (spec == null) {
+      return List.of("spec is missing");
+    }
+    if (spec.connectionRef == null || spec.connectionRef.getName() == null) {
+      problems.add("spec.connectionRef.name is required");
+    }
+    if (spec.source == null || (spec.source.backupName == null) == (spec.source.storage == null)) {
+      problems.add("spec.source: give exactly one of backupName and storage");
+    } else if (spec.source.storage != null) {
+      problems.addAll(BackupSetup.validate("spec.source.storage", spec.source.storage));
+      if (spec.source.backupId == null) {
+        problems.add("spec.source.backupId is required with spec.source.storage");
+      }
+    }
+    if (spec.source != null && spec.source.backupId != null
+        && !spec.source.backupId.matches("^[A-Za-z0-9][-A-Za-z0-9_.]*$")) {
+      problems.add("spec.source.backupId: " + spec.source.backupId + " is not a backup id");
+    }
+    if (spec.targetDatabase != null && !dev.housekeeper.clickhouse.Identifiers.isValid(spec.targetDatabase)) {
+      problems.add("spec.targetDatabase is not a database name");
+    }
+    problems.addAll(BackupScope.validate("spec.tables", spec.tables));
+    return problems;
+  }
+
+  private static String format(Instant i) {
+    return i.truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+
+  @Override
+  public DeleteControl cleanup(ClickHouseRestore resource, Context<ClickHouseRestore> ctx) {
+    // a running restore finishes (or fails) on its own: it only ever loads staging tables until verified
+    announced.remove(key(resource));
+    metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+    statusWriter.forget(resource);
+    return DeleteControl.defaultDelete();
+  }
+}
