@@ -198,7 +198,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
       store = BackupSetup.open(k8s, ns, spec.storage);
     } catch (BackupSetup.Problem e) {
       return new Pass(Phase.Failed, false, false, true, e.reason(), e.getMessage() + ". The backup starts once this"
-          + " is fixed.", Duration.ofSeconds(30));
+          + " is fixed.", Duration.ofSeconds(10));
     }
     // acknowledged only now: a backup asked for while its Secret was missing still runs once it appears
     status.acknowledgedRunNow = runNow;
@@ -302,8 +302,9 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
       return;
     }
     BackupRecord r = result.record();
+    Duration elapsed = Duration.between(task.started(), Instant.now());
     if (r.startTime == null) {
-      r.startTime = format(task.started());
+      r.startTime = format(now.minus(elapsed));
     }
     if (r.endTime == null) {
       r.endTime = format(now);
@@ -325,7 +326,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
     if (result.housekeepingError() != null) {
       events.warning(resource, "StorageHousekeepingFailed", result.housekeepingError());
     }
-    Duration took = Duration.between(Instant.parse(r.startTime), Instant.parse(r.endTime));
+    Duration took = elapsed;
     metrics.duration(KIND, ns, "backup", took);
     switch (r.outcome) {
       case "Complete" -> {

@@ -186,7 +186,7 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
       store = BackupSetup.open(k8s, ns, storage);
     } catch (BackupSetup.Problem e) {
       return new Pass(Phase.Pending, false, false, true, e.reason(), e.getMessage() + ". The restore starts once this"
-          + " is fixed.", Duration.ofSeconds(30));
+          + " is fixed.", Duration.ofSeconds(10));
     }
     status.acknowledgedRunNow = runNow;
     status.backupId = backupId;
@@ -286,7 +286,7 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
   private Pass fold(ClickHouseRestore resource, ClickHouseRestoreStatus status, WorkExecutor.Task<Outcome> task) {
     String ns = resource.getMetadata().getNamespace();
     status.endTime = format(clock.instant());
-    metrics.duration(KIND, ns, "restore", Duration.between(task.started(), clock.instant()));
+    metrics.duration(KIND, ns, "restore", Duration.between(task.started(), Instant.now()));
     Outcome outcome;
     try {
       outcome = task.future().get();

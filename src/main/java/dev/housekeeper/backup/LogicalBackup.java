@@ -40,6 +40,7 @@ public final class LogicalBackup {
   private java.util.function.UnaryOperator<List<String>> partitionSelector = ids -> ids;
   private volatile boolean cancelled;
   private volatile String currentQuery;
+  private volatile Thread worker;
   private int queries;
 
   public LogicalBackup(ClickHouseClient client, ObjectStore store, Compression compression, Consumer<String> progress) {
@@ -68,13 +69,22 @@ public final class LogicalBackup {
    */
   public void cancel() {
     cancelled = true;
+    Thread w = worker;
+    if (w != null) {
+      w.interrupt(); // wakes a worker waiting for a part upload
+    }
     String qid = currentQuery;
     if (qid != null) {
-      try {
-        client.cancel(qid);
-      } catch (RuntimeException e) {
-        progress.accept("could not kill query " + qid + ": " + e.getMessage());
-      }
+      // KILL QUERY ... SYNC waits for the query to stop: not on the caller's thread
+      Thread killer = new Thread(() -> {
+        try {
+          client.cancel(qid);
+        } catch (RuntimeException e) {
+          progress.accept("could not kill query " + qid + ": " + e.getMessage());
+        }
+      }, "kill-" + qid);
+      killer.setDaemon(true);
+      killer.start();
     }
   }
 
@@ -123,6 +133,7 @@ public final class LogicalBackup {
       manifest.keyId = encryption.keyId();
     }
     manifest.serverVersion = client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
+    worker = Thread.currentThread();
     try {
       for (TableRef ref : tables) {
         checkCancelled();
@@ -135,11 +146,19 @@ public final class LogicalBackup {
       }
       return manifest;
     } catch (IOException | RuntimeException e) {
+      if (cancelled) {
+        Thread.interrupted(); // the storage calls of the clean-up must not see the cancellation's interrupt
+      }
       cleanUp(backupId);
       if (cancelled) {
         throw new Cancelled();
       }
       throw e;
+    } finally {
+      worker = null;
+      if (cancelled) {
+        Thread.interrupted();
+      }
     }
   }
 
@@ -251,6 +270,9 @@ public final class LogicalBackup {
         entry.sha256 = hex(sha.digest());
         return entry;
       } catch (Exception e) {
+        if (cancelled) {
+          Thread.interrupted();
+        }
         upload.abort();
         throw e;
       }

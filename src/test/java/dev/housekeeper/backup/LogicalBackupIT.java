@@ -161,10 +161,10 @@ class LogicalBackupIT {
     }
 
     ch.sql("DROP DATABASE IF EXISTS bk_wrongkey");
-    var wrong = new LogicalRestore(client, s3, Map.of("2024-q1", newKey), p -> { }).run("enc-1", "bk_wrongkey",
-        Set.of(), LogicalRestore.Mode.failIfExists);
-    assertEquals("Failed", wrong.get(0).outcome());
-    assertThat(wrong.get(0).error()).contains("wrong key");
+    // every schema is read and decrypted before any table is touched: a wrong key refuses the whole restore
+    IOException wrong = assertThrows(IOException.class, () -> new LogicalRestore(client, s3,
+        Map.of("2024-q1", newKey), p -> { }).run("enc-1", "bk_wrongkey", Set.of(), LogicalRestore.Mode.failIfExists));
+    assertThat(wrong.getMessage()).contains("wrong key").contains("nothing was restored");
     assertEquals("", ch.sql("SELECT name FROM system.tables WHERE database = 'bk_wrongkey'"), "nothing left behind");
 
     // after a rotation the Secret holds both keys: the old backup names its key id and restores

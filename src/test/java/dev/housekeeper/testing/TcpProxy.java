@@ -125,8 +125,19 @@ public final class TcpProxy implements AutoCloseable {
     }
   }
 
-  private void forward(Socket client) throws IOException {
-    Socket upstream = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+  private void forward(Socket client) {
+    Socket upstream;
+    try {
+      upstream = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+    } catch (IOException e) {
+      try {
+        client.setSoLinger(true, 0); // the server is down: reset, as a refused connection would look
+        client.close();
+      } catch (IOException ignored) {
+        // closing
+      }
+      return;
+    }
     open.add(client);
     open.add(upstream);
     pump(client, upstream);

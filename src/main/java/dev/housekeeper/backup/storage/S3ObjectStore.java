@@ -21,8 +21,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * S3-compatible object storage through the AWS SDK v2: endpoint override, path-style access,
- * region, static credentials (from a Secret). Uploads are multipart and streamed: one part buffer
- * (8 MiB by default) is the most held in memory; an aborted upload is aborted on the server too.
+ * region, static credentials (from a Secret). Uploads are streamed: two part buffers (8 MiB each by
+ * default) are the most held in memory per object, one filling while the other is sent; an object
+ * smaller than a part is one PUT; an aborted multipart upload is aborted on the server too.
  */
 public final class S3ObjectStore implements ObjectStore {
 
@@ -34,6 +35,11 @@ public final class S3ObjectStore implements ObjectStore {
   private final String prefix;
   private final String endpoint;
   private final int partSize;
+  private final java.util.concurrent.ExecutorService uploaders = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "s3-part-upload");
+    t.setDaemon(true);
+    return t;
+  });
 
   /**
    * @param endpoint e.g. https://s3.eu-central-1.amazonaws.com or http://minio:9000 (null: AWS default)
@@ -42,7 +48,9 @@ public final class S3ObjectStore implements ObjectStore {
   public S3ObjectStore(String endpoint, String region, String bucket, String prefix, String accessKey,
       String secretKey, boolean pathStyle, int partSize) {
     var builder = S3Client.builder()
-        .httpClient(UrlConnectionHttpClient.builder().build())
+        // a storage that stops answering fails the request instead of hanging the backup
+        .httpClient(UrlConnectionHttpClient.builder().connectionTimeout(java.time.Duration.ofSeconds(10))
+            .socketTimeout(java.time.Duration.ofSeconds(60)).build())
         .region(Region.of(region == null || region.isBlank() ? "us-east-1" : region))
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
         .forcePathStyle(pathStyle)
@@ -97,116 +105,197 @@ public final class S3ObjectStore implements ObjectStore {
   }
 
   @Override
-  public Upload create(String key) throws IOException {
-    String objectKey = full(key);
-    String uploadId;
-    try {
-      // a repeated create may leave an empty upload behind: a bucket lifecycle rule removes those
-      uploadId = retrying(() -> s3.createMultipartUpload(b -> b.bucket(bucket).key(objectKey))).uploadId();
-    } catch (SdkException | java.io.UncheckedIOException e) {
-      throw new IOException("starting an upload to s3://" + bucket + "/" + objectKey + " failed: " + e.getMessage(), e);
-    }
-    return new Upload() {
-      private final byte[] buffer = new byte[partSize];
-      private final List<CompletedPart> parts = new ArrayList<>();
-      private int filled;
-      private long written;
-      private boolean done;
+  public Upload create(String key) {
+    return new PartUpload(full(key));
+  }
 
-      @Override
-      public void write(int b) throws IOException {
+  /**
+   * A streamed object. Bytes fill one part buffer; a full part is sent by a background thread while
+   * the next one fills (two buffers at most). An object smaller than one part is sent with a single
+   * PUT; a larger one as a multipart upload, started with its first full part.
+   */
+  private final class PartUpload extends Upload {
+    private final String objectKey;
+    private final List<CompletedPart> parts = new ArrayList<>();
+    private byte[] buffer = new byte[partSize];
+    private byte[] spare;
+    private int filled;
+    private long written;
+    private boolean done;
+    private String uploadId;
+    private java.util.concurrent.Future<CompletedPart> inFlight;
+    private byte[] inFlightBuffer;
+    private int nextPart = 1;
+
+    PartUpload(String objectKey) {
+      this.objectKey = objectKey;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      if (filled == buffer.length) {
+        flushPart();
+      }
+      buffer[filled++] = (byte) b;
+      written++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      while (len > 0) {
         if (filled == buffer.length) {
           flushPart();
         }
-        buffer[filled++] = (byte) b;
-        written++;
+        int n = Math.min(len, buffer.length - filled);
+        System.arraycopy(b, off, buffer, filled, n);
+        filled += n;
+        off += n;
+        len -= n;
+        written += n;
       }
+    }
 
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        while (len > 0) {
-          if (filled == buffer.length) {
-            flushPart();
-          }
-          int n = Math.min(len, buffer.length - filled);
-          System.arraycopy(b, off, buffer, filled, n);
-          filled += n;
-          off += n;
-          len -= n;
-          written += n;
-        }
+    private IOException failed(String what, Throwable e) {
+      abort();
+      return new IOException(what + " of s3://" + bucket + "/" + objectKey + " failed: " + e.getMessage(), e);
+    }
+
+    /** Waits for the part in flight, if any. */
+    private void awaitInFlight() throws IOException {
+      if (inFlight == null) {
+        return;
       }
+      try {
+        parts.add(inFlight.get());
+        spare = inFlightBuffer;
+      } catch (InterruptedException e) {
+        // a cancellation: the caller's own flag says so; the interrupt is consumed so that the abort can still be sent
+        throw new java.io.InterruptedIOException("the upload of s3://" + bucket + "/" + objectKey + " was interrupted");
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw failed("uploading part " + (parts.size() + 1), e.getCause());
+      } finally {
+        inFlight = null;
+        inFlightBuffer = null;
+      }
+    }
 
-      private void flushPart() throws IOException {
-        int number = parts.size() + 1;
+    private void flushPart() throws IOException {
+      if (uploadId == null) {
         try {
-          RequestBody body = RequestBody.fromBytes(java.util.Arrays.copyOf(buffer, filled));
-          long length = filled;
-          // a part sent again under the same number replaces the earlier one: safe to repeat
-          String etag = retrying(() -> s3.uploadPart(p -> p.bucket(bucket).key(objectKey).uploadId(uploadId)
-              .partNumber(number).contentLength(length), body)).eTag();
-          parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
-          filled = 0;
+          // a repeated create may leave an empty upload behind: a bucket lifecycle rule removes those
+          uploadId = retrying(() -> s3.createMultipartUpload(b -> b.bucket(bucket).key(objectKey))).uploadId();
         } catch (SdkException | java.io.UncheckedIOException e) {
-          abort();
-          throw new IOException("uploading part " + number + " of s3://" + bucket + "/" + objectKey + " failed: "
-              + e.getMessage(), e);
+          throw failed("starting the upload", e);
         }
       }
+      try {
+        awaitInFlight();
+      } catch (java.io.InterruptedIOException e) {
+        abort();
+        throw e;
+      }
+      byte[] data = buffer;
+      int length = filled;
+      int number = nextPart++;
+      buffer = spare != null ? spare : new byte[partSize];
+      spare = null;
+      filled = 0;
+      inFlightBuffer = data;
+      String id = uploadId;
+      inFlight = uploaders.submit(() -> {
+        // a part sent again under the same number replaces the earlier one: safe to repeat
+        RequestBody body = RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(data, 0, length),
+            length, "application/octet-stream");
+        String etag = retrying(() -> s3.uploadPart(p -> p.bucket(bucket).key(objectKey).uploadId(id)
+            .partNumber(number).contentLength((long) length), body)).eTag();
+        return CompletedPart.builder().partNumber(number).eTag(etag).build();
+      });
+    }
 
-      @Override
-      public void close() throws IOException {
-        if (done) {
-          return;
-        }
-        if (filled > 0 || parts.isEmpty()) {
-          flushPart();
-        }
+    @Override
+    public void close() throws IOException {
+      if (done) {
+        return;
+      }
+      if (uploadId == null) {
+        // smaller than one part: one PUT
+        byte[] data = buffer;
+        int length = filled;
         try {
-          try {
-            s3.completeMultipartUpload(c -> c.bucket(bucket).key(objectKey).uploadId(uploadId)
-                .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
-          } catch (java.io.UncheckedIOException | software.amazon.awssdk.core.exception.SdkClientException lost) {
-            // the answer was lost; the server may have completed the object already
-            if (!completedAlready()) {
-              retrying(() -> s3.completeMultipartUpload(c -> c.bucket(bucket).key(objectKey).uploadId(uploadId)
-                  .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build())));
-            }
-          }
+          retrying(() -> s3.putObject(p -> p.bucket(bucket).key(objectKey).contentLength((long) length),
+              RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(data, 0, length), length,
+                  "application/octet-stream")));
           done = true;
-        } catch (SdkException | java.io.UncheckedIOException e) {
-          abort();
-          throw new IOException("completing s3://" + bucket + "/" + objectKey + " failed: " + e.getMessage(), e);
-        }
-      }
-
-      private boolean completedAlready() {
-        try {
-          Long size = retrying(() -> s3.headObject(h -> h.bucket(bucket).key(objectKey))).contentLength();
-          return size != null && size == written;
-        } catch (SdkException | java.io.UncheckedIOException e) {
-          return false;
-        }
-      }
-
-      @Override
-      public void abort() {
-        if (done) {
+          buffer = null;
           return;
+        } catch (SdkException | java.io.UncheckedIOException e) {
+          done = true;
+          throw new IOException("writing s3://" + bucket + "/" + objectKey + " failed: " + e.getMessage(), e);
+        }
+      }
+      if (filled > 0) {
+        flushPart();
+      }
+      try {
+        awaitInFlight();
+      } catch (java.io.InterruptedIOException e) {
+        abort();
+        throw e;
+      }
+      try {
+        try {
+          s3.completeMultipartUpload(c -> c.bucket(bucket).key(objectKey).uploadId(uploadId)
+              .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
+        } catch (java.io.UncheckedIOException | software.amazon.awssdk.core.exception.SdkClientException lost) {
+          // the answer was lost; the server may have completed the object already
+          if (!completedAlready()) {
+            retrying(() -> s3.completeMultipartUpload(c -> c.bucket(bucket).key(objectKey).uploadId(uploadId)
+                .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build())));
+          }
         }
         done = true;
-        try {
-          s3.abortMultipartUpload(a -> a.bucket(bucket).key(objectKey).uploadId(uploadId));
-        } catch (SdkException | java.io.UncheckedIOException ignored) {
-          // the server may be gone; a lifecycle rule on the bucket should clean up incomplete uploads
-        }
+        buffer = null;
+        spare = null;
+      } catch (SdkException | java.io.UncheckedIOException e) {
+        throw failed("completing the upload", e);
       }
+    }
 
-      @Override
-      public long bytesWritten() {
-        return written;
+    private boolean completedAlready() {
+      try {
+        Long size = retrying(() -> s3.headObject(h -> h.bucket(bucket).key(objectKey))).contentLength();
+        return size != null && size == written;
+      } catch (SdkException | java.io.UncheckedIOException e) {
+        return false;
       }
-    };
+    }
+
+    @Override
+    public void abort() {
+      if (done) {
+        return;
+      }
+      done = true;
+      buffer = null;
+      spare = null;
+      if (inFlight != null) {
+        inFlight.cancel(true);
+        inFlight = null;
+      }
+      if (uploadId == null) {
+        return; // nothing was sent
+      }
+      try {
+        s3.abortMultipartUpload(a -> a.bucket(bucket).key(objectKey).uploadId(uploadId));
+      } catch (SdkException | java.io.UncheckedIOException ignored) {
+        // the server may be gone; a lifecycle rule on the bucket should clean up incomplete uploads
+      }
+    }
+
+    @Override
+    public long bytesWritten() {
+      return written;
+    }
   }
 
   @Override
@@ -298,6 +387,7 @@ public final class S3ObjectStore implements ObjectStore {
 
   @Override
   public void close() {
+    uploaders.shutdownNow();
     s3.close();
   }
 }

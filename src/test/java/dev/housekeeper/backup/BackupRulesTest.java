@@ -1,0 +1,121 @@
+package dev.housekeeper.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.housekeeper.api.backup.BackupStorage;
+import dev.housekeeper.api.backup.ClickHouseBackupSpec;
+import dev.housekeeper.api.backup.ClickHouseBackupStatus.BackupRecord;
+import dev.housekeeper.api.common.ConnectionRef;
+import dev.housekeeper.api.common.SecretKeyRef;
+import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.api.connection.ClickHouseConnectionStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Pure rules of backups: retention, partition filters, table entries, method choice, validation. */
+class BackupRulesTest {
+
+  static BackupRecord complete(String id, Instant end) {
+    BackupRecord r = new BackupRecord();
+    r.id = id;
+    r.outcome = "Complete";
+    r.endTime = end.toString();
+    return r;
+  }
+
+  @Test
+  void retentionKeepsTheNewestAndExpiresByCountOrAge() {
+    Instant now = Instant.parse("2026-11-22T00:00:00Z");
+    List<BackupRecord> newestFirst = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      newestFirst.add(complete("b" + i, now.minus(Duration.ofDays(i * 10L))));
+    }
+    assertEquals(List.of("b2", "b3", "b4"), BackupRetention.expired(newestFirst, 2, null, now));
+    assertEquals(List.of("b3", "b4"), BackupRetention.expired(newestFirst, null, Duration.ofDays(25), now));
+    assertEquals(List.of("b1", "b2", "b3", "b4"), BackupRetention.expired(newestFirst, 4, Duration.ofDays(5), now));
+    // the newest stays even when older than maxAge
+    assertEquals(List.of(), BackupRetention.expired(List.of(complete("old", now.minus(Duration.ofDays(400)))), 1,
+        Duration.ofDays(1), now));
+    assertEquals(Duration.ofDays(14), BackupRetention.parseAge("f", "2w"));
+    assertEquals(Duration.ofMinutes(90), BackupRetention.parseAge("f", "90m"));
+    assertThrows(IllegalArgumentException.class, () -> BackupRetention.parseAge("f", "1y"));
+  }
+
+  @Test
+  void partitionFiltersSelectByIdsRangeAndNewest() {
+    List<String> all = List.of("202401", "202402", "202403", "202404", "202405");
+    assertEquals(all, BackupScope.partitions(null, null, null, null).apply(all));
+    assertEquals(List.of("202402", "202403"), BackupScope.partitions(null, "202402", "202403", null).apply(all));
+    assertEquals(List.of("202404", "202405"), BackupScope.partitions(null, null, null, 2).apply(all));
+    assertEquals(List.of("202403"), BackupScope.partitions(List.of("202401", "202403"), "202402", null, null)
+        .apply(all));
+  }
+
+  @Test
+  void tableEntriesAreNamesQualifiedNamesOrPatterns() {
+    assertThat(BackupScope.matches(List.of(), "db", "t")).isTrue();
+    assertThat(BackupScope.matches(List.of("t"), "db", "t")).isTrue();
+    assertThat(BackupScope.matches(List.of("db.t"), "db", "t")).isTrue();
+    assertThat(BackupScope.matches(List.of("other.t"), "db", "t")).isFalse();
+    assertThat(BackupScope.matches(List.of("~^events_.*"), "db", "events_2024")).isTrue();
+    assertThat(BackupScope.matches(List.of("~^events_.*"), "db", "my_events_2024")).isFalse();
+    assertThat(BackupScope.validate("f", List.of("ok", "db.ok", "~(", "bad-name"))).hasSize(2);
+  }
+
+  static ClickHouseBackupSpec spec() {
+    ClickHouseBackupSpec spec = new ClickHouseBackupSpec();
+    spec.connectionRef = new ConnectionRef("ch");
+    spec.storage = new BackupStorage();
+    spec.storage.s3 = new BackupStorage.S3();
+    spec.storage.s3.bucket = "backups";
+    spec.storage.s3.accessKeyId = new SecretKeyRef("s3", "id");
+    spec.storage.s3.secretAccessKey = new SecretKeyRef("s3", "secret");
+    return spec;
+  }
+
+  static ClickHouseConnection server(boolean nativeBackup) {
+    ClickHouseConnection c = new ClickHouseConnection();
+    c.setStatus(new ClickHouseConnectionStatus());
+    var caps = new ClickHouseConnectionStatus.Capabilities();
+    caps.setNativeBackup(nativeBackup);
+    c.getStatus().setCapabilities(caps);
+    return c;
+  }
+
+  @Test
+  void autoPicksNativeOnlyWhereEverythingAllowsIt() {
+    assertEquals("native", ClickHouseBackupReconciler.method(spec(), server(true)));
+    assertEquals("logical", ClickHouseBackupReconciler.method(spec(), server(false)));
+    ClickHouseBackupSpec encrypted = spec();
+    encrypted.encryption = new ClickHouseBackupSpec.BackupEncryption();
+    encrypted.encryption.keySecret = "k";
+    assertEquals("logical", ClickHouseBackupReconciler.method(encrypted, server(true)));
+    encrypted.method = "native";
+    assertThat(ClickHouseBackupReconciler.method(encrypted, server(true))).startsWith("!")
+        .contains("client-side encryption");
+    ClickHouseBackupSpec old = spec();
+    old.method = "native";
+    assertThat(ClickHouseBackupReconciler.method(old, server(false))).startsWith("!").contains("BACKUP");
+  }
+
+  @Test
+  void validationNamesEachBadField() {
+    assertEquals(List.of(), ClickHouseBackupReconciler.validate(spec()));
+    ClickHouseBackupSpec bad = spec();
+    bad.storage.volume = new BackupStorage.Volume();
+    bad.schedule = new ClickHouseBackupSpec.Schedule();
+    bad.schedule.cron = "61 * * * *";
+    bad.retention = new ClickHouseBackupSpec.Retention();
+    bad.retention.maxAge = "3 days";
+    bad.scope = new ClickHouseBackupSpec.Scope();
+    bad.scope.databases = List.of("bad-db");
+    assertThat(ClickHouseBackupReconciler.validate(bad)).hasSize(4).anyMatch(p -> p.contains("exactly one"))
+        .anyMatch(p -> p.contains("spec.schedule")).anyMatch(p -> p.contains("maxAge"))
+        .anyMatch(p -> p.contains("bad-db"));
+  }
+}
