@@ -26,6 +26,9 @@ public final class BenchMain {
         rows.addAll(RetentionBench.measure(harness));
       }
     }
+    if (only.isEmpty() || only.contains("backup")) {
+      rows.addAll(BackupBench.measure());
+    }
     System.out.printf("%nMachine: %d cores, %s, Java %s%n", Runtime.getRuntime().availableProcessors(),
         System.getProperty("os.name") + " " + System.getProperty("os.arch"), System.getProperty("java.version"));
     Footprint.print(rows);

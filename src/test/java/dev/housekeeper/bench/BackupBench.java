@@ -1,0 +1,298 @@
+package dev.housekeeper.bench;
+
+import dev.housekeeper.api.backup.BackupStorage;
+import dev.housekeeper.api.backup.ClickHouseBackup;
+import dev.housekeeper.api.backup.ClickHouseBackupSpec;
+import dev.housekeeper.api.backup.ClickHouseBackupStatus;
+import dev.housekeeper.api.backup.ClickHouseRestore;
+import dev.housekeeper.api.backup.ClickHouseRestoreSpec;
+import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
+import dev.housekeeper.api.common.ConnectionRef;
+import dev.housekeeper.api.common.SecretKeyRef;
+import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.api.connection.ClickHouseConnectionSpec;
+import dev.housekeeper.bench.Footprint.Row;
+import dev.housekeeper.common.Conditions;
+import dev.housekeeper.testing.ClickHouseServer;
+import dev.housekeeper.testing.KubernetesApi;
+import dev.housekeeper.testing.S3Server;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * Backs up and restores a table of 5M rows through the operator, run as its own process with
+ * {@code -Xmx256m} against the mock API, and compares the throughput with clickhouse-client and
+ * zstd in a shell pipeline, measured in the same run on the same server:
+ * {@code clickhouse-client --query "SELECT * FROM t FORMAT Native" | zstd -1 > file} and
+ * {@code zstd -d < file | clickhouse-client --query "INSERT INTO t FORMAT Native"}.
+ */
+public final class BackupBench {
+
+  static final long ROWS = 5_000_000;
+  static final String NS = "bench-bk";
+  /** The data path's JVM: the heap capped at 256 MB, the default JIT (footprint rows trade it for start-up). */
+  static final List<String> JVM_FLAGS = List.of("-Xmx256m", "-XX:+UseSerialGC");
+
+  private BackupBench() {}
+
+  public static List<Row> measure() throws Exception {
+    String classpath = System.getProperty("hk.runtimeClasspath", System.getProperty("java.class.path"));
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Path dir = Files.createTempDirectory("hk-bench-backup-");
+    List<Row> rows = new ArrayList<>();
+    try (ClickHouseServer ch = new ClickHouseServer(dir.resolve("clickhouse"));
+        KubernetesApi api = KubernetesApi.start();
+        S3Server s3 = new S3Server("bench").start()) {
+      ch.sql("DROP DATABASE IF EXISTS bench_bk; CREATE DATABASE bench_bk;"
+          + "CREATE TABLE bench_bk.t (d Date, id UInt64, user String, amount Float64, tags Array(String))"
+          + " ENGINE = MergeTree PARTITION BY toYYYYMM(d) ORDER BY id;"
+          + "INSERT INTO bench_bk.t SELECT toDate('2024-01-01') + (number % 360), number,"
+          + " concat('user-', toString(number % 50000)), (number % 1000) / 7.0,"
+          + " [concat('t', toString(number % 13)), 'x'] FROM system.numbers LIMIT " + ROWS);
+      String bytes = ch.sql("SELECT sum(data_uncompressed_bytes) FROM system.parts WHERE database = 'bench_bk'"
+          + " AND table = 't' AND active").strip();
+      double rawMb = Long.parseLong(bytes) / 1048576.0;
+      String client = "clickhouse-client --host 127.0.0.1 --port " + ch.tcpPort() + " --user "
+          + ClickHouseServer.USER + " --password " + ClickHouseServer.PASSWORD;
+
+      // baselines
+      Path file = dir.resolve("t.native.zst");
+      double baseBackup = shell(client + " --query 'SELECT * FROM bench_bk.t FORMAT Native' | zstd -q -1 > " + file);
+      ch.sql("CREATE TABLE bench_bk.t_base AS bench_bk.t");
+      double baseRestore = shell("zstd -q -d < " + file + " | " + client
+          + " --query 'INSERT INTO bench_bk.t_base FORMAT Native'");
+      check(ch, "bench_bk.t_base");
+
+      // the operator, in its own JVM
+      Path kubeconfig = dir.resolve("kubeconfig");
+      Files.writeString(kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: "
+          + api.url() + "\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
+          + "users:\n- name: u\n  user:\n    token: t\n");
+      int port = ClickHouseServer.freePort();
+      List<String> cmd = new ArrayList<>(List.of(java));
+      cmd.addAll(JVM_FLAGS);
+      cmd.addAll(List.of("-cp", classpath, "dev.housekeeper.operator.HousekeeperOperator"));
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(dir.resolve("operator.log").toFile());
+      pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port),
+          "LEADER_ELECTION", "false"));
+      Process op = pb.start();
+      HeapWatch heap = new HeapWatch(port);
+      try {
+        KubernetesClient k8s = api.client();
+        k8s.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+            .withName(NS).endMetadata().build()).create();
+        secret(k8s, "ch-credentials", Map.of("username", ClickHouseServer.USER, "password", ClickHouseServer.PASSWORD));
+        secret(k8s, "s3", Map.of("id", S3Server.ACCESS_KEY, "secret", S3Server.SECRET_KEY));
+        connection(k8s, ch);
+        heap.start();
+
+        // volume path: the same work as the baseline (read, compress, write a file)
+        Path volume = dir.resolve("volume");
+        double opBackup = backup(k8s, "vol", volume(volume));
+        double opRestore = restore(k8s, "vol", "bench_r1");
+        check(ch, "bench_r1.t");
+        // S3 (s3rver, a Node.js server on the same 2 cores): informative
+        double s3Backup = backup(k8s, "s3", s3(s3));
+        double s3Restore = restore(k8s, "s3", "bench_r2");
+        check(ch, "bench_r2.t");
+        heap.stop();
+
+        String rowsLabel = String.format("%,d rows, %.0f MB", ROWS, rawMb);
+        rows.add(new Row("backup " + rowsLabel + " (s)", f(opBackup), f(baseBackup), Footprint.ratio(baseBackup,
+            opBackup) + " tput", ">= 0.8x"));
+        rows.add(new Row("restore " + rowsLabel + " (s)", f(opRestore), f(baseRestore), Footprint.ratio(baseRestore,
+            opRestore) + " tput", ">= 0.8x"));
+        rows.add(new Row("backup to S3/s3rver (s)", f(s3Backup), f(baseBackup), Footprint.ratio(baseBackup, s3Backup)
+            + " tput", "-"));
+        rows.add(new Row("restore from S3/s3rver (s)", f(s3Restore), f(baseRestore), Footprint.ratio(baseRestore,
+            s3Restore) + " tput", "-"));
+        rows.add(new Row("operator peak heap used, -Xmx256m (MB)", String.format("%.1f", heap.peak() / 1048576.0), "-",
+            "-", "< 256 MB"));
+        rows.add(new Row("operator RSS after (MB)", Footprint.mb(Footprint.rssKb(op.pid())), "-", "-", "-"));
+      } finally {
+        heap.stop();
+        op.destroy();
+        op.waitFor(10, TimeUnit.SECONDS);
+      }
+    }
+    return rows;
+  }
+
+  static String f(double seconds) {
+    return String.format("%.2f", seconds);
+  }
+
+  static double shell(String command) throws Exception {
+    long t0 = System.nanoTime();
+    Process p = new ProcessBuilder("bash", "-o", "pipefail", "-c", command).inheritIO().start();
+    if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IllegalStateException("failed: " + command);
+    }
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  static void check(ClickHouseServer ch, String table) {
+    String a = ch.sql("SELECT count(), sum(cityHash64(d, id, user, amount, tags)) FROM bench_bk.t").strip();
+    String b = ch.sql("SELECT count(), sum(cityHash64(d, id, user, amount, tags)) FROM " + table).strip();
+    if (!a.equals(b)) {
+      throw new IllegalStateException(table + " differs from the source: " + b + " vs " + a);
+    }
+  }
+
+  static void secret(KubernetesClient k8s, String name, Map<String, String> data) {
+    var s = new SecretBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata().build();
+    s.setData(data.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
+        e -> java.util.Base64.getEncoder().encodeToString(e.getValue().getBytes()))));
+    k8s.secrets().inNamespace(NS).resource(s).create();
+  }
+
+  static void connection(KubernetesClient k8s, ClickHouseServer ch) {
+    var spec = new ClickHouseConnectionSpec();
+    spec.setEndpoints(List.of(ch.httpUrl()));
+    var creds = new ClickHouseConnectionSpec.Credentials();
+    creds.setSecretName("ch-credentials");
+    spec.setCredentials(creds);
+    var c = new ClickHouseConnection();
+    c.setMetadata(new ObjectMetaBuilder().withName("ch").withNamespace(NS).build());
+    c.setSpec(spec);
+    k8s.resource(c).create();
+    await(() -> {
+      var now = k8s.resources(ClickHouseConnection.class).inNamespace(NS).withName("ch").get();
+      return now.getStatus() != null && Conditions.isTrue(now.getStatus().getConditions(), "Ready");
+    }, 60);
+  }
+
+  static BackupStorage volume(Path path) {
+    BackupStorage storage = new BackupStorage();
+    storage.volume = new BackupStorage.Volume();
+    storage.volume.path = path.toString();
+    return storage;
+  }
+
+  static BackupStorage s3(S3Server server) {
+    BackupStorage storage = new BackupStorage();
+    storage.s3 = new BackupStorage.S3();
+    storage.s3.endpoint = server.endpoint();
+    storage.s3.bucket = "bench";
+    storage.s3.accessKeyId = new SecretKeyRef("s3", "id");
+    storage.s3.secretAccessKey = new SecretKeyRef("s3", "secret");
+    return storage;
+  }
+
+  static double backup(KubernetesClient k8s, String name, BackupStorage storage) {
+    ClickHouseBackupSpec spec = new ClickHouseBackupSpec();
+    spec.connectionRef = new ConnectionRef("ch");
+    spec.storage = storage;
+    spec.method = "logical";
+    spec.scope = new ClickHouseBackupSpec.Scope();
+    spec.scope.databases = List.of("bench_bk");
+    spec.scope.tables = List.of("t");
+    ClickHouseBackup b = new ClickHouseBackup();
+    b.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+    b.setSpec(spec);
+    long t0 = System.nanoTime();
+    k8s.resource(b).create();
+    await(() -> {
+      var st = k8s.resources(ClickHouseBackup.class).inNamespace(NS).withName(name).get().getStatus();
+      if (st != null && st.phase == ClickHouseBackupStatus.Phase.Failed) {
+        throw new IllegalStateException("backup failed: " + io.fabric8.kubernetes.client.utils.Serialization
+            .asJson(st));
+      }
+      return st != null && st.phase == ClickHouseBackupStatus.Phase.Succeeded;
+    }, 600);
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  static double restore(KubernetesClient k8s, String backupName, String target) {
+    ClickHouseRestoreSpec spec = new ClickHouseRestoreSpec();
+    spec.connectionRef = new ConnectionRef("ch");
+    spec.source = new ClickHouseRestoreSpec.Source();
+    spec.source.backupName = backupName;
+    spec.targetDatabase = target;
+    ClickHouseRestore r = new ClickHouseRestore();
+    r.setMetadata(new ObjectMetaBuilder().withName(backupName + "-restore").withNamespace(NS).build());
+    r.setSpec(spec);
+    long t0 = System.nanoTime();
+    k8s.resource(r).create();
+    await(() -> {
+      var st = k8s.resources(ClickHouseRestore.class).inNamespace(NS).withName(backupName + "-restore").get()
+          .getStatus();
+      if (st != null && st.phase == ClickHouseRestoreStatus.Phase.Failed) {
+        throw new IllegalStateException("restore failed: " + io.fabric8.kubernetes.client.utils.Serialization
+            .asJson(st));
+      }
+      return st != null && st.phase == ClickHouseRestoreStatus.Phase.Succeeded;
+    }, 600);
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  static void await(Supplier<Boolean> condition, int seconds) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < deadline) {
+      if (condition.get()) {
+        return;
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    throw new IllegalStateException("timed out after " + seconds + " s");
+  }
+
+  /** Polls the operator's /metrics for heap in use and keeps the highest value seen. */
+  static final class HeapWatch {
+    private final int port;
+    private final AtomicLong peak = new AtomicLong();
+    private volatile boolean running;
+    private Thread thread;
+
+    HeapWatch(int port) {
+      this.port = port;
+    }
+
+    void start() {
+      running = true;
+      thread = new Thread(() -> {
+        HttpClient http = HttpClient.newHttpClient();
+        while (running) {
+          try {
+            String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                .build(), HttpResponse.BodyHandlers.ofString()).body();
+            long used = (long) Footprint.sum(metrics, "jvm_memory_used_bytes\\{area=\"heap\"[^}]*\\} ([0-9.E+]+)");
+            peak.accumulateAndGet(used, Math::max);
+            Thread.sleep(100);
+          } catch (Exception e) {
+            // not up yet, or stopping
+          }
+        }
+      }, "heap-watch");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    void stop() {
+      running = false;
+    }
+
+    long peak() {
+      return peak.get();
+    }
+  }
+}
