@@ -25,7 +25,8 @@ public final class BackupJob {
 
   /** Everything a run needs, resolved by the reconciler before it starts. */
   public record Plan(String backupId, String method, List<String> databases, ClickHouseBackupSpec spec,
-      BackupStorage storage, BackupSetup.S3Credentials s3Credentials, Encryption encryption) {}
+      BackupStorage storage, BackupSetup.S3Credentials s3Credentials, Encryption encryption,
+      boolean partCountsExact) {}
 
   /** A run that failed; {@code cleanedUp} says whether its objects are gone. */
   public static final class Failed extends Exception {
@@ -135,7 +136,9 @@ public final class BackupJob {
   private Manifest runLogical(List<LogicalBackup.TableRef> tables) throws Failed {
     var scope = plan.spec().scope;
     var compression = Compression.valueOf(plan.spec().compression == null ? "zstd" : plan.spec().compression.name());
-    LogicalBackup backup = new LogicalBackup(client, store, compression, plan.encryption(), progress);
+    LogicalBackup backup = new LogicalBackup(client, store, compression, plan.encryption(), progress)
+        .parallelism(plan.spec().parallelism == null ? 2 : plan.spec().parallelism)
+        .partCountsExact(plan.partCountsExact());
     var filter = scope == null ? null : scope.partitions;
     if (filter != null) {
       backup.partitions(BackupScope.partitions(filter.ids, filter.from, filter.to, filter.newest));

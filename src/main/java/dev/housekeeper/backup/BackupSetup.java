@@ -118,9 +118,17 @@ public final class BackupSetup {
 
   /** Opens the store; the caller closes it. */
   public static ObjectStore open(KubernetesClient k8s, String namespace, BackupStorage storage) throws Problem {
+    return open(k8s, namespace, storage, Map.of());
+  }
+
+  /** Opens the store, with the operator's HOST_ALIASES applied to the S3 endpoint; the caller closes it. */
+  public static ObjectStore open(KubernetesClient k8s, String namespace, BackupStorage storage,
+      Map<String, String> hostAliases) throws Problem {
     if (storage.s3 != null) {
       S3Credentials c = credentials(k8s, namespace, storage.s3);
-      return new S3ObjectStore(storage.s3.endpoint, storage.s3.region, storage.s3.bucket,
+      String endpoint = storage.s3.endpoint == null || storage.s3.endpoint.isBlank() ? null
+          : dev.housekeeper.connection.ConnectionSettings.alias(storage.s3.endpoint, hostAliases);
+      return new S3ObjectStore(endpoint, storage.s3.region, storage.s3.bucket,
           storage.s3.prefix == null ? "" : trimSlashes(storage.s3.prefix), c.accessKeyId(), c.secretAccessKey(),
           storage.s3.pathStyle, 8 * 1024 * 1024);
     }

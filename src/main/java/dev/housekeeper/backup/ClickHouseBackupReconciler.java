@@ -65,12 +65,14 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
   private final EventRecorder events;
   private final HousekeeperMetrics metrics;
   private final Clock clock;
+  private final Map<String, String> hostAliases;
   private final Map<String, BackupJob> jobs = new ConcurrentHashMap<>();
   private final Map<String, String> announced = new ConcurrentHashMap<>();
   private InformerEventSource<ClickHouseConnection, ClickHouseBackup> connectionSource;
 
   public ClickHouseBackupReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
-      EventRecorder events, HousekeeperMetrics metrics, Clock clock) {
+      EventRecorder events, HousekeeperMetrics metrics, Clock clock, Map<String, String> hostAliases) {
+    this.hostAliases = hostAliases;
     this.resolver = resolver;
     this.work = work;
     this.statusWriter = statusWriter;
@@ -195,7 +197,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
       if (spec.storage.s3 != null) {
         credentials = BackupSetup.credentials(k8s, ns, spec.storage.s3);
       }
-      store = BackupSetup.open(k8s, ns, spec.storage);
+      store = BackupSetup.open(k8s, ns, spec.storage, hostAliases);
     } catch (BackupSetup.Problem e) {
       return new Pass(Phase.Failed, false, false, true, e.reason(), e.getMessage() + ". The backup starts once this"
           + " is fixed.", Duration.ofSeconds(10));
@@ -210,7 +212,10 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
     String configuredDb = conn.connection().getSpec().getDatabase();
     List<String> databases = spec.scope != null && spec.scope.databases != null && !spec.scope.databases.isEmpty()
         ? List.copyOf(spec.scope.databases) : List.of(configuredDb == null ? "default" : configuredDb);
-    BackupJob.Plan plan = new BackupJob.Plan(id, method, databases, spec, spec.storage, credentials, encryption);
+    var caps = conn.connection().getStatus().getCapabilities();
+    boolean partCountsExact = caps != null && !caps.isLightweightDelete();
+    BackupJob.Plan plan = new BackupJob.Plan(id, method, databases, spec, spec.storage, credentials, encryption,
+        partCountsExact);
     List<BackupRecord> complete = status.backups.stream().filter(b -> "Complete".equals(b.outcome)).toList();
     List<String> pendingCleanup = List.copyOf(status.pendingCleanup);
     status.running = id;
@@ -538,7 +543,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
         ids.add(status.running);
       }
       try (ObjectStore store = BackupSetup.open(ctx.getClient(), resource.getMetadata().getNamespace(),
-          spec.storage)) {
+          spec.storage, hostAliases)) {
         for (String id : ids) {
           deleteBackup(store, id);
         }

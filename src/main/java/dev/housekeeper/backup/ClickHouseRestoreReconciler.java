@@ -58,11 +58,13 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
   private final EventRecorder events;
   private final HousekeeperMetrics metrics;
   private final Clock clock;
+  private final Map<String, String> hostAliases;
   private final Map<String, String> announced = new ConcurrentHashMap<>();
   private InformerEventSource<ClickHouseConnection, ClickHouseRestore> connectionSource;
 
   public ClickHouseRestoreReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
-      EventRecorder events, HousekeeperMetrics metrics, Clock clock) {
+      EventRecorder events, HousekeeperMetrics metrics, Clock clock, Map<String, String> hostAliases) {
+    this.hostAliases = hostAliases;
     this.resolver = resolver;
     this.work = work;
     this.statusWriter = statusWriter;
@@ -183,7 +185,7 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
       if (storage.s3 != null) {
         credentials = BackupSetup.credentials(k8s, ns, storage.s3);
       }
-      store = BackupSetup.open(k8s, ns, storage);
+      store = BackupSetup.open(k8s, ns, storage, hostAliases);
     } catch (BackupSetup.Problem e) {
       return new Pass(Phase.Pending, false, false, true, e.reason(), e.getMessage() + ". The restore starts once this"
           + " is fixed.", Duration.ofSeconds(10));

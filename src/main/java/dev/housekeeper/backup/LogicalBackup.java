@@ -39,9 +39,13 @@ public final class LogicalBackup {
   private final Encryption encryption;
   private java.util.function.UnaryOperator<List<String>> partitionSelector = ids -> ids;
   private volatile boolean cancelled;
-  private volatile String currentQuery;
-  private volatile Thread worker;
-  private int queries;
+  /** Set when one partition failed: the others stop as on a cancellation, but the error is theirs. */
+  private volatile boolean failing;
+  private final java.util.Set<String> runningQueries = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.Set<Thread> workers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.atomic.AtomicInteger queries = new java.util.concurrent.atomic.AtomicInteger();
+  private int parallelism = 1;
+  private boolean partCountsExact;
 
   public LogicalBackup(ClickHouseClient client, ObjectStore store, Compression compression, Consumer<String> progress) {
     this(client, store, compression, null, progress);
@@ -63,18 +67,37 @@ public final class LogicalBackup {
     return this;
   }
 
+  /** How many partitions are read and uploaded at once (default 1). */
+  public LogicalBackup parallelism(int n) {
+    this.parallelism = Math.max(1, n);
+    return this;
+  }
+
   /**
-   * Cancels a running backup from another thread: the data query is killed on the server (by its
-   * query id) and the worker stops at its next block, aborts the upload and deletes what it wrote.
+   * Whether system.parts row counts equal what a SELECT returns (true unless the server has
+   * lightweight deletes, whose masked rows parts still count): then a partition's row count is read
+   * from metadata instead of counted by a query.
+   */
+  public LogicalBackup partCountsExact(boolean exact) {
+    this.partCountsExact = exact;
+    return this;
+  }
+
+  /**
+   * Cancels a running backup from another thread: its data queries are killed on the server (by
+   * query id) and the workers stop at their next block, abort their uploads and delete what was
+   * written.
    */
   public void cancel() {
     cancelled = true;
-    Thread w = worker;
-    if (w != null) {
+    stopAll();
+  }
+
+  private void stopAll() {
+    for (Thread w : workers) {
       w.interrupt(); // wakes a worker waiting for a part upload
     }
-    String qid = currentQuery;
-    if (qid != null) {
+    for (String qid : runningQueries) {
       // KILL QUERY ... SYNC waits for the query to stop: not on the caller's thread
       Thread killer = new Thread(() -> {
         try {
@@ -86,6 +109,10 @@ public final class LogicalBackup {
       killer.setDaemon(true);
       killer.start();
     }
+  }
+
+  private boolean stopping() {
+    return cancelled || failing;
   }
 
   public boolean cancelled() {
@@ -105,7 +132,7 @@ public final class LogicalBackup {
   }
 
   private void checkCancelled() throws Cancelled {
-    if (cancelled) {
+    if (stopping()) {
       throw new Cancelled();
     }
   }
@@ -133,11 +160,17 @@ public final class LogicalBackup {
       manifest.keyId = encryption.keyId();
     }
     manifest.serverVersion = client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
-    worker = Thread.currentThread();
+    workers.add(Thread.currentThread());
+    java.util.concurrent.ExecutorService pool = parallelism <= 1 ? null
+        : java.util.concurrent.Executors.newFixedThreadPool(parallelism, r -> {
+          Thread t = new Thread(r, "backup-" + backupId + "-partition");
+          t.setDaemon(true);
+          return t;
+        });
     try {
       for (TableRef ref : tables) {
         checkCancelled();
-        manifest.tables.add(table(backupId, ref, schemaOnly));
+        manifest.tables.add(table(backupId, ref, schemaOnly, pool));
       }
       checkCancelled();
       manifest.endTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
@@ -146,7 +179,7 @@ public final class LogicalBackup {
       }
       return manifest;
     } catch (IOException | RuntimeException e) {
-      if (cancelled) {
+      if (stopping()) {
         Thread.interrupted(); // the storage calls of the clean-up must not see the cancellation's interrupt
       }
       cleanUp(backupId);
@@ -155,7 +188,10 @@ public final class LogicalBackup {
       }
       throw e;
     } finally {
-      worker = null;
+      workers.remove(Thread.currentThread());
+      if (pool != null) {
+        pool.shutdownNow();
+      }
       if (cancelled) {
         Thread.interrupted();
       }
@@ -172,7 +208,8 @@ public final class LogicalBackup {
     }
   }
 
-  private Manifest.TableEntry table(String backupId, TableRef ref, boolean schemaOnly) throws IOException {
+  private Manifest.TableEntry table(String backupId, TableRef ref, boolean schemaOnly,
+      java.util.concurrent.ExecutorService pool) throws IOException {
     Manifest.TableEntry entry = new Manifest.TableEntry();
     entry.database = ref.database();
     entry.table = ref.table();
@@ -192,23 +229,111 @@ public final class LogicalBackup {
     if (schemaOnly) {
       return entry;
     }
-    List<Row> partitions = client.query(Sql.query("SELECT DISTINCT partition_id FROM system.parts WHERE database = ?"
-        + " AND table = ? AND active ORDER BY partition_id", ref.database(), ref.table()));
+    List<Row> partitions = client.query(Sql.query("SELECT partition_id, any(partition) AS value FROM system.parts"
+        + " WHERE database = ? AND table = ? AND active GROUP BY partition_id ORDER BY partition_id", ref.database(),
+        ref.table()));
+    java.util.Map<String, String> values = new java.util.HashMap<>();
+    partitions.forEach(p -> values.put(p.string("partition_id"), p.string("value")));
+    List<Row> keyRows = client.query(Sql.query("SELECT partition_key FROM system.tables WHERE database = ? AND name = ?",
+        ref.database(), ref.table()));
+    String partitionKey = keyRows.isEmpty() ? "" : keyRows.get(0).string("partition_key").strip();
     List<String> ids = partitionSelector.apply(partitions.stream().map(p -> p.string("partition_id")).toList());
+    if (pool == null) {
+      for (String id : ids) {
+        checkCancelled();
+        entry.partitions.add(partition(backupId, ref, id, partitionKey, values.get(id)));
+      }
+      return entry;
+    }
+    List<java.util.concurrent.Future<Manifest.PartitionEntry>> futures = new java.util.ArrayList<>();
     for (String id : ids) {
-      checkCancelled();
-      entry.partitions.add(partition(backupId, ref, id));
+      futures.add(pool.submit(() -> {
+        workers.add(Thread.currentThread());
+        try {
+          checkCancelled();
+          return partition(backupId, ref, id, partitionKey, values.get(id));
+        } catch (Exception e) {
+          if (!(e instanceof Cancelled) && !stopping()) {
+            failing = true; // the other partitions stop now; the clean-up waits for every one of them
+            stopAll();
+          }
+          throw e;
+        } finally {
+          workers.remove(Thread.currentThread());
+          Thread.interrupted();
+        }
+      }));
+    }
+    Exception first = null;
+    for (var f : futures) {
+      try {
+        Manifest.PartitionEntry p = f.get();
+        if (first == null) {
+          entry.partitions.add(p);
+        }
+      } catch (java.util.concurrent.ExecutionException e) {
+        Exception cause = e.getCause() instanceof Exception x ? x : new IOException(e.getCause());
+        if (first == null || (first instanceof Cancelled && !(cause instanceof Cancelled))) {
+          first = cause; // the partition that failed, not the ones it stopped
+        }
+      } catch (InterruptedException e) {
+        // woken by a cancellation (or by a failing partition, which stopped the others already)
+        if (!stopping()) {
+          cancelled = true;
+          stopAll();
+        }
+        Thread.interrupted();
+        first = first == null ? new Cancelled() : first;
+        try {
+          f.get();
+        } catch (Exception ignored) {
+          // ended
+        }
+      }
+    }
+    if (first instanceof IOException io) {
+      throw io;
+    }
+    if (first instanceof RuntimeException re) {
+      throw re;
+    }
+    if (first != null) {
+      throw new IOException(first);
     }
     return entry;
   }
 
-  private Manifest.PartitionEntry partition(String backupId, TableRef ref, String partitionId) throws IOException {
+  /**
+   * The condition that selects one partition. {@code _partition_id = '...'} alone is exact but makes
+   * older servers (18.16) scan every part of the table; the partition key compared with the
+   * partition's value (both as the server reports them in system.tables and system.parts) lets the
+   * server skip the other parts. The key condition is used only where it selects exactly the
+   * partition's rows (counted with both conditions before the data is read).
+   */
+  private String where(TableRef ref, String partitionId, String partitionKey, String value, long rows) {
+    String exact = "_partition_id = " + dev.housekeeper.clickhouse.SqlLiterals.render(partitionId);
+    if (partitionKey.isEmpty() || value == null || value.isBlank() || "tuple()".equals(value)) {
+      return exact;
+    }
+    String pruned = "(" + partitionKey + ") = " + value + " AND " + exact;
+    try {
+      long n = client.query(Sql.verbatim("SELECT count() AS n FROM " + dev.housekeeper.clickhouse.Identifiers
+          .qualified(ref.database(), ref.table()) + " WHERE " + pruned)).get(0).longValue("n");
+      return n == rows ? pruned : exact;
+    } catch (RuntimeException e) {
+      return exact; // a key the server cannot compare this way: the exact condition alone
+    }
+  }
+
+  private Manifest.PartitionEntry partition(String backupId, TableRef ref, String partitionId, String partitionKey,
+      String value) throws IOException {
     String key = backupId + "/data/" + ref.database() + "/" + ref.table() + "/" + partitionId + ".native"
         + compression.suffix() + suffix();
     for (int attempt = 1; ; attempt++) {
       progress.accept("backing up " + ref.database() + "." + ref.table() + " partition " + partitionId);
       long before = count(ref, partitionId);
-      Manifest.PartitionEntry entry = stream(backupId, ref, partitionId, key);
+      String where = where(ref, partitionId, partitionKey, value, before);
+      Manifest.PartitionEntry entry = stream(backupId, ref, partitionId, where, key);
       long after = count(ref, partitionId);
       if (before == after) {
         entry.rows = after;
@@ -222,19 +347,24 @@ public final class LogicalBackup {
   }
 
   private long count(TableRef ref, String partitionId) {
+    if (partCountsExact) {
+      return client.query(Sql.query("SELECT sum(rows) AS n FROM system.parts WHERE database = ? AND table = ?"
+          + " AND partition_id = ? AND active", ref.database(), ref.table(), partitionId)).get(0).longValue("n");
+    }
     return client.query(Sql.query("SELECT count() AS n FROM ? WHERE _partition_id = ?",
         Sql.table(ref.database(), ref.table()), partitionId)).get(0).longValue("n");
   }
 
-  private Manifest.PartitionEntry stream(String backupId, TableRef ref, String partitionId, String key) {
-    String qid = queryIdPrefix(backupId) + (++queries);
-    Sql select = Sql.query("SELECT * FROM ? WHERE _partition_id = ?", Sql.table(ref.database(), ref.table()),
-        partitionId).idempotent(false).withTimeout(DATA_TIMEOUT).withQueryId(qid);
-    currentQuery = qid;
+  private Manifest.PartitionEntry stream(String backupId, TableRef ref, String partitionId, String where,
+      String key) {
+    String qid = queryIdPrefix(backupId) + queries.incrementAndGet();
+    Sql select = Sql.verbatim("SELECT * FROM " + dev.housekeeper.clickhouse.Identifiers.qualified(ref.database(),
+        ref.table()) + " WHERE " + where).idempotent(false).withTimeout(DATA_TIMEOUT).withQueryId(qid);
+    runningQueries.add(qid);
     try {
       return streamAs(select, partitionId, key);
     } finally {
-      currentQuery = null;
+      runningQueries.remove(qid);
     }
   }
 
@@ -250,7 +380,7 @@ public final class LogicalBackup {
             raw = new CountingOutputStream(compressed);
             byte[] buf = new byte[1 << 16];
             for (int n; (n = read(in, buf)) > 0; ) {
-              if (cancelled) {
+              if (stopping()) {
                 throw new Cancelled();
               }
               raw.write(buf, 0, n);
@@ -270,7 +400,7 @@ public final class LogicalBackup {
         entry.sha256 = hex(sha.digest());
         return entry;
       } catch (Exception e) {
-        if (cancelled) {
+        if (stopping()) {
           Thread.interrupted();
         }
         upload.abort();

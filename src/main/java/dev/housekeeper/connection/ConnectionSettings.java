@@ -117,7 +117,7 @@ public final class ConnectionSettings {
   }
 
   /** The endpoint with its host:port replaced when an alias names it. */
-  static String alias(String endpoint, java.util.Map<String, String> hostAliases) {
+  public static String alias(String endpoint, java.util.Map<String, String> hostAliases) {
     URI uri = URI.create(endpoint);
     int port = uri.getPort() > 0 ? uri.getPort() : ("https".equals(uri.getScheme()) ? 443 : 80);
     String target = hostAliases.get(uri.getHost() + ":" + port);

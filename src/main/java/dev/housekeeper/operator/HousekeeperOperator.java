@@ -91,9 +91,9 @@ public final class HousekeeperOperator implements AutoCloseable {
         settings.identity()));
     register(new RetentionPolicyReconciler(resolver, work, statusWriter, events, metrics, clock));
     register(new dev.housekeeper.backup.ClickHouseBackupReconciler(resolver, work, statusWriter, events, metrics,
-        clock));
+        clock, settings.hostAliases()));
     register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(resolver, work, statusWriter, events, metrics,
-        clock));
+        clock, settings.hostAliases()));
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {

@@ -56,6 +56,7 @@ public final class BackupBench {
     try (ClickHouseServer ch = new ClickHouseServer(dir.resolve("clickhouse"));
         KubernetesApi api = KubernetesApi.start();
         S3Server s3 = new S3Server("bench").start()) {
+      ch.start();
       ch.sql("DROP DATABASE IF EXISTS bench_bk; CREATE DATABASE bench_bk;"
           + "CREATE TABLE bench_bk.t (d Date, id UInt64, user String, amount Float64, tags Array(String))"
           + " ENGINE = MergeTree PARTITION BY toYYYYMM(d) ORDER BY id;"

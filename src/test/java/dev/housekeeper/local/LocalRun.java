@@ -41,6 +41,11 @@ public final class LocalRun implements AutoCloseable {
   private final KubernetesApi api;
   private final HousekeeperOperator operator;
   private final Path kubeconfig;
+  private final dev.housekeeper.testing.S3Server s3;
+  /** The S3 endpoint the backup examples name; the local run points it at an embedded s3rver. */
+  public static final String EXAMPLE_S3 = "minio:9000";
+  /** The Secret holding the examples' S3 keys; the local run sets the embedded server's keys in it. */
+  public static final String EXAMPLE_S3_SECRET = "backup-s3-credentials";
 
   public LocalRun(Path dir, int apiPort, int httpPort, int chHttpPort, int chTcpPort) throws Exception {
     this.dir = dir;
@@ -69,9 +74,17 @@ public final class LocalRun implements AutoCloseable {
           user:
             token: local
         """.formatted(api.url(), NAMESPACE));
+    Map<String, String> aliases = new java.util.HashMap<>(Map.of("clickhouse:8123", "127.0.0.1:"
+        + clickhouse.httpPort()));
+    if (Files.exists(dev.housekeeper.testing.ChdbEngine.TOOL.resolve("node_modules/s3rver"))) {
+      s3 = new dev.housekeeper.testing.S3Server("backups").start();
+      aliases.put(EXAMPLE_S3, s3.endpoint().substring("http://".length()));
+    } else {
+      s3 = null; // npm install --prefix tools/chdb installs it
+    }
     OperatorSettings settings = OperatorSettings.fromEnvironment(Map.of())
         .withHttpPort(httpPort)
-        .withHostAliases(Map.of("clickhouse:8123", "127.0.0.1:" + clickhouse.httpPort()));
+        .withHostAliases(aliases);
     operator = new HousekeeperOperator(api.server().createClient(), settings).start();
     api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
         .build()).createOr(NonDeletingOperation::update);
@@ -93,20 +106,60 @@ public final class LocalRun implements AutoCloseable {
     return operator;
   }
 
-  /** Applies every YAML file of a folder, in name order, to the default namespace. */
+  /**
+   * Applies every YAML file of a folder to the default namespace: first everything but backups and
+   * restores; once the migrations are applied (they create the tables the backups name), the rest.
+   */
   public List<HasMetadata> apply(Path examples) throws Exception {
-    List<HasMetadata> applied = new ArrayList<>();
+    List<HasMetadata> items = new ArrayList<>();
     try (Stream<Path> files = Files.list(examples)) {
       for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
         try (InputStream in = Files.newInputStream(file)) {
-          for (HasMetadata item : api.client().load(in).items()) {
-            item.getMetadata().setNamespace(NAMESPACE);
-            applied.add(api.client().resource(item).inNamespace(NAMESPACE).createOr(NonDeletingOperation::update));
-          }
+          items.addAll(api.client().load(in).items());
         }
       }
     }
+    List<String> later = List.of("ClickHouseBackup", "ClickHouseRestore");
+    List<HasMetadata> applied = new ArrayList<>();
+    for (HasMetadata item : items) {
+      if (!later.contains(item.getKind())) {
+        applied.add(applyOne(item));
+      }
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline && statusTable().stream()
+        .anyMatch(r -> "ClickHouseMigration".equals(r[0]) && !"True".equals(r[3]))) {
+      Thread.sleep(250);
+    }
+    for (HasMetadata item : items) {
+      if (later.contains(item.getKind())) {
+        applied.add(applyOne(item));
+      }
+    }
     return applied;
+  }
+
+  private HasMetadata applyOne(HasMetadata item) {
+    item.getMetadata().setNamespace(NAMESPACE);
+    if (s3 != null && item instanceof io.fabric8.kubernetes.api.model.Secret secret
+        && EXAMPLE_S3_SECRET.equals(secret.getMetadata().getName())) {
+      useEmbeddedS3Keys(secret);
+    }
+    return api.client().resource(item).inNamespace(NAMESPACE).createOr(NonDeletingOperation::update);
+  }
+
+  /** The embedded S3 server accepts only its own keys: they replace the example's placeholders. */
+  public static void useEmbeddedS3Keys(io.fabric8.kubernetes.api.model.Secret secret) {
+    secret.setStringData(null);
+    secret.setData(Map.of(
+        "AWS_ACCESS_KEY_ID", java.util.Base64.getEncoder().encodeToString(
+            dev.housekeeper.testing.S3Server.ACCESS_KEY.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+        "AWS_SECRET_ACCESS_KEY", java.util.Base64.getEncoder().encodeToString(
+            dev.housekeeper.testing.S3Server.SECRET_KEY.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+  }
+
+  public dev.housekeeper.testing.S3Server s3() {
+    return s3;
   }
 
   /** Every Housekeeper resource, with its phase and Ready condition. */
@@ -141,7 +194,7 @@ public final class LocalRun implements AutoCloseable {
     long deadline = System.nanoTime() + timeout.toNanos();
     List<String[]> rows = statusTable();
     while (System.nanoTime() < deadline
-        && rows.stream().anyMatch(r -> r[3].isEmpty() || "Progressing".equals(r[2]))) {
+        && rows.stream().anyMatch(r -> r[3].isEmpty() || "Progressing".equals(r[2]) || "Running".equals(r[2]))) {
       Thread.sleep(250);
       rows = statusTable();
     }
@@ -163,6 +216,9 @@ public final class LocalRun implements AutoCloseable {
     operator.kubernetesClient().close();
     api.close();
     clickhouse.close();
+    if (s3 != null) {
+      s3.close();
+    }
   }
 
   private static int env(String name, int fallback) {
@@ -181,6 +237,8 @@ public final class LocalRun implements AutoCloseable {
     System.out.printf("  ClickHouse %s   user %s, password %s (data in %s)%n", run.clickhouse.httpUrl(), EXAMPLE_USER,
         EXAMPLE_PASSWORD, run.clickhouse.dir());
     System.out.printf("  Kubernetes API  %s%n", run.api.url());
+    System.out.printf("  S3 (s3rver)     %s%n", run.s3 == null ? "not installed: npm install --prefix tools/chdb"
+        : run.s3.endpoint() + "  bucket backups, named " + EXAMPLE_S3 + " in the examples");
     System.out.printf("  Operator        http://127.0.0.1:%d/metrics  /healthz  /readyz%n", run.operator.httpPort());
     List<HasMetadata> applied = run.apply(project.resolve("examples"));
     System.out.printf("%nApplied %d objects from examples/. Status:%n%n", applied.size());

@@ -49,10 +49,25 @@ class LocalRunIT {
 
   @Test
   void examplesAppliedWithKubectlBecomeReadyAndShowInKubectlGet() throws Exception {
-    String applied = kubectl("apply", "--validate=false", "-f", examples.toString());
+    // first what the backups depend on: the connection, the migration that creates the tables, the S3 keys
+    List<String> first = new ArrayList<>(List.of("apply", "--validate=false"));
+    List<String> backups = new ArrayList<>(List.of("apply", "--validate=false"));
+    try (var files = Files.list(examples)) {
+      for (Path f : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
+        boolean later = f.getFileName().toString().startsWith("clickhouse-backup")
+            || f.getFileName().toString().startsWith("clickhouse-restore");
+        (later ? backups : first).addAll(List.of("-f", f.toString()));
+      }
+    }
+    String applied = kubectl(first.toArray(String[]::new));
     assertThat(applied).contains("clickhouseconnection.housekeeper.dev/clickhouse created");
+    var secret = run.client().secrets().inNamespace(LocalRun.NAMESPACE).withName(LocalRun.EXAMPLE_S3_SECRET).get();
+    LocalRun.useEmbeddedS3Keys(secret);
+    run.client().resource(secret).update();
     kubectl("wait", "--for=condition=Ready", "chconn/clickhouse", "--timeout=60s");
     kubectl("wait", "--for=condition=Ready", "chmig/app-schema", "--timeout=60s");
+    assertThat(kubectl(backups.toArray(String[]::new))).contains("clickhousebackup.housekeeper.dev/before-upgrade created")
+        .contains("clickhouserestore.housekeeper.dev/before-upgrade-check created");
     kubectl("wait", "--for=condition=Ready", "chret/page-views", "--timeout=60s");
     // the policy may have looked before the migration created the tables; any annotation change makes it look again
     kubectl("annotate", "chret", "page-views", "example-test/refresh=1", "--overwrite");
@@ -66,6 +81,19 @@ class LocalRunIT {
     assertThat(table).contains("PHASE").contains("clickhouse").contains("Connected").contains("Ready")
         .contains("18.16");
     assertThat(kubectl("get", "housekeeper")).contains("clickhouse");
+
+    // the one-shot backup completes, the restore puts its tables beside the originals, the schedule waits
+    kubectl("wait", "--for=condition=Ready", "chbak/before-upgrade", "--timeout=60s");
+    kubectl("wait", "--for=condition=Ready", "chrst/before-upgrade-check", "--timeout=60s");
+    assertThat(kubectl("get", "chbak", "before-upgrade")).contains("Succeeded").contains("logical")
+        .contains("BackupComplete");
+    assertThat(kubectl("get", "chrst")).contains("Succeeded").contains("before-upgrade-");
+    assertThat(run.clickhouse().sql("SELECT name FROM system.tables WHERE database = 'restored' ORDER BY name"))
+        .contains("page_views");
+    assertThat(run.clickhouse().sql("SELECT count() FROM restored.page_views")).isEqualTo(
+        run.clickhouse().sql("SELECT count() FROM default.page_views"));
+    kubectl("wait", "--for=condition=Ready", "chbak/nightly", "--timeout=60s");
+    assertThat(kubectl("get", "chbak", "nightly", "-o", "jsonpath={.status.nextScheduleTime}")).isNotBlank();
     assertThat(LocalRun.format(run.statusTable())).contains("ClickHouseConnection").contains("Connected");
   }
 }

@@ -47,6 +47,12 @@ public class ClickHouseBackupSpec {
   @JsonPropertyDescription("Compression of logical backup objects: zstd (level 1, default), lz4 or none.")
   public Codec compression = Codec.zstd;
 
+  @Min(1)
+  @io.fabric8.generator.annotation.Max(16)
+  @JsonPropertyDescription("Logical method: how many partitions are read and uploaded at once. Default 2. Each holds"
+      + " two 8 MiB upload buffers.")
+  public Integer parallelism;
+
   @JsonPropertyDescription("Client-side encryption of logical backups (AES-256-GCM).")
   public BackupEncryption encryption;
 
