@@ -85,8 +85,12 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
   public List<EventSource<?, ClickHouseBackup>> prepareEventSources(EventSourceContext<ClickHouseBackup> ctx) {
     connectionSource = ConnectionEventSource.create(ClickHouseBackup.class, ctx,
         b -> b.getSpec() == null ? null : b.getSpec().connectionRef);
-    return List.of(connectionSource);
+    return List.of(connectionSource, finished);
   }
+
+  /** Reconciles a resource as soon as its work is done. */
+  private final io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<ClickHouseBackup> finished =
+      new io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<>("work-done");
 
   /** What one pass concluded. */
   private record Pass(Phase phase, boolean ready, boolean progressing, boolean degraded, String reason,
@@ -268,7 +272,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
         }
         return new RunResult(record, true, job.skipped(), pruned, cleaned, housekeepingError);
       }
-    });
+    }, () -> finished.propagateEvent(ResourceID.fromResource(resource)));
     events.normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases + ", to "
         + BackupSetup.location(spec.storage, id) + ").");
     return new Pass(Phase.Running, status.lastSuccessful != null, true, false, "Running", "backup " + id

@@ -77,8 +77,12 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
   public List<EventSource<?, ClickHouseRestore>> prepareEventSources(EventSourceContext<ClickHouseRestore> ctx) {
     connectionSource = ConnectionEventSource.create(ClickHouseRestore.class, ctx,
         r -> r.getSpec() == null ? null : r.getSpec().connectionRef);
-    return List.of(connectionSource);
+    return List.of(connectionSource, finished);
   }
+
+  /** Reconciles a resource as soon as its work is done. */
+  private final io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<ClickHouseRestore> finished =
+      new io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<>("work-done");
 
   private record Pass(Phase phase, boolean ready, boolean progressing, boolean degraded, String reason,
       String message, Duration requeue) {}
@@ -217,7 +221,7 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
         }
         return new Outcome(id, "logical", restore.run(manifest, target, selected, mode));
       }
-    });
+    }, () -> finished.propagateEvent(ResourceID.fromResource(resource)));
     events.normal(resource, "RestoreStarted", "Restoring backup " + backupId + " from " + status.location + ".");
     return new Pass(Phase.Running, false, true, false, "Running", "restore of " + backupId + " started", POLL);
   }

@@ -154,17 +154,23 @@ public final class LogicalRestore {
       client.execute(Sql.verbatim("CREATE TABLE " + Identifiers.qualified(db, staging) + " "
           + ddl.substring(m.end())));
       long rows = 0;
+      String stagingTable = staging;
+      List<java.util.concurrent.Callable<Long>> loads = new ArrayList<>();
       for (Manifest.PartitionEntry p : t.partitions) {
-        progress.accept("restoring " + source + " partition " + p.partitionId);
-        load(manifest, p, db, staging);
-        long loaded = client.query(Sql.query("SELECT count() AS n FROM ? WHERE _partition_id = ?",
-            Sql.table(db, staging), p.partitionId)).get(0).longValue("n");
-        if (loaded != p.rows) {
-          throw new IOException("partition " + p.partitionId + " of " + source + ": " + loaded + " rows loaded, the"
-              + " manifest says " + p.rows);
-        }
-        rows += loaded;
+        loads.add(() -> {
+          progress.accept("restoring " + source + " partition " + p.partitionId);
+          load(manifest, p, db, stagingTable);
+          // a fresh staging table has no deleted rows: its parts' row counts are exact
+          long loaded = client.query(Sql.query("SELECT sum(rows) AS n FROM system.parts WHERE database = ? AND"
+              + " table = ? AND partition_id = ? AND active", db, stagingTable, p.partitionId)).get(0).longValue("n");
+          if (loaded != p.rows) {
+            throw new IOException("partition " + p.partitionId + " of " + source + ": " + loaded + " rows loaded, the"
+                + " manifest says " + p.rows);
+          }
+          return loaded;
+        });
       }
+      rows = runAll(loads);
       if (exists) {
         for (Manifest.PartitionEntry p : t.partitions) {
           client.execute(Sql.command("ALTER TABLE ? REPLACE PARTITION ID ? FROM ?", Sql.table(db, t.table),
@@ -182,6 +188,78 @@ public final class LogicalRestore {
         // reported below; the staging table's name says what it is
       }
       return new TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage());
+    }
+  }
+
+  /** Partitions loaded at once (default 2): each is one INSERT stream, parsed by its own server thread. */
+  public LogicalRestore parallelism(int n) {
+    this.parallelism = Math.max(1, n);
+    return this;
+  }
+
+  private int parallelism = 2;
+
+  /** Runs the loads, {@code parallelism} at a time; every one has ended when this returns or throws. */
+  private long runAll(List<java.util.concurrent.Callable<Long>> loads) throws IOException {
+    if (parallelism <= 1 || loads.size() <= 1) {
+      long sum = 0;
+      for (var load : loads) {
+        try {
+          sum += load.call();
+        } catch (IOException | RuntimeException e) {
+          throw e;
+        } catch (Exception e) {
+          throw new IOException(e);
+        }
+      }
+      return sum;
+    }
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+        Math.min(parallelism, loads.size()), r -> {
+          Thread th = new Thread(r, "restore-load");
+          th.setDaemon(true);
+          return th;
+        });
+    java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+    try {
+      List<java.util.concurrent.Future<Long>> futures = new ArrayList<>();
+      for (var load : loads) {
+        futures.add(pool.submit(() -> {
+          if (failed.get()) {
+            return 0L; // another partition failed: the staging table is dropped anyway
+          }
+          try {
+            return load.call();
+          } catch (Exception e) {
+            failed.set(true);
+            throw e;
+          }
+        }));
+      }
+      long sum = 0;
+      Exception first = null;
+      for (var f : futures) {
+        try {
+          sum += f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+          first = first == null ? (e.getCause() instanceof Exception x ? x : new IOException(e.getCause())) : first;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("the restore was interrupted");
+        }
+      }
+      if (first instanceof IOException io) {
+        throw io;
+      }
+      if (first instanceof RuntimeException re) {
+        throw re;
+      }
+      if (first != null) {
+        throw new IOException(first);
+      }
+      return sum;
+    } finally {
+      pool.shutdown();
     }
   }
 

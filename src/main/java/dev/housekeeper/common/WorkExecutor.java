@@ -69,9 +69,17 @@ public final class WorkExecutor implements AutoCloseable {
 
   /** Starts work for a key; the caller checks first that none is running. */
   public <T> Task<T> submit(String key, Work<T> work) {
+    return submit(key, work, null);
+  }
+
+  /**
+   * Starts work for a key; {@code onDone} runs once the task's future is done (so that the caller
+   * can look at once, rather than at its next poll).
+   */
+  public <T> Task<T> submit(String key, Work<T> work, Runnable onDone) {
     AtomicReference<String> progress = new AtomicReference<>("queued");
     Map<String, String> context = MDC.getCopyOfContextMap();
-    Future<T> future = pool.submit(() -> {
+    java.util.concurrent.FutureTask<T> future = new java.util.concurrent.FutureTask<>(() -> {
       Map<String, String> previous = MDC.getCopyOfContextMap();
       if (context != null) {
         MDC.setContextMap(context);
@@ -85,9 +93,17 @@ public final class WorkExecutor implements AutoCloseable {
           MDC.clear();
         }
       }
-    });
+    }) {
+      @Override
+      protected void done() {
+        if (onDone != null) {
+          onDone.run();
+        }
+      }
+    };
     Task<T> task = new Task<>(future, progress, Instant.now());
     tasks.put(key, task);
+    pool.execute(future);
     return task;
   }
 

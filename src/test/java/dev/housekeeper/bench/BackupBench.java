@@ -101,6 +101,11 @@ public final class BackupBench {
         connection(k8s, ch);
         heap.start();
 
+        // a long-running operator has its code compiled: warm it with one small backup and restore first
+        ch.sql("CREATE TABLE bench_bk.warm AS bench_bk.t; INSERT INTO bench_bk.warm SELECT * FROM bench_bk.t LIMIT 300000");
+        backup(k8s, "warm", volume(dir.resolve("warm")), "warm");
+        restore(k8s, "warm", "bench_warm");
+
         // volume path: the same work as the baseline (read, compress, write a file)
         Path volume = dir.resolve("volume");
         double opBackup = backup(k8s, "vol", volume(volume));
@@ -195,13 +200,17 @@ public final class BackupBench {
   }
 
   static double backup(KubernetesClient k8s, String name, BackupStorage storage) {
+    return backup(k8s, name, storage, "t");
+  }
+
+  static double backup(KubernetesClient k8s, String name, BackupStorage storage, String table) {
     ClickHouseBackupSpec spec = new ClickHouseBackupSpec();
     spec.connectionRef = new ConnectionRef("ch");
     spec.storage = storage;
     spec.method = "logical";
     spec.scope = new ClickHouseBackupSpec.Scope();
     spec.scope.databases = List.of("bench_bk");
-    spec.scope.tables = List.of("t");
+    spec.scope.tables = List.of(table);
     ClickHouseBackup b = new ClickHouseBackup();
     b.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
     b.setSpec(spec);
