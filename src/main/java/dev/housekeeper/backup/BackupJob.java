@@ -137,7 +137,7 @@ public final class BackupJob {
     var scope = plan.spec().scope;
     var compression = Compression.valueOf(plan.spec().compression == null ? "zstd" : plan.spec().compression.name());
     LogicalBackup backup = new LogicalBackup(client, store, compression, plan.encryption(), progress)
-        .parallelism(plan.spec().parallelism == null ? 2 : plan.spec().parallelism)
+        .parallelism(plan.spec().parallelism == null ? 3 : plan.spec().parallelism)
         .partCountsExact(plan.partCountsExact());
     var filter = scope == null ? null : scope.partitions;
     if (filter != null) {

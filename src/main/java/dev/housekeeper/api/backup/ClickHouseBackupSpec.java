@@ -49,7 +49,7 @@ public class ClickHouseBackupSpec {
 
   @Min(1)
   @io.fabric8.generator.annotation.Max(16)
-  @JsonPropertyDescription("Logical method: how many partitions are read and uploaded at once. Default 2. Each holds"
+  @JsonPropertyDescription("Logical method: how many partitions are read and uploaded at once. Default 3. Each holds"
       + " two 8 MiB upload buffers.")
   public Integer parallelism;
 
