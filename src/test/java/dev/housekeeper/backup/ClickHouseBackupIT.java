@@ -426,6 +426,73 @@ class ClickHouseBackupIT {
   static String lastId;
 
   @Test
+  void scopeFiltersPartitionsAndSchemaAMissedScheduleRunsOnceAndDeleteDataOnDeleteRemovesObjects()
+      throws Exception {
+    // partitions from 202403 on, of one table
+    Path dir = Files.createTempDirectory("hk-scope-");
+    ClickHouseBackupSpec spec = spec(volume(dir), "bo_src");
+    spec.scope.tables = List.of("bo_src.events");
+    spec.scope.partitions = new ClickHouseBackupSpec.PartitionFilter();
+    spec.scope.partitions.from = "202403";
+    spec.deleteDataOnDelete = true;
+    create("recent", spec);
+    BackupRecord r = awaitBackup("recent", s -> s.phase == ClickHouseBackupStatus.Phase.Succeeded).getStatus()
+        .lastSuccessful;
+    assertEquals(4, r.partitions); // 202403 .. 202406
+    assertEquals(Long.parseLong(ch.sql("SELECT count() FROM bo_src.events WHERE toYYYYMM(d) >= 202403").strip()),
+        r.rows);
+    ch.sql("DROP DATABASE IF EXISTS bo_recent");
+    ClickHouseRestoreStatus rs = restore("recent-restore", restoreSpec("recent", "bo_recent")).getStatus();
+    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, rs.phase, Serialization.asJson(rs));
+    assertEquals(ch.sql("SELECT _partition_id, count(), sum(cityHash64(d, id, s)) FROM bo_src.events WHERE"
+        + " toYYYYMM(d) >= 202403 GROUP BY _partition_id ORDER BY _partition_id"), fingerprint("bo_recent", "events"));
+
+    // schema only: the table comes back empty
+    ClickHouseBackupSpec schema = spec(volume(dir), "bo_src");
+    schema.scope.tables = List.of("users");
+    schema.scope.schemaOnly = true;
+    create("schema", schema);
+    BackupRecord sr = awaitBackup("schema", s -> s.phase == ClickHouseBackupStatus.Phase.Succeeded).getStatus()
+        .lastSuccessful;
+    assertEquals(0L, sr.rows);
+    assertEquals(0, sr.partitions);
+    ch.sql("DROP DATABASE IF EXISTS bo_schema");
+    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restore("schema-restore",
+        restoreSpec("schema", "bo_schema")).getStatus().phase);
+    assertEquals("0", ch.sql("SELECT count() FROM bo_schema.users").strip());
+    assertEquals(ch.sql("SELECT name, type FROM system.columns WHERE database = 'bo_src' AND table = 'users'"),
+        ch.sql("SELECT name, type FROM system.columns WHERE database = 'bo_schema' AND table = 'users'"));
+
+    // the operator "down" for three scheduled times: one backup when it looks again, not three
+    ClickHouseBackupSpec hourly = spec(volume(dir), "bo_src");
+    hourly.scope.tables = List.of("metrics");
+    hourly.schedule = new ClickHouseBackupSpec.Schedule();
+    hourly.schedule.cron = "15 * * * *";
+    create("hourly", hourly);
+    String firstNext = awaitBackup("hourly", s -> s.nextScheduleTime != null).getStatus().nextScheduleTime;
+    CLOCK.advance(Duration.ofHours(3));
+    poke("hourly", "late");
+    ClickHouseBackupStatus once = awaitBackup("hourly", s -> s.phase == ClickHouseBackupStatus.Phase.Succeeded)
+        .getStatus();
+    Thread.sleep(1500); // time for a second run, were one (wrongly) due
+    once = backup("hourly").getStatus();
+    assertEquals(1, once.backups.size());
+    assertThat(java.time.Instant.parse(once.nextScheduleTime)).isAfter(CLOCK.instant())
+        .isAfter(java.time.Instant.parse(firstNext).plus(Duration.ofHours(2)));
+
+    // deletion: the default keeps the data, deleteDataOnDelete removes it
+    String kept = once.lastSuccessful.id;
+    harness.client().resources(ClickHouseBackup.class).inNamespace(NS).withName("hourly").delete();
+    harness.client().resources(ClickHouseBackup.class).inNamespace(NS).withName("recent").delete();
+    await().atMost(Duration.ofSeconds(30)).until(() -> backup("hourly") == null && backup("recent") == null);
+    try (FileObjectStore files = new FileObjectStore(dir)) {
+      assertTrue(files.exists(kept + "/manifest.json"), "deleteDataOnDelete false keeps the backup");
+      assertEquals(List.of(), files.list(r.id + "/"), "deleteDataOnDelete true deleted the backup");
+      assertTrue(files.exists(sr.id + "/manifest.json"));
+    }
+  }
+
+  @Test
   void suspendingOrDeletingARunningBackupKillsItsQueryAndLeavesNothingInStorage() throws Exception {
     ch.sql("DROP DATABASE IF EXISTS bo_cancel; CREATE DATABASE bo_cancel;"
         + "CREATE TABLE bo_cancel.t (id UInt64, s String) ENGINE = MergeTree PARTITION BY id % 2 ORDER BY id;"
