@@ -92,6 +92,7 @@ public final class HousekeeperOperator implements AutoCloseable {
     register(new RetentionPolicyReconciler(resolver, work, statusWriter, events, metrics, clock));
     register(new dev.housekeeper.backup.ClickHouseBackupReconciler(resolver, work, statusWriter, events, metrics,
         clock, settings.hostAliases()));
+    register(new dev.housekeeper.mart.ReportMartReconciler(resolver, work, statusWriter, events, metrics, clock));
     register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(resolver, work, statusWriter, events, metrics,
         clock, settings.hostAliases()));
   }

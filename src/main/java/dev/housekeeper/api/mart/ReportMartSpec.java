@@ -1,0 +1,201 @@
+package dev.housekeeper.api.mart;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import dev.housekeeper.api.common.ConnectionRef;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Desired state of a ReportMart. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ReportMartSpec {
+
+  public static final String IDENT = "^[A-Za-z_][A-Za-z0-9_]{0,190}$";
+
+  /** How a refresh rebuilds the mart. */
+  public enum Mode {
+    /** Build all of it in a staging table, then swap it in atomically. */
+    full,
+    /** Rebuild the partitions of a time window in staging, then REPLACE PARTITION each into the mart. */
+    incremental
+  }
+
+  /** Calendar unit of an incremental window. */
+  public enum Period {
+    day,
+    month
+  }
+
+  @Required
+  @JsonPropertyDescription("The ClickHouseConnection to the ClickHouse that holds the mart.")
+  public ConnectionRef connectionRef;
+
+  @Pattern(IDENT)
+  @JsonPropertyDescription("Database of the mart (created if missing). Default: the connection's database.")
+  public String database;
+
+  @Required
+  @Pattern(IDENT)
+  @JsonPropertyDescription("Table name of the mart.")
+  public String table;
+
+  @Required
+  @JsonPropertyDescription("Columns, in the order the source query returns them.")
+  public List<Column> columns = new ArrayList<>();
+
+  @Default("MergeTree")
+  @Pattern("^[A-Za-z]*MergeTree(\\(.*\\))?$")
+  @JsonPropertyDescription("Table engine of the MergeTree family, for example MergeTree or"
+      + " ReplacingMergeTree(version). Default MergeTree.")
+  public String engine = "MergeTree";
+
+  @JsonPropertyDescription("PARTITION BY expression, for example toYYYYMM(report_date). Incremental refreshes need"
+      + " one whose partitions line up with the window's periods.")
+  public String partitionBy;
+
+  @Required
+  @JsonPropertyDescription("ORDER BY expression, for example (user_id, report_date).")
+  public String orderBy;
+
+  @JsonPropertyDescription("Table settings, for example index_granularity: \"8192\".")
+  public Map<String, String> settings = new LinkedHashMap<>();
+
+  @Required
+  @JsonPropertyDescription("Where the rows come from: exactly one of clickhouse and jdbc.")
+  public Source source;
+
+  @JsonPropertyDescription("When and how the mart is refreshed. Default: a full refresh when created, then on"
+      + " request (annotation housekeeper.dev/run-now).")
+  public Refresh refresh;
+
+  /** A column of the mart. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Column {
+    @Required
+    @Pattern(IDENT)
+    @JsonPropertyDescription("Column name.")
+    public String name;
+
+    @Required
+    @JsonPropertyDescription("ClickHouse type: (U)Int8-64, Float32/64, Decimal(P,S), String, Date, DateTime, and"
+        + " Nullable(...) or LowCardinality(...) of those.")
+    public String type;
+
+    public Column() {}
+
+    public Column(String name, String type) {
+      this.name = name;
+      this.type = type;
+    }
+  }
+
+  /** The source of the rows. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Source {
+    @JsonPropertyDescription("A SELECT that runs inside ClickHouse (INSERT ... SELECT: no rows pass through the"
+        + " operator).")
+    public ClickHouseSource clickhouse;
+
+    @JsonPropertyDescription("An external database read through JDBC (PostgreSQL); the operator streams its rows into"
+        + " ClickHouse in RowBinary, never holding the whole result.")
+    public JdbcSource jdbc;
+  }
+
+  /** A ClickHouse SELECT. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class ClickHouseSource {
+    @Required
+    @JsonPropertyDescription("The SELECT, returning the columns in order. {window_start} and {window_end} are bound as"
+        + " typed Date literals (the window being rebuilt; for a full refresh 1970-01-01 and 2106-01-01).")
+    public String query;
+  }
+
+  /** An external database. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class JdbcSource {
+    @Required
+    @Pattern("^jdbc:postgresql://.+")
+    @JsonPropertyDescription("JDBC URL, for example jdbc:postgresql://postgres:5432/bionicpro.")
+    public String url;
+
+    @Required
+    @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    @JsonPropertyDescription("Secret with the database user and password.")
+    public String credentialsSecret;
+
+    @Default("username")
+    @JsonPropertyDescription("Key of the user name in the Secret. Default username.")
+    public String usernameKey = "username";
+
+    @Default("password")
+    @JsonPropertyDescription("Key of the password in the Secret. Default password.")
+    public String passwordKey = "password";
+
+    @Required
+    @JsonPropertyDescription("The query, returning the columns in order. {window_start} and {window_end} are bound"
+        + " as typed date parameters of a prepared statement.")
+    public String query;
+
+    @Default("10000")
+    @Min(100)
+    @Max(1000000)
+    @JsonPropertyDescription("Rows fetched per round trip (a cursor: the result is never held whole). Default 10000.")
+    public int fetchSize = 10000;
+  }
+
+  /** When and how. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Refresh {
+    @Default("full")
+    @JsonPropertyDescription("full (staging table swapped in) or incremental (the window's partitions replaced).")
+    public Mode mode = Mode.full;
+
+    @JsonPropertyDescription("Cron schedule with time zone. A time missed while the operator was down runs once.")
+    public Schedule schedule;
+
+    @JsonPropertyDescription("Stop scheduled refreshes (requests by annotation still run).")
+    public boolean suspend;
+
+    @JsonPropertyDescription("The window of an incremental refresh.")
+    public Incremental incremental;
+  }
+
+  /** A cron schedule. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Schedule {
+    @Required
+    @Pattern("^(\\S+\\s+){4}\\S+$")
+    @JsonPropertyDescription("Cron expression with five fields, for example \"0 2 * * *\".")
+    public String cron;
+
+    @Default("UTC")
+    @JsonPropertyDescription("Time zone of the cron expression and of the window. Default UTC.")
+    public String timeZone = "UTC";
+  }
+
+  /** The window an incremental refresh rebuilds: the last N periods up to now. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Incremental {
+    @Required
+    @Pattern(IDENT)
+    @JsonPropertyDescription("Date or DateTime column of the mart the window applies to, for example report_date.")
+    public String column;
+
+    @Default("month")
+    @JsonPropertyDescription("day or month. Default month.")
+    public Period period = Period.month;
+
+    @Default("1")
+    @Min(1)
+    @Max(120)
+    @JsonPropertyDescription("How many periods, counting the current one: 2 rebuilds this month and last month.")
+    public int periods = 1;
+  }
+}

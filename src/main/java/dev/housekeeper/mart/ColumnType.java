@@ -1,0 +1,174 @@
+package dev.housekeeper.mart;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.math.RoundingMode;
+import java.nio.charset.StandardCharsets;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A ClickHouse column type, and how a JDBC value is written for it in RowBinary (little-endian,
+ * as every server version since long before 18.16 reads it).
+ */
+public final class ColumnType {
+
+  private static final Pattern DECIMAL = Pattern.compile("^Decimal(32|64|128)?\\((\\d+)(?:,\\s*(\\d+))?\\)$");
+  private static final Pattern DECIMAL_SHORT = Pattern.compile("^Decimal(32|64|128)\\((\\d+)\\)$");
+
+  enum Base { INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64, FLOAT32, FLOAT64, STRING, DATE, DATETIME,
+    DECIMAL }
+
+  private final String text;
+  private final Base base;
+  private final boolean nullable;
+  private final int decimalBytes;
+  private final int scale;
+
+  private ColumnType(String text, Base base, boolean nullable, int decimalBytes, int scale) {
+    this.text = text;
+    this.base = base;
+    this.nullable = nullable;
+    this.decimalBytes = decimalBytes;
+    this.scale = scale;
+  }
+
+  /** Parses a type; throws IllegalArgumentException for one this writer does not support. */
+  public static ColumnType parse(String type) {
+    String t = type == null ? "" : type.strip();
+    boolean nullable = false;
+    if (t.startsWith("LowCardinality(") && t.endsWith(")")) {
+      t = t.substring("LowCardinality(".length(), t.length() - 1).strip(); // RowBinary: as the inner type
+    }
+    if (t.startsWith("Nullable(") && t.endsWith(")")) {
+      nullable = true;
+      t = t.substring("Nullable(".length(), t.length() - 1).strip();
+    }
+    Base base = switch (t) {
+      case "Int8" -> Base.INT8;
+      case "Int16" -> Base.INT16;
+      case "Int32" -> Base.INT32;
+      case "Int64" -> Base.INT64;
+      case "UInt8", "Bool" -> Base.UINT8;
+      case "UInt16" -> Base.UINT16;
+      case "UInt32" -> Base.UINT32;
+      case "UInt64" -> Base.UINT64;
+      case "Float32" -> Base.FLOAT32;
+      case "Float64" -> Base.FLOAT64;
+      case "String" -> Base.STRING;
+      case "Date" -> Base.DATE;
+      case "DateTime" -> Base.DATETIME;
+      default -> null;
+    };
+    if (base != null) {
+      return new ColumnType(type.strip(), base, nullable, 0, 0);
+    }
+    Matcher m = DECIMAL.matcher(t);
+    Matcher s = DECIMAL_SHORT.matcher(t);
+    int precision;
+    int scale;
+    if (s.matches()) {
+      int bits = Integer.parseInt(s.group(1));
+      precision = bits == 32 ? 9 : bits == 64 ? 18 : 38;
+      scale = Integer.parseInt(s.group(2));
+    } else if (m.matches()) {
+      precision = Integer.parseInt(m.group(2));
+      scale = m.group(3) == null ? 0 : Integer.parseInt(m.group(3));
+    } else {
+      throw new IllegalArgumentException("type " + type + " is not supported for jdbc sources; use (U)Int8-64,"
+          + " Float32/64, Decimal(P,S), String, Date, DateTime, or Nullable/LowCardinality of those");
+    }
+    if (precision < 1 || precision > 38 || scale > precision) {
+      throw new IllegalArgumentException("type " + type + ": precision 1..38, scale at most the precision");
+    }
+    int bytes = precision <= 9 ? 4 : precision <= 18 ? 8 : 16;
+    return new ColumnType(type.strip(), Base.DECIMAL, nullable, bytes, scale);
+  }
+
+  public String text() {
+    return text;
+  }
+
+  /** Writes column {@code index} (1-based) of the current row. */
+  public void write(ResultSet rs, int index, OutputStream out) throws SQLException, IOException {
+    Object probe = rs.getObject(index);
+    if (probe == null) {
+      if (!nullable) {
+        throw new SQLException("column " + rs.getMetaData().getColumnLabel(index) + " is NULL, but its mart type " + text
+            + " is not Nullable");
+      }
+      out.write(1);
+      return;
+    }
+    if (nullable) {
+      out.write(0);
+    }
+    switch (base) {
+      case INT8, UINT8 -> out.write((int) (probe instanceof Boolean b ? (b ? 1 : 0) : rs.getLong(index)));
+      case INT16, UINT16 -> le(out, rs.getLong(index), 2);
+      case INT32, UINT32 -> le(out, rs.getLong(index), 4);
+      case INT64 -> le(out, rs.getLong(index), 8);
+      case UINT64 -> le(out, rs.getBigDecimal(index).toBigInteger().longValue(), 8);
+      case FLOAT32 -> le(out, Float.floatToIntBits(rs.getFloat(index)), 4);
+      case FLOAT64 -> le(out, Double.doubleToLongBits(rs.getDouble(index)), 8);
+      case STRING -> {
+        byte[] bytes = rs.getString(index).getBytes(StandardCharsets.UTF_8);
+        varint(out, bytes.length);
+        out.write(bytes);
+      }
+      case DATE -> le(out, rs.getObject(index, LocalDate.class).toEpochDay(), 2);
+      case DATETIME -> le(out, epochSeconds(probe, rs, index), 4);
+      case DECIMAL -> decimal(out, rs.getBigDecimal(index));
+      default -> throw new IllegalStateException(base.name());
+    }
+  }
+
+  private static long epochSeconds(Object value, ResultSet rs, int index) throws SQLException {
+    if (value instanceof Timestamp) {
+      // timestamp without time zone: taken as UTC
+      return rs.getObject(index, java.time.LocalDateTime.class).toEpochSecond(java.time.ZoneOffset.UTC);
+    }
+    if (value instanceof OffsetDateTime o) {
+      return o.toEpochSecond();
+    }
+    return rs.getObject(index, OffsetDateTime.class).toEpochSecond();
+  }
+
+  private void decimal(OutputStream out, BigDecimal value) throws IOException {
+    BigInteger unscaled = value.setScale(scale, RoundingMode.HALF_EVEN).unscaledValue();
+    if (decimalBytes <= 8) {
+      le(out, unscaled.longValue(), decimalBytes);
+    } else {
+      byte[] be = unscaled.toByteArray();
+      byte[] le = new byte[16];
+      byte fill = (byte) (unscaled.signum() < 0 ? 0xFF : 0);
+      java.util.Arrays.fill(le, fill);
+      for (int i = 0; i < be.length && i < 16; i++) {
+        le[i] = be[be.length - 1 - i];
+      }
+      out.write(le);
+    }
+  }
+
+  static void le(OutputStream out, long v, int bytes) throws IOException {
+    for (int i = 0; i < bytes; i++) {
+      out.write((int) (v >>> (8 * i)) & 0xFF);
+    }
+  }
+
+  static void varint(OutputStream out, long v) throws IOException {
+    long value = v;
+    while ((value & ~0x7FL) != 0) {
+      out.write((int) ((value & 0x7F) | 0x80));
+      value >>>= 7;
+    }
+    out.write((int) value);
+  }
+}

@@ -1,0 +1,341 @@
+package dev.housekeeper.mart;
+
+import dev.housekeeper.api.mart.ReportMartSpec;
+import dev.housekeeper.api.mart.ReportMartStatus;
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.clickhouse.Row;
+import dev.housekeeper.clickhouse.Sql;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.function.Consumer;
+
+/**
+ * One refresh of a mart. Everything is built in a staging table; only a complete, counted staging
+ * table reaches the mart: swapped in whole (full: EXCHANGE TABLES where the server has it, else
+ * one multi-table RENAME) or partition by partition (incremental: REPLACE PARTITION). The staging
+ * table is dropped whatever happens, and a failure leaves the mart as it was.
+ */
+public final class MartRefresh {
+
+  /** Why a refresh failed; {@code retriable} when the source could not be reached. */
+  public static final class Failed extends Exception {
+    private final String reason;
+    private final boolean retriable;
+
+    public Failed(String reason, String message, boolean retriable, Throwable cause) {
+      super(message, cause);
+      this.reason = reason;
+      this.retriable = retriable;
+    }
+
+    public String reason() {
+      return reason;
+    }
+
+    public boolean retriable() {
+      return retriable;
+    }
+  }
+
+  /** Credentials of a jdbc source, read from its Secret by the reconciler. */
+  public record JdbcCredentials(String user, String password) {}
+
+  private static final Duration LOAD_TIMEOUT = Duration.ofHours(6);
+
+  private final ClickHouseClient client;
+  private final ReportMartSpec spec;
+  private final String database;
+  private final boolean exchange;
+  private final JdbcCredentials jdbc;
+  private final Consumer<String> progress;
+  private final Clock clock;
+
+  public MartRefresh(ClickHouseClient client, ReportMartSpec spec, String database, boolean exchangeTables,
+      JdbcCredentials jdbc, Consumer<String> progress, Clock clock) {
+    this.client = client;
+    this.spec = spec;
+    this.database = database;
+    this.exchange = exchangeTables;
+    this.jdbc = jdbc;
+    this.progress = progress;
+    this.clock = clock;
+  }
+
+  static String staging(String table) {
+    return table + "_hk_staging";
+  }
+
+  static String old(String table) {
+    return table + "_hk_old";
+  }
+
+  private boolean exists(String table) {
+    return !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", database, table))
+        .isEmpty();
+  }
+
+  /**
+   * @param full a full rebuild; else the partitions of {@code window}
+   * @param why why this mode (for status)
+   */
+  public ReportMartStatus.Refresh run(boolean full, Window window, String why) throws Failed {
+    Instant start = clock.instant();
+    ReportMartStatus.Refresh r = new ReportMartStatus.Refresh();
+    r.startTime = start.truncatedTo(ChronoUnit.SECONDS).toString();
+    r.mode = full ? "full" : "incremental";
+    r.why = why;
+    r.windowStart = window.start().toString();
+    r.windowEnd = window.end().toString();
+    String table = spec.table;
+    String staging = staging(table);
+    try {
+      client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(database)).idempotent(true));
+      client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(database, staging)).idempotent(true));
+      client.execute(Sql.verbatim(MartSql.createTable(spec, database, staging)));
+      progress.accept("loading " + database + "." + staging + " from the " + (spec.source.jdbc != null ? "jdbc"
+          : "clickhouse") + " source");
+      r.sourceRows = spec.source.jdbc != null ? loadJdbc(staging, window) : loadClickHouse(staging, window);
+      r.rowsWritten = count(staging, null);
+      if (spec.source.clickhouse != null) {
+        r.sourceRows = r.rowsWritten;
+      }
+      if (full) {
+        swap(table, staging, r);
+      } else {
+        replacePartitions(table, staging, window, r);
+      }
+      r.outcome = "Succeeded";
+      r.endTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
+      r.durationMillis = Duration.between(start, clock.instant()).toMillis();
+      return r;
+    } catch (ClickHouseException e) {
+      throw new Failed("ClickHouseError", "ClickHouse: " + e.getMessage(), e.retriable(), e);
+    } finally {
+      dropQuietly(staging);
+      dropQuietly(old(table));
+    }
+  }
+
+  private void dropQuietly(String table) {
+    try {
+      client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(database, table)).idempotent(true));
+    } catch (ClickHouseException e) {
+      progress.accept("could not drop " + table + ": " + e.getMessage());
+    }
+  }
+
+  private long count(String table, String where) {
+    return client.query(Sql.verbatim("SELECT count() AS n FROM " + Identifiers.qualified(database, table)
+        + (where == null ? "" : " WHERE " + where))).get(0).longValue("n");
+  }
+
+  private String columnList() {
+    return String.join(", ", spec.columns.stream().map(c -> Identifiers.quote(c.name)).toList());
+  }
+
+  private long loadClickHouse(String staging, Window window) throws Failed {
+    String select = window.bindClickHouse(spec.source.clickhouse.query.strip());
+    try {
+      client.execute(Sql.verbatim("INSERT INTO " + Identifiers.qualified(database, staging) + " (" + columnList()
+          + ") " + select).withTimeout(LOAD_TIMEOUT).withQueryId(ClickHouseClient.newQueryId("mart")));
+    } catch (ClickHouseException e) {
+      throw new Failed("SourceQueryFailed", "the source query failed in ClickHouse: " + e.getMessage(), false, e);
+    }
+    return -1;
+  }
+
+  private long loadJdbc(String staging, Window window) throws Failed {
+    var source = spec.source.jdbc;
+    Window.Prepared prepared = window.bindJdbc(source.query.strip());
+    List<ColumnType> types = spec.columns.stream().map(c -> ColumnType.parse(c.type)).toList();
+    Properties props = new Properties();
+    props.setProperty("user", jdbc.user());
+    props.setProperty("password", jdbc.password());
+    props.setProperty("connectTimeout", "10");
+    props.setProperty("ApplicationName", "housekeeper");
+    Connection connection;
+    try {
+      connection = DriverManager.getConnection(source.url, props);
+    } catch (SQLException e) {
+      boolean unreachable = e.getSQLState() != null && e.getSQLState().startsWith("08");
+      throw new Failed(unreachable ? "SourceUnavailable" : "SourceConnectFailed", "connecting to " + source.url
+          + " failed: " + e.getMessage(), unreachable, e);
+    }
+    try (connection) {
+      connection.setAutoCommit(false); // a cursor: rows arrive fetchSize at a time
+      connection.setReadOnly(true);
+      try (PreparedStatement st = connection.prepareStatement(prepared.sql(), ResultSet.TYPE_FORWARD_ONLY,
+          ResultSet.CONCUR_READ_ONLY)) {
+        st.setFetchSize(source.fetchSize);
+        prepared.bind(st);
+        ResultSet rs;
+        try {
+          rs = st.executeQuery();
+        } catch (SQLException e) {
+          throw sourceFailure(e);
+        }
+        int n = rs.getMetaData().getColumnCount();
+        if (n != types.size()) {
+          throw new Failed("ColumnMismatch", "the source query returns " + n + " columns, the mart has "
+              + types.size() + " (" + spec.columns.stream().map(c -> c.name).toList() + "); return them in that"
+              + " order", false, null);
+        }
+        PipedInputStream in = new PipedInputStream(1 << 20);
+        PipedOutputStream pipe = new PipedOutputStream(in);
+        String qid = ClickHouseClient.newQueryId("mart");
+        CompletableFuture<Void> insert = CompletableFuture.runAsync(() -> {
+          try (in) {
+            client.insert(database, staging, spec.columns.stream().map(c -> c.name).toList(), "RowBinary", in, qid);
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        });
+        long rows = 0;
+        try (OutputStream out = new java.io.BufferedOutputStream(pipe, 1 << 16)) {
+          while (rs.next()) {
+            for (int i = 0; i < types.size(); i++) {
+              types.get(i).write(rs, i + 1, out);
+            }
+            rows++;
+            if (rows % 100_000 == 0) {
+              progress.accept(rows + " rows read from the source");
+            }
+            if (insert.isDone()) {
+              break; // the insert ended early: its error is reported below
+            }
+          }
+        } catch (SQLException e) {
+          pipe.close();
+          waitQuietly(insert);
+          throw sourceFailure(e);
+        } catch (IOException e) {
+          // the insert side closed the pipe: its error is the one to report
+          waitQuietly(insert);
+          rethrowInsert(insert);
+          throw new Failed("LoadFailed", "streaming into ClickHouse failed: " + e.getMessage(), false, e);
+        }
+        try {
+          insert.get();
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          throw new Failed("LoadFailed", "inserting into ClickHouse failed: " + cause.getMessage(),
+              cause instanceof ClickHouseException c && c.retriable(), cause);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new Failed("Interrupted", "the refresh was interrupted", false, e);
+        }
+        return rows;
+      }
+    } catch (SQLException e) {
+      throw sourceFailure(e);
+    } catch (IOException e) {
+      throw new Failed("LoadFailed", "streaming into ClickHouse failed: " + e.getMessage(), false, e);
+    }
+  }
+
+  private static void waitQuietly(CompletableFuture<Void> insert) {
+    try {
+      insert.get();
+    } catch (Exception ignored) {
+      // reported by the caller
+    }
+  }
+
+  private static void rethrowInsert(CompletableFuture<Void> insert) throws Failed {
+    if (insert.isCompletedExceptionally()) {
+      try {
+        insert.get();
+      } catch (ExecutionException e) {
+        throw new Failed("LoadFailed", "inserting into ClickHouse failed: " + e.getCause().getMessage(), false,
+            e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static Failed sourceFailure(SQLException e) {
+    boolean unreachable = e.getSQLState() != null && e.getSQLState().startsWith("08");
+    return new Failed(unreachable ? "SourceUnavailable" : "SourceQueryFailed", (unreachable
+        ? "the source became unreachable: " : "the source query failed: ") + e.getMessage(), unreachable, e);
+  }
+
+  private void swap(String table, String staging, ReportMartStatus.Refresh r) {
+    if (!exists(table)) {
+      client.execute(Sql.command("RENAME TABLE ? TO ?", Sql.table(database, staging), Sql.table(database, table)));
+      r.swap = "rename";
+    } else if (exchange) {
+      client.execute(Sql.command("EXCHANGE TABLES ? AND ?", Sql.table(database, staging),
+          Sql.table(database, table)));
+      r.swap = "exchange";
+    } else {
+      // one statement: both renames happen under the server's locks for all three names
+      client.execute(Sql.command("RENAME TABLE ? TO ?, ? TO ?", Sql.table(database, table),
+          Sql.table(database, old(table)), Sql.table(database, staging), Sql.table(database, table)));
+      r.swap = "rename";
+    }
+  }
+
+  private void replacePartitions(String table, String staging, Window window, ReportMartStatus.Refresh r)
+      throws Failed {
+    String column = Identifiers.quote(spec.refresh.incremental.column);
+    String inWindow = column + " >= " + dev.housekeeper.clickhouse.SqlLiterals.render(window.start()) + " AND "
+        + column + " < " + dev.housekeeper.clickhouse.SqlLiterals.render(window.end());
+    long outside = count(staging, "NOT (" + inWindow + ")");
+    if (outside > 0) {
+      throw new Failed("RowsOutsideWindow", "the source returned " + outside + " rows outside the window ["
+          + window.start() + ", " + window.end() + "); filter on {window_start} and {window_end}. The mart is"
+          + " unchanged.", false, null);
+    }
+    List<String> fresh = new ArrayList<>();
+    for (Row row : client.query(Sql.query("SELECT DISTINCT partition_id FROM system.parts WHERE database = ? AND"
+        + " table = ? AND active ORDER BY partition_id", database, staging))) {
+      fresh.add(row.string("partition_id"));
+    }
+    List<String> touched = new ArrayList<>();
+    for (Row row : client.query(Sql.verbatim("SELECT DISTINCT _partition_id AS p FROM " + Identifiers.qualified(
+        database, table) + " WHERE " + inWindow + " ORDER BY p"))) {
+      touched.add(row.string("p"));
+    }
+    // a partition must lie wholly inside the window, or replacing it would lose rows outside it
+    for (String p : fresh) {
+      long beyond = count(table, "_partition_id = " + dev.housekeeper.clickhouse.SqlLiterals.render(p)
+          + " AND NOT (" + inWindow + ")");
+      if (beyond > 0) {
+        throw new Failed("WindowNotAligned", "partition " + p + " of the mart has " + beyond + " rows outside the"
+            + " window [" + window.start() + ", " + window.end() + "); the window's periods must line up with"
+            + " partitionBy. The mart is unchanged.", false, null);
+      }
+    }
+    for (String p : fresh) {
+      client.execute(Sql.command("ALTER TABLE ? REPLACE PARTITION ID ? FROM ?", Sql.table(database, table), p,
+          Sql.table(database, staging)));
+      r.partitionsReplaced.add(p);
+    }
+    for (String p : touched) {
+      if (!fresh.contains(p)) {
+        client.execute(Sql.command("ALTER TABLE ? DROP PARTITION ID ?", Sql.table(database, table), p));
+        r.partitionsDropped.add(p);
+      }
+    }
+    r.swap = "replacePartition";
+  }
+}

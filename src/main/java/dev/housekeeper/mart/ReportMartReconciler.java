@@ -1,0 +1,416 @@
+package dev.housekeeper.mart;
+
+import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.api.mart.ReportMart;
+import dev.housekeeper.api.mart.ReportMartSpec;
+import dev.housekeeper.api.mart.ReportMartStatus;
+import dev.housekeeper.api.mart.ReportMartStatus.Phase;
+import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.CronSchedule;
+import dev.housekeeper.common.EventRecorder;
+import dev.housekeeper.common.HousekeeperMetrics;
+import dev.housekeeper.common.StatusWriter;
+import dev.housekeeper.common.WorkExecutor;
+import dev.housekeeper.connection.ConnectionEventSource;
+import dev.housekeeper.connection.ConnectionResolver;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Reconciles ReportMart: refreshes the mart when it is created, when its schema changes (fully),
+ * on its schedule and on request, on the work pool; folds the outcome into status; retries an
+ * unreachable source with backoff.
+ */
+@ControllerConfiguration(name = "reportmart", generationAwareEventProcessing = false)
+public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<ReportMart> {
+
+  static final String KIND = "ReportMart";
+  private static final Duration POLL = Duration.ofSeconds(1);
+  private static final Duration REFRESH = Duration.ofMinutes(5);
+  private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
+
+  private final ConnectionResolver resolver;
+  private final WorkExecutor work;
+  private final StatusWriter statusWriter;
+  private final EventRecorder events;
+  private final HousekeeperMetrics metrics;
+  private final Clock clock;
+  private final Map<String, String> announced = new ConcurrentHashMap<>();
+  private final Map<String, String> running = new ConcurrentHashMap<>();
+  private final SimpleInboundEventSource<ReportMart> finished = new SimpleInboundEventSource<>("mart-work-done");
+  private InformerEventSource<ClickHouseConnection, ReportMart> connectionSource;
+
+  public ReportMartReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
+      EventRecorder events, HousekeeperMetrics metrics, Clock clock) {
+    this.resolver = resolver;
+    this.work = work;
+    this.statusWriter = statusWriter;
+    this.events = events;
+    this.metrics = metrics;
+    this.clock = clock;
+  }
+
+  @Override
+  public List<EventSource<?, ReportMart>> prepareEventSources(EventSourceContext<ReportMart> ctx) {
+    connectionSource = ConnectionEventSource.create(ReportMart.class, ctx,
+        m -> m.getSpec() == null ? null : m.getSpec().connectionRef);
+    return List.of(connectionSource, finished);
+  }
+
+  private record Pass(Phase phase, boolean ready, boolean progressing, boolean degraded, String reason,
+      String message, Duration requeue) {}
+
+  private static String key(ReportMart m) {
+    return m.getMetadata().getNamespace() + "/" + m.getMetadata().getName();
+  }
+
+  @Override
+  public UpdateControl<ReportMart> reconcile(ReportMart resource, Context<ReportMart> ctx) {
+    ReportMartStatus previous = Objects.requireNonNullElseGet(statusWriter.current(resource), ReportMartStatus::new);
+    ReportMartStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous), ReportMartStatus::new);
+    status.setObservedGeneration(resource.getMetadata().getGeneration());
+    Pass pass = pass(resource, status, ctx.getClient());
+    status.phase = pass.phase();
+    status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
+        pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
+    String said = pass.reason() + pass.message();
+    if (!List.of("Refreshing", "Refreshed", "Scheduled").contains(pass.reason())
+        && !Objects.equals(announced.put(key(resource), said), said)) {
+      events.warning(resource, pass.reason(), pass.message());
+    }
+    metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.ready());
+    statusWriter.write(resource, status, ReportMart::new);
+    return pass.requeue() == null ? UpdateControl.noUpdate()
+        : UpdateControl.<ReportMart>noUpdate().rescheduleAfter(pass.requeue());
+  }
+
+  private Pass pass(ReportMart resource, ReportMartStatus status, KubernetesClient k8s) {
+    String key = key(resource);
+    ReportMartSpec spec = resource.getSpec();
+    Instant now = clock.instant();
+    var task = work.<ReportMartStatus.Refresh>get(key);
+    if (task.isPresent() && !task.get().done()) {
+      return new Pass(Phase.Refreshing, status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome),
+          true, false, "Refreshing", task.get().progress(), POLL);
+    }
+    Pass failed = null;
+    if (task.isPresent()) {
+      work.remove(key);
+      String hash = running.remove(key);
+      failed = fold(resource, status, task.get(), hash, now);
+    }
+    List<String> problems = validate(spec);
+    if (!problems.isEmpty()) {
+      status.nextRefreshTime = null;
+      return new Pass(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
+          + String.join("; ", problems) + ". Nothing runs until it is fixed.", null);
+    }
+    String ns = resource.getMetadata().getNamespace();
+    ConnectionResolver.Resolved conn;
+    try {
+      String name = spec.connectionRef.getName();
+      conn = resolver.resolve(ns, name, connectionSource.get(new ResourceID(name, ns)).orElse(null));
+    } catch (ConnectionResolver.NotReady e) {
+      return new Pass(status.phase == null ? Phase.Pending : status.phase, false, false, false, e.reason(),
+          e.getMessage(), Duration.ofSeconds(ConnectionResolver.WARMING_UP.equals(e.reason()) ? 2 : 15));
+    }
+    String configuredDb = conn.connection().getSpec().getDatabase();
+    String database = spec.database != null ? spec.database : configuredDb == null ? "default" : configuredDb;
+    status.table = database + "." + spec.table;
+    String hash = MartSql.schemaHash(spec);
+    var refresh = spec.refresh == null ? new ReportMartSpec.Refresh() : spec.refresh;
+    ZoneId zone = refresh.schedule == null ? ZoneId.of("UTC")
+        : CronSchedule.parse("spec.refresh.schedule", refresh.schedule.cron, refresh.schedule.timeZone).zone();
+
+    Instant next = null;
+    if (refresh.schedule != null && !refresh.suspend) {
+      next = status.nextRefreshTime != null ? Instant.parse(status.nextRefreshTime)
+          : CronSchedule.parse("spec.refresh.schedule", refresh.schedule.cron, refresh.schedule.timeZone).next(now);
+    }
+    status.nextRefreshTime = next == null ? null : format(next);
+    String runNow = annotation(resource, ReportMart.RUN_NOW_ANNOTATION);
+    String fullNow = annotation(resource, ReportMart.FULL_NOW_ANNOTATION);
+    boolean askedRun = runNow != null && !runNow.equals(status.acknowledgedRunNow);
+    boolean askedFull = fullNow != null && !fullNow.equals(status.acknowledgedFullNow);
+    boolean exists;
+    try {
+      exists = !conn.client().query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?",
+          database, spec.table)).isEmpty();
+    } catch (ClickHouseException e) {
+      return new Pass(status.phase == null ? Phase.Pending : status.phase, false, false, true, "ClickHouseError",
+          "Looking up the mart table failed: " + e.getMessage(), Duration.ofSeconds(30));
+    }
+    boolean schemaChanged = exists && status.schemaHash != null && !hash.equals(status.schemaHash);
+    boolean retryDue = status.retryTime != null && !Instant.parse(status.retryTime).isAfter(now);
+    boolean neverBuilt = !exists || status.schemaHash == null;
+    boolean scheduleDue = next != null && !next.isAfter(now);
+    boolean due = askedRun || askedFull || scheduleDue || retryDue || schemaChanged
+        || (neverBuilt && status.retryTime == null && (status.lastRefresh == null
+        || !"Failed".equals(status.lastRefresh.outcome)));
+    if (!due) {
+      if (failed != null) {
+        return failed;
+      }
+      return settled(status, next, now);
+    }
+    // what kind of refresh
+    boolean full = refresh.mode == ReportMartSpec.Mode.full || askedFull || !exists || status.schemaHash == null
+        || schemaChanged;
+    String why = schemaChanged ? "SchemaChanged: the columns, engine, keys or settings changed; rebuilt fully"
+        : !exists ? "MartMissing: the table did not exist" : askedFull ? "Requested (full-refresh-now)"
+        : askedRun ? "Requested (run-now)" : retryDue ? "Retry after the source was unreachable" : "Scheduled";
+    Window window = full ? Window.ALL : Window.last(refresh.incremental.period, refresh.incremental.periods,
+        LocalDate.ofInstant(now, zone));
+    MartRefresh.JdbcCredentials credentials = null;
+    if (spec.source.jdbc != null) {
+      try {
+        credentials = credentials(k8s, ns, spec.source.jdbc);
+      } catch (IllegalStateException e) {
+        return new Pass(status.phase == null ? Phase.Pending : status.phase, false, false, true, "SecretNotFound",
+            e.getMessage(), Duration.ofSeconds(10));
+      }
+    }
+    status.acknowledgedRunNow = runNow;
+    status.acknowledgedFullNow = fullNow;
+    if (scheduleDue) {
+      next = CronSchedule.parse("spec.refresh.schedule", refresh.schedule.cron, refresh.schedule.timeZone).next(now);
+      status.nextRefreshTime = format(next);
+    }
+    status.retryTime = null;
+    boolean exchange = conn.connection().getStatus().getCapabilities() != null
+        && conn.connection().getStatus().getCapabilities().isExchangeTables();
+    running.put(key, hash);
+    boolean isFull = full;
+    MartRefresh.JdbcCredentials creds = credentials;
+    work.submit(key, progress -> new MartRefresh(conn.client(), spec, database, exchange, creds, progress, clock)
+        .run(isFull, window, why), () -> finished.propagateEvent(ResourceID.fromResource(resource)));
+    events.normal(resource, "RefreshStarted", (full ? "Full" : "Incremental") + " refresh of " + status.table
+        + " started (" + why + ", window [" + window.start() + ", " + window.end() + ")).");
+    return new Pass(Phase.Refreshing, status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome),
+        true, false, "Refreshing", (full ? "full" : "incremental") + " refresh started: " + why, POLL);
+  }
+
+  static MartRefresh.JdbcCredentials credentials(KubernetesClient k8s, String ns, ReportMartSpec.JdbcSource jdbc) {
+    Secret secret = k8s.secrets().inNamespace(ns).withName(jdbc.credentialsSecret).get();
+    if (secret == null) {
+      throw new IllegalStateException("Secret " + jdbc.credentialsSecret + " (spec.source.jdbc.credentialsSecret) does"
+          + " not exist in namespace " + ns);
+    }
+    return new MartRefresh.JdbcCredentials(value(secret, jdbc.usernameKey), value(secret, jdbc.passwordKey));
+  }
+
+  private static String value(Secret secret, String key) {
+    String b64 = secret.getData() == null ? null : secret.getData().get(key);
+    if (b64 != null) {
+      return new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8).strip();
+    }
+    String plain = secret.getStringData() == null ? null : secret.getStringData().get(key);
+    if (plain == null) {
+      throw new IllegalStateException("Secret " + secret.getMetadata().getName() + " has no key \"" + key + "\"");
+    }
+    return plain.strip();
+  }
+
+  private Pass fold(ReportMart resource, ReportMartStatus status, WorkExecutor.Task<ReportMartStatus.Refresh> task,
+      String hash, Instant now) {
+    String ns = resource.getMetadata().getNamespace();
+    Duration took = Duration.between(task.started(), Instant.now());
+    metrics.duration(KIND, ns, "refresh", took);
+    try {
+      ReportMartStatus.Refresh r = task.future().get();
+      status.lastRefresh = r;
+      status.schemaHash = hash;
+      status.consecutiveFailures = null;
+      metrics.action(KIND, ns, "refresh", "success");
+      metrics.registry().counter("housekeeper_mart_rows_written", "namespace", ns).increment(r.rowsWritten);
+      if (r.sourceRows != null && r.sourceRows >= 0) {
+        metrics.registry().counter("housekeeper_mart_source_rows", "namespace", ns).increment(r.sourceRows);
+      }
+      events.normal(resource, "Refreshed", capitalize(r.mode) + " refresh of " + status.table + ": " + r.rowsWritten
+          + " rows" + ("incremental".equals(r.mode) ? ", partitions replaced " + r.partitionsReplaced
+          + (r.partitionsDropped.isEmpty() ? "" : ", dropped " + r.partitionsDropped) : " (" + r.swap + ")")
+          + " in " + r.durationMillis + " ms.");
+      return null;
+    } catch (Exception e) {
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+      ReportMartStatus.Refresh r = new ReportMartStatus.Refresh();
+      r.startTime = format(now.minus(took));
+      r.endTime = format(now);
+      r.durationMillis = took.toMillis();
+      r.outcome = "Failed";
+      r.error = cause.getMessage();
+      String reason = cause instanceof MartRefresh.Failed f ? f.reason() : "RefreshFailed";
+      boolean retriable = cause instanceof MartRefresh.Failed f && f.retriable();
+      r.mode = status.lastRefresh == null ? null : status.lastRefresh.mode;
+      status.lastRefresh = r;
+      metrics.action(KIND, ns, "refresh", "failure");
+      String message = "The refresh failed: " + cause.getMessage() + ". The mart keeps its previous data.";
+      if (retriable) {
+        int n = status.consecutiveFailures == null ? 1 : status.consecutiveFailures + 1;
+        status.consecutiveFailures = n;
+        Duration backoff = Duration.ofSeconds(5L << Math.min(n - 1, 6));
+        if (backoff.compareTo(MAX_BACKOFF) > 0) {
+          backoff = MAX_BACKOFF;
+        }
+        status.retryTime = format(now.plus(backoff));
+        message += " Retrying at " + status.retryTime + " (attempt " + (n + 1) + ").";
+      }
+      events.warning(resource, reason, message);
+      announced.put(key(resource), reason + message);
+      return new Pass(Phase.Failed, false, false, true, reason, message, retriable
+          ? Duration.between(now, Instant.parse(status.retryTime)).plusMillis(500) : REFRESH);
+    }
+  }
+
+  private static String capitalize(String s) {
+    return s == null || s.isEmpty() ? "" : Character.toUpperCase(s.charAt(0)) + s.substring(1);
+  }
+
+  private Pass settled(ReportMartStatus status, Instant next, Instant now) {
+    Duration requeue = REFRESH;
+    if (next != null) {
+      Duration until = Duration.between(now, next).plusMillis(500);
+      requeue = until.compareTo(REFRESH) < 0 ? (until.isNegative() ? POLL : until) : REFRESH;
+    }
+    if (status.retryTime != null) {
+      Duration until = Duration.between(now, Instant.parse(status.retryTime)).plusMillis(500);
+      requeue = until.compareTo(requeue) < 0 ? (until.isNegative() ? POLL : until) : requeue;
+    }
+    String when = next == null ? "next refresh on request (annotation " + ReportMart.RUN_NOW_ANNOTATION + ")"
+        : "next refresh at " + format(next);
+    var last = status.lastRefresh;
+    if (last != null && "Failed".equals(last.outcome)) {
+      var ready = Conditions.find(status.getConditions(), Conditions.READY);
+      return new Pass(Phase.Failed, false, false, true, ready.map(c -> c.getReason()).orElse("RefreshFailed"),
+          ready.map(c -> c.getMessage()).orElse(last.error), requeue);
+    }
+    if (last == null) {
+      return new Pass(Phase.Pending, false, false, false, "Scheduled", "Not built yet; " + when + ".", requeue);
+    }
+    return new Pass(Phase.Ready, true, false, false, "Refreshed", "Last " + last.mode + " refresh at " + last.endTime
+        + ": " + last.rowsWritten + " rows; " + when + ".", requeue);
+  }
+
+  static List<String> validate(ReportMartSpec spec) {
+    List<String> problems = new ArrayList<>();
+    if (spec == null) {
+      return List.of("spec is missing");
+    }
+    if (spec.connectionRef == null || spec.connectionRef.getName() == null) {
+      problems.add("spec.connectionRef.name is required");
+    }
+    if (spec.database != null && !Identifiers.isValid(spec.database)) {
+      problems.add("spec.database is not a database name");
+    }
+    if (spec.table == null || !Identifiers.isValid(spec.table) || spec.table.length() > 190) {
+      problems.add("spec.table is not a table name");
+    }
+    if (spec.columns == null || spec.columns.isEmpty()) {
+      problems.add("spec.columns: give at least one column");
+    } else {
+      java.util.Set<String> names = new java.util.HashSet<>();
+      for (var c : spec.columns) {
+        if (c.name == null || !Identifiers.isValid(c.name)) {
+          problems.add("spec.columns: " + Identifiers.describe(c.name) + " is not a column name");
+        } else if (!names.add(c.name)) {
+          problems.add("spec.columns: " + c.name + " appears twice");
+        }
+        if (c.type == null || c.type.isBlank() || c.type.contains(";")) {
+          problems.add("spec.columns[" + c.name + "].type is missing or not a type");
+        } else if (spec.source != null && spec.source.jdbc != null) {
+          try {
+            ColumnType.parse(c.type);
+          } catch (IllegalArgumentException e) {
+            problems.add("spec.columns[" + c.name + "]: " + e.getMessage());
+          }
+        }
+      }
+    }
+    for (String expr : new String[] {spec.partitionBy, spec.orderBy, spec.engine}) {
+      if (expr != null && (expr.contains(";") || expr.contains("--") || expr.contains("/*"))) {
+        problems.add("spec.engine, partitionBy and orderBy are expressions: no ; or comments");
+      }
+    }
+    if (spec.orderBy == null || spec.orderBy.isBlank()) {
+      problems.add("spec.orderBy is required (tuple() for none)");
+    }
+    if (spec.engine != null && !spec.engine.matches("^[A-Za-z]*MergeTree(\\(.*\\))?$")) {
+      problems.add("spec.engine must be of the MergeTree family");
+    }
+    if (spec.source == null || (spec.source.clickhouse == null) == (spec.source.jdbc == null)) {
+      problems.add("spec.source: give exactly one of clickhouse and jdbc");
+    } else if (spec.source.jdbc != null && (spec.source.jdbc.url == null
+        || !spec.source.jdbc.url.startsWith("jdbc:postgresql://"))) {
+      problems.add("spec.source.jdbc.url: only jdbc:postgresql:// URLs are supported");
+    }
+    var refresh = spec.refresh;
+    if (refresh != null) {
+      if (refresh.schedule != null) {
+        try {
+          CronSchedule.parse("spec.refresh.schedule", refresh.schedule.cron, refresh.schedule.timeZone);
+        } catch (IllegalArgumentException e) {
+          problems.add(e.getMessage());
+        }
+      }
+      if (refresh.mode == ReportMartSpec.Mode.incremental) {
+        if (refresh.incremental == null || refresh.incremental.column == null) {
+          problems.add("spec.refresh.incremental.column is required for mode incremental");
+        } else if (spec.columns != null && spec.columns.stream().noneMatch(c -> refresh.incremental.column.equals(
+            c.name))) {
+          problems.add("spec.refresh.incremental.column " + refresh.incremental.column + " is not a column");
+        }
+        if (spec.partitionBy == null || spec.partitionBy.isBlank()) {
+          problems.add("mode incremental needs spec.partitionBy");
+        }
+      }
+    }
+    return problems;
+  }
+
+  private static String annotation(ReportMart r, String name) {
+    return r.getMetadata().getAnnotations() == null ? null : r.getMetadata().getAnnotations().get(name);
+  }
+
+  private static String format(Instant i) {
+    return i.truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+
+  @Override
+  public DeleteControl cleanup(ReportMart resource, Context<ReportMart> ctx) {
+    // the mart table stays: it holds reports that readers use; a running refresh cleans up its staging table
+    String key = key(resource);
+    announced.remove(key);
+    running.remove(key);
+    metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+    statusWriter.forget(resource);
+    return DeleteControl.defaultDelete();
+  }
+}

@@ -1,0 +1,66 @@
+package dev.housekeeper.mart;
+
+import dev.housekeeper.api.mart.ReportMartSpec;
+import dev.housekeeper.clickhouse.SqlLiterals;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The time window a refresh rebuilds, [start, end), and the one place where it enters a query:
+ * {@code {window_start}} and {@code {window_end}} become typed Date literals (ClickHouse) or typed
+ * parameters of a prepared statement (JDBC), never raw text.
+ */
+public record Window(LocalDate start, LocalDate end) {
+
+  /** What a full refresh binds: every date a Date column can hold. */
+  public static final Window ALL = new Window(LocalDate.of(1970, 1, 1), LocalDate.of(2106, 1, 1));
+
+  private static final Pattern PLACEHOLDER = Pattern.compile("\\{(window_start|window_end)}");
+
+  /** The last {@code periods} periods, the current one included, as of {@code today}. */
+  public static Window last(ReportMartSpec.Period period, int periods, LocalDate today) {
+    if (period == ReportMartSpec.Period.day) {
+      return new Window(today.minusDays(periods - 1L), today.plusDays(1));
+    }
+    LocalDate month = today.withDayOfMonth(1);
+    return new Window(month.minusMonths(periods - 1L), month.plusMonths(1));
+  }
+
+  /** The query for ClickHouse, with the placeholders rendered as toDate('...') literals. */
+  public String bindClickHouse(String query) {
+    Matcher m = PLACEHOLDER.matcher(query);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      LocalDate value = "window_start".equals(m.group(1)) ? start : end;
+      m.appendReplacement(out, Matcher.quoteReplacement(SqlLiterals.render(value)));
+    }
+    m.appendTail(out);
+    return out.toString();
+  }
+
+  /** A JDBC query: the placeholders become ? parameters, in order. */
+  public record Prepared(String sql, List<LocalDate> parameters) {
+    public void bind(PreparedStatement statement) throws SQLException {
+      for (int i = 0; i < parameters.size(); i++) {
+        statement.setObject(i + 1, parameters.get(i));
+      }
+    }
+  }
+
+  public Prepared bindJdbc(String query) {
+    Matcher m = PLACEHOLDER.matcher(query);
+    StringBuilder out = new StringBuilder();
+    List<LocalDate> params = new ArrayList<>();
+    while (m.find()) {
+      params.add("window_start".equals(m.group(1)) ? start : end);
+      m.appendReplacement(out, "?");
+    }
+    m.appendTail(out);
+    return new Prepared(out.toString(), params);
+  }
+}
