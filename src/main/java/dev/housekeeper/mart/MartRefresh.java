@@ -278,18 +278,27 @@ public final class MartRefresh {
         ? "the source became unreachable: " : "the source query failed: ") + e.getMessage(), unreachable, e);
   }
 
+  /** The atomic swap where the server has it (Atomic databases, 20.x and later). */
+  public static Sql exchangeSql(String database, String staging, String table) {
+    return Sql.command("EXCHANGE TABLES ? AND ?", Sql.table(database, staging), Sql.table(database, table));
+  }
+
+  /** The swap every server version has: one multi-table RENAME. */
+  public static Sql renameSwapSql(String database, String staging, String table) {
+    return Sql.command("RENAME TABLE ? TO ?, ? TO ?", Sql.table(database, table), Sql.table(database, old(table)),
+        Sql.table(database, staging), Sql.table(database, table));
+  }
+
   private void swap(String table, String staging, ReportMartStatus.Refresh r) {
     if (!exists(table)) {
       client.execute(Sql.command("RENAME TABLE ? TO ?", Sql.table(database, staging), Sql.table(database, table)));
       r.swap = "rename";
     } else if (exchange) {
-      client.execute(Sql.command("EXCHANGE TABLES ? AND ?", Sql.table(database, staging),
-          Sql.table(database, table)));
+      client.execute(exchangeSql(database, staging, table));
       r.swap = "exchange";
     } else {
       // one statement: both renames happen under the server's locks for all three names
-      client.execute(Sql.command("RENAME TABLE ? TO ?, ? TO ?", Sql.table(database, table),
-          Sql.table(database, old(table)), Sql.table(database, staging), Sql.table(database, table)));
+      client.execute(renameSwapSql(database, staging, table));
       r.swap = "rename";
     }
   }

@@ -244,6 +244,7 @@ public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<Rep
     String ns = resource.getMetadata().getNamespace();
     Duration took = Duration.between(task.started(), Instant.now());
     metrics.duration(KIND, ns, "refresh", took);
+    status.refreshes = status.refreshes == null ? 1 : status.refreshes + 1;
     try {
       ReportMartStatus.Refresh r = task.future().get();
       status.lastRefresh = r;

@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
  */
 public record Window(LocalDate start, LocalDate end) {
 
-  /** What a full refresh binds: every date a Date column can hold. */
-  public static final Window ALL = new Window(LocalDate.of(1970, 1, 1), LocalDate.of(2106, 1, 1));
+  /** What a full refresh binds: the dates every server's Date handles (18.16's date tables end in 2105). */
+  public static final Window ALL = new Window(LocalDate.of(1970, 1, 1), LocalDate.of(2100, 1, 1));
 
   private static final Pattern PLACEHOLDER = Pattern.compile("\\{(window_start|window_end)}");
 

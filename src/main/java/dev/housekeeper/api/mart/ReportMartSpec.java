@@ -113,7 +113,7 @@ public class ReportMartSpec {
   public static class ClickHouseSource {
     @Required
     @JsonPropertyDescription("The SELECT, returning the columns in order. {window_start} and {window_end} are bound as"
-        + " typed Date literals (the window being rebuilt; for a full refresh 1970-01-01 and 2106-01-01).")
+        + " typed Date literals (the window being rebuilt; for a full refresh 1970-01-01 and 2100-01-01).")
     public String query;
   }
 

@@ -32,6 +32,9 @@ public class ReportMartStatus extends HousekeeperStatus {
   @JsonPropertyDescription("The last refresh that finished.")
   public Refresh lastRefresh;
 
+  @JsonPropertyDescription("Refreshes finished (succeeded or failed) since the resource was created.")
+  public Long refreshes;
+
   @JsonPropertyDescription("Next scheduled refresh (RFC 3339).")
   public String nextRefreshTime;
 
