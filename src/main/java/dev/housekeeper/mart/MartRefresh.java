@@ -171,6 +171,8 @@ public final class MartRefresh {
     props.setProperty("password", jdbc.password());
     props.setProperty("connectTimeout", "10");
     props.setProperty("ApplicationName", "housekeeper");
+    // the result is read to its end through a cursor: plan for the whole result, not its first rows
+    props.setProperty("options", "-c cursor_tuple_fraction=1");
     Connection connection;
     try {
       connection = DriverManager.getConnection(source.url, props);

@@ -26,6 +26,11 @@ public final class BenchMain {
         rows.addAll(RetentionBench.measure(harness));
       }
     }
+    if (only.isEmpty() || only.contains("mart")) {
+      try (OperatorHarness harness = OperatorHarness.start()) {
+        rows.addAll(MartBench.measure(harness));
+      }
+    }
     if (only.isEmpty() || only.contains("backup")) {
       rows.addAll(BackupBench.measure());
     }
