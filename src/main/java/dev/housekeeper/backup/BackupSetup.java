@@ -3,11 +3,11 @@ package dev.housekeeper.backup;
 import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.api.common.SecretKeyRef;
 import dev.housekeeper.backup.storage.FileObjectStore;
+import dev.housekeeper.common.Secrets;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.backup.storage.S3ObjectStore;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -26,17 +26,10 @@ public final class BackupSetup {
 
   private BackupSetup() {}
 
-  /** Why storage or keys cannot be used now; {@code reason} is a CamelCase condition reason. */
-  public static final class Problem extends Exception {
-    private final String reason;
-
+  /** Why storage or keys cannot be used now. */
+  public static final class Problem extends Secrets.Problem {
     public Problem(String reason, String message) {
-      super(message);
-      this.reason = reason;
-    }
-
-    public String reason() {
-      return reason;
+      super(reason, message);
     }
   }
 
@@ -206,29 +199,18 @@ public final class BackupSetup {
   }
 
   private static String text(KubernetesClient k8s, String namespace, SecretKeyRef ref, String field) throws Problem {
-    Secret secret = secret(k8s, namespace, ref.getName(), field);
-    String b64 = secret.getData() == null ? null : secret.getData().get(ref.getKey());
-    if (b64 != null) {
-      return new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8).strip();
+    try {
+      return Secrets.text(Secrets.get(k8s, namespace, ref.getName(), field), ref.getKey(), field);
+    } catch (Secrets.Problem e) {
+      throw new Problem(e.reason(), e.getMessage());
     }
-    String plain = secret.getStringData() == null ? null : secret.getStringData().get(ref.getKey());
-    if (plain != null) {
-      return plain.strip();
-    }
-    throw new Problem("SecretKeyNotFound", "Secret " + ref.getName() + " (named by " + field + ") has no key \""
-        + ref.getKey() + "\"");
   }
 
   private static Secret secret(KubernetesClient k8s, String namespace, String name, String what) throws Problem {
-    Secret secret;
     try {
-      secret = k8s.secrets().inNamespace(namespace).withName(name).get();
-    } catch (KubernetesClientException e) {
-      throw new Problem("SecretUnreadable", "reading Secret " + name + " (" + what + ") failed: " + e.getMessage());
+      return Secrets.get(k8s, namespace, name, what);
+    } catch (Secrets.Problem e) {
+      throw new Problem(e.reason(), e.getMessage());
     }
-    if (secret == null) {
-      throw new Problem("SecretNotFound", "Secret " + name + " (" + what + ") does not exist in namespace " + namespace);
-    }
-    return secret;
   }
 }

@@ -8,37 +8,23 @@ import dev.housekeeper.api.backup.ClickHouseBackupStatus.Phase;
 import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.clickhouse.Identifiers;
-import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
-import dev.housekeeper.common.EventRecorder;
-import dev.housekeeper.common.HousekeeperMetrics;
-import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.common.WorkExecutor;
-import dev.housekeeper.connection.ConnectionEventSource;
+import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
-import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
-import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
-import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
-import io.javaoperatorsdk.operator.processing.event.source.EventSource;
-import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.io.IOException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -49,7 +35,8 @@ import java.util.concurrent.TimeoutException;
  * backups, and cancels a running backup when the resource is suspended or deleted.
  */
 @ControllerConfiguration(name = "clickhousebackup", generationAwareEventProcessing = false)
-public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>, Cleaner<ClickHouseBackup> {
+public class ClickHouseBackupReconciler
+    extends ConnectedReconciler<ClickHouseBackup, ClickHouseBackupStatus, Phase> {
 
   static final String KIND = "ClickHouseBackup";
   static final int MAX_COMPLETE_LISTED = 30;
@@ -59,66 +46,27 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
   private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
       .withZone(ZoneOffset.UTC);
 
-  private final ConnectionResolver resolver;
-  private final WorkExecutor work;
-  private final StatusWriter statusWriter;
-  private final EventRecorder events;
-  private final HousekeeperMetrics metrics;
-  private final Clock clock;
   private final Map<String, String> hostAliases;
   private final Map<String, BackupJob> jobs = new ConcurrentHashMap<>();
-  private final Map<String, String> announced = new ConcurrentHashMap<>();
-  private InformerEventSource<ClickHouseConnection, ClickHouseBackup> connectionSource;
 
-  public ClickHouseBackupReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
-      EventRecorder events, HousekeeperMetrics metrics, Clock clock, Map<String, String> hostAliases) {
+  public ClickHouseBackupReconciler(Services services, Map<String, String> hostAliases) {
+    super(ClickHouseBackup.class, KIND, ClickHouseBackup::new, ClickHouseBackupStatus::new,
+        b -> b.getSpec().connectionRef, Set.of("Running", "Scheduled", "BackupComplete", "BackupFailed",
+            "BackupCancelled", "Suspended"), services);
     this.hostAliases = hostAliases;
-    this.resolver = resolver;
-    this.work = work;
-    this.statusWriter = statusWriter;
-    this.events = events;
-    this.metrics = metrics;
-    this.clock = clock;
   }
-
-  @Override
-  public List<EventSource<?, ClickHouseBackup>> prepareEventSources(EventSourceContext<ClickHouseBackup> ctx) {
-    connectionSource = ConnectionEventSource.create(ClickHouseBackup.class, ctx,
-        b -> b.getSpec() == null ? null : b.getSpec().connectionRef);
-    return List.of(connectionSource, finished);
-  }
-
-  /** Reconciles a resource as soon as its work is done. */
-  private final io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<ClickHouseBackup> finished =
-      new io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<>("work-done");
-
-  /** What one pass concluded. */
-  private record Pass(Phase phase, boolean ready, boolean progressing, boolean degraded, String reason,
-      String message, Duration requeue) {}
 
   /** What a run produced, folded into status by the next pass. */
   record RunResult(BackupRecord record, boolean cleanedUp, List<String> skipped, List<String> pruned,
       List<String> cleaned, String housekeepingError) {}
 
-  private static String key(ClickHouseBackup b) {
-    return b.getMetadata().getNamespace() + "/" + b.getMetadata().getName();
+  @Override
+  protected void phase(ClickHouseBackupStatus status, Phase phase) {
+    status.phase = phase;
   }
 
   @Override
-  public UpdateControl<ClickHouseBackup> reconcile(ClickHouseBackup resource, Context<ClickHouseBackup> ctx) {
-    ClickHouseBackupStatus previous = Objects.requireNonNullElseGet(statusWriter.current(resource),
-        ClickHouseBackupStatus::new);
-    ClickHouseBackupStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous),
-        ClickHouseBackupStatus::new);
-    status.setObservedGeneration(resource.getMetadata().getGeneration());
-    Pass pass = pass(resource, status, ctx.getClient());
-    apply(resource, status, pass);
-    statusWriter.write(resource, status, ClickHouseBackup::new);
-    return pass.requeue() == null ? UpdateControl.noUpdate()
-        : UpdateControl.<ClickHouseBackup>noUpdate().rescheduleAfter(pass.requeue());
-  }
-
-  private Pass pass(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s) {
+  protected Pass<Phase> pass(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s) {
     String key = key(resource);
     ClickHouseBackupSpec spec = resource.getSpec();
     var task = work.<RunResult>get(key);
@@ -126,10 +74,10 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
       BackupJob job = jobs.get(key);
       if (spec != null && spec.suspend && job != null) {
         job.cancel();
-        return new Pass(Phase.Running, false, true, false, "Cancelling",
+        return new Pass<>(Phase.Running, false, true, false, "Cancelling",
             "suspended: cancelling backup " + status.running, POLL);
       }
-      return new Pass(Phase.Running, status.lastSuccessful != null, true, false, "Running",
+      return new Pass<>(Phase.Running, status.lastSuccessful != null, true, false, "Running",
           "backup " + status.running + ": " + task.get().progress(), POLL);
     }
     Instant now = clock.instant();
@@ -154,7 +102,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
     List<String> problems = validate(spec);
     if (!problems.isEmpty()) {
       status.nextScheduleTime = null;
-      return new Pass(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
+      return new Pass<>(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
           + String.join("; ", problems) + ". Nothing runs until it is fixed.", null);
     }
     status.location = BackupSetup.describe(spec.storage);
@@ -170,7 +118,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
     boolean firstOneShot = spec.schedule == null && status.backups.isEmpty() && !spec.suspend;
     boolean due = asked || firstOneShot || (next != null && !next.isAfter(now));
     status.nextScheduleTime = next == null ? null : format(next);
-    Pass settled = settled(status, spec, next, now);
+    Pass<Phase> settled = settled(status, spec, next, now);
     if (!due) {
       return settled;
     }
@@ -180,15 +128,15 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
     String connName = spec.connectionRef.getName();
     ConnectionResolver.Resolved conn;
     try {
-      conn = resolver.resolve(ns, connName, connectionSource.get(new ResourceID(connName, ns)).orElse(null));
+      conn = connection(resource, connName);
     } catch (ConnectionResolver.NotReady e) {
-      return new Pass(status.phase == null ? Phase.Pending : status.phase, false, false,
+      return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false,
           status.phase == Phase.Failed, e.reason(), e.getMessage() + " The backup starts when it is Ready.",
-          Duration.ofSeconds(ConnectionResolver.WARMING_UP.equals(e.reason()) ? 2 : 15));
+          notReadyRequeue(e));
     }
     String method = method(spec, conn.connection());
     if (method.startsWith("!")) {
-      return new Pass(Phase.Failed, false, false, true, "MethodUnavailable", method.substring(1), REFRESH);
+      return new Pass<>(Phase.Failed, false, false, true, "MethodUnavailable", method.substring(1), REFRESH);
     }
     Encryption encryption = null;
     BackupSetup.S3Credentials credentials = null;
@@ -203,7 +151,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
       }
       store = BackupSetup.open(k8s, ns, spec.storage, hostAliases);
     } catch (BackupSetup.Problem e) {
-      return new Pass(Phase.Failed, false, false, true, e.reason(), e.getMessage() + ". The backup starts once this"
+      return new Pass<>(Phase.Failed, false, false, true, e.reason(), e.getMessage() + ". The backup starts once this"
           + " is fixed.", Duration.ofSeconds(10));
     }
     // acknowledged only now: a backup asked for while its Secret was missing still runs once it appears
@@ -272,10 +220,10 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
         }
         return new RunResult(record, true, job.skipped(), pruned, cleaned, housekeepingError);
       }
-    }, () -> finished.propagateEvent(ResourceID.fromResource(resource)));
+    }, reconcileWhenDone(resource));
     events.normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases + ", to "
         + BackupSetup.location(spec.storage, id) + ").");
-    return new Pass(Phase.Running, status.lastSuccessful != null, true, false, "Running", "backup " + id
+    return new Pass<>(Phase.Running, status.lastSuccessful != null, true, false, "Running", "backup " + id
         + " started", POLL);
   }
 
@@ -384,7 +332,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
   }
 
   /** The state between backups: what the last one did, and when the next is. */
-  private Pass settled(ClickHouseBackupStatus status, ClickHouseBackupSpec spec, Instant next, Instant now) {
+  private Pass<Phase> settled(ClickHouseBackupStatus status, ClickHouseBackupSpec spec, Instant next, Instant now) {
     Duration requeue = next == null ? REFRESH
         : Duration.between(now, next).compareTo(REFRESH) < 0 ? Duration.between(now, next).plusMillis(500) : REFRESH;
     if (requeue.isNegative()) {
@@ -394,14 +342,14 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
         : "no schedule (a new value of annotation " + ClickHouseBackup.RUN_NOW_ANNOTATION + " takes one)";
     BackupRecord last = status.backups.isEmpty() ? null : status.backups.get(0);
     if (last == null) {
-      return new Pass(Phase.Pending, true, false, false, spec.suspend ? "Suspended" : "Scheduled",
+      return new Pass<>(Phase.Pending, true, false, false, spec.suspend ? "Suspended" : "Scheduled",
           "No backup yet; " + when + ".", requeue);
     }
     if ("Complete".equals(last.outcome)) {
-      return new Pass(Phase.Succeeded, true, false, false, "BackupComplete", "Backup " + last.id + " is complete; "
+      return new Pass<>(Phase.Succeeded, true, false, false, "BackupComplete", "Backup " + last.id + " is complete; "
           + when + ".", requeue);
     }
-    return new Pass(Phase.Failed, status.lastSuccessful != null, false, true,
+    return new Pass<>(Phase.Failed, status.lastSuccessful != null, false, true,
         "Cancelled".equals(last.outcome) ? "BackupCancelled" : "BackupFailed",
         "Backup " + last.id + " " + ("Cancelled".equals(last.outcome) ? "was cancelled" : "failed") + ": "
             + last.message + " (" + when + ").", requeue);
@@ -500,27 +448,8 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
     return status.backups.stream().anyMatch(b -> id.equals(b.id)) || status.pendingCleanup.contains(id);
   }
 
-  private void apply(ClickHouseBackup resource, ClickHouseBackupStatus status, Pass pass) {
-    status.phase = pass.phase();
-    status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
-        pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
-    String key = key(resource);
-    String said = pass.reason() + pass.message();
-    boolean quiet = List.of("Running", "Scheduled", "BackupComplete", "BackupFailed", "BackupCancelled", "Suspended")
-        .contains(pass.reason());
-    if (!quiet && !Objects.equals(announced.put(key, said), said)) {
-      events.warning(resource, pass.reason(), pass.message());
-    }
-    metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.ready());
-  }
 
-  private static String annotation(ClickHouseBackup r, String name) {
-    return r.getMetadata().getAnnotations() == null ? null : r.getMetadata().getAnnotations().get(name);
-  }
 
-  private static String format(Instant i) {
-    return i.truncatedTo(ChronoUnit.SECONDS).toString();
-  }
 
   @Override
   public DeleteControl cleanup(ClickHouseBackup resource, Context<ClickHouseBackup> ctx) {
@@ -561,9 +490,7 @@ public class ClickHouseBackupReconciler implements Reconciler<ClickHouseBackup>,
     }
     work.remove(key);
     jobs.remove(key);
-    announced.remove(key);
-    metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
-    statusWriter.forget(resource);
+    forget(resource);
     return DeleteControl.defaultDelete();
   }
 }

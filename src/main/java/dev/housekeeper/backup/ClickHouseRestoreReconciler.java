@@ -6,121 +6,60 @@ import dev.housekeeper.api.backup.ClickHouseRestore;
 import dev.housekeeper.api.backup.ClickHouseRestoreSpec;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus.Phase;
-import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Conditions;
-import dev.housekeeper.common.EventRecorder;
-import dev.housekeeper.common.HousekeeperMetrics;
-import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.common.WorkExecutor;
-import dev.housekeeper.connection.ConnectionEventSource;
+import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
-import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
-import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
-import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
-import io.javaoperatorsdk.operator.processing.event.source.EventSource;
-import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.io.IOException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
 
 /**
  * Reconciles ClickHouseRestore: once (and again for each new value of the run-now annotation)
  * restores the chosen backup on the work pool and reports each table in status.
  */
 @ControllerConfiguration(name = "clickhouserestore", generationAwareEventProcessing = false)
-public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore>, Cleaner<ClickHouseRestore> {
+public class ClickHouseRestoreReconciler
+    extends ConnectedReconciler<ClickHouseRestore, ClickHouseRestoreStatus, Phase> {
 
   static final String KIND = "ClickHouseRestore";
   private static final Duration POLL = Duration.ofSeconds(1);
 
-  private final ConnectionResolver resolver;
-  private final WorkExecutor work;
-  private final StatusWriter statusWriter;
-  private final EventRecorder events;
-  private final HousekeeperMetrics metrics;
-  private final Clock clock;
   private final Map<String, String> hostAliases;
-  private final Map<String, String> announced = new ConcurrentHashMap<>();
-  private InformerEventSource<ClickHouseConnection, ClickHouseRestore> connectionSource;
 
-  public ClickHouseRestoreReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
-      EventRecorder events, HousekeeperMetrics metrics, Clock clock, Map<String, String> hostAliases) {
+  public ClickHouseRestoreReconciler(Services services, Map<String, String> hostAliases) {
+    super(ClickHouseRestore.class, KIND, ClickHouseRestore::new, ClickHouseRestoreStatus::new,
+        r -> r.getSpec().connectionRef, Set.of("Running", "Restored", "RestoreFailed", "TablesFailed"), services);
     this.hostAliases = hostAliases;
-    this.resolver = resolver;
-    this.work = work;
-    this.statusWriter = statusWriter;
-    this.events = events;
-    this.metrics = metrics;
-    this.clock = clock;
   }
-
-  @Override
-  public List<EventSource<?, ClickHouseRestore>> prepareEventSources(EventSourceContext<ClickHouseRestore> ctx) {
-    connectionSource = ConnectionEventSource.create(ClickHouseRestore.class, ctx,
-        r -> r.getSpec() == null ? null : r.getSpec().connectionRef);
-    return List.of(connectionSource, finished);
-  }
-
-  /** Reconciles a resource as soon as its work is done. */
-  private final io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<ClickHouseRestore> finished =
-      new io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<>("work-done");
-
-  private record Pass(Phase phase, boolean ready, boolean progressing, boolean degraded, String reason,
-      String message, Duration requeue) {}
 
   /** What a restore produced. */
   record Outcome(String backupId, String method, List<LogicalRestore.TableResult> tables) {}
 
-  private static String key(ClickHouseRestore r) {
-    return r.getMetadata().getNamespace() + "/" + r.getMetadata().getName();
+  @Override
+  protected void phase(ClickHouseRestoreStatus status, Phase phase) {
+    status.phase = phase;
   }
 
   @Override
-  public UpdateControl<ClickHouseRestore> reconcile(ClickHouseRestore resource, Context<ClickHouseRestore> ctx) {
-    ClickHouseRestoreStatus previous = Objects.requireNonNullElseGet(statusWriter.current(resource),
-        ClickHouseRestoreStatus::new);
-    ClickHouseRestoreStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous),
-        ClickHouseRestoreStatus::new);
-    status.setObservedGeneration(resource.getMetadata().getGeneration());
-    Pass pass = pass(resource, status, ctx.getClient());
-    status.phase = pass.phase();
-    status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
-        pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
-    String said = pass.reason() + pass.message();
-    if (!List.of("Running", "Restored", "RestoreFailed", "TablesFailed").contains(pass.reason())
-        && !Objects.equals(announced.put(key(resource), said), said)) {
-      events.warning(resource, pass.reason(), pass.message());
-    }
-    metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.ready());
-    statusWriter.write(resource, status, ClickHouseRestore::new);
-    return pass.requeue() == null ? UpdateControl.noUpdate()
-        : UpdateControl.<ClickHouseRestore>noUpdate().rescheduleAfter(pass.requeue());
-  }
-
-  private Pass pass(ClickHouseRestore resource, ClickHouseRestoreStatus status, KubernetesClient k8s) {
+  protected Pass<Phase> pass(ClickHouseRestore resource, ClickHouseRestoreStatus status, KubernetesClient k8s) {
     String key = key(resource);
     var task = work.<Outcome>get(key);
     if (task.isPresent() && !task.get().done()) {
-      return new Pass(Phase.Running, false, true, false, "Running", task.get().progress(), POLL);
+      return new Pass<>(Phase.Running, false, true, false, "Running", task.get().progress(), POLL);
     }
     if (task.isPresent()) {
       work.remove(key);
@@ -129,11 +68,10 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
     ClickHouseRestoreSpec spec = resource.getSpec();
     List<String> problems = validate(spec);
     if (!problems.isEmpty()) {
-      return new Pass(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
+      return new Pass<>(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
           + String.join("; ", problems) + ".", null);
     }
-    String runNow = resource.getMetadata().getAnnotations() == null ? null
-        : resource.getMetadata().getAnnotations().get(ClickHouseRestore.RUN_NOW_ANNOTATION);
+    String runNow = annotation(resource, ClickHouseRestore.RUN_NOW_ANNOTATION);
     boolean asked = runNow != null && !runNow.equals(status.acknowledgedRunNow);
     boolean ran = status.phase == Phase.Succeeded || (status.phase == Phase.Failed && status.startTime != null);
     if (ran && !asked) {
@@ -142,11 +80,10 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
     String ns = resource.getMetadata().getNamespace();
     ConnectionResolver.Resolved conn;
     try {
-      String name = spec.connectionRef.getName();
-      conn = resolver.resolve(ns, name, connectionSource.get(new ResourceID(name, ns)).orElse(null));
+      conn = connection(resource, spec.connectionRef.getName());
     } catch (ConnectionResolver.NotReady e) {
-      return new Pass(Phase.Pending, false, false, false, e.reason(), e.getMessage() + " The restore starts when it is"
-          + " Ready.", Duration.ofSeconds(ConnectionResolver.WARMING_UP.equals(e.reason()) ? 2 : 15));
+      return new Pass<>(Phase.Pending, false, false, false, e.reason(), e.getMessage() + " The restore starts when it is"
+          + " Ready.", notReadyRequeue(e));
     }
     // the source: a backup resource (its newest complete backup by default) or a location
     BackupStorage storage;
@@ -156,7 +93,7 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
       ClickHouseBackup backup = k8s.resources(ClickHouseBackup.class).inNamespace(ns)
           .withName(spec.source.backupName).get();
       if (backup == null) {
-        return new Pass(Phase.Pending, false, false, false, "BackupNotFound", "ClickHouseBackup "
+        return new Pass<>(Phase.Pending, false, false, false, "BackupNotFound", "ClickHouseBackup "
             + spec.source.backupName + " does not exist in namespace " + ns + ".", Duration.ofSeconds(15));
       }
       storage = backup.getSpec().storage;
@@ -166,14 +103,14 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
       if (backupId == null) {
         var last = backup.getStatus() == null ? null : backup.getStatus().lastSuccessful;
         if (last == null) {
-          return new Pass(Phase.Pending, false, false, false, "NoCompleteBackup", "ClickHouseBackup "
+          return new Pass<>(Phase.Pending, false, false, false, "NoCompleteBackup", "ClickHouseBackup "
               + spec.source.backupName + " has no complete backup yet; the restore starts when it has one.",
               Duration.ofSeconds(15));
         }
         backupId = last.id;
       } else if (backup.getStatus() != null && backup.getStatus().backups.stream()
           .anyMatch(b -> backupId(b.id, spec) && !"Complete".equals(b.outcome))) {
-        return new Pass(Phase.Failed, false, false, true, "BackupIncomplete", "Backup " + backupId + " of "
+        return new Pass<>(Phase.Failed, false, false, true, "BackupIncomplete", "Backup " + backupId + " of "
             + spec.source.backupName + " is not complete and cannot be restored.", null);
       }
     } else {
@@ -191,7 +128,7 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
       }
       store = BackupSetup.open(k8s, ns, storage, hostAliases);
     } catch (BackupSetup.Problem e) {
-      return new Pass(Phase.Pending, false, false, true, e.reason(), e.getMessage() + ". The restore starts once this"
+      return new Pass<>(Phase.Pending, false, false, true, e.reason(), e.getMessage() + ". The restore starts once this"
           + " is fixed.", Duration.ofSeconds(10));
     }
     status.acknowledgedRunNow = runNow;
@@ -221,9 +158,9 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
         }
         return new Outcome(id, "logical", restore.run(manifest, target, selected, mode));
       }
-    }, () -> finished.propagateEvent(ResourceID.fromResource(resource)));
+    }, reconcileWhenDone(resource));
     events.normal(resource, "RestoreStarted", "Restoring backup " + backupId + " from " + status.location + ".");
-    return new Pass(Phase.Running, false, true, false, "Running", "restore of " + backupId + " started", POLL);
+    return new Pass<>(Phase.Running, false, true, false, "Running", "restore of " + backupId + " started", POLL);
   }
 
   private static boolean backupId(String id, ClickHouseRestoreSpec spec) {
@@ -289,7 +226,7 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
     return out;
   }
 
-  private Pass fold(ClickHouseRestore resource, ClickHouseRestoreStatus status, WorkExecutor.Task<Outcome> task) {
+  private Pass<Phase> fold(ClickHouseRestore resource, ClickHouseRestoreStatus status, WorkExecutor.Task<Outcome> task) {
     String ns = resource.getMetadata().getNamespace();
     status.endTime = format(clock.instant());
     metrics.duration(KIND, ns, "restore", Duration.between(task.started(), Instant.now()));
@@ -301,7 +238,7 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
       metrics.action(KIND, ns, "restore", "failure");
       String message = "The restore of " + status.backupId + " failed: " + BackupJob.rootMessage(cause);
       events.warning(resource, "RestoreFailed", message);
-      return new Pass(Phase.Failed, false, false, true, "RestoreFailed", message, null);
+      return new Pass<>(Phase.Failed, false, false, true, "RestoreFailed", message, null);
     }
     status.method = outcome.method();
     long rows = 0;
@@ -329,20 +266,20 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
       metrics.action(KIND, ns, "restore", "failure");
       String message = failed.size() + " table(s) failed and were left untouched: " + String.join("; ", failed);
       events.warning(resource, "TablesFailed", message);
-      return new Pass(Phase.Failed, false, false, true, "TablesFailed", message, null);
+      return new Pass<>(Phase.Failed, false, false, true, "TablesFailed", message, null);
     }
     metrics.action(KIND, ns, "restore", "success");
     String message = "Restored " + restored + " table(s), " + rows + " rows verified, from backup " + status.backupId
         + (outcome.tables().size() > restored ? " (" + (outcome.tables().size() - restored) + " skipped)" : "") + ".";
     events.normal(resource, "Restored", message);
-    return new Pass(Phase.Succeeded, true, false, false, "Restored", message, null);
+    return new Pass<>(Phase.Succeeded, true, false, false, "Restored", message, null);
   }
 
-  private static Pass settled(ClickHouseRestoreStatus status) {
+  private static Pass<Phase> settled(ClickHouseRestoreStatus status) {
     var ready = Conditions.find(status.getConditions(), Conditions.READY);
     String reason = ready.map(c -> c.getReason()).orElse(status.phase == Phase.Succeeded ? "Restored" : "RestoreFailed");
     String message = ready.map(c -> c.getMessage()).orElse("");
-    return new Pass(status.phase, status.phase == Phase.Succeeded, false, status.phase == Phase.Failed, reason,
+    return new Pass<>(status.phase, status.phase == Phase.Succeeded, false, status.phase == Phase.Failed, reason,
         message, null);
   }
 
@@ -373,16 +310,11 @@ public class ClickHouseRestoreReconciler implements Reconciler<ClickHouseRestore
     return problems;
   }
 
-  private static String format(Instant i) {
-    return i.truncatedTo(ChronoUnit.SECONDS).toString();
-  }
 
   @Override
   public DeleteControl cleanup(ClickHouseRestore resource, Context<ClickHouseRestore> ctx) {
     // a running restore finishes (or fails) on its own: it only ever loads staging tables until verified
-    announced.remove(key(resource));
-    metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
-    statusWriter.forget(resource);
+    forget(resource);
     return DeleteControl.defaultDelete();
   }
 }

@@ -1,6 +1,5 @@
 package dev.housekeeper.mart;
 
-import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.api.mart.ReportMart;
 import dev.housekeeper.api.mart.ReportMartSpec;
 import dev.housekeeper.api.mart.ReportMartStatus;
@@ -10,38 +9,22 @@ import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
-import dev.housekeeper.common.EventRecorder;
-import dev.housekeeper.common.HousekeeperMetrics;
-import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.common.WorkExecutor;
-import dev.housekeeper.connection.ConnectionEventSource;
+import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
-import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
-import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
-import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
-import io.javaoperatorsdk.operator.processing.event.source.EventSource;
-import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
-import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -50,78 +33,36 @@ import java.util.concurrent.ConcurrentHashMap;
  * unreachable source with backoff.
  */
 @ControllerConfiguration(name = "reportmart", generationAwareEventProcessing = false)
-public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<ReportMart> {
+public class ReportMartReconciler extends ConnectedReconciler<ReportMart, ReportMartStatus, Phase> {
 
   static final String KIND = "ReportMart";
   private static final Duration POLL = Duration.ofSeconds(1);
   private static final Duration REFRESH = Duration.ofMinutes(5);
   private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
 
-  private final ConnectionResolver resolver;
-  private final WorkExecutor work;
-  private final StatusWriter statusWriter;
-  private final EventRecorder events;
-  private final HousekeeperMetrics metrics;
-  private final Clock clock;
-  private final Map<String, String> announced = new ConcurrentHashMap<>();
   private final Map<String, String> running = new ConcurrentHashMap<>();
-  private final SimpleInboundEventSource<ReportMart> finished = new SimpleInboundEventSource<>("mart-work-done");
-  private InformerEventSource<ClickHouseConnection, ReportMart> connectionSource;
 
-  public ReportMartReconciler(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
-      EventRecorder events, HousekeeperMetrics metrics, Clock clock) {
-    this.resolver = resolver;
-    this.work = work;
-    this.statusWriter = statusWriter;
-    this.events = events;
-    this.metrics = metrics;
-    this.clock = clock;
+  public ReportMartReconciler(Services services) {
+    super(ReportMart.class, KIND, ReportMart::new, ReportMartStatus::new, m -> m.getSpec().connectionRef,
+        Set.of("Refreshing", "Refreshed", "Scheduled"), services);
   }
 
   @Override
-  public List<EventSource<?, ReportMart>> prepareEventSources(EventSourceContext<ReportMart> ctx) {
-    connectionSource = ConnectionEventSource.create(ReportMart.class, ctx,
-        m -> m.getSpec() == null ? null : m.getSpec().connectionRef);
-    return List.of(connectionSource, finished);
-  }
-
-  private record Pass(Phase phase, boolean ready, boolean progressing, boolean degraded, String reason,
-      String message, Duration requeue) {}
-
-  private static String key(ReportMart m) {
-    return m.getMetadata().getNamespace() + "/" + m.getMetadata().getName();
+  protected void phase(ReportMartStatus status, Phase phase) {
+    status.phase = phase;
   }
 
   @Override
-  public UpdateControl<ReportMart> reconcile(ReportMart resource, Context<ReportMart> ctx) {
-    ReportMartStatus previous = Objects.requireNonNullElseGet(statusWriter.current(resource), ReportMartStatus::new);
-    ReportMartStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous), ReportMartStatus::new);
-    status.setObservedGeneration(resource.getMetadata().getGeneration());
-    Pass pass = pass(resource, status, ctx.getClient());
-    status.phase = pass.phase();
-    status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
-        pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
-    String said = pass.reason() + pass.message();
-    if (!List.of("Refreshing", "Refreshed", "Scheduled").contains(pass.reason())
-        && !Objects.equals(announced.put(key(resource), said), said)) {
-      events.warning(resource, pass.reason(), pass.message());
-    }
-    metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.ready());
-    statusWriter.write(resource, status, ReportMart::new);
-    return pass.requeue() == null ? UpdateControl.noUpdate()
-        : UpdateControl.<ReportMart>noUpdate().rescheduleAfter(pass.requeue());
-  }
-
-  private Pass pass(ReportMart resource, ReportMartStatus status, KubernetesClient k8s) {
+  protected Pass<Phase> pass(ReportMart resource, ReportMartStatus status, KubernetesClient k8s) {
     String key = key(resource);
     ReportMartSpec spec = resource.getSpec();
     Instant now = clock.instant();
     var task = work.<ReportMartStatus.Refresh>get(key);
     if (task.isPresent() && !task.get().done()) {
-      return new Pass(Phase.Refreshing, status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome),
+      return new Pass<>(Phase.Refreshing, status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome),
           true, false, "Refreshing", task.get().progress(), POLL);
     }
-    Pass failed = null;
+    Pass<Phase> failed = null;
     if (task.isPresent()) {
       work.remove(key);
       String hash = running.remove(key);
@@ -130,17 +71,16 @@ public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<Rep
     List<String> problems = validate(spec);
     if (!problems.isEmpty()) {
       status.nextRefreshTime = null;
-      return new Pass(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
+      return new Pass<>(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
           + String.join("; ", problems) + ". Nothing runs until it is fixed.", null);
     }
     String ns = resource.getMetadata().getNamespace();
     ConnectionResolver.Resolved conn;
     try {
-      String name = spec.connectionRef.getName();
-      conn = resolver.resolve(ns, name, connectionSource.get(new ResourceID(name, ns)).orElse(null));
+      conn = connection(resource, spec.connectionRef.getName());
     } catch (ConnectionResolver.NotReady e) {
-      return new Pass(status.phase == null ? Phase.Pending : status.phase, false, false, false, e.reason(),
-          e.getMessage(), Duration.ofSeconds(ConnectionResolver.WARMING_UP.equals(e.reason()) ? 2 : 15));
+      return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false, false, e.reason(),
+          e.getMessage(), notReadyRequeue(e));
     }
     String configuredDb = conn.connection().getSpec().getDatabase();
     String database = spec.database != null ? spec.database : configuredDb == null ? "default" : configuredDb;
@@ -165,7 +105,7 @@ public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<Rep
       exists = !conn.client().query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?",
           database, spec.table)).isEmpty();
     } catch (ClickHouseException e) {
-      return new Pass(status.phase == null ? Phase.Pending : status.phase, false, false, true, "ClickHouseError",
+      return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false, true, "ClickHouseError",
           "Looking up the mart table failed: " + e.getMessage(), Duration.ofSeconds(30));
     }
     boolean schemaChanged = exists && status.schemaHash != null && !hash.equals(status.schemaHash);
@@ -193,9 +133,9 @@ public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<Rep
     if (spec.source.jdbc != null) {
       try {
         credentials = credentials(k8s, ns, spec.source.jdbc);
-      } catch (IllegalStateException e) {
-        return new Pass(status.phase == null ? Phase.Pending : status.phase, false, false, true, "SecretNotFound",
-            e.getMessage(), Duration.ofSeconds(10));
+      } catch (dev.housekeeper.common.Secrets.Problem e) {
+        return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false, true, e.reason(),
+            e.getMessage() + ". The refresh starts once it is fixed.", Duration.ofSeconds(10));
       }
     }
     status.acknowledgedRunNow = runNow;
@@ -211,35 +151,22 @@ public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<Rep
     boolean isFull = full;
     MartRefresh.JdbcCredentials creds = credentials;
     work.submit(key, progress -> new MartRefresh(conn.client(), spec, database, exchange, creds, progress, clock)
-        .run(isFull, window, why), () -> finished.propagateEvent(ResourceID.fromResource(resource)));
+        .run(isFull, window, why), reconcileWhenDone(resource));
     events.normal(resource, "RefreshStarted", (full ? "Full" : "Incremental") + " refresh of " + status.table
         + " started (" + why + ", window [" + window.start() + ", " + window.end() + ")).");
-    return new Pass(Phase.Refreshing, status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome),
+    return new Pass<>(Phase.Refreshing, status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome),
         true, false, "Refreshing", (full ? "full" : "incremental") + " refresh started: " + why, POLL);
   }
 
-  static MartRefresh.JdbcCredentials credentials(KubernetesClient k8s, String ns, ReportMartSpec.JdbcSource jdbc) {
-    Secret secret = k8s.secrets().inNamespace(ns).withName(jdbc.credentialsSecret).get();
-    if (secret == null) {
-      throw new IllegalStateException("Secret " + jdbc.credentialsSecret + " (spec.source.jdbc.credentialsSecret) does"
-          + " not exist in namespace " + ns);
-    }
-    return new MartRefresh.JdbcCredentials(value(secret, jdbc.usernameKey), value(secret, jdbc.passwordKey));
+  static MartRefresh.JdbcCredentials credentials(KubernetesClient k8s, String ns, ReportMartSpec.JdbcSource jdbc)
+      throws dev.housekeeper.common.Secrets.Problem {
+    String field = "spec.source.jdbc.credentialsSecret";
+    Secret secret = dev.housekeeper.common.Secrets.get(k8s, ns, jdbc.credentialsSecret, field);
+    return new MartRefresh.JdbcCredentials(dev.housekeeper.common.Secrets.text(secret, jdbc.usernameKey, field),
+        dev.housekeeper.common.Secrets.text(secret, jdbc.passwordKey, field));
   }
 
-  private static String value(Secret secret, String key) {
-    String b64 = secret.getData() == null ? null : secret.getData().get(key);
-    if (b64 != null) {
-      return new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8).strip();
-    }
-    String plain = secret.getStringData() == null ? null : secret.getStringData().get(key);
-    if (plain == null) {
-      throw new IllegalStateException("Secret " + secret.getMetadata().getName() + " has no key \"" + key + "\"");
-    }
-    return plain.strip();
-  }
-
-  private Pass fold(ReportMart resource, ReportMartStatus status, WorkExecutor.Task<ReportMartStatus.Refresh> task,
+  private Pass<Phase> fold(ReportMart resource, ReportMartStatus status, WorkExecutor.Task<ReportMartStatus.Refresh> task,
       String hash, Instant now) {
     String ns = resource.getMetadata().getNamespace();
     Duration took = Duration.between(task.started(), Instant.now());
@@ -285,8 +212,8 @@ public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<Rep
         message += " Retrying at " + status.retryTime + " (attempt " + (n + 1) + ").";
       }
       events.warning(resource, reason, message);
-      announced.put(key(resource), reason + message);
-      return new Pass(Phase.Failed, false, false, true, reason, message, retriable
+      announced(resource, reason, message);
+      return new Pass<>(Phase.Failed, false, false, true, reason, message, retriable
           ? Duration.between(now, Instant.parse(status.retryTime)).plusMillis(500) : REFRESH);
     }
   }
@@ -295,7 +222,7 @@ public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<Rep
     return s == null || s.isEmpty() ? "" : Character.toUpperCase(s.charAt(0)) + s.substring(1);
   }
 
-  private Pass settled(ReportMartStatus status, Instant next, Instant now) {
+  private Pass<Phase> settled(ReportMartStatus status, Instant next, Instant now) {
     Duration requeue = REFRESH;
     if (next != null) {
       Duration until = Duration.between(now, next).plusMillis(500);
@@ -310,13 +237,13 @@ public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<Rep
     var last = status.lastRefresh;
     if (last != null && "Failed".equals(last.outcome)) {
       var ready = Conditions.find(status.getConditions(), Conditions.READY);
-      return new Pass(Phase.Failed, false, false, true, ready.map(c -> c.getReason()).orElse("RefreshFailed"),
+      return new Pass<>(Phase.Failed, false, false, true, ready.map(c -> c.getReason()).orElse("RefreshFailed"),
           ready.map(c -> c.getMessage()).orElse(last.error), requeue);
     }
     if (last == null) {
-      return new Pass(Phase.Pending, false, false, false, "Scheduled", "Not built yet; " + when + ".", requeue);
+      return new Pass<>(Phase.Pending, false, false, false, "Scheduled", "Not built yet; " + when + ".", requeue);
     }
-    return new Pass(Phase.Ready, true, false, false, "Refreshed", "Last " + last.mode + " refresh at " + last.endTime
+    return new Pass<>(Phase.Ready, true, false, false, "Refreshed", "Last " + last.mode + " refresh at " + last.endTime
         + ": " + last.rowsWritten + " rows; " + when + ".", requeue);
   }
 
@@ -396,22 +323,13 @@ public class ReportMartReconciler implements Reconciler<ReportMart>, Cleaner<Rep
     return problems;
   }
 
-  private static String annotation(ReportMart r, String name) {
-    return r.getMetadata().getAnnotations() == null ? null : r.getMetadata().getAnnotations().get(name);
-  }
 
-  private static String format(Instant i) {
-    return i.truncatedTo(ChronoUnit.SECONDS).toString();
-  }
 
   @Override
   public DeleteControl cleanup(ReportMart resource, Context<ReportMart> ctx) {
     // the mart table stays: it holds reports that readers use; a running refresh cleans up its staging table
-    String key = key(resource);
-    announced.remove(key);
-    running.remove(key);
-    metrics.forget(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
-    statusWriter.forget(resource);
+    running.remove(key(resource));
+    forget(resource);
     return DeleteControl.defaultDelete();
   }
 }

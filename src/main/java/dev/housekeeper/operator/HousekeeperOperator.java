@@ -90,11 +90,11 @@ public final class HousekeeperOperator implements AutoCloseable {
     register(new ClickHouseMigrationReconciler(resolver, work, statusWriter, events, metrics, clock,
         settings.identity()));
     register(new RetentionPolicyReconciler(resolver, work, statusWriter, events, metrics, clock));
-    register(new dev.housekeeper.backup.ClickHouseBackupReconciler(resolver, work, statusWriter, events, metrics,
-        clock, settings.hostAliases()));
-    register(new dev.housekeeper.mart.ReportMartReconciler(resolver, work, statusWriter, events, metrics, clock));
-    register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(resolver, work, statusWriter, events, metrics,
-        clock, settings.hostAliases()));
+    var services = new dev.housekeeper.connection.ConnectedReconciler.Services(resolver, work, statusWriter, events,
+        metrics, clock);
+    register(new dev.housekeeper.backup.ClickHouseBackupReconciler(services, settings.hostAliases()));
+    register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(services, settings.hostAliases()));
+    register(new dev.housekeeper.mart.ReportMartReconciler(services));
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {

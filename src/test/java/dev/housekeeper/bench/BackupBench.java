@@ -149,6 +149,8 @@ public final class BackupBench {
         op.destroy();
         op.waitFor(10, TimeUnit.SECONDS);
       }
+    } finally {
+      dev.housekeeper.testing.TempDirs.delete(dir);
     }
     return rows;
   }

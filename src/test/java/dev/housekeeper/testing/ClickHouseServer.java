@@ -43,7 +43,10 @@ public final class ClickHouseServer implements AutoCloseable {
         shared = new ClickHouseServer(Files.createTempDirectory("hk-clickhouse-"));
         shared.start();
         ClickHouseServer s = shared;
-        Runtime.getRuntime().addShutdownHook(new Thread(s::close));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          s.close();
+          TempDirs.delete(s.dir());
+        }));
       } catch (IOException e) {
         throw new IllegalStateException("cannot start clickhouse-server", e);
       }

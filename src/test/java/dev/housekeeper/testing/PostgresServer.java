@@ -159,5 +159,6 @@ public final class PostgresServer implements AutoCloseable {
     } catch (RuntimeException e) {
       // best effort
     }
+    TempDirs.delete(dir);
   }
 }

@@ -89,5 +89,6 @@ public final class S3Server implements AutoCloseable {
   @Override
   public void close() {
     stop();
+    TempDirs.delete(dir);
   }
 }

@@ -1,0 +1,167 @@
+package dev.housekeeper.connection;
+
+import dev.housekeeper.api.common.ConnectionRef;
+import dev.housekeeper.api.common.HousekeeperStatus;
+import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.EventRecorder;
+import dev.housekeeper.common.HousekeeperMetrics;
+import dev.housekeeper.common.StatusWriter;
+import dev.housekeeper.common.WorkExecutor;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The shape every kind that works through a ClickHouseConnection shares: it watches its
+ * connection, runs long work on the work pool and is reconciled again as soon as that work ends,
+ * and each pass ends the same way: phase and standard conditions written once, an Event when the
+ * reason or message changes (except for the kind's routine reasons), the ready gauge, a requeue.
+ *
+ * @param <R> the kind
+ * @param <S> its status
+ * @param <P> its phases
+ */
+public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S extends HousekeeperStatus, P>
+    implements Reconciler<R>, Cleaner<R> {
+
+  /** What one pass concluded. */
+  public record Pass<P>(P phase, boolean ready, boolean progressing, boolean degraded, String reason,
+      String message, Duration requeue) {}
+
+  protected final ConnectionResolver resolver;
+  protected final WorkExecutor work;
+  protected final StatusWriter statusWriter;
+  protected final EventRecorder events;
+  protected final HousekeeperMetrics metrics;
+  protected final Clock clock;
+  private final String kind;
+  private final Class<R> type;
+  private final Supplier<R> blank;
+  private final Supplier<S> newStatus;
+  private final Function<R, ConnectionRef> connectionRef;
+  private final Set<String> routineReasons;
+  private final Map<String, String> announced = new ConcurrentHashMap<>();
+  private final SimpleInboundEventSource<R> finished;
+  private InformerEventSource<ClickHouseConnection, R> connectionSource;
+
+  protected ConnectedReconciler(Class<R> type, String kind, Supplier<R> blank, Supplier<S> newStatus,
+      Function<R, ConnectionRef> connectionRef, Set<String> routineReasons, Services services) {
+    this.type = type;
+    this.kind = kind;
+    this.blank = blank;
+    this.newStatus = newStatus;
+    this.connectionRef = connectionRef;
+    this.routineReasons = routineReasons;
+    this.resolver = services.resolver();
+    this.work = services.work();
+    this.statusWriter = services.statusWriter();
+    this.events = services.events();
+    this.metrics = services.metrics();
+    this.clock = services.clock();
+    this.finished = new SimpleInboundEventSource<>(kind.toLowerCase() + "-work-done");
+  }
+
+  /** What the operator gives every reconciler of this shape. */
+  public record Services(ConnectionResolver resolver, WorkExecutor work, StatusWriter statusWriter,
+      EventRecorder events, HousekeeperMetrics metrics, Clock clock) {}
+
+  @Override
+  public List<EventSource<?, R>> prepareEventSources(EventSourceContext<R> ctx) {
+    connectionSource = ConnectionEventSource.create(type, ctx, r -> r.getSpec() == null ? null
+        : connectionRef.apply(r));
+    return List.of(connectionSource, finished);
+  }
+
+  /** Decides what to do now and does the quick part; long work goes to {@link #work}. */
+  protected abstract Pass<P> pass(R resource, S status, KubernetesClient k8s);
+
+  /** Writes the pass's phase into the status. */
+  protected abstract void phase(S status, P phase);
+
+  @Override
+  public UpdateControl<R> reconcile(R resource, Context<R> ctx) {
+    S previous = Objects.requireNonNullElseGet(statusWriter.current(resource), newStatus);
+    S status = Objects.requireNonNullElseGet(Serialization.clone(previous), newStatus);
+    status.setObservedGeneration(resource.getMetadata().getGeneration());
+    Pass<P> pass = pass(resource, status, ctx.getClient());
+    phase(status, pass.phase());
+    status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
+        pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
+    announce(resource, pass.reason(), pass.message());
+    metrics.ready(kind, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.ready());
+    statusWriter.write(resource, status, blank);
+    return pass.requeue() == null ? UpdateControl.noUpdate()
+        : UpdateControl.<R>noUpdate().rescheduleAfter(pass.requeue());
+  }
+
+  /** A Warning Event when a non-routine reason or its message changes. */
+  private void announce(R resource, String reason, String message) {
+    String said = reason + message;
+    if (!routineReasons.contains(reason) && !Objects.equals(announced.put(key(resource), said), said)) {
+      events.warning(resource, reason, message);
+    }
+  }
+
+  /** Records that a reason was already announced (by an Event the pass sent itself). */
+  protected void announced(R resource, String reason, String message) {
+    announced.put(key(resource), reason + message);
+  }
+
+  /** The connection the resource names, Ready and probed by this process. */
+  protected ConnectionResolver.Resolved connection(R resource, String name) throws ConnectionResolver.NotReady {
+    String ns = resource.getMetadata().getNamespace();
+    return resolver.resolve(ns, name, connectionSource.get(new ResourceID(name, ns)).orElse(null));
+  }
+
+  /** Requeue after a connection is not ready: soon while this process warms up, else in 15 s. */
+  protected static Duration notReadyRequeue(ConnectionResolver.NotReady e) {
+    return Duration.ofSeconds(ConnectionResolver.WARMING_UP.equals(e.reason()) ? 2 : 15);
+  }
+
+  /** Given to the work pool: reconciles the resource as soon as its work ends. */
+  protected Runnable reconcileWhenDone(R resource) {
+    ResourceID id = ResourceID.fromResource(resource);
+    return () -> finished.propagateEvent(id);
+  }
+
+  /** What a deleted resource leaves behind in this process. */
+  protected void forget(R resource) {
+    announced.remove(key(resource));
+    metrics.forget(kind, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
+    statusWriter.forget(resource);
+  }
+
+  protected static String key(HasMetadata r) {
+    return r.getMetadata().getNamespace() + "/" + r.getMetadata().getName();
+  }
+
+  protected static String annotation(HasMetadata r, String name) {
+    return r.getMetadata().getAnnotations() == null ? null : r.getMetadata().getAnnotations().get(name);
+  }
+
+  protected static String format(Instant i) {
+    return i.truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+}
