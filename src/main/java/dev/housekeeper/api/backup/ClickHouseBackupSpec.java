@@ -31,7 +31,9 @@ public class ClickHouseBackupSpec {
   public ConnectionRef connectionRef;
 
   @Required
-  @JsonPropertyDescription("Where backups are kept.")
+  @io.fabric8.generator.annotation.ValidationRule(value = "self == oldSelf", message = "storage cannot change:"
+      + " the backups listed in status are in the old location; create another ClickHouseBackup")
+  @JsonPropertyDescription("Where backups are kept. It cannot change once set (the backups in status live there).")
   public BackupStorage storage;
 
   @Default("auto")

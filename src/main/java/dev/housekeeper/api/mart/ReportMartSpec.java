@@ -43,7 +43,9 @@ public class ReportMartSpec {
 
   @Required
   @Pattern(IDENT)
-  @JsonPropertyDescription("Table name of the mart.")
+  @io.fabric8.generator.annotation.ValidationRule(value = "self == oldSelf", message = "table cannot change: the"
+      + " mart's data is in the old table; create another ReportMart")
+  @JsonPropertyDescription("Table name of the mart. It cannot change once set.")
   public String table;
 
   @Required
