@@ -291,15 +291,7 @@ public final class LogicalBackup {
         }
       }
     }
-    if (first instanceof IOException io) {
-      throw io;
-    }
-    if (first instanceof RuntimeException re) {
-      throw re;
-    }
-    if (first != null) {
-      throw new IOException(first);
-    }
+    rethrow(first);
     return entry;
   }
 
@@ -426,6 +418,19 @@ public final class LogicalBackup {
       return in.read(buf);
     } catch (IOException e) {
       throw new SourceIo(e);
+    }
+  }
+
+  /** Throws the first failure of parallel work as it was (I/O or runtime), else as an IOException; null: none. */
+  static void rethrow(Exception first) throws IOException {
+    if (first instanceof IOException io) {
+      throw io;
+    }
+    if (first instanceof RuntimeException re) {
+      throw re;
+    }
+    if (first != null) {
+      throw new IOException(first);
     }
   }
 

@@ -248,15 +248,7 @@ public final class LogicalRestore {
           throw new java.io.InterruptedIOException("the restore was interrupted");
         }
       }
-      if (first instanceof IOException io) {
-        throw io;
-      }
-      if (first instanceof RuntimeException re) {
-        throw re;
-      }
-      if (first != null) {
-        throw new IOException(first);
-      }
+      LogicalBackup.rethrow(first);
       return sum;
     } finally {
       pool.shutdown();

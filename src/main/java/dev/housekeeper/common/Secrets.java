@@ -39,15 +39,23 @@ public final class Secrets {
     return secret;
   }
 
-  /** One key's value as text (data, else stringData), stripped; SecretKeyNotFound when absent. */
-  public static String text(Secret secret, String key, String what) throws Problem {
+  /** One key's value as text, from data (base64) or else stringData, as stored; null when absent. */
+  public static String find(Secret secret, String key) {
+    if (secret == null || key == null) {
+      return null;
+    }
     String b64 = secret.getData() == null ? null : secret.getData().get(key);
     if (b64 != null) {
-      return new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8).strip();
+      return new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8);
     }
-    String plain = secret.getStringData() == null ? null : secret.getStringData().get(key);
-    if (plain != null) {
-      return plain.strip();
+    return secret.getStringData() == null ? null : secret.getStringData().get(key);
+  }
+
+  /** One key's value as text, stripped; SecretKeyNotFound when absent. */
+  public static String text(Secret secret, String key, String what) throws Problem {
+    String value = find(secret, key);
+    if (value != null) {
+      return value.strip();
     }
     throw new Problem("SecretKeyNotFound", "Secret " + secret.getMetadata().getName() + " (named by " + what
         + ") has no key \"" + key + "\"");

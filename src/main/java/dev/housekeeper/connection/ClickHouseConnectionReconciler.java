@@ -26,13 +26,11 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
 import java.util.stream.Collectors;
@@ -222,16 +220,7 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
   }
 
   private static String value(Secret secret, String key) {
-    if (secret == null || key == null) {
-      return null;
-    }
-    if (secret.getData() != null && secret.getData().containsKey(key)) {
-      return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
-    }
-    if (secret.getStringData() != null && secret.getStringData().containsKey(key)) {
-      return secret.getStringData().get(key);
-    }
-    return null;
+    return dev.housekeeper.common.Secrets.find(secret, key);
   }
 
   private static ClickHouseConnectionStatus.Capabilities toStatus(ServerCapabilities caps) {

@@ -112,11 +112,14 @@ public final class MartRefresh {
       client.execute(Sql.verbatim(MartSql.createTable(spec, database, staging)));
       progress.accept("loading " + database + "." + staging + " from the " + (spec.source.jdbc != null ? "jdbc"
           : "clickhouse") + " source");
-      r.sourceRows = spec.source.jdbc != null ? loadJdbc(staging, window) : loadClickHouse(staging, window);
-      r.rowsWritten = count(staging, null);
-      if (spec.source.clickhouse != null) {
-        r.sourceRows = r.rowsWritten;
+      Long read = null;
+      if (spec.source.jdbc != null) {
+        read = loadJdbc(staging, window);
+      } else {
+        loadClickHouse(staging, window);
       }
+      r.rowsWritten = count(staging, null);
+      r.sourceRows = read != null ? read : r.rowsWritten; // INSERT ... SELECT: what it selected is what it wrote
       if (full) {
         swap(table, staging, r);
       } else {
@@ -151,7 +154,7 @@ public final class MartRefresh {
     return String.join(", ", spec.columns.stream().map(c -> Identifiers.quote(c.name)).toList());
   }
 
-  private long loadClickHouse(String staging, Window window) throws Failed {
+  private void loadClickHouse(String staging, Window window) throws Failed {
     String select = window.bindClickHouse(spec.source.clickhouse.query.strip());
     try {
       client.execute(Sql.verbatim("INSERT INTO " + Identifiers.qualified(database, staging) + " (" + columnList()
@@ -159,7 +162,6 @@ public final class MartRefresh {
     } catch (ClickHouseException e) {
       throw new Failed("SourceQueryFailed", "the source query failed in ClickHouse: " + e.getMessage(), false, e);
     }
-    return -1;
   }
 
   private long loadJdbc(String staging, Window window) throws Failed {

@@ -179,9 +179,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       status.consecutiveFailures = null;
       metrics.action(KIND, ns, "refresh", "success");
       metrics.registry().counter("housekeeper_mart_rows_written", "namespace", ns).increment(r.rowsWritten);
-      if (r.sourceRows != null && r.sourceRows >= 0) {
-        metrics.registry().counter("housekeeper_mart_source_rows", "namespace", ns).increment(r.sourceRows);
-      }
+      metrics.registry().counter("housekeeper_mart_source_rows", "namespace", ns).increment(r.sourceRows);
       events.normal(resource, "Refreshed", capitalize(r.mode) + " refresh of " + status.table + ": " + r.rowsWritten
           + " rows" + ("incremental".equals(r.mode) ? ", partitions replaced " + r.partitionsReplaced
           + (r.partitionsDropped.isEmpty() ? "" : ", dropped " + r.partitionsDropped) : " (" + r.swap + ")")

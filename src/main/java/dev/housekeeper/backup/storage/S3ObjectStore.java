@@ -314,56 +314,53 @@ public final class S3ObjectStore implements ObjectStore {
     try {
       retrying(() -> s3.headObject(h -> h.bucket(bucket).key(full(key))));
       return true;
-    } catch (NoSuchKeyException e) {
-      return false;
-    } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
-      if (e.statusCode() == 404) {
+    } catch (SdkException | java.io.UncheckedIOException e) {
+      if (e instanceof NoSuchKeyException
+          || (e instanceof software.amazon.awssdk.services.s3.model.S3Exception s && s.statusCode() == 404)) {
         return false;
       }
       throw new IOException("checking s3://" + bucket + "/" + full(key) + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Every page of a listing under {@code keyPrefix} (with {@code delimiter}, or none), retried as a read. */
+  private void pages(String keyPrefix, String delimiter,
+      java.util.function.Consumer<software.amazon.awssdk.services.s3.model.ListObjectsV2Response> page)
+      throws IOException {
+    try {
+      String token = null;
+      do {
+        String continuation = token;
+        var response = retrying(() -> s3.listObjectsV2(l -> l.bucket(bucket).prefix(full(keyPrefix))
+            .delimiter(delimiter).continuationToken(continuation)));
+        page.accept(response);
+        token = Boolean.TRUE.equals(response.isTruncated()) ? response.nextContinuationToken() : null;
+      } while (token != null);
     } catch (SdkException | java.io.UncheckedIOException e) {
-      throw new IOException("checking s3://" + bucket + "/" + full(key) + " failed: " + e.getMessage(), e);
+      throw new IOException("listing s3://" + bucket + "/" + full(keyPrefix) + " failed: " + e.getMessage(), e);
     }
   }
 
   @Override
   public List<ObjectInfo> list(String keyPrefix) throws IOException {
     List<ObjectInfo> out = new ArrayList<>();
-    try {
-      String token = null;
-      do {
-        String page = token;
-        var response = retrying(() -> s3.listObjectsV2(l -> l.bucket(bucket).prefix(full(keyPrefix))
-            .continuationToken(page)));
-        for (S3Object o : response.contents()) {
-          out.add(new ObjectInfo(o.key().substring(prefix.length()), o.size()));
-        }
-        token = Boolean.TRUE.equals(response.isTruncated()) ? response.nextContinuationToken() : null;
-      } while (token != null);
-    } catch (SdkException | java.io.UncheckedIOException e) {
-      throw new IOException("listing s3://" + bucket + "/" + full(keyPrefix) + " failed: " + e.getMessage(), e);
-    }
+    pages(keyPrefix, null, response -> {
+      for (S3Object o : response.contents()) {
+        out.add(new ObjectInfo(o.key().substring(prefix.length()), o.size()));
+      }
+    });
     return out;
   }
 
   @Override
   public List<String> children(String keyPrefix) throws IOException {
     List<String> out = new ArrayList<>();
-    try {
-      String token = null;
-      do {
-        String page = token;
-        var response = retrying(() -> s3.listObjectsV2(l -> l.bucket(bucket).prefix(full(keyPrefix)).delimiter("/")
-            .continuationToken(page)));
-        for (var p : response.commonPrefixes()) {
-          String name = p.prefix().substring(full(keyPrefix).length());
-          out.add(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
-        }
-        token = Boolean.TRUE.equals(response.isTruncated()) ? response.nextContinuationToken() : null;
-      } while (token != null);
-    } catch (SdkException | java.io.UncheckedIOException e) {
-      throw new IOException("listing s3://" + bucket + "/" + full(keyPrefix) + " failed: " + e.getMessage(), e);
-    }
+    pages(keyPrefix, "/", response -> {
+      for (var p : response.commonPrefixes()) {
+        String name = p.prefix().substring(full(keyPrefix).length());
+        out.add(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
+      }
+    });
     return out;
   }
 
