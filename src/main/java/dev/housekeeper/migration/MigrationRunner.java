@@ -278,7 +278,7 @@ public final class MigrationRunner {
             + " targetVersion. Nothing was run.", state, plan, actions, drifted, null);
       }
     }
-    String message = plan.isEmpty() ? "at version " + current + "; nothing to do"
+    String message = plan.isEmpty() ? "nothing to do"
         : plan.size() + " step(s) to reach version " + target;
     return new Report(Outcome.READY, message, state, plan, actions, drifted, null);
   }
