@@ -9,6 +9,7 @@ import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.CronSchedule;
+import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
@@ -309,6 +310,14 @@ public class ClickHouseBackupReconciler
             + " backup."));
       }
     }
+  }
+
+  @Override
+  protected void timestamps(ClickHouseBackup resource, ClickHouseBackupStatus status) {
+    String ns = resource.getMetadata().getNamespace();
+    String name = resource.getMetadata().getName();
+    metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, KIND, ns, name, status.lastSuccessfulTime);
+    metrics.timestamp(HousekeeperMetrics.NEXT_RUN, KIND, ns, name, status.nextScheduleTime);
   }
 
   /** Keeps the list bounded: complete backups (newest 30), failed and cancelled ones (newest 5). */

@@ -3,7 +3,10 @@ package dev.housekeeper.common;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -11,12 +14,30 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The project's own meters, all under the {@code housekeeper_} prefix, with low-cardinality tags
  * ({@code kind}, {@code namespace}, {@code outcome}); only {@code housekeeper_resource_ready}
- * carries the resource name, one series per resource, as kube-state-metrics does.
+ * and the per-resource gauges carry the resource name, one series per resource, as kube-state-metrics
+ * does:
+ * <ul>
+ *   <li>{@code housekeeper_resource_ready}: 1 when Ready, else 0;
+ *   <li>{@code housekeeper_resource_phase}: one series per phase the resource has been in, 1 for the
+ *       current one (alerts select {@code phase="Failed"}, {@code phase=~"Dirty|Drift"} ...);
+ *   <li>{@code housekeeper_last_success_timestamp_seconds}: the end of the last successful run
+ *       (backup, retention run, mart refresh);
+ *   <li>{@code housekeeper_next_run_timestamp_seconds}: the next scheduled run, absent when nothing
+ *       is scheduled (one-shot or suspended).
+ * </ul>
+ * Alerts in the Helm chart's PrometheusRule use only these names; a test checks them against a scrape.
  */
 public class HousekeeperMetrics {
 
   private final MeterRegistry registry;
+  public static final String PHASE = "housekeeper_resource_phase";
+  public static final String LAST_SUCCESS = "housekeeper_last_success_timestamp_seconds";
+  public static final String NEXT_RUN = "housekeeper_next_run_timestamp_seconds";
+
   private final Map<String, AtomicInteger> ready = new ConcurrentHashMap<>();
+  private final Map<String, String> phases = new ConcurrentHashMap<>();
+  private final Map<String, Boolean> phaseSeries = new ConcurrentHashMap<>();
+  private final Map<String, double[]> times = new ConcurrentHashMap<>();
 
   public HousekeeperMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -55,10 +76,71 @@ public class HousekeeperMetrics {
     }).set(isReady ? 1 : 0);
   }
 
+  /** The resource's phase now: its series is 1, the series of the phases it was in before are 0. */
+  public void phase(String kind, String namespace, String name, String phase) {
+    if (phase == null) {
+      return;
+    }
+    String key = kind + "/" + namespace + "/" + name;
+    phases.put(key, phase);
+    phaseSeries.computeIfAbsent(key + "/" + phase, k -> {
+      Gauge.builder(PHASE, () -> phase.equals(phases.get(key)) ? 1 : 0)
+          .description("1 for the phase a Housekeeper resource is in, 0 for the phases it was in before")
+          .tags(Tags.of("kind", kind, "namespace", namespace, "name", name, "phase", phase))
+          .register(registry);
+      return Boolean.TRUE;
+    });
+  }
+
+  /**
+   * Sets a per-resource timestamp gauge ({@link #LAST_SUCCESS}, {@link #NEXT_RUN})
+   * to an instant, or removes its series when there is none.
+   */
+  public void timestamp(String metric, String kind, String namespace, String name, Instant at) {
+    String key = metric + "/" + kind + "/" + namespace + "/" + name;
+    if (at == null) {
+      if (times.remove(key) != null) {
+        registry.find(metric).tags("kind", kind, "namespace", namespace, "name", name).meters()
+            .forEach(registry::remove);
+      }
+      return;
+    }
+    times.computeIfAbsent(key, k -> {
+      double[] holder = new double[1];
+      Gauge.builder(metric, holder, h -> h[0])
+          .description(switch (metric) {
+            case LAST_SUCCESS -> "When the resource's last successful run ended (seconds since the epoch)";
+            default -> "When the resource's next scheduled run is due (seconds since the epoch)";
+          })
+          .tags(Tags.of("kind", kind, "namespace", namespace, "name", name))
+          .register(registry);
+      return holder;
+    })[0] = at.toEpochMilli() / 1000.0;
+  }
+
+  /** {@link #timestamp} from a status field written as an ISO-8601 instant (null or blank: none). */
+  public void timestamp(String metric, String kind, String namespace, String name, String iso) {
+    Instant at = null;
+    if (iso != null && !iso.isBlank()) {
+      try {
+        at = Instant.parse(iso);
+      } catch (java.time.format.DateTimeParseException e) {
+        at = null;
+      }
+    }
+    timestamp(metric, kind, namespace, name, at);
+  }
+
   /** Forgets a deleted resource's series. */
   public void forget(String kind, String namespace, String name) {
-    ready.remove(kind + "/" + namespace + "/" + name);
-    registry.find("housekeeper_resource_ready").tags("kind", kind, "namespace", namespace, "name", name)
-        .meters().forEach(registry::remove);
+    String key = kind + "/" + namespace + "/" + name;
+    ready.remove(key);
+    phases.remove(key);
+    phaseSeries.keySet().removeIf(k -> k.startsWith(key + "/"));
+    times.keySet().removeIf(k -> k.endsWith("/" + key));
+    for (String metric : java.util.List.of("housekeeper_resource_ready", PHASE, LAST_SUCCESS, NEXT_RUN)) {
+      registry.find(metric).tags("kind", kind, "namespace", namespace, "name", name)
+          .meters().forEach(registry::remove);
+    }
   }
 }

@@ -210,6 +210,8 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
       }
     }
     metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), outcome.ready());
+    metrics.phase(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(),
+        outcome.phase().name());
   }
 
   private Secret secretNamed(String namespace, String name) {

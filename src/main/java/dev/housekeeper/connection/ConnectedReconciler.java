@@ -110,10 +110,18 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
     status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
         pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
     announce(resource, pass.reason(), pass.message());
-    metrics.ready(kind, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.ready());
+    String ns = resource.getMetadata().getNamespace();
+    String name = resource.getMetadata().getName();
+    metrics.ready(kind, ns, name, pass.ready());
+    metrics.phase(kind, ns, name, pass.phase() == null ? null : pass.phase().toString());
+    timestamps(resource, status);
     statusWriter.write(resource, status, blank);
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<R>noUpdate().rescheduleAfter(pass.requeue());
+  }
+
+  /** Exports the status's times as the per-resource timestamp gauges of {@link HousekeeperMetrics}. */
+  protected void timestamps(R resource, S status) {
   }
 
   /** A Warning Event when a non-routine reason or its message changes. */

@@ -124,6 +124,18 @@ public final class ConnectionSettings {
     return target == null ? endpoint : uri.getScheme() + "://" + target;
   }
 
+  /** A JDBC URL ({@code jdbc:postgresql://host:port/db...}) with its host:port redirected by HOST_ALIASES. */
+  public static String aliasJdbc(String url, java.util.Map<String, String> hostAliases) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(jdbc:[a-z]+://)([^/:?]+)(?::(\\d+))?(.*)$")
+        .matcher(url == null ? "" : url);
+    if (hostAliases.isEmpty() || !m.matches()) {
+      return url;
+    }
+    String port = m.group(3) != null ? m.group(3) : url.startsWith("jdbc:postgresql:") ? "5432" : "";
+    String target = hostAliases.get(m.group(2) + ":" + port);
+    return target == null ? url : m.group(1) + target + m.group(4);
+  }
+
   public static Duration probeInterval(ClickHouseConnectionSpec spec) {
     return Durations.parse("probeInterval", spec.getProbeInterval(), Duration.ofSeconds(60));
   }

@@ -9,6 +9,7 @@ import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
+import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
@@ -41,10 +42,12 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
   private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
 
   private final Map<String, String> running = new ConcurrentHashMap<>();
+  private final Map<String, String> hostAliases;
 
-  public ReportMartReconciler(Services services) {
+  public ReportMartReconciler(Services services, Map<String, String> hostAliases) {
     super(ReportMart.class, KIND, ReportMart::new, ReportMartStatus::new, m -> m.getSpec().connectionRef,
         Set.of("Refreshing", "Refreshed", "Scheduled"), services);
+    this.hostAliases = hostAliases;
   }
 
   @Override
@@ -150,7 +153,16 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     running.put(key, hash);
     boolean isFull = full;
     MartRefresh.JdbcCredentials creds = credentials;
-    work.submit(key, progress -> new MartRefresh(conn.client(), spec, database, exchange, creds, progress, clock)
+    ReportMartSpec source = spec;
+    if (spec.source.jdbc != null) {
+      String url = dev.housekeeper.connection.ConnectionSettings.aliasJdbc(spec.source.jdbc.url, hostAliases);
+      if (!url.equals(spec.source.jdbc.url)) {
+        source = io.fabric8.kubernetes.client.utils.Serialization.clone(spec);
+        source.source.jdbc.url = url;
+      }
+    }
+    ReportMartSpec refreshed = source;
+    work.submit(key, progress -> new MartRefresh(conn.client(), refreshed, database, exchange, creds, progress, clock)
         .run(isFull, window, why), reconcileWhenDone(resource));
     events.normal(resource, "RefreshStarted", (full ? "Full" : "Incremental") + " refresh of " + status.table
         + " started (" + why + ", window [" + window.start() + ", " + window.end() + ")).");
@@ -175,6 +187,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     try {
       ReportMartStatus.Refresh r = task.future().get();
       status.lastRefresh = r;
+      status.lastSuccessfulRefreshTime = r.endTime;
       status.schemaHash = hash;
       status.consecutiveFailures = null;
       metrics.action(KIND, ns, "refresh", "success");
@@ -214,6 +227,14 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       return new Pass<>(Phase.Failed, false, false, true, reason, message, retriable
           ? Duration.between(now, Instant.parse(status.retryTime)).plusMillis(500) : REFRESH);
     }
+  }
+
+  @Override
+  protected void timestamps(ReportMart resource, ReportMartStatus status) {
+    String ns = resource.getMetadata().getNamespace();
+    String name = resource.getMetadata().getName();
+    metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, KIND, ns, name, status.lastSuccessfulRefreshTime);
+    metrics.timestamp(HousekeeperMetrics.NEXT_RUN, KIND, ns, name, status.nextRefreshTime);
   }
 
   private static String capitalize(String s) {

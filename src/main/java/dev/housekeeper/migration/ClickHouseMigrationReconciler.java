@@ -351,6 +351,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
       }
     }
     metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.ready());
+    metrics.phase(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), pass.phase().name());
   }
 
   static List<String> validate(ClickHouseMigrationSpec spec) {

@@ -94,7 +94,7 @@ public final class HousekeeperOperator implements AutoCloseable {
         metrics, clock);
     register(new dev.housekeeper.backup.ClickHouseBackupReconciler(services, settings.hostAliases()));
     register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(services, settings.hostAliases()));
-    register(new dev.housekeeper.mart.ReportMartReconciler(services));
+    register(new dev.housekeeper.mart.ReportMartReconciler(services, settings.hostAliases()));
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {

@@ -222,9 +222,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     registry.counter("housekeeper_retention_rows_deleted", "namespace", ns).increment(run.rowsDeleted);
     registry.counter("housekeeper_retention_bytes_freed", "namespace", ns).increment(run.bytesFreed);
     long failures = run.tables.stream().filter(t -> "Failed".equals(t.reason)).count();
-    if (failures > 0) {
-      registry.counter("housekeeper_retention_table_failures", "namespace", ns).increment(failures);
-    }
+    // registered at zero from the first run on, so that increase() sees the first failure
+    registry.counter("housekeeper_retention_table_failures", "namespace", ns).increment(failures);
   }
 
   private void notice(RetentionPolicy resource, RetentionRunner.Notice n) {
@@ -247,8 +246,13 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         pass.reason() + pass.message()) && !"Ready".equals(pass.reason())) {
       events.warning(resource, pass.reason(), pass.message());
     }
-    metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(),
-        pass.phase() == Phase.Ready);
+    String ns = resource.getMetadata().getNamespace();
+    String name = resource.getMetadata().getName();
+    metrics.ready(KIND, ns, name, pass.phase() == Phase.Ready);
+    metrics.phase(KIND, ns, name, pass.phase().name());
+    metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, KIND, ns, name,
+        status.lastRun == null || status.lastRun.dryRun ? null : status.lastRun.endTime);
+    metrics.timestamp(HousekeeperMetrics.NEXT_RUN, KIND, ns, name, status.nextRunTime);
   }
 
   static List<String> validate(RetentionPolicySpec spec) {

@@ -42,6 +42,9 @@ public final class LocalRun implements AutoCloseable {
   private final HousekeeperOperator operator;
   private final Path kubeconfig;
   private final dev.housekeeper.testing.S3Server s3;
+  private final dev.housekeeper.testing.PostgresServer postgres;
+  /** The PostgreSQL the BionicPRO marts name (examples/bionicpro); the local run starts one and loads its data. */
+  public static final String EXAMPLE_POSTGRES = "postgres:5432";
   /** The S3 endpoint the backup examples name; the local run points it at an embedded s3rver. */
   public static final String EXAMPLE_S3 = "minio:9000";
   /** The Secret holding the examples' S3 keys; the local run sets the embedded server's keys in it. */
@@ -82,12 +85,37 @@ public final class LocalRun implements AutoCloseable {
     } else {
       s3 = null; // npm install --prefix tools/chdb installs it
     }
+    if (dev.housekeeper.testing.PostgresServer.installed()) {
+      postgres = startPostgres();
+      aliases.put(EXAMPLE_POSTGRES, "127.0.0.1:" + postgres.port());
+    } else {
+      postgres = null; // bin/setup-debian installs it
+    }
     OperatorSettings settings = OperatorSettings.fromEnvironment(Map.of())
         .withHttpPort(httpPort)
         .withHostAliases(aliases);
     operator = new HousekeeperOperator(api.server().createClient(), settings).start();
     api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
         .build()).createOr(NonDeletingOperation::update);
+  }
+
+  /**
+   * PostgreSQL with the BionicPRO schema and generated data (examples/bionicpro), and the examples'
+   * read-only user (reports_reader / change-me, as in the example's Secret).
+   */
+  private static dev.housekeeper.testing.PostgresServer startPostgres() throws Exception {
+    var pg = new dev.housekeeper.testing.PostgresServer().start();
+    Path bionicpro = Path.of(System.getProperty("housekeeper.projectDir", ".")).resolve("examples/bionicpro");
+    pg.sql(Files.readString(bionicpro.resolve("postgres-schema.sql")));
+    pg.sql(Files.readString(bionicpro.resolve("generate.sql")));
+    pg.sql("CREATE ROLE reports_reader LOGIN PASSWORD 'change-me';"
+        + " GRANT USAGE ON SCHEMA crm, telemetry TO reports_reader;"
+        + " GRANT SELECT ON ALL TABLES IN SCHEMA crm, telemetry TO reports_reader;");
+    return pg;
+  }
+
+  public dev.housekeeper.testing.PostgresServer postgres() {
+    return postgres;
   }
 
   public KubernetesClient client() {
@@ -107,19 +135,21 @@ public final class LocalRun implements AutoCloseable {
   }
 
   /**
-   * Applies every YAML file of a folder to the default namespace: first everything but backups and
-   * restores; once the migrations are applied (they create the tables the backups name), the rest.
+   * Applies every YAML file of a folder and its subfolders (the Argo CD Application aside: it is
+   * Argo CD's kind) to the default namespace: first everything but backups, restores and marts; once
+   * the migrations are applied (they create the tables those name), the rest.
    */
   public List<HasMetadata> apply(Path examples) throws Exception {
     List<HasMetadata> items = new ArrayList<>();
-    try (Stream<Path> files = Files.list(examples)) {
-      for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
-        try (InputStream in = Files.newInputStream(file)) {
-          items.addAll(api.client().load(in).items());
-        }
+    for (Path file : exampleFiles(examples)) {
+      if (postgres == null && examples.relativize(file).startsWith("bionicpro")) {
+        continue; // its marts read PostgreSQL
+      }
+      try (InputStream in = Files.newInputStream(file)) {
+        items.addAll(api.client().load(in).items());
       }
     }
-    List<String> later = List.of("ClickHouseBackup", "ClickHouseRestore");
+    List<String> later = List.of("ClickHouseBackup", "ClickHouseRestore", "ReportMart");
     List<HasMetadata> applied = new ArrayList<>();
     for (HasMetadata item : items) {
       if (!later.contains(item.getKind())) {
@@ -137,6 +167,14 @@ public final class LocalRun implements AutoCloseable {
       }
     }
     return applied;
+  }
+
+  /** The example manifests: *.yaml of examples/ and its subfolders, but not examples/argocd (Argo CD's kinds). */
+  public static List<Path> exampleFiles(Path examples) throws java.io.IOException {
+    try (Stream<Path> files = Files.walk(examples)) {
+      return files.filter(f -> f.toString().endsWith(".yaml"))
+          .filter(f -> !examples.relativize(f).startsWith("argocd")).sorted().toList();
+    }
   }
 
   private HasMetadata applyOne(HasMetadata item) {
@@ -219,6 +257,9 @@ public final class LocalRun implements AutoCloseable {
     if (s3 != null) {
       s3.close();
     }
+    if (postgres != null) {
+      postgres.close();
+    }
   }
 
   private static int env(String name, int fallback) {
@@ -239,6 +280,8 @@ public final class LocalRun implements AutoCloseable {
     System.out.printf("  Kubernetes API  %s%n", run.api.url());
     System.out.printf("  S3 (s3rver)     %s%n", run.s3 == null ? "not installed: npm install --prefix tools/chdb"
         : run.s3.endpoint() + "  bucket backups, named " + EXAMPLE_S3 + " in the examples");
+    System.out.printf("  PostgreSQL      %s%n", run.postgres == null ? "not installed: bin/setup-debian"
+        : "127.0.0.1:" + run.postgres.port() + "  BionicPRO data, named " + EXAMPLE_POSTGRES + " in examples/bionicpro");
     System.out.printf("  Operator        http://127.0.0.1:%d/metrics  /healthz  /readyz%n", run.operator.httpPort());
     List<HasMetadata> applied = run.apply(project.resolve("examples"));
     System.out.printf("%nApplied %d objects from examples/. Status:%n%n", applied.size());

@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * The README's local run: its own ClickHouse, the embedded API and the operator; every example is
  * applied with the real kubectl and reaches Ready, and {@code kubectl get} shows it.
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class LocalRunIT {
 
   static LocalRun run;
@@ -48,16 +51,18 @@ class LocalRunIT {
   }
 
   @Test
+  @org.junit.jupiter.api.Order(1)
   void examplesAppliedWithKubectlBecomeReadyAndShowInKubectlGet() throws Exception {
+    applied = true;
     // first what the backups depend on: the connection, the migration that creates the tables, the S3 keys
     List<String> first = new ArrayList<>(List.of("apply", "--validate=false"));
     List<String> backups = new ArrayList<>(List.of("apply", "--validate=false"));
-    try (var files = Files.list(examples)) {
-      for (Path f : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
-        boolean later = f.getFileName().toString().startsWith("clickhouse-backup")
-            || f.getFileName().toString().startsWith("clickhouse-restore");
-        (later ? backups : first).addAll(List.of("-f", f.toString()));
-      }
+    assertThat(run.postgres()).as("PostgreSQL for examples/bionicpro (bin/setup-debian installs it)").isNotNull();
+    for (Path f : LocalRun.exampleFiles(examples)) {
+      String name = f.getFileName().toString();
+      boolean later = name.startsWith("clickhouse-backup") || name.startsWith("clickhouse-restore")
+          || name.startsWith("report-mart");
+      (later ? backups : first).addAll(List.of("-f", f.toString()));
     }
     String applied = kubectl(first.toArray(String[]::new));
     assertThat(applied).contains("clickhouseconnection.housekeeper.dev/clickhouse created");
@@ -66,6 +71,9 @@ class LocalRunIT {
     run.client().resource(secret).update();
     kubectl("wait", "--for=condition=Ready", "chconn/clickhouse", "--timeout=60s");
     kubectl("wait", "--for=condition=Ready", "chmig/app-schema", "--timeout=60s");
+    // page views of the last 5 days, for the backup, the restore and the mart
+    run.clickhouse().sql("INSERT INTO default.page_views (event_date, user_id, url) SELECT today() - number % 5,"
+        + " number % 37, concat('/p', toString(number % 11)) FROM system.numbers LIMIT 5000");
     assertThat(kubectl(backups.toArray(String[]::new))).contains("clickhousebackup.housekeeper.dev/before-upgrade created")
         .contains("clickhouserestore.housekeeper.dev/before-upgrade-check created");
     kubectl("wait", "--for=condition=Ready", "chret/page-views", "--timeout=60s");
@@ -95,5 +103,65 @@ class LocalRunIT {
     kubectl("wait", "--for=condition=Ready", "chbak/nightly", "--timeout=60s");
     assertThat(kubectl("get", "chbak", "nightly", "-o", "jsonpath={.status.nextScheduleTime}")).isNotBlank();
     assertThat(LocalRun.format(run.statusTable())).contains("ClickHouseConnection").contains("Connected");
+
+    // the marts: built inside ClickHouse (examples/report-mart.yaml) and from PostgreSQL (examples/bionicpro)
+    for (String mart : List.of("daily-page-views", "report-user-monthly-metrics", "report-prosthetic-monthly-metrics")) {
+      kubectl("wait", "--for=condition=Ready", "chmart/" + mart, "--timeout=120s");
+    }
+    assertThat(kubectl("get", "chmart")).contains("daily-page-views").contains("Ready");
+    // first build is full: every (day, url) of page_views, and every view counted once
+    assertThat(run.clickhouse().sql("SELECT count(), sum(views) FROM reports.daily_page_views").strip()).isEqualTo(
+        run.clickhouse().sql("SELECT uniqExact(event_date, url), count() FROM default.page_views").strip())
+        .isEqualTo("55\t5000");
+    assertThat(Long.parseLong(run.clickhouse().sql("SELECT count() FROM reports.report_user_monthly_metrics").strip()))
+        .isPositive();
+    assertThat(Long.parseLong(run.clickhouse().sql(
+        "SELECT count() FROM reports.report_prosthetic_monthly_metrics").strip())).isPositive();
+  }
+
+  @Test
+  @org.junit.jupiter.api.Order(2)
+  void alertsAndDashboardReadOnlyMetricsTheOperatorExports() throws Exception {
+    examplesAppliedOnce();
+    // a retention run (its counters), then a scrape of the operator that ran every example
+    kubectl("annotate", "chret", "page-views", "housekeeper.dev/run-now=metrics-check", "--overwrite");
+    await().atMost(Duration.ofSeconds(60)).until(() -> !kubectl("get", "chret", "page-views", "-o",
+        "jsonpath={.status.lastRun.endTime}").isBlank());
+    String scrape = http("/metrics");
+    Set<String> exported = new TreeSet<>();
+    for (String line : scrape.split("\n")) {
+      if (!line.isBlank() && !line.startsWith("#")) {
+        exported.add(line.split("[{ ]", 2)[0]);
+      }
+    }
+    Set<String> used = dev.housekeeper.deploy.HelmChart.metricNamesUsed();
+    assertThat(used).as("names read by the PrometheusRule and the dashboard").hasSizeGreaterThanOrEqualTo(10)
+        .contains("housekeeper_resource_phase", "housekeeper_last_success_timestamp_seconds",
+            "housekeeper_next_run_timestamp_seconds", "housekeeper_resource_ready");
+    assertThat(exported).as("metrics scraped from the operator's /metrics").containsAll(used);
+    // the series the alerts select are there, with the values they compare
+    assertThat(scrape).contains("housekeeper_resource_phase{kind=\"ClickHouseBackup\",name=\"before-upgrade\","
+        + "namespace=\"default\",phase=\"Succeeded\"} 1.0");
+    assertThat(scrape).contains("housekeeper_resource_ready{kind=\"ClickHouseConnection\",name=\"clickhouse\","
+        + "namespace=\"default\"} 1.0");
+    assertThat(scrape).containsPattern("housekeeper_next_run_timestamp_seconds\\{kind=\"ClickHouseBackup\","
+        + "name=\"nightly\",namespace=\"default\"} [0-9.E]+");
+    assertThat(scrape).containsPattern("housekeeper_last_success_timestamp_seconds\\{kind=\"ReportMart\","
+        + "name=\"daily-page-views\",namespace=\"default\"} [0-9.E]+");
+  }
+
+  static boolean applied;
+
+  /** The first test applies the examples; a test run alone applies them first. */
+  static synchronized void examplesAppliedOnce() throws Exception {
+    if (!applied) {
+      new LocalRunIT().examplesAppliedWithKubectlBecomeReadyAndShowInKubectlGet();
+    }
+  }
+
+  static String http(String path) throws Exception {
+    var client = java.net.http.HttpClient.newHttpClient();
+    return client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+        + run.operator().httpPort() + path)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
   }
 }

@@ -15,6 +15,20 @@ import org.junit.jupiter.api.Test;
 class MartRulesTest {
 
   @Test
+  void jdbcUrlsFollowHostAliasesAsClickHouseEndpointsDo() {
+    var aliases = java.util.Map.of("postgres:5432", "127.0.0.1:40001");
+    assertEquals("jdbc:postgresql://127.0.0.1:40001/bionicpro?ssl=false",
+        dev.housekeeper.connection.ConnectionSettings.aliasJdbc("jdbc:postgresql://postgres:5432/bionicpro?ssl=false",
+            aliases));
+    assertEquals("jdbc:postgresql://127.0.0.1:40001/db", dev.housekeeper.connection.ConnectionSettings.aliasJdbc(
+        "jdbc:postgresql://postgres/db", aliases), "the default port 5432");
+    assertEquals("jdbc:postgresql://pg:5432/db", dev.housekeeper.connection.ConnectionSettings.aliasJdbc(
+        "jdbc:postgresql://pg:5432/db", aliases));
+    assertEquals("jdbc:postgresql://postgres:5433/db", dev.housekeeper.connection.ConnectionSettings.aliasJdbc(
+        "jdbc:postgresql://postgres:5433/db", aliases));
+  }
+
+  @Test
   void windowsCoverTheLastPeriodsUpToToday() {
     LocalDate today = LocalDate.of(2026, 6, 20);
     assertEquals(new Window(LocalDate.of(2026, 5, 1), LocalDate.of(2026, 7, 1)),

@@ -44,6 +44,11 @@ public final class PostgresServer implements AutoCloseable {
     return Path.of("/usr/lib/postgresql/15/bin");
   }
 
+  /** Whether Debian's PostgreSQL server package is installed. */
+  public static boolean installed() {
+    return Files.isExecutable(BIN.resolve("postgres"));
+  }
+
   private static boolean root() {
     return "root".equals(System.getProperty("user.name"));
   }

@@ -32,6 +32,9 @@ public class ReportMartStatus extends HousekeeperStatus {
   @JsonPropertyDescription("The last refresh that finished.")
   public Refresh lastRefresh;
 
+  @JsonPropertyDescription("When the last successful refresh ended (RFC 3339).")
+  public String lastSuccessfulRefreshTime;
+
   @JsonPropertyDescription("Refreshes finished (succeeded or failed) since the resource was created.")
   public Long refreshes;
 
