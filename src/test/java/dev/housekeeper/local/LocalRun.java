@@ -240,10 +240,10 @@ public final class LocalRun implements AutoCloseable {
   }
 
   static String format(List<String[]> rows) {
-    StringBuilder out = new StringBuilder(String.format("%-22s %-24s %-9s %-6s %-22s %s%n", "KIND", "NAME", "PHASE",
+    StringBuilder out = new StringBuilder(String.format("%-22s %-34s %-9s %-6s %-22s %s%n", "KIND", "NAME", "PHASE",
         "READY", "REASON", "MESSAGE"));
     for (String[] r : rows) {
-      out.append(String.format("%-22s %-24s %-9s %-6s %-22s %s%n", (Object[]) r));
+      out.append(String.format("%-22s %-34s %-9s %-6s %-22s %s%n", (Object[]) r));
     }
     return out.toString();
   }
