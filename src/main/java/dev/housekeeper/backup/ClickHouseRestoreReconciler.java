@@ -49,6 +49,23 @@ public class ClickHouseRestoreReconciler
   /** What a restore produced. */
   record Outcome(String backupId, String method, List<LogicalRestore.TableResult> tables) {}
 
+  /** A restore waiting for its backup starts as soon as that backup completes (no polling needed). */
+  @Override
+  protected List<io.javaoperatorsdk.operator.processing.event.source.EventSource<?, ClickHouseRestore>>
+      moreEventSources(io.javaoperatorsdk.operator.api.reconciler.EventSourceContext<ClickHouseRestore> ctx) {
+    return List.of(new io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource<>(
+        io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration
+            .from(ClickHouseBackup.class, ClickHouseRestore.class)
+            .withName("backups")
+            .withNamespacesInheritedFromController()
+            .withSecondaryToPrimaryMapper(b -> ctx.getPrimaryCache().list(b.getMetadata().getNamespace())
+                .filter(r -> r.getSpec() != null && r.getSpec().source != null
+                    && b.getMetadata().getName().equals(r.getSpec().source.backupName))
+                .map(io.javaoperatorsdk.operator.processing.event.ResourceID::fromResource)
+                .collect(java.util.stream.Collectors.toSet()))
+            .build(), ctx));
+  }
+
   @Override
   protected void phase(ClickHouseRestoreStatus status, Phase phase) {
     status.phase = phase;

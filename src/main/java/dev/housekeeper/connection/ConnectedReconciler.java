@@ -91,7 +91,14 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
   public List<EventSource<?, R>> prepareEventSources(EventSourceContext<R> ctx) {
     connectionSource = ConnectionEventSource.create(type, ctx, r -> r.getSpec() == null ? null
         : connectionRef.apply(r));
-    return List.of(connectionSource, finished);
+    List<EventSource<?, R>> sources = new java.util.ArrayList<>(List.of(connectionSource, finished));
+    sources.addAll(moreEventSources(ctx));
+    return sources;
+  }
+
+  /** Event sources a kind adds to the connection's and the finished work's. */
+  protected List<EventSource<?, R>> moreEventSources(EventSourceContext<R> ctx) {
+    return List.of();
   }
 
   /** Decides what to do now and does the quick part; long work goes to {@link #work}. */

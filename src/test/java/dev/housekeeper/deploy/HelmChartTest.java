@@ -219,6 +219,32 @@ class HelmChartTest {
     assertEquals(Set.of("a_bytes", "b_total"), HelmChart.metricNames("a_bytes / ignoring(x) b_total or vector(0)"));
   }
 
+  @Test
+  void theKubectlBundleGrantsExactlyWhatTheChartGrants() throws Exception {
+    JsonNode bundle = null;
+    for (JsonNode d : HelmChart.documents(Files.readString(HelmChart.PROJECT.resolve("deploy/kubectl/20-rbac.yaml")))) {
+      if (d.path("kind").asText().equals("ClusterRole")) {
+        bundle = d;
+      }
+    }
+    assertEquals(grants(clusterRole(defaults, "housekeeper").path("rules")), grants(bundle.path("rules")));
+  }
+
+  /** Rules as group/resource:verb triples. */
+  static Set<String> grants(JsonNode rules) {
+    Set<String> out = new TreeSet<>();
+    for (JsonNode r : rules) {
+      for (String g : strings(r.path("apiGroups"))) {
+        for (String res : strings(r.path("resources"))) {
+          for (String v : strings(r.path("verbs"))) {
+            out.add(g + "/" + res + ":" + v);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   static JsonNode clusterRole(List<JsonNode> docs, String name) {
     return kind(docs, "ClusterRole").stream().filter(r -> r.path("metadata").path("name").asText().equals(name))
         .findFirst().orElseThrow(() -> new AssertionError("no ClusterRole " + name));
