@@ -50,6 +50,13 @@ public record ClientConfig(
         5, Duration.ofSeconds(30), 1, null, null, false);
   }
 
+  /** The same settings for other endpoints (for example the replicas of one shard). */
+  public ClientConfig withEndpoints(List<String> value) {
+    return new ClientConfig(value, database, username, password, balancing, connectTimeout, queryTimeout, maxAttempts,
+        initialBackoff, maxBackoff, breakerFailureThreshold, breakerOpenDuration, breakerSuccessThreshold, cluster,
+        caCertificatePem, insecureSkipVerify);
+  }
+
   public ClientConfig withDatabase(String value) {
     return new ClientConfig(endpoints, value, username, password, balancing, connectTimeout, queryTimeout, maxAttempts,
         initialBackoff, maxBackoff, breakerFailureThreshold, breakerOpenDuration, breakerSuccessThreshold, cluster,

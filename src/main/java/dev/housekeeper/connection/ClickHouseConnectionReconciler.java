@@ -137,7 +137,30 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
     status.setSecretResourceVersion(secret.getMetadata().getResourceVersion());
     ClickHouseClient client = clients.obtain(ns, resource.getMetadata().getName(),
         ConnectionSettings.toClientConfig(spec, username, password, caPem, hostAliases));
-    return probe(client, status, spec.getEndpoints(), username, creds.getSecretName(), interval, ns);
+    Outcome outcome = probe(client, status, spec.getEndpoints(), username, creds.getSecretName(), interval, ns);
+    if (spec.getCluster() == null || spec.getCluster().isBlank() || outcome.phase() == Phase.Failed) {
+      return outcome;
+    }
+    String name = resource.getMetadata().getName();
+    List<Boolean> healthy = status.getEndpoints().stream().map(EndpointStatus::isHealthy).toList();
+    try {
+      status.topology = ClusterTopology.discover(client, spec.getCluster(), spec.getEndpoints(),
+          i -> clients.subset(ns, name, List.of(i)), healthy, previousTopology(resource));
+    } catch (ClusterTopology.NotFound e) {
+      return new Outcome(Phase.Failed, false, "ClusterNotFound", e.getMessage() + ". Fix spec.cluster or the"
+          + " server's remote_servers; probing again every " + interval.toSeconds() + "s.", interval);
+    } catch (ClickHouseException e) {
+      return new Outcome(Phase.Degraded, outcome.ready(), "TopologyUnknown", "Reading system.clusters failed: "
+          + e.getMessage() + ". " + outcome.message(), interval);
+    }
+    String cluster = ClusterTopology.describe(status.topology);
+    return new Outcome(outcome.phase(), outcome.ready(), outcome.reason(), outcome.message() + " " + cluster,
+        outcome.retryAfter());
+  }
+
+  private ClickHouseConnectionStatus.Topology previousTopology(ClickHouseConnection resource) {
+    ClickHouseConnectionStatus current = statusWriter.current(resource);
+    return current == null ? null : current.topology;
   }
 
   private Outcome probe(ClickHouseClient client, ClickHouseConnectionStatus status, List<String> specEndpoints,

@@ -3,6 +3,7 @@ package dev.housekeeper.connection;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClientConfig;
 import dev.housekeeper.clickhouse.HttpClickHouseClient;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -43,6 +44,17 @@ public class ConnectionClients implements AutoCloseable {
       }
       return new Entry(config, factory.apply(config));
     });
+    if (!name.contains(SUBSET)) {
+      // subsets of an older configuration go with it
+      String prefix = key(namespace, name) + SUBSET;
+      clients.entrySet().removeIf(e -> {
+        if (e.getKey().startsWith(prefix) && !sameSettings(e.getValue().config(), config)) {
+          e.getValue().client().close();
+          return true;
+        }
+        return false;
+      });
+    }
     return entry.client();
   }
 
@@ -51,12 +63,51 @@ public class ConnectionClients implements AutoCloseable {
     return Optional.ofNullable(clients.get(key(namespace, name))).map(Entry::client);
   }
 
-  /** Drops and closes a connection's client. */
-  public void remove(String namespace, String name) {
-    Entry old = clients.remove(key(namespace, name));
-    if (old != null) {
-      old.client().close();
+  /**
+   * A client for some of a connection's endpoints (by their index in spec.endpoints), with the same
+   * settings: the replicas of one shard, so that a query fails over only within that shard; or one
+   * replica. Cached; closed with the connection's client.
+   */
+  public Optional<ClickHouseClient> subset(String namespace, String name, List<Integer> endpointIndexes) {
+    Entry parent = clients.get(key(namespace, name));
+    if (parent == null || endpointIndexes.isEmpty()) {
+      return Optional.empty();
     }
+    List<String> endpoints = endpointIndexes.stream().map(i -> parent.config().endpoints().get(i)).toList();
+    ClientConfig config = parent.config().withEndpoints(endpoints);
+    return Optional.of(obtain(namespace, name + SUBSET + endpointIndexes, config));
+  }
+
+  private static final String SUBSET = "#";
+
+  /** A client for every endpoint of a connection, first healthy first (see {@link ConnectionResolver.Resolved#pinned}). */
+  public Optional<ClickHouseClient> pinned(String namespace, String name) {
+    Entry parent = clients.get(key(namespace, name));
+    if (parent == null) {
+      return Optional.empty();
+    }
+    return Optional.of(obtain(namespace, name + SUBSET + "pinned",
+        parent.config().withBalancing(ClientConfig.Balancing.FIRST_HEALTHY)));
+  }
+
+  /** Drops and closes a connection's client and its subsets. */
+  public void remove(String namespace, String name) {
+    String prefix = key(namespace, name);
+    clients.keySet().removeIf(k -> {
+      if (k.equals(prefix) || k.startsWith(prefix + SUBSET)) {
+        Entry old = clients.get(k);
+        if (old != null) {
+          old.client().close();
+        }
+        return true;
+      }
+      return false;
+    });
+  }
+
+  private static boolean sameSettings(ClientConfig subset, ClientConfig parent) {
+    return subset.withBalancing(parent.balancing()).equals(parent.withEndpoints(subset.endpoints()))
+        && parent.endpoints().containsAll(subset.endpoints());
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.housekeeper.connection;
 import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.common.Conditions;
+import java.util.List;
 
 /**
  * Turns a resource's {@code connectionRef} into a client, once the ClickHouseConnection it names
@@ -19,8 +20,36 @@ public final class ConnectionResolver {
     this.clients = clients;
   }
 
-  /** A usable connection. */
-  public record Resolved(ClickHouseClient client, ClickHouseConnection connection) {}
+  /**
+   * A usable connection: its client (queries balanced over every endpoint), and the clients for one
+   * node at a time and for one shard.
+   */
+  public record Resolved(ClickHouseClient client, ClickHouseConnection connection, ConnectionClients clients) {
+
+    /**
+     * A client that sends every query to the first endpoint that answers, and moves on only when it
+     * stops answering: reads then see the writes before them, which a replicated table read through
+     * a balancer does not promise (replication is asynchronous). For a cluster's ledger and lock.
+     */
+    public ClickHouseClient pinned() {
+      String ns = connection.getMetadata().getNamespace();
+      String name = connection.getMetadata().getName();
+      return clients.pinned(ns, name).orElse(client);
+    }
+
+    /** A client for one shard's replicas (failing over only among them), or empty when none has an endpoint. */
+    public java.util.Optional<ClickHouseClient> shard(int shard) {
+      return clients.subset(connection.getMetadata().getNamespace(), connection.getMetadata().getName(),
+          ClusterTopology.shardEndpointIndexes(connection, shard));
+    }
+
+    /** A client for one spec endpoint alone. */
+    public java.util.Optional<ClickHouseClient> endpoint(String specEndpoint) {
+      int i = connection.getSpec().getEndpoints().indexOf(specEndpoint);
+      return i < 0 ? java.util.Optional.empty()
+          : clients.subset(connection.getMetadata().getNamespace(), connection.getMetadata().getName(), List.of(i));
+    }
+  }
 
   /** Why a connection cannot be used yet. */
   public static final class NotReady extends Exception {
@@ -54,6 +83,6 @@ public final class ConnectionResolver {
     }
     ClickHouseClient client = clients.find(namespace, name).orElseThrow(() -> new NotReady(WARMING_UP,
         "ClickHouseConnection \"" + name + "\" has not been probed by this operator process yet."));
-    return new Resolved(client, connection);
+    return new Resolved(client, connection, clients);
   }
 }

@@ -181,7 +181,9 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
         Durations.parse("statementTimeout", spec.getStatementTimeout(), Duration.ofSeconds(300)),
         identity + "/" + key);
     var progressSink = new java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<String>>(p -> { });
-    MigrationRunner runner = new MigrationRunner(conn.client(), request, p -> progressSink.get().accept(p));
+    // on a cluster the ledger and the lock are replicated tables: one node at a time reads what was written
+    MigrationRunner runner = new MigrationRunner(cluster == null ? conn.client() : conn.pinned(), request,
+        p -> progressSink.get().accept(p));
     runners.put(key, runner);
     if (retryRequested) {
       retryValues.put(key, retry);
@@ -405,6 +407,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
       try {
         var conn = resolver.resolve(ns, connName, connectionSource.get(new ResourceID(connName, ns)).orElse(null));
         conn.client().cancel(runner.currentQueryId());
+        conn.pinned().cancel(runner.currentQueryId());
       } catch (ConnectionResolver.NotReady | ClickHouseException e) {
         // nothing more can be done; the statement's own time limit ends it
       }

@@ -34,6 +34,7 @@ public final class ClickHouseServer implements AutoCloseable {
   private final int tcpPort;
   private final String user;
   private final String password;
+  private final String extraConfig;
   private Process process;
 
   /** The server shared by every test of this JVM, started on first use and stopped at exit. */
@@ -60,6 +61,13 @@ public final class ClickHouseServer implements AutoCloseable {
 
   /** A server on given ports (0: a free one) with the given user; the read-only user shares its password. */
   public ClickHouseServer(Path dir, int httpPort, int tcpPort, String user, String password) throws IOException {
+    this(dir, httpPort, tcpPort, user, password, "");
+  }
+
+  /** A server with more config.xml elements (a cluster node's ZooKeeper, remote_servers, macros ...). */
+  public ClickHouseServer(Path dir, int httpPort, int tcpPort, String user, String password, String extraConfig)
+      throws IOException {
+    this.extraConfig = extraConfig;
     this.dir = dir;
     this.httpPort = httpPort == 0 ? freePort() : httpPort;
     this.tcpPort = tcpPort == 0 ? freePort() : tcpPort;
@@ -98,8 +106,9 @@ public final class ClickHouseServer implements AutoCloseable {
           <mlock_executable>false</mlock_executable>
           <query_log><database>system</database><table>query_log</table>
             <flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>
+        %4$s
         </yandex>
-        """.formatted(d, httpPort, tcpPort));
+        """.formatted(d, httpPort, tcpPort, extraConfig));
     Files.writeString(dir.resolve("users.xml"), """
         <?xml version="1.0"?>
         <yandex>

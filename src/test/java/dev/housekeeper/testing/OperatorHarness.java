@@ -77,6 +77,28 @@ public final class OperatorHarness implements AutoCloseable {
             && dev.housekeeper.common.Conditions.isTrue(r.getStatus().getConditions(), "Ready"));
   }
 
+  /** A ClickHouseConnection to every node of a cluster (spec.cluster set), awaited until Ready. */
+  public dev.housekeeper.api.connection.ClickHouseConnection readyClusterConnection(String namespace, String name,
+      ClickHouseCluster cluster) {
+    clickhouseSecret(namespace, name + "-credentials");
+    var spec = new dev.housekeeper.api.connection.ClickHouseConnectionSpec();
+    spec.setEndpoints(cluster.httpUrls());
+    spec.setCluster(ClickHouseCluster.NAME);
+    var creds = new dev.housekeeper.api.connection.ClickHouseConnectionSpec.Credentials();
+    creds.setSecretName(name + "-credentials");
+    spec.setCredentials(creds);
+    var c = new dev.housekeeper.api.connection.ClickHouseConnection();
+    c.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).withNamespace(namespace)
+        .build());
+    c.setSpec(spec);
+    client().resource(c).createOr(op -> op.update());
+    return org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(
+        () -> client().resources(dev.housekeeper.api.connection.ClickHouseConnection.class).inNamespace(namespace)
+            .withName(name).get(),
+        r -> r != null && r.getStatus() != null && r.getStatus().topology != null
+            && dev.housekeeper.common.Conditions.isTrue(r.getStatus().getConditions(), "Ready"));
+  }
+
   public static OperatorHarness start() {
     return start(OperatorSettings.forTests());
   }

@@ -44,6 +44,54 @@ public class ClickHouseConnectionStatus extends HousekeeperStatus {
   @JsonPropertyDescription("resourceVersion of the credentials Secret used by the last probe.")
   private String secretResourceVersion;
 
+  @JsonPropertyDescription("The cluster named in spec.cluster as system.clusters describes it: its shards and"
+      + " replicas, which endpoint is which replica, and which replicas answer. Empty for a single server.")
+  public Topology topology;
+
+  /** The cluster's layout, from system.clusters, and each replica's reachability. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Topology {
+    @JsonPropertyDescription("The cluster's name (spec.cluster).")
+    public String cluster;
+
+    @JsonPropertyDescription("Number of shards.")
+    public Integer shards;
+
+    @JsonPropertyDescription("Replicas that answer out of all, for example 3/4.")
+    public String reachableReplicas;
+
+    @JsonPropertyDescription("Shards with no replica that answers (the cluster's data there is unavailable).")
+    public List<Integer> unavailableShards = new ArrayList<>();
+
+    @JsonPropertyDescription("Every replica of every shard.")
+    public List<Replica> replicas = new ArrayList<>();
+  }
+
+  /** One replica of the cluster. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Replica {
+    @JsonPropertyDescription("Shard number (system.clusters.shard_num, from 1).")
+    public int shard;
+
+    @JsonPropertyDescription("Replica number within its shard (system.clusters.replica_num, from 1).")
+    public int replica;
+
+    @JsonPropertyDescription("Host and native port as remote_servers names it.")
+    public String host;
+
+    @JsonPropertyDescription("The spec endpoint that reaches this replica (found by asking each endpoint which replica"
+        + " it is), or absent when no endpoint does: list every replica's HTTP endpoint for per-replica work.")
+    public String endpoint;
+
+    @JsonPropertyDescription("Whether its endpoint answered at the last probe; absent when it has no endpoint.")
+    public Boolean reachable;
+
+    @JsonPropertyDescription("True when the endpoint was known to be of this shard but not which of its replicas it"
+        + " is (servers sharing a host, whose {replica} macro is not their remote_servers host name): the shard's"
+        + " endpoints were matched to its replicas in spec.endpoints order.")
+    public Boolean placedByOrder;
+  }
+
   /** Health of one endpoint. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class EndpointStatus {

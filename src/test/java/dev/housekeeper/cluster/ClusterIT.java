@@ -1,0 +1,162 @@
+package dev.housekeeper.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.housekeeper.api.common.ConnectionRef;
+import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.api.connection.ClickHouseConnectionStatus;
+import dev.housekeeper.api.migration.ClickHouseMigration;
+import dev.housekeeper.api.migration.ClickHouseMigrationSpec;
+import dev.housekeeper.api.migration.ClickHouseMigrationSpec.Migration;
+import dev.housekeeper.api.migration.ClickHouseMigrationStatus.Phase;
+import dev.housekeeper.common.Conditions;
+import dev.housekeeper.testing.ClickHouseCluster;
+import dev.housekeeper.testing.ClickHouseServer;
+import dev.housekeeper.testing.OperatorHarness;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Every kind on a real 2 x 2 cluster (ZooKeeper and four clickhouse-server 18.16), through the real
+ * operator and the mock API.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterIT {
+
+  static final String NS = "cluster-it";
+  static final String ON = " ON CLUSTER " + ClickHouseCluster.NAME;
+  static OperatorHarness harness;
+  static ClickHouseCluster cluster;
+
+  @BeforeAll
+  static void start() {
+    cluster = ClickHouseCluster.shared();
+    harness = OperatorHarness.start();
+    harness.namespace(NS);
+    harness.readyClusterConnection(NS, "cluster", cluster);
+  }
+
+  @AfterAll
+  static void stop() {
+    // every node running again for the next test class
+    cluster.start();
+    harness.close();
+  }
+
+  static ClickHouseConnection connection() {
+    return harness.client().resources(ClickHouseConnection.class).inNamespace(NS).withName("cluster").get();
+  }
+
+  /** The same answer from every node, or the first difference. */
+  static String onEveryNode(String sql) {
+    String first = cluster.node(0, 0).sql(sql);
+    for (ClickHouseServer n : cluster.nodes()) {
+      assertEquals(first, n.sql(sql), "node " + n.httpUrl() + " differs on " + sql);
+    }
+    return first;
+  }
+
+  @Test
+  @Order(1)
+  void theConnectionShowsTheClustersShardsAndReplicasAndWhichAnswer() {
+    ClickHouseConnection c = connection();
+    ClickHouseConnectionStatus.Topology t = c.getStatus().topology;
+    assertEquals(ClickHouseCluster.NAME, t.cluster);
+    assertEquals(2, t.shards);
+    assertEquals("4/4", t.reachableReplicas);
+    assertThat(t.unavailableShards).isEmpty();
+    // each endpoint was recognised as its replica: node s<shard>r<replica> is shard_num/replica_num
+    for (ClickHouseConnectionStatus.Replica r : t.replicas) {
+      assertEquals(cluster.node(r.shard - 1, r.replica - 1).httpUrl(), r.endpoint, "replica " + r.shard + "/" + r.replica);
+      assertEquals(Boolean.TRUE, r.reachable);
+      assertEquals("127.0.0.1:" + cluster.node(r.shard - 1, r.replica - 1).tcpPort(), r.host);
+    }
+    assertThat(Conditions.find(c.getStatus().getConditions(), "Ready").orElseThrow().getMessage())
+        .contains("Cluster hk_cluster: 2 shard(s), 4/4 replicas answer");
+
+    // one replica of shard 2 goes away: still Ready (its shard has another), reported per replica
+    ClickHouseServer lost = cluster.node(1, 1);
+    lost.stop(false);
+    try {
+      c = await().atMost(Duration.ofSeconds(60)).until(ClusterIT::connection,
+          x -> x.getStatus().topology != null && "3/4".equals(x.getStatus().topology.reachableReplicas));
+      assertEquals(ClickHouseConnectionStatus.Phase.Degraded, c.getStatus().getPhase());
+      ClickHouseConnectionStatus.Replica down = c.getStatus().topology.replicas.stream()
+          .filter(r -> r.shard == 2 && r.replica == 2).findFirst().orElseThrow();
+      assertEquals(Boolean.FALSE, down.reachable);
+      assertEquals(lost.httpUrl(), down.endpoint, "the endpoint that is down keeps its place");
+      assertThat(c.getStatus().topology.unavailableShards).isEmpty();
+    } finally {
+      lost.start();
+    }
+    await().atMost(Duration.ofSeconds(90)).until(ClusterIT::connection,
+        x -> x.getStatus().topology != null && "4/4".equals(x.getStatus().topology.reachableReplicas)
+            && x.getStatus().getPhase() == ClickHouseConnectionStatus.Phase.Ready);
+  }
+
+  static ClickHouseMigration migration(String name, String db, Migration... migrations) {
+    var spec = new ClickHouseMigrationSpec();
+    spec.setConnectionRef(new ConnectionRef("cluster"));
+    spec.setDatabase(db);
+    spec.setOnCluster(true);
+    spec.setMigrations(new ArrayList<>(List.of(migrations)));
+    spec.setLockTimeout("20s");
+    var m = new ClickHouseMigration();
+    m.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+    m.setSpec(spec);
+    return m;
+  }
+
+  static ClickHouseMigration awaitMigration(String name, Predicate<ClickHouseMigration> p, int seconds) {
+    try {
+      return await().atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(300)).until(
+          () -> harness.client().resources(ClickHouseMigration.class).inNamespace(NS).withName(name).get(),
+          m -> m != null && m.getStatus() != null && p.test(m));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      var m = harness.client().resources(ClickHouseMigration.class).inNamespace(NS).withName(name).get();
+      throw new AssertionError("migration " + name + " did not get there; its status: "
+          + io.fabric8.kubernetes.client.utils.Serialization.asYaml(m.getStatus()), e);
+    }
+  }
+
+  static final String LEDGER = "SELECT version, direction, event, statement_index FROM cl_app.housekeeper_migrations"
+      + " ORDER BY version, seq FORMAT TSV";
+
+  @Test
+  @Order(2)
+  void aMigrationSetAppliedOnClusterLeavesEveryNodesSchemaAndLedgerEqual() {
+    cluster.node(0, 0).sql("DROP DATABASE IF EXISTS cl_app" + ON + "; CREATE DATABASE cl_app" + ON);
+    harness.client().resource(migration("app", "cl_app",
+        new Migration(1, "events", "CREATE TABLE events (d Date, user_id UInt64, v String)"
+            + " ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/cl_app/events', '{replica}')"
+            + " PARTITION BY toYYYYMM(d) ORDER BY (user_id, d)", "DROP TABLE events"),
+        new Migration(2, "events_all", "CREATE TABLE events_all AS cl_app.events"
+            + " ENGINE = Distributed(" + ClickHouseCluster.NAME + ", cl_app, events, user_id)",
+            "DROP TABLE events_all"),
+        new Migration(3, "add_country", "ALTER TABLE events ADD COLUMN country String DEFAULT ''",
+            "ALTER TABLE events DROP COLUMN country"))).create();
+    ClickHouseMigration m = awaitMigration("app", x -> x.getStatus().getPhase() == Phase.Ready
+        && Long.valueOf(3).equals(x.getStatus().getCurrentVersion()), 120);
+    assertEquals(3, m.getStatus().getApplied().size());
+    String schema = onEveryNode("SELECT name, type FROM system.columns WHERE database = 'cl_app'"
+        + " AND table = 'events' ORDER BY name FORMAT TSV");
+    assertThat(schema).contains("country\tString").contains("user_id\tUInt64");
+    onEveryNode("SELECT name, engine FROM system.tables WHERE database = 'cl_app' AND name LIKE 'events%'"
+        + " ORDER BY name FORMAT TSV");
+    // the ledger is one replicated table: every node has every row (replication is asynchronous)
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> onEveryNode(LEDGER));
+    assertThat(onEveryNode("SELECT count() FROM cl_app.housekeeper_migrations WHERE event = 'applied'"))
+        .isEqualTo("3");
+  }
+}

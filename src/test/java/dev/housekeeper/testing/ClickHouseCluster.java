@@ -1,0 +1,205 @@
+package dev.housekeeper.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real ClickHouse cluster on loopback: Debian's ZooKeeper (3.8, standalone) and four
+ * clickhouse-server 18.16 processes as 2 shards x 2 replicas, with {@code remote_servers} (cluster
+ * {@value #NAME}), {@code macros} ({shard}, {replica}), the distributed DDL queue and interserver
+ * replication, so that ON CLUSTER DDL and ReplicatedMergeTree work for real. One cluster is shared
+ * by a test run ({@link #shared()}) and stopped at exit.
+ */
+public final class ClickHouseCluster implements AutoCloseable {
+
+  public static final String NAME = "hk_cluster";
+  public static final String ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar";
+  public static final int SHARDS = 2;
+  public static final int REPLICAS = 2;
+
+  private static ClickHouseCluster shared;
+
+  private final Path dir;
+  private final int zkPort;
+  private Process zookeeper;
+  private final List<ClickHouseServer> nodes = new ArrayList<>();
+
+  /** The cluster shared by every test of this JVM, started on first use. */
+  public static synchronized ClickHouseCluster shared() {
+    if (shared == null) {
+      try {
+        shared = new ClickHouseCluster(Files.createTempDirectory("hk-cluster-"));
+        shared.start();
+        ClickHouseCluster c = shared;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          c.close();
+          TempDirs.delete(c.dir);
+        }));
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot start the ClickHouse cluster", e);
+      }
+    }
+    return shared;
+  }
+
+  public ClickHouseCluster(Path dir) throws IOException {
+    this.dir = dir;
+    this.zkPort = ClickHouseServer.freePort();
+    int[][] http = new int[SHARDS * REPLICAS][];
+    int[] tcp = new int[SHARDS * REPLICAS];
+    int[] interserver = new int[SHARDS * REPLICAS];
+    for (int i = 0; i < tcp.length; i++) {
+      http[i] = new int[] {ClickHouseServer.freePort()};
+      tcp[i] = ClickHouseServer.freePort();
+      interserver[i] = ClickHouseServer.freePort();
+    }
+    StringBuilder shards = new StringBuilder();
+    for (int s = 0; s < SHARDS; s++) {
+      shards.append("<shard><internal_replication>true</internal_replication>");
+      for (int r = 0; r < REPLICAS; r++) {
+        shards.append("<replica><host>127.0.0.1</host><port>").append(tcp[s * REPLICAS + r]).append("</port><user>")
+            .append(ClickHouseServer.USER).append("</user><password>").append(ClickHouseServer.PASSWORD)
+            .append("</password></replica>");
+      }
+      shards.append("</shard>");
+    }
+    for (int s = 0; s < SHARDS; s++) {
+      for (int r = 0; r < REPLICAS; r++) {
+        int i = s * REPLICAS + r;
+        String extra = """
+            <interserver_http_port>%1$d</interserver_http_port>
+            <interserver_http_host>127.0.0.1</interserver_http_host>
+            <zookeeper><node><host>127.0.0.1</host><port>%2$d</port></node>
+              <session_timeout_ms>10000</session_timeout_ms></zookeeper>
+            <remote_servers><%3$s>%4$s</%3$s></remote_servers>
+            <macros><cluster>%3$s</cluster><shard>%5$02d</shard><replica>%6$s</replica></macros>
+            <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+            """.formatted(interserver[i], zkPort, NAME, shards, s + 1, nodeName(s, r));
+        nodes.add(new ClickHouseServer(dir.resolve(nodeName(s, r)), http[i][0], tcp[i], ClickHouseServer.USER,
+            ClickHouseServer.PASSWORD, extra));
+      }
+    }
+  }
+
+  /** The node name, which is also its {replica} macro: s1r1, s1r2, s2r1, s2r2. */
+  public static String nodeName(int shard, int replica) {
+    return "s" + (shard + 1) + "r" + (replica + 1);
+  }
+
+  public synchronized void start() {
+    startZooKeeper();
+    // the nodes start in parallel: each waits for /ping
+    List<Thread> starting = new ArrayList<>();
+    List<RuntimeException> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    for (ClickHouseServer n : nodes) {
+      Thread t = new Thread(() -> {
+        try {
+          n.start();
+        } catch (RuntimeException e) {
+          failures.add(e);
+        }
+      });
+      t.start();
+      starting.add(t);
+    }
+    for (Thread t : starting) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (!failures.isEmpty()) {
+      throw failures.get(0);
+    }
+  }
+
+  private void startZooKeeper() {
+    if (zookeeper != null && zookeeper.isAlive()) {
+      return;
+    }
+    try {
+      Files.createDirectories(dir.resolve("zookeeper/data"));
+      zookeeper = new ProcessBuilder("java", "-Xmx128m", "-XX:+UseSerialGC", "-Dzookeeper.admin.enableServer=false",
+          "-Dzookeeper.4lw.commands.whitelist=srvr,ruok", "-cp", ZOOKEEPER_JAR,
+          "org.apache.zookeeper.server.ZooKeeperServerMain", String.valueOf(zkPort),
+          dir.resolve("zookeeper/data").toString())
+          .redirectErrorStream(true).redirectOutput(dir.resolve("zookeeper/out.log").toFile()).start();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run ZooKeeper (apt-get install zookeeper)", e);
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!zookeeper.isAlive()) {
+        throw new IllegalStateException("ZooKeeper exited; see " + dir.resolve("zookeeper/out.log"));
+      }
+      if ("imok".equals(fourLetter("ruok"))) {
+        return;
+      }
+      sleep(100);
+    }
+    throw new IllegalStateException("ZooKeeper did not answer within 30 s");
+  }
+
+  private String fourLetter(String word) {
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(new java.net.InetSocketAddress("127.0.0.1", zkPort), 500);
+      s.setSoTimeout(1000);
+      s.getOutputStream().write(word.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip();
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  public List<ClickHouseServer> nodes() {
+    return nodes;
+  }
+
+  public ClickHouseServer node(int shard, int replica) {
+    return nodes.get(shard * REPLICAS + replica);
+  }
+
+  /** The HTTP URLs of every node, shard by shard. */
+  public List<String> httpUrls() {
+    return nodes.stream().map(ClickHouseServer::httpUrl).toList();
+  }
+
+  public int zooKeeperPort() {
+    return zkPort;
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    for (ClickHouseServer n : nodes) {
+      try {
+        n.close();
+      } catch (RuntimeException e) {
+        // best effort
+      }
+    }
+    if (zookeeper != null) {
+      zookeeper.destroy();
+      try {
+        if (!zookeeper.waitFor(10, TimeUnit.SECONDS)) {
+          zookeeper.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
