@@ -124,8 +124,8 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     }
     if (task.isPresent()) {
       work.remove(key);
-      runners.remove(key);
-      return finished(resource, status, task.get(), key);
+      MigrationRunner ran = runners.remove(key);
+      return finished(resource, status, task.get(), key, ran == null ? List.of() : ran.queuedOnCluster());
     }
     ClickHouseMigrationSpec spec = resource.getSpec();
     List<String> problems = validate(spec);
@@ -179,7 +179,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
         collected.scripts(), spec.getTargetVersion(), spec.isDryRun(), spec.isAllowDrift(), retryRequested, cluster,
         Durations.parse("lockTimeout", spec.getLockTimeout(), Duration.ofSeconds(60)),
         Durations.parse("statementTimeout", spec.getStatementTimeout(), Duration.ofSeconds(300)),
-        identity + "/" + key);
+        identity + "/" + key, cluster == null ? null : clusterDdlTimeout(conn, spec));
     var progressSink = new java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<String>>(p -> { });
     // on a cluster the ledger and the lock are replicated tables: one node at a time reads what was written
     MigrationRunner runner = new MigrationRunner(cluster == null ? conn.client() : conn.pinned(), request,
@@ -199,7 +199,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
   }
 
   private Pass finished(ClickHouseMigration resource, ClickHouseMigrationStatus status,
-      WorkExecutor.Task<Report> task, String key) {
+      WorkExecutor.Task<Report> task, String key, List<String> queued) {
     String ns = resource.getMetadata().getNamespace();
     Report report;
     try {
@@ -232,15 +232,67 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     }
     String ranWith = runFingerprints.remove(key);
     Pass pass = passFor(report, status, ns, key);
+    if (report.outcome() == Outcome.READY && resource.getSpec().isOnCluster()) {
+      pass = replicas(resource, status, pass, queued);
+    } else {
+      status.replicas = null;
+    }
     if (report.outcome() != Outcome.RETRY && report.outcome() != Outcome.LOCKED) {
       retryAttempts.remove(key);
-      if (ranWith != null) {
+      if (ranWith != null && !REPLICAS_PENDING.equals(pass.reason())) {
         settled.put(key, new Settled(ranWith, clock.instant(), pass));
       }
     } else {
       settled.remove(key);
     }
     return pass;
+  }
+
+  static final String REPLICAS_PENDING = "ReplicasPending";
+
+  /**
+   * How long an ON CLUSTER statement waits for every node before the run goes on and leaves it to the
+   * distributed DDL queue: briefly when the connection already sees a replica down, else up to the
+   * statement timeout (at most 180 s, ClickHouse's default).
+   */
+  private static Duration clusterDdlTimeout(ConnectionResolver.Resolved conn, ClickHouseMigrationSpec spec) {
+    var topology = conn.connection().getStatus() == null ? null : conn.connection().getStatus().topology;
+    boolean someDown = topology != null && topology.replicas.stream()
+        .anyMatch(r -> Boolean.FALSE.equals(r.reachable));
+    Duration statement = Durations.parse("statementTimeout", spec.getStatementTimeout(), Duration.ofSeconds(300));
+    Duration limit = someDown ? Duration.ofSeconds(10) : Duration.ofSeconds(180);
+    return statement.compareTo(limit) < 0 ? statement : limit;
+  }
+
+  /** After a run on a cluster: every replica's schema against the node it ran through. */
+  private Pass replicas(ClickHouseMigration resource, ClickHouseMigrationStatus status, Pass pass,
+      List<String> queued) {
+    String ns = resource.getMetadata().getNamespace();
+    String connName = resource.getSpec().getConnectionRef().getName();
+    ConnectionResolver.Resolved conn;
+    try {
+      conn = resolver.resolve(ns, connName, connectionSource.get(new ResourceID(connName, ns)).orElse(null));
+    } catch (ConnectionResolver.NotReady e) {
+      return pass;
+    }
+    String database = resource.getSpec().getDatabase() != null ? resource.getSpec().getDatabase()
+        : conn.connection().getSpec().getDatabase();
+    try {
+      status.replicas = ClusterSchema.check(conn, database == null ? "default" : database);
+    } catch (ClickHouseException e) {
+      return pass;
+    }
+    if (ClusterSchema.converged(status.replicas)) {
+      return pass;
+    }
+    String behind = status.replicas.stream().filter(r -> !"InSync".equals(r.state) && !"Unknown".equals(r.state))
+        .map(r -> "shard " + r.shard + " replica " + r.replica + " (" + r.endpoint + ", " + r.state + ")")
+        .collect(java.util.stream.Collectors.joining(", "));
+    return new Pass(Phase.Ready, true, REPLICAS_PENDING, pass.message() + " Not yet on " + behind + ": ClickHouse"
+        + " runs the queued ON CLUSTER DDL there when the node returns"
+        + (queued.isEmpty() ? "" : " (" + queued.size() + " statement(s) of this run were left to the queue)")
+        + "; checking every 15s. If the node is gone for good, remove it from remote_servers and its endpoint from"
+        + " the connection.", Duration.ofSeconds(15));
   }
 
   private Pass passFor(Report report, ClickHouseMigrationStatus status, String ns, String key) {
@@ -334,7 +386,8 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
       Pass pass) {
     Long gen = resource.getMetadata().getGeneration();
     status.setPhase(pass.phase());
-    boolean degraded = pass.phase() == Phase.Dirty || pass.phase() == Phase.Drift || pass.phase() == Phase.Failed;
+    boolean degraded = pass.phase() == Phase.Dirty || pass.phase() == Phase.Drift || pass.phase() == Phase.Failed
+        || REPLICAS_PENDING.equals(pass.reason());
     var conditions = Conditions.standard(status.getConditions(), pass.ready(), pass.phase() == Phase.Progressing,
         degraded, pass.reason(), pass.message(), gen, clock);
     status.setConditions(conditions);

@@ -52,7 +52,7 @@ public final class Ledger {
   }
 
   public void ensureTable() {
-    client.execute(createTable());
+    MigrationRunner.ensureTable(client, createTable(), database, table, cluster);
   }
 
   /** Whether the ledger table exists (read-only; for dry runs). */

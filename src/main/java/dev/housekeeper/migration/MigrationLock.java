@@ -70,7 +70,7 @@ public final class MigrationLock {
    * @return null when taken; otherwise the holder that has it
    */
   public String tryAcquire() throws InterruptedException {
-    client.execute(createTable());
+    MigrationRunner.ensureTable(client, createTable(), database, TABLE, cluster);
     token = UUID.randomUUID().toString();
     client.execute(claimSql(token));
     claimedAt = client.query(Sql.query("SELECT toString(min(claimed_at)) AS t FROM ? WHERE lock_name = ? AND token = ?",

@@ -30,10 +30,46 @@ public final class MigrationRunner {
   /** Kinds of failure after which the statement's outcome is unknown and the run should come back later. */
   private static final Set<Kind> TRANSIENT = Set.of(Kind.CONNECTION, Kind.RETRIES_EXHAUSTED, Kind.CIRCUIT_OPEN);
 
+  /** ON CLUSTER statements that some nodes had not run when the wait ended (they run them from the queue). */
+  private final List<String> queued = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /**
+   * ClickHouse's answer when an ON CLUSTER query waited distributed_ddl_task_timeout for nodes that did
+   * not run it: it is in the distributed DDL queue, and they run it when they can (18.16 to 26.x).
+   */
+  static boolean queuedOnCluster(ClickHouseException e) {
+    String m = e.getMessage() == null ? "" : e.getMessage();
+    return m.contains("distributed_ddl_task_timeout") && m.contains("unfinished hosts");
+  }
+
+  /**
+   * Creates a bookkeeping table (ledger, lock) unless this node has it. ON CLUSTER, the wait for
+   * the other nodes is short and a node that is down gets it from the DDL queue when it returns.
+   */
+  static void ensureTable(ClickHouseClient client, Sql create, String database, String table, String cluster) {
+    boolean exists = !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?",
+        database, table)).isEmpty();
+    if (exists) {
+      return;
+    }
+    try {
+      client.execute(cluster == null ? create : create.withSetting("distributed_ddl_task_timeout", "30"));
+    } catch (ClickHouseException e) {
+      if (cluster == null || !queuedOnCluster(e)) {
+        throw e;
+      }
+    }
+  }
+
+  /** ON CLUSTER statements of this run left to the distributed DDL queue on some nodes. */
+  public List<String> queuedOnCluster() {
+    return List.copyOf(queued);
+  }
+
   /** What to run. */
   public record Request(String resource, String database, String ledgerTable, List<MigrationScript> scripts,
       Long targetVersion, boolean dryRun, boolean allowDrift, boolean retryRequested, String cluster,
-      Duration lockTtl, Duration statementTimeout, String holder) {}
+      Duration lockTtl, Duration statementTimeout, String holder, Duration clusterDdlTimeout) {}
 
   /** How a run ended. */
   public enum Outcome {
@@ -307,12 +343,24 @@ public final class MigrationRunner {
         long t0 = System.nanoTime();
         currentQueryId = qid;
         try {
-          client.execute(Sql.verbatim(OnCluster.rewrite(statement, request.cluster()))
+          Sql sql = Sql.verbatim(OnCluster.rewrite(statement, request.cluster()))
               .withQueryId(qid)
               .inDatabase(request.database())
               .withTimeout(request.statementTimeout())
-              .withSetting("log_queries", "1"));
+              .withSetting("log_queries", "1");
+          if (request.cluster() != null && request.clusterDdlTimeout() != null) {
+            sql = sql.withSetting("distributed_ddl_task_timeout", String.valueOf(request.clusterDdlTimeout().toSeconds()));
+          }
+          client.execute(sql);
         } catch (ClickHouseException e) {
+          if (request.cluster() != null && queuedOnCluster(e)) {
+            // ran where the nodes answered; the distributed DDL queue runs it on the others when they return
+            queued.add("version " + script.version() + " statement " + i + ": " + e.getMessage());
+            ledger.append(script.version(), script.name(), step.direction(), Ledger.STATEMENT_DONE, script.checksum(),
+                i, statements.size(), checksum, qid, "queued on the cluster: " + e.getMessage(),
+                (System.nanoTime() - t0) / 1_000_000, runId, request.resource());
+            continue;
+          }
           if (TRANSIENT.contains(e.kind()) || (e.kind() == Kind.CANCELLED && Thread.currentThread().isInterrupted())) {
             // the outcome is unknown: the next run settles it by query id
             return new Report(Outcome.RETRY, "connection lost during statement " + i + " of version "

@@ -159,4 +159,47 @@ class ClusterIT {
     assertThat(onEveryNode("SELECT count() FROM cl_app.housekeeper_migrations WHERE event = 'applied'"))
         .isEqualTo("3");
   }
+
+  @Test
+  @Order(3)
+  void aReplicaStoppedDuringAMigrationIsReportedAndConvergesWhenItReturns() {
+    ClickHouseServer lost = cluster.node(1, 1);
+    lost.stop(false);
+    try {
+      var m = harness.client().resources(ClickHouseMigration.class).inNamespace(NS).withName("app").get();
+      m.getSpec().setStatementTimeout("20s");
+      m.getSpec().getMigrations().add(new Migration(4, "add_device", "ALTER TABLE events ADD COLUMN device String"
+          + " DEFAULT 'unknown'", "ALTER TABLE events DROP COLUMN device"));
+      harness.client().resource(m).update();
+      ClickHouseMigration pending = awaitMigration("app", x -> Long.valueOf(4).equals(x.getStatus().getCurrentVersion())
+          && "ReplicasPending".equals(readyReason(x)), 120);
+      var down = pending.getStatus().replicas.stream().filter(r -> r.shard == 2 && r.replica == 2).findFirst()
+          .orElseThrow();
+      assertThat(down.state).isIn("Unreachable", "Behind");
+      assertEquals(lost.httpUrl(), down.endpoint);
+      assertThat(pending.getStatus().replicas.stream().filter(r -> r != down).map(r -> r.state)).containsOnly("InSync");
+      assertThat(Conditions.find(pending.getStatus().getConditions(), "Ready").orElseThrow().getMessage())
+          .contains("shard 2 replica 2").contains("queued ON CLUSTER DDL");
+      assertEquals("True", Conditions.find(pending.getStatus().getConditions(), "Degraded").orElseThrow().getStatus());
+      // the others have the column already
+      assertThat(cluster.node(1, 0).sql("SELECT name FROM system.columns WHERE database = 'cl_app'"
+          + " AND table = 'events' AND name = 'device'")).isEqualTo("device");
+    } finally {
+      lost.start();
+    }
+    // back: it runs the queued DDL, and the migration says so
+    ClickHouseMigration done = awaitMigration("app", x -> !"ReplicasPending".equals(readyReason(x))
+        && x.getStatus().getPhase() == Phase.Ready, 120);
+    assertThat(done.getStatus().replicas).allMatch(r -> "InSync".equals(r.state));
+    assertEquals("False", Conditions.find(done.getStatus().getConditions(), "Degraded").orElseThrow().getStatus());
+    onEveryNode("SELECT name, type FROM system.columns WHERE database = 'cl_app' AND table = 'events'"
+        + " ORDER BY name FORMAT TSV");
+    assertThat(lost.sql("SELECT name FROM system.columns WHERE database = 'cl_app' AND table = 'events'"
+        + " AND name = 'device'")).isEqualTo("device");
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> onEveryNode(LEDGER));
+  }
+
+  static String readyReason(ClickHouseMigration m) {
+    return Conditions.find(m.getStatus().getConditions(), "Ready").map(c -> c.getReason()).orElse("");
+  }
 }

@@ -84,6 +84,7 @@ public final class OperatorHarness implements AutoCloseable {
     var spec = new dev.housekeeper.api.connection.ClickHouseConnectionSpec();
     spec.setEndpoints(cluster.httpUrls());
     spec.setCluster(ClickHouseCluster.NAME);
+    spec.setProbeInterval("5s");
     var creds = new dev.housekeeper.api.connection.ClickHouseConnectionSpec.Credentials();
     creds.setSecretName(name + "-credentials");
     spec.setCredentials(creds);

@@ -47,6 +47,31 @@ public class ClickHouseMigrationStatus extends HousekeeperStatus {
   @JsonPropertyDescription("The migration that failed, when the phase is Dirty.")
   private DirtyState dirty;
 
+  @JsonPropertyDescription("On a cluster (spec.onCluster): each replica's schema of the database compared with the"
+      + " node the migrations ran through, after the last run. A replica that was down runs the queued ON CLUSTER"
+      + " DDL when it returns; until then it is listed as Unreachable or Behind.")
+  public List<ReplicaSchema> replicas;
+
+  /** One replica's schema state. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class ReplicaSchema {
+    @JsonPropertyDescription("Shard number.")
+    public int shard;
+
+    @JsonPropertyDescription("Replica number within the shard.")
+    public int replica;
+
+    @JsonPropertyDescription("The connection endpoint of this replica.")
+    public String endpoint;
+
+    @JsonPropertyDescription("InSync (same tables and columns), Behind (different: queued DDL not run yet),"
+        + " Unreachable (down at the last look), or Unknown (no endpoint for it in the connection).")
+    public String state;
+
+    @JsonPropertyDescription("Hash of the replica's tables and columns in the database.")
+    public String schemaHash;
+  }
+
   @JsonPropertyDescription("Applied versions whose text no longer matches the ledger's checksum.")
   private List<Long> drifted;
 
