@@ -5,6 +5,7 @@ import dev.housekeeper.api.retention.RetentionPolicy;
 import dev.housekeeper.api.retention.RetentionPolicySpec;
 import dev.housekeeper.api.retention.RetentionPolicyStatus;
 import dev.housekeeper.api.retention.RetentionPolicyStatus.Phase;
+import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.Conditions;
@@ -159,8 +160,9 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
           : format(schedule(spec.getSchedule()).next(now));
       runKinds.put(key, "retention");
       LocalDate today = LocalDate.ofInstant(now, zone);
-      work.submit(key, progress -> new RetentionRunner(conn.client(), database,
-          n -> notice(resource, n), progress).run(spec, ttl, zone, today));
+      work.submit(key, progress -> ClusterRetention.applies(conn)
+          ? ClusterRetention.run(conn, database, spec, ttl, zone, today, n -> notice(resource, n), progress)
+          : new RetentionRunner(conn.client(), database, n -> notice(resource, n), progress).run(spec, ttl, zone, today));
       return new Pass(Phase.Progressing, status.phase == Phase.Ready, "Running", "retention run started", POLL);
     }
     if (optimizeDue) {
@@ -176,17 +178,38 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     status.nextOptimizeTime = nextOptimize == null ? null : format(nextOptimize);
 
     // preview and statistics: read-only metadata queries
-    RetentionPlanner.Plan plan;
+    status.preview = new ArrayList<>();
+    status.tables = new ArrayList<>();
+    status.databaseBytes = 0L;
     try {
-      plan = new RetentionPlanner(conn.client(), database, ttl)
-          .plan(spec, zone, LocalDate.ofInstant(now, zone));
+      // on a cluster each shard has its own data: a preview and statistics per shard
+      Map<Integer, ClickHouseClient> shards = new java.util.TreeMap<>();
+      if (ClusterRetention.applies(conn)) {
+        for (int shard : dev.housekeeper.connection.ClusterTopology.byShard(conn.connection().getStatus().topology)
+            .keySet()) {
+          conn.shard(shard).ifPresent(c -> shards.put(shard, c));
+        }
+      } else {
+        shards.put(0, conn.client());
+      }
+      for (var e : shards.entrySet()) {
+        RetentionPlanner.Plan plan = new RetentionPlanner(e.getValue(), database, ttl)
+            .plan(spec, zone, LocalDate.ofInstant(now, zone));
+        Integer shard = e.getKey() == 0 ? null : e.getKey();
+        plan.work().forEach(w -> {
+          w.plan().shard = shard;
+          status.preview.add(w.plan());
+        });
+        plan.stats().forEach(t -> {
+          t.shard = shard;
+          status.tables.add(t);
+        });
+        status.databaseBytes += plan.databaseBytes();
+      }
     } catch (ClickHouseException e) {
       return new Pass(Phase.Degraded, false, "PreviewFailed", "Reading table metadata failed: " + e.getMessage(),
           Duration.ofSeconds(30));
     }
-    status.preview = new ArrayList<>(plan.work().stream().map(RetentionPlanner.Work::plan).toList());
-    status.tables = new ArrayList<>(plan.stats());
-    status.databaseBytes = plan.databaseBytes();
     Duration requeue = shortest(REFRESH, nextRun == null ? null : Duration.between(now, nextRun),
         nextOptimize == null ? null : Duration.between(now, nextOptimize));
     List<String> refused = new ArrayList<>();
@@ -202,6 +225,16 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         if ("Failed".equals(t.reason)) {
           refused.add(t.table + " (last run): " + t.error);
           firstReason = firstReason == null ? "TableFailed" : firstReason;
+        }
+      }
+      if (status.lastRun.replicas != null) {
+        for (var r : status.lastRun.replicas) {
+          if ("Differs".equals(r.state)) {
+            refused.add("shard " + r.shard + " replica " + r.replica + " (" + r.endpoint + ") has other partitions"
+                + " than its shard's other replicas after the last run (replication has not caught up, or the table is"
+                + " not Replicated*MergeTree)");
+            firstReason = firstReason == null ? "ReplicasDiffer" : firstReason;
+          }
         }
       }
     }

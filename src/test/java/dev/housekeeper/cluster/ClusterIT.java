@@ -199,6 +199,70 @@ class ClusterIT {
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> onEveryNode(LEDGER));
   }
 
+  @Test
+  @Order(4)
+  void aRetentionRunOnAReplicatedShardedTableLeavesIdenticalPartitionsOnEachShardsReplicas() {
+    ClickHouseServer any = cluster.node(0, 0);
+    any.sql("DROP DATABASE IF EXISTS cl_ret" + ON + "; CREATE DATABASE cl_ret" + ON);
+    any.sql("CREATE TABLE cl_ret.events" + ON + " (d Date, user_id UInt64, v String)"
+        + " ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/cl_ret/events', '{replica}')"
+        + " PARTITION BY toYYYYMM(d) ORDER BY user_id");
+    java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+    for (int shard = 0; shard < 2; shard++) {
+      StringBuilder values = new StringBuilder();
+      for (int m = 0; m < 24; m++) {
+        java.time.LocalDate month = today.withDayOfMonth(1).minusMonths(m);
+        for (int day = 10; day <= 12; day++) {
+          values.append(values.isEmpty() ? "" : ",").append("('").append(month.withDayOfMonth(day)).append("', ")
+              .append(2 * (m * 100 + day) + shard).append(", 'x')");
+        }
+      }
+      // into one replica of each shard; replication brings it to the other
+      cluster.node(shard, shard).sql("INSERT INTO cl_ret.events VALUES " + values);
+    }
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      for (ClickHouseServer n : cluster.nodes()) {
+        assertEquals("72", n.sql("SELECT count() FROM cl_ret.events"));
+      }
+    });
+    var spec = new dev.housekeeper.api.retention.RetentionPolicySpec();
+    spec.setConnectionRef(new ConnectionRef("cluster"));
+    spec.setDatabase("cl_ret");
+    var sel = new dev.housekeeper.api.retention.RetentionPolicySpec.TableSelector();
+    sel.setNames(new ArrayList<>(List.of("events")));
+    spec.setTables(sel);
+    spec.setKeep("12M");
+    spec.setMaxPartitionsPerRun(30);
+    var policy = new dev.housekeeper.api.retention.RetentionPolicy();
+    policy.setMetadata(new ObjectMetaBuilder().withName("events").withNamespace(NS)
+        .withAnnotations(java.util.Map.of(dev.housekeeper.api.retention.RetentionPolicy.RUN_NOW_ANNOTATION, "1"))
+        .build());
+    policy.setSpec(spec);
+    harness.client().resource(policy).create();
+    var done = await().atMost(Duration.ofSeconds(120)).until(() -> harness.client()
+        .resources(dev.housekeeper.api.retention.RetentionPolicy.class).inNamespace(NS).withName("events").get(),
+        p -> p.getStatus() != null && p.getStatus().lastRun != null
+            && p.getStatus().phase == dev.housekeeper.api.retention.RetentionPolicyStatus.Phase.Ready);
+    var run = done.getStatus().lastRun;
+    // the months whose newest day is older than 12 months, on each shard, except nothing newer
+    java.time.LocalDate cutoff = today.minusMonths(12);
+    long oldMonths = java.util.stream.IntStream.range(1, 24)
+        .filter(m -> today.withDayOfMonth(1).minusMonths(m).withDayOfMonth(12).isBefore(cutoff)).count();
+    assertEquals(2 * oldMonths, run.partitionsDroppedCount, "every shard processed: " + run.partitionsDropped);
+    assertThat(run.partitionsDropped).anyMatch(p -> p.startsWith("shard 1: ")).anyMatch(p -> p.startsWith("shard 2: "));
+    assertThat(run.replicas).hasSize(4).allMatch(r -> "Identical".equals(r.state));
+    assertThat(run.replicas).allMatch(r -> r.partitions == 24 - oldMonths);
+    assertThat(done.getStatus().preview).allMatch(p -> p.shard != null);
+    for (int shard = 0; shard < 2; shard++) {
+      String partitions = "SELECT partition_id FROM system.parts WHERE database = 'cl_ret' AND table = 'events'"
+          + " AND active GROUP BY partition_id ORDER BY partition_id FORMAT TSV";
+      String first = cluster.node(shard, 0).sql(partitions);
+      assertEquals(first, cluster.node(shard, 1).sql(partitions), "replicas of shard " + (shard + 1));
+      assertEquals(24 - oldMonths, first.split("\n").length);
+      assertEquals(String.valueOf(3 * (24 - oldMonths)), cluster.node(shard, 1).sql("SELECT count() FROM cl_ret.events"));
+    }
+  }
+
   static String readyReason(ClickHouseMigration m) {
     return Conditions.find(m.getStatus().getConditions(), "Ready").map(c -> c.getReason()).orElse("");
   }

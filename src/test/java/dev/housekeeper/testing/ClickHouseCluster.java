@@ -80,8 +80,12 @@ public final class ClickHouseCluster implements AutoCloseable {
             <macros><cluster>%3$s</cluster><shard>%5$02d</shard><replica>%6$s</replica></macros>
             <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
             """.formatted(interserver[i], zkPort, NAME, shards, s + 1, nodeName(s, r));
+        // 18.16 forwards ALTER ... DROP PARTITION and OPTIMIZE from a replica to the shard's leader replica
+        // as the user "default": a cluster of that version needs it (here from loopback only)
+        String defaultUser = "<default><password></password><networks><ip>127.0.0.1</ip></networks>"
+            + "<profile>default</profile><quota>default</quota></default>";
         nodes.add(new ClickHouseServer(dir.resolve(nodeName(s, r)), http[i][0], tcp[i], ClickHouseServer.USER,
-            ClickHouseServer.PASSWORD, extra));
+            ClickHouseServer.PASSWORD, extra, defaultUser));
       }
     }
   }

@@ -35,6 +35,7 @@ public final class ClickHouseServer implements AutoCloseable {
   private final String user;
   private final String password;
   private final String extraConfig;
+  private final String extraUsers;
   private Process process;
 
   /** The server shared by every test of this JVM, started on first use and stopped at exit. */
@@ -67,7 +68,14 @@ public final class ClickHouseServer implements AutoCloseable {
   /** A server with more config.xml elements (a cluster node's ZooKeeper, remote_servers, macros ...). */
   public ClickHouseServer(Path dir, int httpPort, int tcpPort, String user, String password, String extraConfig)
       throws IOException {
+    this(dir, httpPort, tcpPort, user, password, extraConfig, "");
+  }
+
+  /** ... and more users.xml users. */
+  public ClickHouseServer(Path dir, int httpPort, int tcpPort, String user, String password, String extraConfig,
+      String extraUsers) throws IOException {
     this.extraConfig = extraConfig;
+    this.extraUsers = extraUsers;
     this.dir = dir;
     this.httpPort = httpPort == 0 ? freePort() : httpPort;
     this.tcpPort = tcpPort == 0 ? freePort() : tcpPort;
@@ -119,12 +127,13 @@ public final class ClickHouseServer implements AutoCloseable {
               <profile>default</profile><quota>default</quota></%1$s>
             <%3$s><password>%4$s</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
               <profile>readonly</profile><quota>default</quota></%3$s>
+            %5$s
           </users>
           <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
             <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
           </interval></default></quotas>
         </yandex>
-        """.formatted(user, password, READONLY_USER, password));
+        """.formatted(user, password, READONLY_USER, password, extraUsers));
   }
 
   /** Starts the process and waits until /ping answers. */

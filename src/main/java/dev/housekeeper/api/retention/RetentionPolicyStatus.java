@@ -74,6 +74,27 @@ public class RetentionPolicyStatus extends HousekeeperStatus {
     public long bytesFreed;
     @JsonPropertyDescription("Per-table outcome.")
     public List<TablePlan> tables = new ArrayList<>();
+    @JsonPropertyDescription("On a cluster: the partitions each replica has after the run, compared within its shard."
+        + " The run drops a partition once per shard; replication removes it from the shard's other replicas.")
+    public List<ReplicaCheck> replicas;
+  }
+
+  /** One replica's partitions after a run on a cluster. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class ReplicaCheck {
+    @JsonPropertyDescription("Shard number.")
+    public int shard;
+    @JsonPropertyDescription("Replica number within the shard.")
+    public int replica;
+    @JsonPropertyDescription("The connection endpoint of this replica.")
+    public String endpoint;
+    @JsonPropertyDescription("Identical (the same active partitions as every other replica of its shard), Differs"
+        + " (not after waiting for replication: see partitions), Unreachable, or Unknown (no endpoint).")
+    public String state;
+    @JsonPropertyDescription("Active partitions of the policy's tables on this replica.")
+    public Long partitions;
+    @JsonPropertyDescription("Hash of this replica's table/partition list.")
+    public String partitionsHash;
   }
 
   /** What a run did or would do to one table. */
@@ -81,6 +102,8 @@ public class RetentionPolicyStatus extends HousekeeperStatus {
   public static class TablePlan {
     @JsonPropertyDescription("Table name.")
     public String table;
+    @JsonPropertyDescription("On a cluster: the shard this line is about (each shard is planned and run on its own).")
+    public Integer shard;
     @JsonPropertyDescription("dropPartitions, delete or ttl.")
     public String action;
     @JsonPropertyDescription("Partitions (partition_id) to drop or dropped.")
@@ -127,6 +150,8 @@ public class RetentionPolicyStatus extends HousekeeperStatus {
   public static class TableStats {
     @JsonPropertyDescription("Table.")
     public String table;
+    @JsonPropertyDescription("On a cluster: the shard (statistics are per shard).")
+    public Integer shard;
     @JsonPropertyDescription("Rows in active parts.")
     public long rows;
     @JsonPropertyDescription("Bytes on disk of active parts.")
