@@ -70,6 +70,14 @@ public final class BackupJob {
     this.progress = progress;
   }
 
+  private java.util.Map<Integer, ClickHouseClient> shards = java.util.Map.of();
+
+  /** On a cluster: one client per shard; each shard is backed up through its own. */
+  public BackupJob shards(java.util.Map<Integer, ClickHouseClient> clients) {
+    this.shards = clients;
+    return this;
+  }
+
   /** Tables left out of the scope (views, other engines), for an Event. */
   public List<String> skipped() {
     return skipped;
@@ -138,7 +146,8 @@ public final class BackupJob {
     var compression = Compression.valueOf(plan.spec().compression == null ? "zstd" : plan.spec().compression.name());
     LogicalBackup backup = new LogicalBackup(client, store, compression, plan.encryption(), progress)
         .parallelism(plan.spec().parallelism == null ? 3 : plan.spec().parallelism)
-        .partCountsExact(plan.partCountsExact());
+        .partCountsExact(plan.partCountsExact())
+        .shards(shards);
     var filter = scope == null ? null : scope.partitions;
     if (filter != null) {
       backup.partitions(BackupScope.partitions(filter.ids, filter.from, filter.to, filter.newest));

@@ -171,6 +171,14 @@ public class ClickHouseBackupReconciler
         partCountsExact);
     List<BackupRecord> complete = status.backups.stream().filter(b -> "Complete".equals(b.outcome)).toList();
     List<String> pendingCleanup = List.copyOf(status.pendingCleanup);
+    var shards = shardClients(conn);
+    var topology = conn.connection().getStatus().topology;
+    if (topology != null && shards.size() < topology.shards) {
+      return new Pass<>(Phase.Failed, false, false, true, "ShardUnreachable", "The connection has no endpoint for"
+          + " shard(s) " + dev.housekeeper.connection.ClusterTopology.byShard(topology).keySet().stream()
+          .filter(n -> !shards.containsKey(n)).toList() + " of cluster " + topology.cluster + ": a backup without"
+          + " them would be incomplete. List every replica's HTTP endpoint in the ClickHouseConnection.", REFRESH);
+    }
     status.running = id;
     status.method = method;
     var client = conn.client();
@@ -186,7 +194,7 @@ public class ClickHouseBackupReconciler
             housekeepingError = "deleting incomplete backup " + old + " failed: " + e.getMessage();
           }
         }
-        BackupJob job = new BackupJob(client, store, plan, progress, clock);
+        BackupJob job = new BackupJob(client, store, plan, progress, clock).shards(shards);
         jobs.put(key, job);
         BackupRecord record;
         boolean cleanedUp = true;
@@ -364,6 +372,19 @@ public class ClickHouseBackupReconciler
             + last.message + " (" + when + ").", requeue);
   }
 
+  /** On a cluster, a client per shard (failing over among its replicas); empty on a single server. */
+  static java.util.Map<Integer, dev.housekeeper.clickhouse.ClickHouseClient> shardClients(
+      dev.housekeeper.connection.ConnectionResolver.Resolved conn) {
+    var topology = conn.connection().getStatus() == null ? null : conn.connection().getStatus().topology;
+    java.util.Map<Integer, dev.housekeeper.clickhouse.ClickHouseClient> out = new java.util.TreeMap<>();
+    if (topology != null) {
+      for (int shard : dev.housekeeper.connection.ClusterTopology.byShard(topology).keySet()) {
+        conn.shard(shard).ifPresent(c -> out.put(shard, c));
+      }
+    }
+    return out;
+  }
+
   /** The method to use, or "!" and why none can be used. */
   static String method(ClickHouseBackupSpec spec, ClickHouseConnection connection) {
     var caps = connection.getStatus() == null ? null : connection.getStatus().getCapabilities();
@@ -378,6 +399,9 @@ public class ClickHouseBackupReconciler
     }
     if (spec.scope != null && (spec.scope.partitions != null || spec.scope.schemaOnly)) {
       blockers.add("partition filters and schemaOnly need the logical method");
+    }
+    if (connection.getStatus() != null && connection.getStatus().topology != null) {
+      blockers.add("on a cluster Housekeeper backs up one replica per shard with the logical method");
     }
     if (spec.storage.volume != null && spec.storage.volume.clickhouseDisk == null) {
       blockers.add("a volume path needs storage.volume.clickhouseDisk for the native method");

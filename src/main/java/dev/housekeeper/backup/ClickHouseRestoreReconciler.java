@@ -49,6 +49,28 @@ public class ClickHouseRestoreReconciler
   /** What a restore produced. */
   record Outcome(String backupId, String method, List<LogicalRestore.TableResult> tables) {}
 
+  /** A backup taken on a cluster, restored into the connection's cluster shard by shard. */
+  private static List<LogicalRestore.TableResult> restoreOnCluster(ConnectionResolver.Resolved conn,
+      LogicalRestore restore, Manifest manifest, java.util.function.Function<Manifest.TableEntry, String> target,
+      java.util.function.Predicate<Manifest.TableEntry> selected, LogicalRestore.Mode mode) throws IOException {
+    var topology = conn.connection().getStatus().topology;
+    if (topology == null) {
+      throw new IOException("the backup was taken on a cluster (its data is per shard) but the connection names no"
+          + " cluster (spec.cluster); restore it through a connection to a cluster");
+    }
+    Map<Integer, ClickHouseClient> shards = new java.util.TreeMap<>();
+    Map<Integer, List<ClickHouseClient>> replicas = new java.util.TreeMap<>();
+    for (var e : dev.housekeeper.connection.ClusterTopology.byShard(topology).entrySet()) {
+      conn.shard(e.getKey()).ifPresent(c -> shards.put(e.getKey(), c));
+      for (var r : e.getValue()) {
+        if (Boolean.TRUE.equals(r.reachable) && r.endpoint != null) {
+          conn.endpoint(r.endpoint).ifPresent(c -> replicas.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(c));
+        }
+      }
+    }
+    return restore.runOnCluster(manifest, target, selected, mode, topology.cluster, shards, replicas);
+  }
+
   /** A restore waiting for its backup starts as soon as that backup completes (no polling needed). */
   @Override
   protected List<io.javaoperatorsdk.operator.processing.event.source.EventSource<?, ClickHouseRestore>>
@@ -173,6 +195,9 @@ public class ClickHouseRestoreReconciler
         if ("native".equals(manifest.method)) {
           return new Outcome(id, "native", nativeRestore(client, storage, creds, manifest, selected, target, mode));
         }
+        if (manifest.tables.stream().anyMatch(t -> t.shard != null)) {
+          return new Outcome(id, "logical", restoreOnCluster(conn, restore, manifest, target, selected, mode));
+        }
         return new Outcome(id, "logical", restore.run(manifest, target, selected, mode));
       }
     }, reconcileWhenDone(resource));
@@ -194,7 +219,7 @@ public class ClickHouseRestoreReconciler
       }
       String to = target.apply(t) + "." + t.table;
       String before = seen.put(to, t.database + "." + t.table);
-      if (before != null) {
+      if (before != null && !before.equals(t.database + "." + t.table)) { // one table's shards are one table
         throw new IOException("both " + before + " and " + t.database + "." + t.table + " would be restored as " + to
             + "; restore them separately or narrow spec.tables");
       }

@@ -32,7 +32,10 @@ public final class LogicalBackup {
   private static final Duration DATA_TIMEOUT = Duration.ofHours(6);
   private static final int ATTEMPTS_PER_PARTITION = 3;
 
-  private final ClickHouseClient client;
+  /** The client of the shard being backed up (the only one on a single server). */
+  private volatile ClickHouseClient client;
+  private java.util.Map<Integer, ClickHouseClient> shards = java.util.Map.of();
+  private volatile Integer shard;
   private final ObjectStore store;
   private final Compression compression;
   private final Consumer<String> progress;
@@ -68,6 +71,21 @@ public final class LogicalBackup {
   }
 
   /** How many partitions are read and uploaded at once (default 1). */
+  /**
+   * On a cluster: back up each shard through its own client (one replica of it answers, failing
+   * over to another replica of the same shard), its objects under shard-N/ and its manifest entries
+   * marked with the shard. Distributed tables hold no data and are backed up as schema only.
+   */
+  public LogicalBackup shards(java.util.Map<Integer, ClickHouseClient> clients) {
+    this.shards = new java.util.TreeMap<>(clients);
+    return this;
+  }
+
+  private String prefix(String backupId) {
+    Integer n = shard;
+    return n == null ? backupId : backupId + "/shard-" + n;
+  }
+
   public LogicalBackup parallelism(int n) {
     this.parallelism = Math.max(1, n);
     return this;
@@ -168,9 +186,22 @@ public final class LogicalBackup {
           return t;
         });
     try {
-      for (TableRef ref : tables) {
-        checkCancelled();
-        manifest.tables.add(table(backupId, ref, schemaOnly, pool));
+      if (shards.isEmpty()) {
+        for (TableRef ref : tables) {
+          checkCancelled();
+          manifest.tables.add(table(backupId, ref, schemaOnly, pool));
+        }
+      } else {
+        for (var s : shards.entrySet()) {
+          client = s.getValue();
+          shard = s.getKey();
+          for (TableRef ref : tables) {
+            checkCancelled();
+            Manifest.TableEntry entry = table(backupId, ref, schemaOnly, pool);
+            entry.shard = s.getKey();
+            manifest.tables.add(entry);
+          }
+        }
       }
       checkCancelled();
       manifest.endTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
@@ -215,7 +246,7 @@ public final class LogicalBackup {
     entry.table = ref.table();
     String ddl = client.query(Sql.query("SHOW CREATE TABLE ?", Sql.table(ref.database(), ref.table()))).get(0)
         .string("statement");
-    entry.schemaKey = backupId + "/schema/" + ref.database() + "/" + ref.table() + ".sql" + suffix();
+    entry.schemaKey = prefix(backupId) + "/schema/" + ref.database() + "/" + ref.table() + ".sql" + suffix();
     MessageDigest schemaSha = sha256();
     ObjectStore.Upload schemaUpload = store.create(entry.schemaKey);
     try (OutputStream out = seal(new DigestOutputStream(keepOpen(schemaUpload), schemaSha))) {
@@ -319,7 +350,7 @@ public final class LogicalBackup {
 
   private Manifest.PartitionEntry partition(String backupId, TableRef ref, String partitionId, String partitionKey,
       String value) throws IOException {
-    String key = backupId + "/data/" + ref.database() + "/" + ref.table() + "/" + partitionId + ".native"
+    String key = prefix(backupId) + "/data/" + ref.database() + "/" + ref.table() + "/" + partitionId + ".native"
         + compression.suffix() + suffix();
     for (int attempt = 1; ; attempt++) {
       progress.accept("backing up " + ref.database() + "." + ref.table() + " partition " + partitionId);

@@ -42,7 +42,7 @@ public final class LogicalRestore {
 
   private static final Pattern CREATE = Pattern.compile("^CREATE TABLE\\s+(\\S+?)\\.(\\S+?)\\s", Pattern.CASE_INSENSITIVE);
 
-  private final ClickHouseClient client;
+  private ClickHouseClient client;
   private final ObjectStore store;
   private final Consumer<String> progress;
   private final java.util.Map<String, byte[]> keys;
@@ -113,6 +113,150 @@ public final class LogicalRestore {
       results.add(table(manifest, t, ddl.get(t), db, mode));
     }
     return results;
+  }
+
+  /**
+   * Restores a backup taken on a cluster (entries marked with their shard) into a cluster: each table
+   * is created ON CLUSTER in the target database (a replicated table's ZooKeeper path moved from the
+   * source database's to the target's, so it does not join the original), then each shard's
+   * partitions are loaded through that shard's client into one of its replicas; replication copies
+   * them to the others, and every replica's row counts are checked against the manifest. A table that
+   * fails is dropped ON CLUSTER again. Modes createMissing and failIfExists.
+   *
+   * @param shards a client per shard (failing over among its replicas)
+   * @param replicas clients for each reachable replica, per shard, for the checks
+   */
+  public List<TableResult> runOnCluster(Manifest manifest, java.util.function.Function<Manifest.TableEntry, String> target,
+      java.util.function.Predicate<Manifest.TableEntry> selected, Mode mode, String cluster,
+      java.util.Map<Integer, ClickHouseClient> shards, java.util.Map<Integer, List<ClickHouseClient>> replicas)
+      throws IOException {
+    if (mode == Mode.replacePartitions) {
+      throw new IOException("mode replacePartitions is not supported for a cluster backup yet; restore into a new"
+          + " database (targetDatabase) with mode createMissing or failIfExists");
+    }
+    ClickHouseClient any = client;
+    String on = " ON CLUSTER " + Identifiers.quote(cluster);
+    java.util.Map<String, List<Manifest.TableEntry>> byTable = new java.util.LinkedHashMap<>();
+    for (Manifest.TableEntry t : manifest.tables) {
+      if (selected.test(t)) {
+        byTable.computeIfAbsent(t.database + "." + t.table, k -> new ArrayList<>()).add(t);
+      }
+    }
+    for (Manifest.TableEntry t : manifest.tables) {
+      if (selected.test(t) && t.shard != null && !shards.containsKey(t.shard)) {
+        throw new IOException("the backup has data of shard " + t.shard + ", which the connection has no endpoint"
+            + " for; nothing was restored");
+      }
+    }
+    java.util.Map<String, String> ddl = new java.util.LinkedHashMap<>();
+    for (var e : byTable.entrySet()) {
+      ddl.put(e.getKey(), schema(manifest, e.getValue().get(0)));
+    }
+    List<TableResult> results = new ArrayList<>();
+    java.util.Set<String> created = new java.util.HashSet<>();
+    for (var e : byTable.entrySet()) {
+      Manifest.TableEntry first = e.getValue().get(0);
+      String db = target.apply(first);
+      Identifiers.quote(db);
+      String source = e.getKey();
+      String dest = db + "." + first.table;
+      if (created.add(db)) {
+        any.execute(Sql.verbatim("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(db) + on));
+      }
+      boolean exists = !any.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", db,
+          first.table)).isEmpty();
+      if (exists) {
+        results.add(mode == Mode.failIfExists
+            ? new TableResult(source, dest, "Failed", 0, 0, "table " + dest + " exists and mode is failIfExists;"
+                + " nothing was changed")
+            : new TableResult(source, dest, "Skipped", 0, 0, "table exists (mode createMissing)"));
+        continue;
+      }
+      Matcher m = CREATE.matcher(ddl.get(source));
+      if (!m.find()) {
+        results.add(new TableResult(source, dest, "Failed", 0, 0, "the schema does not start with CREATE TABLE"));
+        continue;
+      }
+      String body = retargetReplicationPath(ddl.get(source).substring(m.end()), first.database, db);
+      try {
+        any.execute(Sql.verbatim("CREATE TABLE " + Identifiers.qualified(db, first.table) + on + " " + body));
+        long rows = 0;
+        int partitions = 0;
+        for (Manifest.TableEntry shardEntry : e.getValue()) {
+          client = shards.getOrDefault(shardEntry.shard, any);
+          for (Manifest.PartitionEntry p : shardEntry.partitions) {
+            progress.accept("loading " + source + " shard " + shardEntry.shard + " partition " + p.partitionId);
+            load(manifest, p, db, first.table);
+            rows += p.rows;
+            partitions++;
+          }
+        }
+        client = any;
+        verifyReplicas(e.getValue(), db, first.table, replicas);
+        results.add(new TableResult(source, dest, "Restored", rows, partitions, null));
+      } catch (IOException | RuntimeException ex) {
+        client = any;
+        try {
+          any.execute(Sql.verbatim("DROP TABLE IF EXISTS " + Identifiers.qualified(db, first.table) + on));
+        } catch (RuntimeException dropFailed) {
+          progress.accept("dropping " + dest + " after the failure failed: " + dropFailed.getMessage());
+        }
+        results.add(new TableResult(source, dest, "Failed", 0, 0, ex.getMessage()));
+      }
+    }
+    return results;
+  }
+
+  /** Each replica of each shard has every partition with the manifest's row count (waits for replication). */
+  private void verifyReplicas(List<Manifest.TableEntry> entries, String db, String table,
+      java.util.Map<Integer, List<ClickHouseClient>> replicas) throws IOException {
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(120).toNanos();
+    for (Manifest.TableEntry e : entries) {
+      java.util.Map<String, Long> expected = new java.util.TreeMap<>();
+      e.partitions.forEach(p -> expected.merge(p.partitionId, p.rows, Long::sum));
+      for (ClickHouseClient replica : replicas.getOrDefault(e.shard, List.of())) {
+        while (true) {
+          java.util.Map<String, Long> actual = new java.util.TreeMap<>();
+          for (var r : replica.query(Sql.query("SELECT partition_id, sum(rows) AS n FROM system.parts WHERE"
+              + " database = ? AND table = ? AND active GROUP BY partition_id", db, table))) {
+            actual.put(r.string("partition_id"), r.longValue("n"));
+          }
+          if (actual.equals(expected)) {
+            break;
+          }
+          if (System.nanoTime() > deadline) {
+            throw new IOException("shard " + e.shard + " replica " + replica.config().endpoints() + " has " + actual
+                + " rows per partition, the backup " + expected + " (replication did not catch up in 120 s)");
+          }
+          try {
+            Thread.sleep(300);
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while checking the replicas", ie);
+          }
+        }
+      }
+    }
+  }
+
+  private static final Pattern REPLICATED = Pattern.compile("(Replicated\\w*MergeTree\\s*\\(\\s*')([^']*)(')");
+
+  /**
+   * A replicated table's ZooKeeper path names where its replicas meet: a restore into another
+   * database must not meet the original's. The source database's segment becomes the target's, or,
+   * when the path does not name it, the target database is appended.
+   */
+  static String retargetReplicationPath(String ddlBody, String sourceDb, String targetDb) {
+    Matcher m = REPLICATED.matcher(ddlBody);
+    if (!m.find() || sourceDb.equals(targetDb)) {
+      return ddlBody;
+    }
+    String path = m.group(2);
+    String moved = path.replace("/" + sourceDb + "/", "/" + targetDb + "/");
+    if (moved.equals(path)) {
+      moved = path + "/" + targetDb;
+    }
+    return ddlBody.substring(0, m.start(2)) + moved + ddlBody.substring(m.end(2));
   }
 
   private String schema(Manifest manifest, Manifest.TableEntry t) throws IOException {

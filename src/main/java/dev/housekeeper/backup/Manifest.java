@@ -40,6 +40,8 @@ public final class Manifest {
   public static final class TableEntry {
     public String database;
     public String table;
+    /** On a cluster: the shard this entry's data came from (null on a single server). */
+    public Integer shard;
     public String schemaKey;
     public String schemaSha256;
     public List<PartitionEntry> partitions = new ArrayList<>();
