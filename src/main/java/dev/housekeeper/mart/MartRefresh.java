@@ -67,6 +67,20 @@ public final class MartRefresh {
   private final JdbcCredentials jdbc;
   private final Consumer<String> progress;
   private final Clock clock;
+  /** On a cluster (spec.onCluster): its name, and a client for each replica that should hold the mart. */
+  private String cluster;
+  private List<ClickHouseClient> replicas = List.of();
+
+  /** Builds and swaps the mart ON CLUSTER, checking every replica before the swap. */
+  public MartRefresh onCluster(String name, List<ClickHouseClient> replicaClients) {
+    this.cluster = name;
+    this.replicas = replicaClients;
+    return this;
+  }
+
+  private String on() {
+    return cluster == null ? "" : " ON CLUSTER " + Identifiers.quote(cluster);
+  }
 
   public MartRefresh(ClickHouseClient client, ReportMartSpec spec, String database, boolean exchangeTables,
       JdbcCredentials jdbc, Consumer<String> progress, Clock clock) {
@@ -107,9 +121,14 @@ public final class MartRefresh {
     String table = spec.table;
     String staging = staging(table);
     try {
-      client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(database)).idempotent(true));
-      client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(database, staging)).idempotent(true));
-      client.execute(Sql.verbatim(MartSql.createTable(spec, database, staging)));
+      if (cluster != null && !full) {
+        throw new Failed("IncrementalOnCluster", "incremental refreshes of a mart on a cluster are not supported yet;"
+            + " use mode full", false, null);
+      }
+      client.execute(Sql.verbatim("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(database) + on()));
+      dropQuietly(staging);
+      client.execute(Sql.verbatim(MartSql.createTable(spec, database, staging, cluster,
+          cluster == null ? null : "/build-" + start.toEpochMilli())));
       progress.accept("loading " + database + "." + staging + " from the " + (spec.source.jdbc != null ? "jdbc"
           : "clickhouse") + " source");
       Long read = null;
@@ -120,7 +139,10 @@ public final class MartRefresh {
       }
       r.rowsWritten = count(staging, null);
       r.sourceRows = read != null ? read : r.rowsWritten; // INSERT ... SELECT: what it selected is what it wrote
-      if (full) {
+      if (cluster != null) {
+        awaitReplicas(staging, r.rowsWritten);
+        swapOnCluster(table, staging, r);
+      } else if (full) {
         swap(table, staging, r);
       } else {
         replacePartitions(table, staging, window, r);
@@ -137,9 +159,49 @@ public final class MartRefresh {
     }
   }
 
+  /** Every replica has all the new build's rows before it becomes the mart anywhere. */
+  private void awaitReplicas(String staging, long rows) throws Failed {
+    long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+    for (ClickHouseClient replica : replicas) {
+      while (true) {
+        long n = replica.query(Sql.verbatim("SELECT count() AS n FROM " + Identifiers.qualified(database, staging)))
+            .get(0).longValue("n");
+        if (n == rows) {
+          break;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new Failed("ReplicationLagging", "replica " + replica.config().endpoints() + " has " + n + " of the "
+              + rows + " rows of the new build after 5 minutes; the mart was not swapped anywhere", true, null);
+        }
+        progress.accept("waiting for replica " + replica.config().endpoints() + ": " + n + " of " + rows + " rows");
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new Failed("Interrupted", "interrupted while waiting for the replicas", true, e);
+        }
+      }
+    }
+  }
+
+  /** One RENAME per node, ON CLUSTER: on each replica the mart is the old build or the new one, whole. */
+  private void swapOnCluster(String table, String staging, ReportMartStatus.Refresh r) {
+    if (!exists(table)) {
+      client.execute(Sql.verbatim("RENAME TABLE " + Identifiers.qualified(database, staging) + " TO "
+          + Identifiers.qualified(database, table) + on()));
+    } else {
+      client.execute(Sql.verbatim("RENAME TABLE " + Identifiers.qualified(database, table) + " TO "
+          + Identifiers.qualified(database, old(table)) + ", " + Identifiers.qualified(database, staging) + " TO "
+          + Identifiers.qualified(database, table) + on()));
+    }
+    r.swap = "rename on cluster";
+  }
+
   private void dropQuietly(String table) {
     try {
-      client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(database, table)).idempotent(true));
+      client.execute(cluster != null
+          ? Sql.verbatim("DROP TABLE IF EXISTS " + Identifiers.qualified(database, table) + on())
+          : Sql.command("DROP TABLE IF EXISTS ?", Sql.table(database, table)).idempotent(true));
     } catch (ClickHouseException e) {
       progress.accept("could not drop " + table + ": " + e.getMessage());
     }

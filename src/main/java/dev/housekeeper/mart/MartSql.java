@@ -17,12 +17,30 @@ public final class MartSql {
 
   /** CREATE TABLE for the mart's schema under another name (the staging table). */
   public static String createTable(ReportMartSpec spec, String database, String table) {
-    StringBuilder sql = new StringBuilder("CREATE TABLE ").append(Identifiers.qualified(database, table)).append(" (");
+    return createTable(spec, database, table, null, null);
+  }
+
+  private static final java.util.regex.Pattern REPLICATED_PATH =
+      java.util.regex.Pattern.compile("^(Replicated\\w*MergeTree\\s*\\(\\s*')([^']*)(')");
+
+  /**
+   * CREATE TABLE, ON CLUSTER when {@code cluster} is given, with {@code pathSuffix} appended to a
+   * replicated engine's ZooKeeper path (each build of a replicated mart is a new replicated table).
+   */
+  public static String createTable(ReportMartSpec spec, String database, String table, String cluster,
+      String pathSuffix) {
+    StringBuilder sql = new StringBuilder("CREATE TABLE ").append(Identifiers.qualified(database, table))
+        .append(cluster == null ? "" : " ON CLUSTER " + Identifiers.quote(cluster)).append(" (");
     for (int i = 0; i < spec.columns.size(); i++) {
       var c = spec.columns.get(i);
       sql.append(i == 0 ? "" : ", ").append(Identifiers.quote(c.name)).append(' ').append(c.type.strip());
     }
-    sql.append(") ENGINE = ").append(engine(spec));
+    String engine = engine(spec);
+    java.util.regex.Matcher path = REPLICATED_PATH.matcher(engine);
+    if (pathSuffix != null && path.find()) {
+      engine = engine.substring(0, path.end(2)) + pathSuffix + engine.substring(path.end(2));
+    }
+    sql.append(") ENGINE = ").append(engine);
     if (spec.partitionBy != null && !spec.partitionBy.isBlank()) {
       sql.append(" PARTITION BY ").append(spec.partitionBy.strip());
     }
@@ -47,6 +65,11 @@ public final class MartSql {
   private static String setting(String value) {
     String v = value.strip();
     return v.matches("^-?[0-9]+(\\.[0-9]+)?$") ? v : SqlLiterals.quoteString(v);
+  }
+
+  /** Whether the engine is a replicated one with an explicit ZooKeeper path. */
+  public static boolean replicatedWithPath(ReportMartSpec spec) {
+    return REPLICATED_PATH.matcher(engine(spec)).find();
   }
 
   /** Hash of everything that shapes the table: columns, engine, keys, settings. */

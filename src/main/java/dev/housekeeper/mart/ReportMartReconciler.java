@@ -162,8 +162,30 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       }
     }
     ReportMartSpec refreshed = source;
-    work.submit(key, progress -> new MartRefresh(conn.client(), refreshed, database, exchange, creds, progress, clock)
-        .run(isFull, window, why), reconcileWhenDone(resource));
+    String cluster = spec.onCluster ? conn.connection().getSpec().getCluster() : null;
+    var topology = conn.connection().getStatus().topology;
+    if (spec.onCluster && (cluster == null || cluster.isBlank() || topology == null)) {
+      running.remove(key);
+      return new Pass<>(Phase.Failed, false, false, true, "ValidationError", "spec.onCluster is true but"
+          + " ClickHouseConnection \"" + spec.connectionRef.getName() + "\" names no cluster (spec.cluster).", null);
+    }
+    List<dev.housekeeper.clickhouse.ClickHouseClient> replicas = new java.util.ArrayList<>();
+    if (spec.onCluster) {
+      for (var r : topology.replicas) {
+        if (Boolean.TRUE.equals(r.reachable) && r.endpoint != null) {
+          conn.endpoint(r.endpoint).ifPresent(replicas::add);
+        }
+      }
+    }
+    // on a cluster one node at a time: the build, the checks and the swap see each other's writes
+    var client = spec.onCluster ? conn.pinned() : conn.client();
+    work.submit(key, progress -> {
+      MartRefresh build = new MartRefresh(client, refreshed, database, exchange, creds, progress, clock);
+      if (cluster != null) {
+        build.onCluster(cluster, replicas);
+      }
+      return build.run(isFull, window, why);
+    }, reconcileWhenDone(resource));
     events.normal(resource, "RefreshStarted", (full ? "Full" : "Incremental") + " refresh of " + status.table
         + " started (" + why + ", window [" + window.start() + ", " + window.end() + ")).");
     return new Pass<>(Phase.Refreshing, status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome),
@@ -337,6 +359,18 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
         if (spec.partitionBy == null || spec.partitionBy.isBlank()) {
           problems.add("mode incremental needs spec.partitionBy");
         }
+      }
+    }
+    if (spec.onCluster) {
+      if (!MartSql.replicatedWithPath(spec)) {
+        problems.add("spec.onCluster needs a Replicated*MergeTree engine with its ZooKeeper path and replica, for example"
+            + " ReplicatedMergeTree('/clickhouse/tables/all/reports/my_mart', '{replica}')");
+      } else if (spec.engine.contains("{shard}")) {
+        problems.add("spec.onCluster: the engine's ZooKeeper path must not contain {shard}: every node keeps the whole"
+            + " mart (one path, every node a replica)");
+      }
+      if (spec.refresh != null && spec.refresh.mode == ReportMartSpec.Mode.incremental) {
+        problems.add("spec.onCluster supports refresh mode full only (incremental on a cluster is not supported yet)");
       }
     }
     return problems;

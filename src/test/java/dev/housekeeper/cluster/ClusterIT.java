@@ -358,6 +358,88 @@ class ClusterIT {
     dev.housekeeper.testing.TempDirs.delete(dir);
   }
 
+  static dev.housekeeper.api.mart.ReportMart mart() {
+    return harness.client().resources(dev.housekeeper.api.mart.ReportMart.class).inNamespace(NS).withName("daily")
+        .get();
+  }
+
+  @Test
+  @Order(6)
+  void aReplicatedMartRefreshIsSeenWholeOnEveryReplica() throws Exception {
+    ClickHouseServer any = cluster.node(0, 0);
+    any.sql("DROP DATABASE IF EXISTS cl_mart" + ON + "; CREATE DATABASE cl_mart" + ON);
+    // the source: one replicated table that every node holds whole
+    any.sql("CREATE TABLE cl_mart.src" + ON + " (k UInt64, v UInt64)"
+        + " ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/cl_mart/src', '{replica}') ORDER BY k");
+    any.sql("INSERT INTO cl_mart.src SELECT number % 100, 1 FROM system.numbers LIMIT 100000");
+    var spec = new dev.housekeeper.api.mart.ReportMartSpec();
+    spec.connectionRef = new ConnectionRef("cluster");
+    spec.database = "cl_mart";
+    spec.table = "daily";
+    spec.onCluster = true;
+    spec.columns = new ArrayList<>(List.of(new dev.housekeeper.api.mart.ReportMartSpec.Column("k", "UInt64"),
+        new dev.housekeeper.api.mart.ReportMartSpec.Column("c", "UInt64")));
+    spec.engine = "ReplicatedMergeTree('/clickhouse/tables/all/cl_mart/daily', '{replica}')";
+    spec.orderBy = "k";
+    spec.source = new dev.housekeeper.api.mart.ReportMartSpec.Source();
+    spec.source.clickhouse = new dev.housekeeper.api.mart.ReportMartSpec.ClickHouseSource();
+    spec.source.clickhouse.query = "SELECT k, sum(v) FROM cl_mart.src GROUP BY k";
+    var m = new dev.housekeeper.api.mart.ReportMart();
+    m.setMetadata(new ObjectMetaBuilder().withName("daily").withNamespace(NS).build());
+    m.setSpec(spec);
+    harness.client().resource(m).create();
+    await().atMost(Duration.ofSeconds(120)).until(ClusterIT::mart, x -> x.getStatus() != null
+        && x.getStatus().phase == dev.housekeeper.api.mart.ReportMartStatus.Phase.Ready);
+    assertEquals("100\t100000", onEveryNode("SELECT count(), sum(c) FROM cl_mart.daily"));
+
+    // readers on two replicas of different shards while the mart is rebuilt from a grown source
+    any.sql("INSERT INTO cl_mart.src SELECT number % 100, 1 FROM system.numbers LIMIT 50000");
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> onEveryNode("SELECT count() FROM cl_mart.src"));
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.Map<String, Integer> seen = new java.util.concurrent.ConcurrentHashMap<>();
+    List<Thread> readers = new ArrayList<>();
+    for (ClickHouseServer node : List.of(cluster.node(0, 1), cluster.node(1, 0))) {
+      var client = new dev.housekeeper.clickhouse.HttpClickHouseClient(dev.housekeeper.clickhouse.ClientConfig.of(
+          List.of(node.httpUrl()), ClickHouseServer.USER, ClickHouseServer.PASSWORD));
+      Thread t = new Thread(() -> {
+        try (client) {
+          while (!stop.get()) {
+            String answer;
+            try {
+              var row = client.query(dev.housekeeper.clickhouse.Sql.query("SELECT count() AS n, sum(c) AS s"
+                  + " FROM cl_mart.daily")).get(0);
+              answer = row.longValue("n") + "/" + row.longValue("s");
+            } catch (RuntimeException e) {
+              answer = "error: " + e.getMessage();
+            }
+            seen.merge(answer, 1, Integer::sum);
+          }
+        }
+      });
+      t.start();
+      readers.add(t);
+    }
+    var before = mart();
+    before.getMetadata().setAnnotations(new java.util.HashMap<>(java.util.Map.of(
+        dev.housekeeper.api.mart.ReportMart.RUN_NOW_ANNOTATION, "grown")));
+    harness.client().resource(before).update();
+    var after = await().atMost(Duration.ofSeconds(120)).until(ClusterIT::mart, x -> "grown".equals(
+        x.getStatus().acknowledgedRunNow) && x.getStatus().phase == dev.housekeeper.api.mart.ReportMartStatus.Phase.Ready);
+    Thread.sleep(500);
+    stop.set(true);
+    for (Thread t : readers) {
+      t.join();
+    }
+    System.out.println("replicated mart readers saw: " + seen);
+    assertEquals("rename on cluster", after.getStatus().lastRefresh.swap);
+    assertEquals("100\t150000", onEveryNode("SELECT count(), sum(c) FROM cl_mart.daily"));
+    // every answer during the refresh was the old mart or the new one, whole; never an error or a part
+    assertThat(seen.keySet()).as("answers seen by the readers: %s", seen).containsOnly("100/100000", "100/150000")
+        .contains("100/150000");
+    // the build tables are gone from every node
+    assertEquals("daily\nsrc", onEveryNode("SELECT name FROM system.tables WHERE database = 'cl_mart' ORDER BY name"));
+  }
+
   static String readyReason(ClickHouseMigration m) {
     return Conditions.find(m.getStatus().getConditions(), "Ready").map(c -> c.getReason()).orElse("");
   }

@@ -58,6 +58,13 @@ public class ReportMartSpec {
       + " ReplacingMergeTree(version). Default MergeTree.")
   public String engine = "MergeTree";
 
+  @JsonPropertyDescription("Build the mart on every node of the connection's cluster (spec.cluster): the engine must be"
+      + " Replicated*MergeTree with a ZooKeeper path shared by the nodes that should hold the mart (for a small report"
+      + " table, one path without {shard} makes every node a replica). Each refresh builds a new replicated table ON"
+      + " CLUSTER, waits until every replica has all its rows, then swaps it in ON CLUSTER, so readers on any replica"
+      + " see the old mart or the new one, whole. Full refreshes only.")
+  public boolean onCluster;
+
   @JsonPropertyDescription("PARTITION BY expression, for example toYYYYMM(report_date). Incremental refreshes need"
       + " one whose partitions line up with the window's periods.")
   public String partitionBy;
