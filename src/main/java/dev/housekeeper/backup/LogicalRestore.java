@@ -161,7 +161,7 @@ public final class LogicalRestore {
       String source = e.getKey();
       String dest = db + "." + first.table;
       if (created.add(db)) {
-        any.execute(Sql.verbatim("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(db) + on));
+        any.execute(Sql.verbatim("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(db) + on).idempotent(true));
       }
       boolean exists = !any.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", db,
           first.table)).isEmpty();
@@ -179,7 +179,9 @@ public final class LogicalRestore {
       }
       String body = retargetReplicationPath(ddl.get(source).substring(m.end()), first.database, db);
       try {
-        any.execute(Sql.verbatim("CREATE TABLE " + Identifiers.qualified(db, first.table) + on + " " + body));
+        // IF NOT EXISTS (it did not exist a moment ago): a retry after a dropped connection is harmless
+        any.execute(Sql.verbatim("CREATE TABLE IF NOT EXISTS " + Identifiers.qualified(db, first.table) + on + " "
+            + body).idempotent(true));
         long rows = 0;
         int partitions = 0;
         for (Manifest.TableEntry shardEntry : e.getValue()) {
@@ -197,7 +199,8 @@ public final class LogicalRestore {
       } catch (IOException | RuntimeException ex) {
         client = any;
         try {
-          any.execute(Sql.verbatim("DROP TABLE IF EXISTS " + Identifiers.qualified(db, first.table) + on));
+          any.execute(Sql.verbatim("DROP TABLE IF EXISTS " + Identifiers.qualified(db, first.table) + on)
+              .idempotent(true));
         } catch (RuntimeException dropFailed) {
           progress.accept("dropping " + dest + " after the failure failed: " + dropFailed.getMessage());
         }

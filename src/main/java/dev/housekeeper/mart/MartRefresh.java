@@ -125,7 +125,8 @@ public final class MartRefresh {
         throw new Failed("IncrementalOnCluster", "incremental refreshes of a mart on a cluster are not supported yet;"
             + " use mode full", false, null);
       }
-      client.execute(Sql.verbatim("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(database) + on()));
+      client.execute(Sql.verbatim("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(database) + on())
+          .idempotent(true));
       dropQuietly(staging);
       client.execute(Sql.verbatim(MartSql.createTable(spec, database, staging, cluster,
           cluster == null ? null : "/build-" + start.toEpochMilli())));
@@ -200,7 +201,7 @@ public final class MartRefresh {
   private void dropQuietly(String table) {
     try {
       client.execute(cluster != null
-          ? Sql.verbatim("DROP TABLE IF EXISTS " + Identifiers.qualified(database, table) + on())
+          ? Sql.verbatim("DROP TABLE IF EXISTS " + Identifiers.qualified(database, table) + on()).idempotent(true)
           : Sql.command("DROP TABLE IF EXISTS ?", Sql.table(database, table)).idempotent(true));
     } catch (ClickHouseException e) {
       progress.accept("could not drop " + table + ": " + e.getMessage());

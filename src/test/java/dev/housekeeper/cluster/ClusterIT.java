@@ -304,11 +304,21 @@ class ClusterIT {
     var backup = new dev.housekeeper.api.backup.ClickHouseBackup();
     backup.setMetadata(new ObjectMetaBuilder().withName("sharded").withNamespace(NS).build());
     backup.setSpec(spec);
-    harness.client().resource(backup).create();
-    var done = await().atMost(Duration.ofSeconds(120)).until(() -> harness.client()
-        .resources(dev.housekeeper.api.backup.ClickHouseBackup.class).inNamespace(NS).withName("sharded").get(),
-        b -> b.getStatus() != null && (b.getStatus().phase == dev.housekeeper.api.backup.ClickHouseBackupStatus.Phase.Succeeded
-            || b.getStatus().phase == dev.housekeeper.api.backup.ClickHouseBackupStatus.Phase.Failed));
+    // shard 1's first replica is lost: its shard is read from the other replica (failover within the shard)
+    ClickHouseServer lost = cluster.node(0, 0);
+    lost.stop(false);
+    dev.housekeeper.api.backup.ClickHouseBackup done;
+    try {
+      harness.client().resource(backup).create();
+      done = await().atMost(Duration.ofSeconds(120)).until(() -> harness.client()
+          .resources(dev.housekeeper.api.backup.ClickHouseBackup.class).inNamespace(NS).withName("sharded").get(),
+          b -> b.getStatus() != null && (b.getStatus().phase == dev.housekeeper.api.backup.ClickHouseBackupStatus.Phase.Succeeded
+              || b.getStatus().phase == dev.housekeeper.api.backup.ClickHouseBackupStatus.Phase.Failed));
+    } finally {
+      lost.start();
+    }
+    await().atMost(Duration.ofSeconds(60)).until(ClusterIT::connection,
+        x -> x.getStatus().topology != null && "4/4".equals(x.getStatus().topology.reachableReplicas));
     assertEquals(dev.housekeeper.api.backup.ClickHouseBackupStatus.Phase.Succeeded, done.getStatus().phase,
         io.fabric8.kubernetes.client.utils.Serialization.asYaml(done.getStatus()));
     var record = done.getStatus().lastSuccessful;
