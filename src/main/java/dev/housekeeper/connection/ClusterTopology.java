@@ -88,7 +88,11 @@ public final class ClusterTopology {
             place = null;
           }
         }
-      } else if (previous != null) {
+      }
+      Integer me = i;
+      boolean answered = place != null || unplaced.values().stream().anyMatch(l -> l.contains(me));
+      if (!answered && previous != null) {
+        // down now, or went down between the probe and this question: it keeps the place it had
         for (Replica p : previous.replicas) {
           if (specEndpoints.get(i).equals(p.endpoint)) {
             place = p.shard + "/" + p.replica;
@@ -98,7 +102,7 @@ public final class ClusterTopology {
       Replica replica = place == null ? null : byPlace.get(place);
       if (replica != null && replica.endpoint == null) {
         replica.endpoint = specEndpoints.get(i);
-        replica.reachable = healthy.get(i);
+        replica.reachable = answered && healthy.get(i);
       }
     }
     unplaced.forEach((shard, indexes) -> {

@@ -179,7 +179,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
         collected.scripts(), spec.getTargetVersion(), spec.isDryRun(), spec.isAllowDrift(), retryRequested, cluster,
         Durations.parse("lockTimeout", spec.getLockTimeout(), Duration.ofSeconds(60)),
         Durations.parse("statementTimeout", spec.getStatementTimeout(), Duration.ofSeconds(300)),
-        identity + "/" + key, cluster == null ? null : clusterDdlTimeout(conn, spec));
+        identity + "/" + key, cluster == null ? null : clusterDdlTimeout(conn, spec), lockQuorum(conn, cluster));
     var progressSink = new java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<String>>(p -> { });
     // on a cluster the ledger and the lock are replicated tables: one node at a time reads what was written
     MigrationRunner runner = new MigrationRunner(cluster == null ? conn.client() : conn.pinned(), request,
@@ -262,6 +262,20 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     Duration statement = Durations.parse("statementTimeout", spec.getStatementTimeout(), Duration.ofSeconds(300));
     Duration limit = someDown ? Duration.ofSeconds(10) : Duration.ofSeconds(180);
     return statement.compareTo(limit) < 0 ? statement : limit;
+  }
+
+  /**
+   * The lock table on a cluster is one replication group of every node: a claim counts once a
+   * majority of them has it (and at most as many as answer now, or the claim would wait in vain).
+   */
+  private static int lockQuorum(ConnectionResolver.Resolved conn, String cluster) {
+    var topology = conn.connection().getStatus() == null ? null : conn.connection().getStatus().topology;
+    if (cluster == null || topology == null) {
+      return 0;
+    }
+    int all = topology.replicas.size();
+    long up = topology.replicas.stream().filter(r -> Boolean.TRUE.equals(r.reachable)).count();
+    return (int) Math.min(all / 2 + 1, Math.max(1, up));
   }
 
   /** After a run on a cluster: every replica's schema against the node it ran through. */

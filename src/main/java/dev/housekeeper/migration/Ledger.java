@@ -29,6 +29,14 @@ public final class Ledger {
   private final String table;
   private final String cluster;
   private long seq;
+  /** On a cluster: rows count once a majority of the ledger's replicas has them (see MigrationLock#withQuorum). */
+  private int quorum;
+
+  /** Writes with insert_quorum and reads with select_sequential_consistency on a cluster. */
+  public Ledger withQuorum(int replicas) {
+    this.quorum = replicas;
+    return this;
+  }
 
   public Ledger(ClickHouseClient client, String database, String table, String cluster) {
     this.client = client;
@@ -69,7 +77,8 @@ public final class Ledger {
   /** All events, in order. */
   public List<Event> read() {
     List<Event> out = new ArrayList<>();
-    for (Row r : client.query(readSql())) {
+    Sql read = readSql();
+    for (Row r : client.query(quorum > 1 ? read.withSetting("select_sequential_consistency", "1") : read)) {
       out.add(new Event(r.longValue("version"), r.string("name"), r.string("direction"), r.string("event"),
           r.string("checksum"), (int) r.longValue("statement_index"), (int) r.longValue("statement_count"),
           r.string("statement_checksum"), r.string("query_id"), r.string("error"), r.longValue("duration_ms"),
@@ -90,8 +99,9 @@ public final class Ledger {
   public void append(long version, String name, String direction, String event, String checksum, int statementIndex,
       int statementCount, String statementChecksum, String queryId, String error, long durationMs, String runId,
       String resource) {
-    client.execute(appendSql(version, name, direction, event, checksum, statementIndex, statementCount,
-        statementChecksum, queryId, error, durationMs, runId, resource, ++seq));
+    Sql append = appendSql(version, name, direction, event, checksum, statementIndex, statementCount,
+        statementChecksum, queryId, error, durationMs, runId, resource, ++seq);
+    client.execute(quorum > 1 ? append.withSetting("insert_quorum", String.valueOf(quorum)) : append);
   }
 
   /** The INSERT of one event row. */

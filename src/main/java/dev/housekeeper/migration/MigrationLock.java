@@ -34,6 +34,8 @@ public final class MigrationLock {
   private final String holder;
   private final Duration ttl;
   private final String cluster;
+  /** On a cluster: how many replicas must have a claim, renewal or release before it counts (a majority). */
+  private int quorum;
   private String token;
   private String claimedAt;
   private long renewedAtNanos;
@@ -46,6 +48,50 @@ public final class MigrationLock {
     this.holder = holder;
     this.ttl = ttl;
     this.cluster = cluster;
+  }
+
+  /**
+   * On a cluster the lock table is one replicated table on every node: claims, renewals and releases
+   * are written to a majority of its replicas ({@code insert_quorum}) and read only from a replica
+   * that has every quorum write ({@code select_sequential_consistency}), so that two holders on
+   * different nodes see each other's claims and agree on the earliest.
+   */
+  public MigrationLock withQuorum(int replicas) {
+    this.quorum = replicas;
+    return this;
+  }
+
+  private Sql write(Sql sql) {
+    return quorum > 1 ? sql.withSetting("insert_quorum", String.valueOf(quorum))
+        .withSetting("insert_quorum_timeout", String.valueOf(ttl.toMillis())) : sql;
+  }
+
+  /**
+   * Runs a write to the lock table. 18.16 takes one quorum INSERT per table at a time: a write that
+   * meets another holder's in flight (code 286) did nothing and is tried again shortly.
+   */
+  private void execute(Sql sql) {
+    Sql statement = write(sql);
+    for (int attempt = 1; ; attempt++) {
+      try {
+        client.execute(statement);
+        return;
+      } catch (dev.housekeeper.clickhouse.ClickHouseException e) {
+        if (e.code() != MigrationRunner.UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE || attempt >= 20) {
+          throw e;
+        }
+        try {
+          Thread.sleep(250L + java.util.concurrent.ThreadLocalRandom.current().nextLong(250));
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
+  private Sql read(Sql sql) {
+    return quorum > 1 ? sql.withSetting("select_sequential_consistency", "1") : sql;
   }
 
   public Sql createTable() {
@@ -72,9 +118,9 @@ public final class MigrationLock {
   public String tryAcquire() throws InterruptedException {
     MigrationRunner.ensureTable(client, createTable(), database, TABLE, cluster);
     token = UUID.randomUUID().toString();
-    client.execute(claimSql(token));
-    claimedAt = client.query(Sql.query("SELECT toString(min(claimed_at)) AS t FROM ? WHERE lock_name = ? AND token = ?",
-        Sql.table(database, TABLE), name, token)).get(0).string("t");
+    execute(claimSql(token));
+    claimedAt = client.query(read(Sql.query("SELECT toString(min(claimed_at)) AS t FROM ? WHERE lock_name = ? AND"
+        + " token = ?", Sql.table(database, TABLE), name, token))).get(0).string("t");
     // wait until the server's clock is past the claim's second
     for (int i = 0; i < 40; i++) {
       Row now = client.query(Sql.query("SELECT toString(now()) AS now, now() > toDateTime(?) AS past", claimedAt)).get(0);
@@ -95,7 +141,7 @@ public final class MigrationLock {
   }
 
   private List<Row> live() {
-    return client.query(liveSql());
+    return client.query(read(liveSql()));
   }
 
   /** A new claim, timed by the server's clock. */
@@ -127,7 +173,7 @@ public final class MigrationLock {
       throw new LockLostException("the migration lock " + name + " expired while held by " + holder
           + "; another holder may be running. Stopped before the next statement.");
     }
-    client.execute(Sql.command("INSERT INTO ? (lock_name, token, holder, claimed_at, expires_at, released)"
+    execute(Sql.command("INSERT INTO ? (lock_name, token, holder, claimed_at, expires_at, released)"
         + " SELECT ?, ?, ?, toDateTime(?), now() + ?, 0", Sql.table(database, TABLE), name, token, holder, claimedAt,
         ttl.toSeconds()));
     renewedAtNanos = System.nanoTime();
@@ -138,7 +184,7 @@ public final class MigrationLock {
     if (token == null) {
       return;
     }
-    client.execute(releaseSql(token));
+    execute(releaseSql(token));
     token = null;
   }
 

@@ -30,6 +30,9 @@ public final class MigrationRunner {
   /** Kinds of failure after which the statement's outcome is unknown and the run should come back later. */
   private static final Set<Kind> TRANSIENT = Set.of(Kind.CONNECTION, Kind.RETRIES_EXHAUSTED, Kind.CIRCUIT_OPEN);
 
+  /** ClickHouse's error when a quorum INSERT meets another one still in flight on the same table. */
+  static final int UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE = 286;
+
   /** ON CLUSTER statements that some nodes had not run when the wait ended (they run them from the queue). */
   private final List<String> queued = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -69,7 +72,7 @@ public final class MigrationRunner {
   /** What to run. */
   public record Request(String resource, String database, String ledgerTable, List<MigrationScript> scripts,
       Long targetVersion, boolean dryRun, boolean allowDrift, boolean retryRequested, String cluster,
-      Duration lockTtl, Duration statementTimeout, String holder, Duration clusterDdlTimeout) {}
+      Duration lockTtl, Duration statementTimeout, String holder, Duration clusterDdlTimeout, int lockQuorum) {}
 
   /** How a run ended. */
   public enum Outcome {
@@ -111,7 +114,8 @@ public final class MigrationRunner {
     this.client = client;
     this.request = request;
     this.progress = progress;
-    this.ledger = new Ledger(client, request.database(), request.ledgerTable(), request.cluster());
+    this.ledger = new Ledger(client, request.database(), request.ledgerTable(), request.cluster())
+        .withQuorum(request.lockQuorum());
   }
 
   /** The query id of the statement running now, if any (to KILL it when the resource is deleted). */
@@ -136,9 +140,18 @@ public final class MigrationRunner {
       return first; // nothing to do, or stopped (Dirty, Drift, Blocked): no lock needed
     }
     MigrationLock lock = new MigrationLock(client, request.database(), "migrations:" + request.database(),
-        request.holder(), request.lockTtl(), request.cluster());
+        request.holder(), request.lockTtl(), request.cluster()).withQuorum(request.lockQuorum());
     progress.accept("waiting for the migration lock of database " + request.database());
-    String other = lock.tryAcquire();
+    String other;
+    try {
+      other = lock.tryAcquire();
+    } catch (ClickHouseException e) {
+      if (e.code() != UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE) {
+        throw e;
+      }
+      // another holder's quorum write to the lock table is in flight (18.16 takes one at a time): busy
+      other = "another holder (its write to the lock is in flight)";
+    }
     if (other != null) {
       return new Report(Outcome.LOCKED, "database " + request.database() + " is being migrated by " + other
           + "; waiting for its lock", first.ledger(), first.plan(), List.of(), first.drifted(), other);

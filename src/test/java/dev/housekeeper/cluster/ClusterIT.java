@@ -450,6 +450,60 @@ class ClusterIT {
     assertEquals("daily\nsrc", onEveryNode("SELECT name FROM system.tables WHERE database = 'cl_mart' ORDER BY name"));
   }
 
+  @Test
+  @Order(7)
+  void theMigrationLockHoldsAcrossNodes() {
+    // a second connection to the same cluster whose first endpoint is another shard's node: its
+    // migrations read and write the lock through s2r2 while the first connection's go through s1r1
+    var other = harness.client().resources(ClickHouseConnection.class).inNamespace(NS).withName("cluster").get();
+    var spec = other.getSpec();
+    var reversed = new ArrayList<>(spec.getEndpoints());
+    java.util.Collections.reverse(reversed);
+    var second = new ClickHouseConnection();
+    second.setMetadata(new ObjectMetaBuilder().withName("cluster-reversed").withNamespace(NS).build());
+    var secondSpec = new dev.housekeeper.api.connection.ClickHouseConnectionSpec();
+    secondSpec.setEndpoints(reversed);
+    secondSpec.setCluster(spec.getCluster());
+    secondSpec.setCredentials(spec.getCredentials());
+    secondSpec.setProbeInterval("5s");
+    second.setSpec(secondSpec);
+    harness.client().resource(second).create();
+    await().atMost(Duration.ofSeconds(30)).until(() -> harness.client().resources(ClickHouseConnection.class)
+        .inNamespace(NS).withName("cluster-reversed").get(), c -> c.getStatus() != null
+        && Conditions.isTrue(c.getStatus().getConditions(), "Ready") && c.getStatus().topology != null);
+
+    cluster.node(0, 0).sql("DROP DATABASE IF EXISTS cl_lock" + ON + "; CREATE DATABASE cl_lock" + ON);
+    // A holds the lock for a while (a slow statement); B, the same migrations through another node, waits
+    Migration slowOne = new Migration(1, "slow", "SELECT sleep(3); SELECT sleep(3); SELECT sleep(3); SELECT sleep(3)",
+        null);
+    Migration table = new Migration(2, "table", "CREATE TABLE t (x UInt8)"
+        + " ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/cl_lock/t', '{replica}') ORDER BY x", null);
+    harness.client().resource(migration("lock-a", "cl_lock", slowOne, table)).create();
+    awaitMigration("lock-a", x -> "Running".equals(readyReason(x))
+        && String.valueOf(Conditions.find(x.getStatus().getConditions(), "Ready").orElseThrow().getMessage())
+            .contains("applying version 1"), 60);
+    var waiting = migration("lock-b", "cl_lock", slowOne, table);
+    waiting.getSpec().setConnectionRef(new ConnectionRef("cluster-reversed"));
+    harness.client().resource(waiting).create();
+    // B saw A's claim through its own node and waited (said in an Event; the condition flips between
+    // WaitingForLock and the next try every few seconds)
+    await().atMost(Duration.ofSeconds(60)).until(() -> harness.events(harness.client()
+        .resources(ClickHouseMigration.class).inNamespace(NS).withName("lock-b").get()).stream()
+        .anyMatch(e -> "WaitingForLock".equals(e.getReason()) && e.getMessage().contains("cluster-it/lock-a")));
+    // A finishes and lets go; B then finds everything applied: nothing ran twice
+    awaitMigration("lock-a", x -> x.getStatus().getPhase() == Phase.Ready
+        && Long.valueOf(2).equals(x.getStatus().getCurrentVersion()), 120);
+    awaitMigration("lock-b", x -> x.getStatus().getPhase() == Phase.Ready
+        && Long.valueOf(2).equals(x.getStatus().getCurrentVersion()), 120);
+    // one ledger on every node: each version applied once, and only by A (B ran nothing)
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertEquals("cluster-it/lock-a\t1\t1\n"
+        + "cluster-it/lock-a\t2\t1", onEveryNode("SELECT resource, version, count() FROM"
+        + " cl_lock.housekeeper_migrations WHERE event = 'applied' GROUP BY resource, version ORDER BY version"
+        + " FORMAT TSV")));
+    assertEquals("0", onEveryNode("SELECT count() FROM cl_lock.housekeeper_migrations"
+        + " WHERE resource = 'cluster-it/lock-b' AND event NOT IN ('lock_wait')"));
+  }
+
   static String readyReason(ClickHouseMigration m) {
     return Conditions.find(m.getStatus().getConditions(), "Ready").map(c -> c.getReason()).orElse("");
   }
