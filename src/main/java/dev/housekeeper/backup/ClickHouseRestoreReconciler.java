@@ -240,8 +240,7 @@ public class ClickHouseRestoreReconciler
       }
       String db = target.apply(t);
       String source = t.database + "." + t.table;
-      boolean exists = !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", db,
-          t.table)).isEmpty();
+      boolean exists = client.tableExists(db, t.table);
       if (exists) {
         out.add(new LogicalRestore.TableResult(source, db + "." + t.table, mode == LogicalRestore.Mode.createMissing
             ? "Skipped" : "Failed", 0, 0, "table exists; the native method restores only missing tables"));

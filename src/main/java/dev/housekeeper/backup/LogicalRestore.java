@@ -163,8 +163,7 @@ public final class LogicalRestore {
       if (created.add(db)) {
         any.execute(Sql.verbatim("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(db) + on).idempotent(true));
       }
-      boolean exists = !any.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", db,
-          first.table)).isEmpty();
+      boolean exists = any.tableExists(db, first.table);
       if (exists) {
         results.add(mode == Mode.failIfExists
             ? new TableResult(source, dest, "Failed", 0, 0, "table " + dest + " exists and mode is failIfExists;"
@@ -279,8 +278,7 @@ public final class LogicalRestore {
   private TableResult table(Manifest manifest, Manifest.TableEntry t, String ddl, String db, Mode mode)
       throws IOException {
     String source = t.database + "." + t.table;
-    boolean exists = !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", db,
-        t.table)).isEmpty();
+    boolean exists = client.tableExists(db, t.table);
     if (exists && mode == Mode.failIfExists) {
       return new TableResult(source, db + "." + t.table, "Failed", 0, 0, "table " + db + "." + t.table
           + " exists and mode is failIfExists; nothing was changed");

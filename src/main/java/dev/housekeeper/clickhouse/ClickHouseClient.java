@@ -37,6 +37,15 @@ public interface ClickHouseClient extends AutoCloseable {
   /** Probes every endpoint once, bypassing circuit breakers, and reports what each answered. */
   List<EndpointProbe> probe();
 
+  /**
+   * Whether a table exists, by {@code EXISTS TABLE}: it looks at that one table, where a
+   * {@code system.tables} query on 18.16 can fail while another table of the database is being
+   * dropped or renamed (seen with 200 marts refreshing at once).
+   */
+  default boolean tableExists(String database, String table) {
+    return query(Sql.query("EXISTS TABLE ?", Sql.table(database, table))).get(0).longValue("result") == 1;
+  }
+
   /** The server version and what it supports, from the first endpoint that answers. */
   ServerCapabilities capabilities();
 

@@ -102,8 +102,7 @@ public final class MartRefresh {
   }
 
   private boolean exists(String table) {
-    return !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", database, table))
-        .isEmpty();
+    return client.tableExists(database, table);
   }
 
   /**

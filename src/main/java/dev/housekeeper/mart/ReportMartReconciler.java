@@ -105,8 +105,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     boolean askedFull = fullNow != null && !fullNow.equals(status.acknowledgedFullNow);
     boolean exists;
     try {
-      exists = !conn.client().query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?",
-          database, spec.table)).isEmpty();
+      exists = conn.client().tableExists(database, spec.table);
     } catch (ClickHouseException e) {
       return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false, true, "ClickHouseError",
           "Looking up the mart table failed: " + e.getMessage(), Duration.ofSeconds(30));

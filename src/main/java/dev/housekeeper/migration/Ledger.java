@@ -65,8 +65,7 @@ public final class Ledger {
 
   /** Whether the ledger table exists (read-only; for dry runs). */
   public boolean exists() {
-    return !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?", database, table))
-        .isEmpty();
+    return client.tableExists(database, table);
   }
 
   /** One event row. */

@@ -50,8 +50,7 @@ public final class MigrationRunner {
    * the other nodes is short and a node that is down gets it from the DDL queue when it returns.
    */
   static void ensureTable(ClickHouseClient client, Sql create, String database, String table, String cluster) {
-    boolean exists = !client.query(Sql.query("SELECT name FROM system.tables WHERE database = ? AND name = ?",
-        database, table)).isEmpty();
+    boolean exists = client.tableExists(database, table);
     if (exists) {
       return;
     }

@@ -31,6 +31,9 @@ public final class BenchMain {
         rows.addAll(MartBench.measure(harness));
       }
     }
+    if (only.isEmpty() || only.contains("convergence")) {
+      rows.addAll(ConvergenceBench.measure());
+    }
     if (only.isEmpty() || only.contains("backup")) {
       rows.addAll(BackupBench.measure());
     }
