@@ -9,7 +9,6 @@ import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.CronSchedule;
-import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
@@ -171,8 +170,8 @@ public class ClickHouseBackupReconciler
         partCountsExact);
     List<BackupRecord> complete = status.backups.stream().filter(b -> "Complete".equals(b.outcome)).toList();
     List<String> pendingCleanup = List.copyOf(status.pendingCleanup);
-    var shards = shardClients(conn);
-    var topology = conn.connection().getStatus().topology;
+    var shards = conn.shardClients();
+    var topology = conn.topology();
     if (topology != null && shards.size() < topology.shards) {
       return new Pass<>(Phase.Failed, false, false, true, "ShardUnreachable", "The connection has no endpoint for"
           + " shard(s) " + dev.housekeeper.connection.ClusterTopology.byShard(topology).keySet().stream()
@@ -321,11 +320,13 @@ public class ClickHouseBackupReconciler
   }
 
   @Override
-  protected void timestamps(ClickHouseBackup resource, ClickHouseBackupStatus status) {
-    String ns = resource.getMetadata().getNamespace();
-    String name = resource.getMetadata().getName();
-    metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, KIND, ns, name, status.lastSuccessfulTime);
-    metrics.timestamp(HousekeeperMetrics.NEXT_RUN, KIND, ns, name, status.nextScheduleTime);
+  protected String lastSuccess(ClickHouseBackupStatus status) {
+    return status.lastSuccessfulTime;
+  }
+
+  @Override
+  protected String nextRun(ClickHouseBackupStatus status) {
+    return status.nextScheduleTime;
   }
 
   /** Keeps the list bounded: complete backups (newest 30), failed and cancelled ones (newest 5). */
@@ -370,19 +371,6 @@ public class ClickHouseBackupReconciler
         "Cancelled".equals(last.outcome) ? "BackupCancelled" : "BackupFailed",
         "Backup " + last.id + " " + ("Cancelled".equals(last.outcome) ? "was cancelled" : "failed") + ": "
             + last.message + " (" + when + ").", requeue);
-  }
-
-  /** On a cluster, a client per shard (failing over among its replicas); empty on a single server. */
-  static java.util.Map<Integer, dev.housekeeper.clickhouse.ClickHouseClient> shardClients(
-      dev.housekeeper.connection.ConnectionResolver.Resolved conn) {
-    var topology = conn.connection().getStatus() == null ? null : conn.connection().getStatus().topology;
-    java.util.Map<Integer, dev.housekeeper.clickhouse.ClickHouseClient> out = new java.util.TreeMap<>();
-    if (topology != null) {
-      for (int shard : dev.housekeeper.connection.ClusterTopology.byShard(topology).keySet()) {
-        conn.shard(shard).ifPresent(c -> out.put(shard, c));
-      }
-    }
-    return out;
   }
 
   /** The method to use, or "!" and why none can be used. */

@@ -53,22 +53,16 @@ public class ClickHouseRestoreReconciler
   private static List<LogicalRestore.TableResult> restoreOnCluster(ConnectionResolver.Resolved conn,
       LogicalRestore restore, Manifest manifest, java.util.function.Function<Manifest.TableEntry, String> target,
       java.util.function.Predicate<Manifest.TableEntry> selected, LogicalRestore.Mode mode) throws IOException {
-    var topology = conn.connection().getStatus().topology;
+    var topology = conn.topology();
     if (topology == null) {
       throw new IOException("the backup was taken on a cluster (its data is per shard) but the connection names no"
           + " cluster (spec.cluster); restore it through a connection to a cluster");
     }
-    Map<Integer, ClickHouseClient> shards = new java.util.TreeMap<>();
     Map<Integer, List<ClickHouseClient>> replicas = new java.util.TreeMap<>();
-    for (var e : dev.housekeeper.connection.ClusterTopology.byShard(topology).entrySet()) {
-      conn.shard(e.getKey()).ifPresent(c -> shards.put(e.getKey(), c));
-      for (var r : e.getValue()) {
-        if (Boolean.TRUE.equals(r.reachable) && r.endpoint != null) {
-          conn.endpoint(r.endpoint).ifPresent(c -> replicas.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(c));
-        }
-      }
+    for (var r : topology.replicas) {
+      conn.replica(r).ifPresent(c -> replicas.computeIfAbsent(r.shard, k -> new ArrayList<>()).add(c));
     }
-    return restore.runOnCluster(manifest, target, selected, mode, topology.cluster, shards, replicas);
+    return restore.runOnCluster(manifest, target, selected, mode, topology.cluster, conn.shardClients(), replicas);
   }
 
   /** A restore waiting for its backup starts as soon as that backup completes (no polling needed). */

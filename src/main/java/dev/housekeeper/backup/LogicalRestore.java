@@ -42,7 +42,7 @@ public final class LogicalRestore {
 
   private static final Pattern CREATE = Pattern.compile("^CREATE TABLE\\s+(\\S+?)\\.(\\S+?)\\s", Pattern.CASE_INSENSITIVE);
 
-  private ClickHouseClient client;
+  private final ClickHouseClient client;
   private final ObjectStore store;
   private final Consumer<String> progress;
   private final java.util.Map<String, byte[]> keys;
@@ -134,7 +134,6 @@ public final class LogicalRestore {
       throw new IOException("mode replacePartitions is not supported for a cluster backup yet; restore into a new"
           + " database (targetDatabase) with mode createMissing or failIfExists");
     }
-    ClickHouseClient any = client;
     String on = " ON CLUSTER " + Identifiers.quote(cluster);
     java.util.Map<String, List<Manifest.TableEntry>> byTable = new java.util.LinkedHashMap<>();
     for (Manifest.TableEntry t : manifest.tables) {
@@ -161,9 +160,9 @@ public final class LogicalRestore {
       String source = e.getKey();
       String dest = db + "." + first.table;
       if (created.add(db)) {
-        any.execute(Sql.verbatim("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(db) + on).idempotent(true));
+        client.execute(Sql.verbatim("CREATE DATABASE IF NOT EXISTS " + Identifiers.quote(db) + on).idempotent(true));
       }
-      boolean exists = any.tableExists(db, first.table);
+      boolean exists = client.tableExists(db, first.table);
       if (exists) {
         results.add(mode == Mode.failIfExists
             ? new TableResult(source, dest, "Failed", 0, 0, "table " + dest + " exists and mode is failIfExists;"
@@ -179,26 +178,24 @@ public final class LogicalRestore {
       String body = retargetReplicationPath(ddl.get(source).substring(m.end()), first.database, db);
       try {
         // IF NOT EXISTS (it did not exist a moment ago): a retry after a dropped connection is harmless
-        any.execute(Sql.verbatim("CREATE TABLE IF NOT EXISTS " + Identifiers.qualified(db, first.table) + on + " "
+        client.execute(Sql.verbatim("CREATE TABLE IF NOT EXISTS " + Identifiers.qualified(db, first.table) + on + " "
             + body).idempotent(true));
         long rows = 0;
         int partitions = 0;
         for (Manifest.TableEntry shardEntry : e.getValue()) {
-          client = shards.getOrDefault(shardEntry.shard, any);
+          ClickHouseClient shard = shards.getOrDefault(shardEntry.shard, client);
           for (Manifest.PartitionEntry p : shardEntry.partitions) {
             progress.accept("loading " + source + " shard " + shardEntry.shard + " partition " + p.partitionId);
-            load(manifest, p, db, first.table);
+            load(shard, manifest, p, db, first.table);
             rows += p.rows;
             partitions++;
           }
         }
-        client = any;
         verifyReplicas(e.getValue(), db, first.table, replicas);
         results.add(new TableResult(source, dest, "Restored", rows, partitions, null));
       } catch (IOException | RuntimeException ex) {
-        client = any;
         try {
-          any.execute(Sql.verbatim("DROP TABLE IF EXISTS " + Identifiers.qualified(db, first.table) + on)
+          client.execute(Sql.verbatim("DROP TABLE IF EXISTS " + Identifiers.qualified(db, first.table) + on)
               .idempotent(true));
         } catch (RuntimeException dropFailed) {
           progress.accept("dropping " + dest + " after the failure failed: " + dropFailed.getMessage());
@@ -304,7 +301,7 @@ public final class LogicalRestore {
       for (Manifest.PartitionEntry p : t.partitions) {
         loads.add(() -> {
           progress.accept("restoring " + source + " partition " + p.partitionId);
-          load(manifest, p, db, stagingTable);
+          load(client, manifest, p, db, stagingTable);
           // a fresh staging table has no deleted rows: its parts' row counts are exact
           long loaded = client.query(Sql.query("SELECT sum(rows) AS n FROM system.parts WHERE database = ? AND"
               + " table = ? AND partition_id = ? AND active", db, stagingTable, p.partitionId)).get(0).longValue("n");
@@ -400,11 +397,12 @@ public final class LogicalRestore {
     }
   }
 
-  private void load(Manifest manifest, Manifest.PartitionEntry p, String db, String staging) throws IOException {
+  private void load(ClickHouseClient target, Manifest manifest, Manifest.PartitionEntry p, String db, String staging)
+      throws IOException {
     MessageDigest sha = LogicalBackup.sha256();
     try (InputStream stored = new DigestInputStream(store.open(p.key), sha);
         InputStream data = Compression.valueOf(manifest.compression).wrap(unseal(manifest, stored))) {
-      client.insert(db, staging, List.of(), "Native", data, null);
+      target.insert(db, staging, List.of(), "Native", data, null);
       stored.transferTo(java.io.OutputStream.nullOutputStream()); // whatever the decompressor left unread
     } catch (ClickHouseClient.ReaderFailure e) {
       throw new IOException("loading " + p.key + " failed: " + e.getMessage(), e);

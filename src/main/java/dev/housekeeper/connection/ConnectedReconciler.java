@@ -121,14 +121,21 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
     String name = resource.getMetadata().getName();
     metrics.ready(kind, ns, name, pass.ready());
     metrics.phase(kind, ns, name, pass.phase() == null ? null : pass.phase().toString());
-    timestamps(resource, status);
+    metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, kind, ns, name, lastSuccess(status));
+    metrics.timestamp(HousekeeperMetrics.NEXT_RUN, kind, ns, name, nextRun(status));
     statusWriter.write(resource, status, blank);
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<R>noUpdate().rescheduleAfter(pass.requeue());
   }
 
-  /** Exports the status's times as the per-resource timestamp gauges of {@link HousekeeperMetrics}. */
-  protected void timestamps(R resource, S status) {
+  /** When the last successful run ended (RFC 3339), for {@link HousekeeperMetrics#LAST_SUCCESS}; null: none. */
+  protected String lastSuccess(S status) {
+    return null;
+  }
+
+  /** When the next scheduled run is due (RFC 3339), for {@link HousekeeperMetrics#NEXT_RUN}; null: none. */
+  protected String nextRun(S status) {
+    return null;
   }
 
   /** A Warning Event when a non-routine reason or its message changes. */

@@ -93,12 +93,9 @@ public class ConnectionClients implements AutoCloseable {
   /** Drops and closes a connection's client and its subsets. */
   public void remove(String namespace, String name) {
     String prefix = key(namespace, name);
-    clients.keySet().removeIf(k -> {
-      if (k.equals(prefix) || k.startsWith(prefix + SUBSET)) {
-        Entry old = clients.get(k);
-        if (old != null) {
-          old.client().close();
-        }
+    clients.entrySet().removeIf(e -> {
+      if (e.getKey().equals(prefix) || e.getKey().startsWith(prefix + SUBSET)) {
+        e.getValue().client().close();
         return true;
       }
       return false;

@@ -1,6 +1,7 @@
 package dev.housekeeper.connection;
 
 import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.api.connection.ClickHouseConnectionStatus;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.common.Conditions;
 import java.util.List;
@@ -48,6 +49,28 @@ public final class ConnectionResolver {
       int i = connection.getSpec().getEndpoints().indexOf(specEndpoint);
       return i < 0 ? java.util.Optional.empty()
           : clients.subset(connection.getMetadata().getNamespace(), connection.getMetadata().getName(), List.of(i));
+    }
+
+    /** The cluster's topology at the connection's last probe, or null for a single server. */
+    public ClickHouseConnectionStatus.Topology topology() {
+      return connection.getStatus() == null ? null : connection.getStatus().topology;
+    }
+
+    /** A client per shard that has an endpoint (empty on a single server). */
+    public java.util.Map<Integer, ClickHouseClient> shardClients() {
+      java.util.Map<Integer, ClickHouseClient> out = new java.util.TreeMap<>();
+      if (topology() != null) {
+        for (int shard : ClusterTopology.byShard(topology()).keySet()) {
+          shard(shard).ifPresent(c -> out.put(shard, c));
+        }
+      }
+      return out;
+    }
+
+    /** A client for one replica alone, when it has an endpoint and answered the last probe. */
+    public java.util.Optional<ClickHouseClient> replica(ClickHouseConnectionStatus.Replica replica) {
+      return replica.endpoint != null && Boolean.TRUE.equals(replica.reachable) ? endpoint(replica.endpoint)
+          : java.util.Optional.empty();
     }
   }
 

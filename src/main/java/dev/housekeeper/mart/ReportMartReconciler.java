@@ -9,7 +9,6 @@ import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
-import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
@@ -162,7 +161,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     }
     ReportMartSpec refreshed = source;
     String cluster = spec.onCluster ? conn.connection().getSpec().getCluster() : null;
-    var topology = conn.connection().getStatus().topology;
+    var topology = conn.topology();
     if (spec.onCluster && (cluster == null || cluster.isBlank() || topology == null)) {
       running.remove(key);
       return new Pass<>(Phase.Failed, false, false, true, "ValidationError", "spec.onCluster is true but"
@@ -171,9 +170,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     List<dev.housekeeper.clickhouse.ClickHouseClient> replicas = new java.util.ArrayList<>();
     if (spec.onCluster) {
       for (var r : topology.replicas) {
-        if (Boolean.TRUE.equals(r.reachable) && r.endpoint != null) {
-          conn.endpoint(r.endpoint).ifPresent(replicas::add);
-        }
+        conn.replica(r).ifPresent(replicas::add);
       }
     }
     // on a cluster one node at a time: the build, the checks and the swap see each other's writes
@@ -251,11 +248,13 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
   }
 
   @Override
-  protected void timestamps(ReportMart resource, ReportMartStatus status) {
-    String ns = resource.getMetadata().getNamespace();
-    String name = resource.getMetadata().getName();
-    metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, KIND, ns, name, status.lastSuccessfulRefreshTime);
-    metrics.timestamp(HousekeeperMetrics.NEXT_RUN, KIND, ns, name, status.nextRefreshTime);
+  protected String lastSuccess(ReportMartStatus status) {
+    return status.lastSuccessfulRefreshTime;
+  }
+
+  @Override
+  protected String nextRun(ReportMartStatus status) {
+    return status.nextRefreshTime;
   }
 
   private static String capitalize(String s) {

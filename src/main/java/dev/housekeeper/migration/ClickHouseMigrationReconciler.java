@@ -256,7 +256,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
    * statement timeout (at most 180 s, ClickHouse's default).
    */
   private static Duration clusterDdlTimeout(ConnectionResolver.Resolved conn, ClickHouseMigrationSpec spec) {
-    var topology = conn.connection().getStatus() == null ? null : conn.connection().getStatus().topology;
+    var topology = conn.topology();
     boolean someDown = topology != null && topology.replicas.stream()
         .anyMatch(r -> Boolean.FALSE.equals(r.reachable));
     Duration statement = Durations.parse("statementTimeout", spec.getStatementTimeout(), Duration.ofSeconds(300));
@@ -269,7 +269,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
    * majority of them has it (and at most as many as answer now, or the claim would wait in vain).
    */
   private static int lockQuorum(ConnectionResolver.Resolved conn, String cluster) {
-    var topology = conn.connection().getStatus() == null ? null : conn.connection().getStatus().topology;
+    var topology = conn.topology();
     if (cluster == null || topology == null) {
       return 0;
     }

@@ -32,8 +32,7 @@ final class ClusterSchema {
 
   /** Every replica's state; the reference is the pinned node's schema. */
   static List<ReplicaSchema> check(ConnectionResolver.Resolved conn, String database) {
-    ClickHouseConnectionStatus.Topology topology = conn.connection().getStatus() == null ? null
-        : conn.connection().getStatus().topology;
+    ClickHouseConnectionStatus.Topology topology = conn.topology();
     List<ReplicaSchema> out = new ArrayList<>();
     if (topology == null) {
       return out;
@@ -44,15 +43,15 @@ final class ClusterSchema {
       s.shard = r.shard;
       s.replica = r.replica;
       s.endpoint = r.endpoint;
+      Optional<ClickHouseClient> replica = conn.replica(r);
       if (r.endpoint == null) {
         s.state = "Unknown";
-      } else if (!Boolean.TRUE.equals(r.reachable)) {
+      } else if (replica.isEmpty()) {
         s.state = "Unreachable";
       } else {
-        Optional<ClickHouseClient> one = conn.endpoint(r.endpoint);
         try {
-          s.schemaHash = one.isPresent() ? hash(one.get(), database) : null;
-          s.state = s.schemaHash == null ? "Unknown" : s.schemaHash.equals(reference) ? "InSync" : "Behind";
+          s.schemaHash = hash(replica.get(), database);
+          s.state = s.schemaHash.equals(reference) ? "InSync" : "Behind";
         } catch (ClickHouseException e) {
           s.state = "Unreachable";
         }

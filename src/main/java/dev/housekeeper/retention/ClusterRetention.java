@@ -37,13 +37,13 @@ final class ClusterRetention {
   private ClusterRetention() {}
 
   static boolean applies(ConnectionResolver.Resolved conn) {
-    return conn.connection().getStatus() != null && conn.connection().getStatus().topology != null;
+    return conn.topology() != null;
   }
 
   static RunReport run(ConnectionResolver.Resolved conn, String database, RetentionPolicySpec spec, boolean ttl,
       ZoneId zone, LocalDate today, Consumer<RetentionRunner.Notice> notices, Consumer<String> progress)
       throws InterruptedException {
-    ClickHouseConnectionStatus.Topology topology = conn.connection().getStatus().topology;
+    ClickHouseConnectionStatus.Topology topology = conn.topology();
     Map<Integer, List<ClickHouseConnectionStatus.Replica>> shards = ClusterTopology.byShard(topology);
     RunReport total = new RunReport();
     total.startTime = Instant.now().toString();
@@ -107,13 +107,14 @@ final class ClusterRetention {
         c.shard = r.shard;
         c.replica = r.replica;
         c.endpoint = r.endpoint;
+        Optional<ClickHouseClient> replica = conn.replica(r);
         if (r.endpoint == null) {
           c.state = "Unknown";
-        } else if (!Boolean.TRUE.equals(r.reachable)) {
+        } else if (replica.isEmpty()) {
           c.state = "Unreachable";
         } else {
           try {
-            List<Row> all = conn.endpoint(r.endpoint).orElseThrow().query(Sql.query("SELECT table, partition_id"
+            List<Row> all = replica.get().query(Sql.query("SELECT table, partition_id"
                 + " FROM system.parts WHERE database = ? AND active"
                 + " GROUP BY table, partition_id ORDER BY table, partition_id", database));
             java.util.Set<String> tables = new java.util.TreeSet<>();
@@ -124,7 +125,7 @@ final class ClusterRetention {
             rows.forEach(x -> text.append(x.string("table")).append('/').append(x.string("partition_id")).append('\n'));
             c.partitions = (long) rows.size();
             c.partitionsHash = sha(text.toString());
-          } catch (ClickHouseException | java.util.NoSuchElementException e) {
+          } catch (ClickHouseException e) {
             c.state = "Unreachable";
           }
         }

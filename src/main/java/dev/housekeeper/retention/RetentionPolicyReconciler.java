@@ -183,15 +183,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     status.databaseBytes = 0L;
     try {
       // on a cluster each shard has its own data: a preview and statistics per shard
-      Map<Integer, ClickHouseClient> shards = new java.util.TreeMap<>();
-      if (ClusterRetention.applies(conn)) {
-        for (int shard : dev.housekeeper.connection.ClusterTopology.byShard(conn.connection().getStatus().topology)
-            .keySet()) {
-          conn.shard(shard).ifPresent(c -> shards.put(shard, c));
-        }
-      } else {
-        shards.put(0, conn.client());
-      }
+      Map<Integer, ClickHouseClient> shards = ClusterRetention.applies(conn) ? conn.shardClients()
+          : Map.of(0, conn.client());
       for (var e : shards.entrySet()) {
         RetentionPlanner.Plan plan = new RetentionPlanner(e.getValue(), database, ttl)
             .plan(spec, zone, LocalDate.ofInstant(now, zone));

@@ -145,7 +145,7 @@ public final class ClickHouseCluster implements AutoCloseable {
       if ("imok".equals(fourLetter("ruok"))) {
         return;
       }
-      sleep(100);
+      ClickHouseServer.sleep(100);
     }
     throw new IllegalStateException("ZooKeeper did not answer within 30 s");
   }
@@ -176,14 +176,6 @@ public final class ClickHouseCluster implements AutoCloseable {
 
   public int zooKeeperPort() {
     return zkPort;
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   @Override

@@ -59,45 +59,38 @@ public final class OperatorHarness implements AutoCloseable {
 
   /** A Secret and a ClickHouseConnection to the test server, awaited until Ready. */
   public dev.housekeeper.api.connection.ClickHouseConnection readyConnection(String namespace, String name) {
-    clickhouseSecret(namespace, name + "-credentials");
-    var spec = new dev.housekeeper.api.connection.ClickHouseConnectionSpec();
-    spec.setEndpoints(List.of(clickhouse.httpUrl()));
-    var creds = new dev.housekeeper.api.connection.ClickHouseConnectionSpec.Credentials();
-    creds.setSecretName(name + "-credentials");
-    spec.setCredentials(creds);
-    var c = new dev.housekeeper.api.connection.ClickHouseConnection();
-    c.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).withNamespace(namespace)
-        .build());
-    c.setSpec(spec);
-    client().resource(c).createOr(op -> op.update());
-    return org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(
-        () -> client().resources(dev.housekeeper.api.connection.ClickHouseConnection.class).inNamespace(namespace)
-            .withName(name).get(),
-        r -> r != null && r.getStatus() != null
-            && dev.housekeeper.common.Conditions.isTrue(r.getStatus().getConditions(), "Ready"));
+    return connection(namespace, name, List.of(clickhouse.httpUrl()), spec -> { }, r -> true, 20);
   }
 
   /** A ClickHouseConnection to every node of a cluster (spec.cluster set), awaited until Ready. */
   public dev.housekeeper.api.connection.ClickHouseConnection readyClusterConnection(String namespace, String name,
       ClickHouseCluster cluster) {
+    return connection(namespace, name, cluster.httpUrls(), spec -> {
+      spec.setCluster(ClickHouseCluster.NAME);
+      spec.setProbeInterval("5s");
+    }, r -> r.getStatus().topology != null, 30);
+  }
+
+  private dev.housekeeper.api.connection.ClickHouseConnection connection(String namespace, String name,
+      List<String> endpoints, java.util.function.Consumer<dev.housekeeper.api.connection.ClickHouseConnectionSpec> more,
+      java.util.function.Predicate<dev.housekeeper.api.connection.ClickHouseConnection> also, int seconds) {
     clickhouseSecret(namespace, name + "-credentials");
     var spec = new dev.housekeeper.api.connection.ClickHouseConnectionSpec();
-    spec.setEndpoints(cluster.httpUrls());
-    spec.setCluster(ClickHouseCluster.NAME);
-    spec.setProbeInterval("5s");
+    spec.setEndpoints(endpoints);
     var creds = new dev.housekeeper.api.connection.ClickHouseConnectionSpec.Credentials();
     creds.setSecretName(name + "-credentials");
     spec.setCredentials(creds);
+    more.accept(spec);
     var c = new dev.housekeeper.api.connection.ClickHouseConnection();
     c.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).withNamespace(namespace)
         .build());
     c.setSpec(spec);
     client().resource(c).createOr(op -> op.update());
-    return org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(
+    return org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(seconds)).until(
         () -> client().resources(dev.housekeeper.api.connection.ClickHouseConnection.class).inNamespace(namespace)
             .withName(name).get(),
-        r -> r != null && r.getStatus() != null && r.getStatus().topology != null
-            && dev.housekeeper.common.Conditions.isTrue(r.getStatus().getConditions(), "Ready"));
+        r -> r != null && r.getStatus() != null
+            && dev.housekeeper.common.Conditions.isTrue(r.getStatus().getConditions(), "Ready") && also.test(r));
   }
 
   public static OperatorHarness start() {
