@@ -6,6 +6,7 @@ import dev.housekeeper.backup.storage.FileObjectStore;
 import dev.housekeeper.common.Secrets;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.backup.storage.S3ObjectStore;
+import dev.housekeeper.clickhouse.Identifiers;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
@@ -34,6 +35,11 @@ public final class BackupSetup {
   }
 
   /** Static checks of a storage spec (no Secrets read). */
+  /** Whether a name can be a Kubernetes object's name (a DNS subdomain). */
+  public static boolean isObjectName(String name) {
+    return name != null && name.length() <= 253 && name.matches("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$");
+  }
+
   public static List<String> validate(String field, BackupStorage storage) {
     List<String> problems = new ArrayList<>();
     if (storage == null || (storage.s3 == null) == (storage.volume == null)) {
@@ -44,6 +50,15 @@ public final class BackupSetup {
       var s3 = storage.s3;
       if (s3.bucket == null || s3.bucket.isBlank()) {
         problems.add(field + ".s3.bucket is required");
+      } else if (!s3.bucket.matches("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")) {
+        problems.add(field + ".s3.bucket: " + Identifiers.describe(s3.bucket) + " is not a bucket name (3 to 63"
+            + " lower-case letters, digits, '.' and '-')");
+      }
+      if (s3.region != null && !s3.region.matches("^[a-z0-9-]{1,64}$")) {
+        problems.add(field + ".s3.region: " + Identifiers.describe(s3.region) + " is not a region");
+      }
+      if (s3.clickhouseEndpoint != null && !s3.clickhouseEndpoint.matches("^https?://[^/\\s?#'\"`\\\\]+/?$")) {
+        problems.add(field + ".s3.clickhouseEndpoint must be an http(s) URL with a host and optional port");
       }
       if (s3.endpoint != null && !s3.endpoint.isBlank()) {
         try {
@@ -62,11 +77,22 @@ public final class BackupSetup {
       if (s3.secretAccessKey == null || s3.secretAccessKey.getName() == null || s3.secretAccessKey.getKey() == null) {
         problems.add(field + ".s3.secretAccessKey: name and key of a Secret are required");
       }
-      if (s3.prefix != null && (s3.prefix.contains("..") || s3.prefix.startsWith("/"))) {
-        problems.add(field + ".s3.prefix must be relative, without ..");
+      if (s3.prefix != null && (s3.prefix.contains("..") || s3.prefix.startsWith("/")
+          || !s3.prefix.matches("^[A-Za-z0-9_./=-]{0,512}$"))) {
+        problems.add(field + ".s3.prefix must be relative, without .., of letters, digits and _ . / = -");
       }
-    } else if (storage.volume.path == null || !storage.volume.path.startsWith("/")) {
-      problems.add(field + ".volume.path must be an absolute path");
+      for (var ref : new SecretKeyRef[] {s3.accessKeyId, s3.secretAccessKey}) {
+        if (ref != null && ref.getName() != null && !isObjectName(ref.getName())) {
+          problems.add(field + ".s3: " + Identifiers.describe(ref.getName()) + " is not the name of a Secret");
+        }
+      }
+    } else if (storage.volume.path == null || !storage.volume.path.startsWith("/")
+        || !storage.volume.path.matches("^/[A-Za-z0-9_./=+-]{0,1023}$") || storage.volume.path.contains("/../")
+        || storage.volume.path.endsWith("/..")) {
+      problems.add(field + ".volume.path must be an absolute path of letters, digits and _ . / = + -, without ..");
+    } else if (storage.volume.clickhouseDisk != null && !Identifiers.isValid(storage.volume.clickhouseDisk)) {
+      problems.add(field + ".volume.clickhouseDisk: " + Identifiers.describe(storage.volume.clickhouseDisk)
+          + " is not a disk name");
     }
     return problems;
   }

@@ -423,8 +423,16 @@ public class ClickHouseBackupReconciler
             problems.add("spec.scope.databases: " + Identifiers.describe(d) + " is not a database name"));
       }
       problems.addAll(BackupScope.validate("spec.scope.tables", spec.scope.tables));
-      if (spec.scope.partitions != null && spec.scope.partitions.newest != null && spec.scope.partitions.newest < 1) {
-        problems.add("spec.scope.partitions.newest must be at least 1");
+      var partitions = spec.scope.partitions;
+      if (partitions != null) {
+        if (partitions.newest != null && (partitions.newest < 1 || partitions.newest > 100000)) {
+          problems.add("spec.scope.partitions.newest must be between 1 and 100000");
+        }
+        List<String> ids = new ArrayList<>(partitions.ids == null ? List.of() : partitions.ids);
+        ids.add(partitions.from);
+        ids.add(partitions.to);
+        ids.stream().filter(id -> id != null && !id.matches("^[A-Za-z0-9_-]{1,256}$")).forEach(id ->
+            problems.add("spec.scope.partitions: " + Identifiers.describe(id) + " is not a partition id"));
       }
     }
     if (spec.schedule != null) {
@@ -435,8 +443,8 @@ public class ClickHouseBackupReconciler
       }
     }
     if (spec.retention != null) {
-      if (spec.retention.keepLast != null && spec.retention.keepLast < 1) {
-        problems.add("spec.retention.keepLast must be at least 1");
+      if (spec.retention.keepLast != null && (spec.retention.keepLast < 1 || spec.retention.keepLast > 10000)) {
+        problems.add("spec.retention.keepLast must be between 1 and 10000");
       }
       if (spec.retention.maxAge != null) {
         try {
@@ -446,8 +454,17 @@ public class ClickHouseBackupReconciler
         }
       }
     }
-    if (spec.encryption != null && (spec.encryption.keySecret == null || spec.encryption.keySecret.isBlank())) {
-      problems.add("spec.encryption.keySecret is required");
+    if (spec.parallelism != null && (spec.parallelism < 1 || spec.parallelism > 16)) {
+      problems.add("spec.parallelism must be between 1 and 16");
+    }
+    if (spec.encryption != null) {
+      if (spec.encryption.keySecret == null || !BackupSetup.isObjectName(spec.encryption.keySecret)) {
+        problems.add("spec.encryption.keySecret: " + Identifiers.describe(spec.encryption.keySecret)
+            + " is not the name of a Secret");
+      }
+      if (spec.encryption.keyId != null && !spec.encryption.keyId.matches("^[A-Za-z0-9_.-]{1,128}$")) {
+        problems.add("spec.encryption.keyId: " + Identifiers.describe(spec.encryption.keyId) + " is not a key id");
+      }
     }
     return problems;
   }

@@ -9,6 +9,7 @@ import dev.housekeeper.api.backup.ClickHouseRestoreStatus.Phase;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.WorkExecutor;
@@ -338,7 +339,15 @@ public class ClickHouseRestoreReconciler
         && !spec.source.backupId.matches("^[A-Za-z0-9][-A-Za-z0-9_.]*$")) {
       problems.add("spec.source.backupId: " + spec.source.backupId + " is not a backup id");
     }
-    if (spec.targetDatabase != null && !dev.housekeeper.clickhouse.Identifiers.isValid(spec.targetDatabase)) {
+    if (spec.source != null && spec.source.backupName != null && !BackupSetup.isObjectName(spec.source.backupName)) {
+      problems.add("spec.source.backupName: " + Identifiers.describe(spec.source.backupName)
+          + " is not the name of a ClickHouseBackup");
+    }
+    if (spec.keySecret != null && !BackupSetup.isObjectName(spec.keySecret)) {
+      problems.add("spec.keySecret: " + Identifiers.describe(spec.keySecret)
+          + " is not the name of a Secret");
+    }
+    if (spec.targetDatabase != null && !Identifiers.isValid(spec.targetDatabase)) {
       problems.add("spec.targetDatabase is not a database name");
     }
     problems.addAll(BackupScope.validate("spec.tables", spec.tables));

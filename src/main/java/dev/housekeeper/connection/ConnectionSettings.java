@@ -40,6 +40,9 @@ public final class ConnectionSettings {
     if (spec.getCredentials() == null || spec.getCredentials().getSecretName() == null
         || spec.getCredentials().getSecretName().isBlank()) {
       problems.add("spec.credentials.secretName: name the Secret that holds the user name and password");
+    } else if (!spec.getCredentials().getSecretName().matches("^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")) {
+      problems.add("spec.credentials.secretName: " + Identifiers.describe(spec.getCredentials().getSecretName())
+          + " is not the name of a Secret");
     }
     if (spec.getCluster() != null && !spec.getCluster().matches("^[A-Za-z_][A-Za-z0-9_.-]{0,205}$")) {
       problems.add("spec.cluster: " + Identifiers.describe(spec.getCluster()) + " is not a valid cluster name");
@@ -56,17 +59,21 @@ public final class ConnectionSettings {
     }
     if (spec.getCircuitBreaker() != null) {
       tryParse(problems, "spec.circuitBreaker.openDuration", spec.getCircuitBreaker().getOpenDuration());
-      if (spec.getCircuitBreaker().getFailureThreshold() < 1) {
-        problems.add("spec.circuitBreaker.failureThreshold: must be at least 1");
+      if (spec.getCircuitBreaker().getFailureThreshold() < 1 || spec.getCircuitBreaker().getFailureThreshold() > 1000) {
+        problems.add("spec.circuitBreaker.failureThreshold: must be between 1 and 1000");
       }
-      if (spec.getCircuitBreaker().getSuccessThreshold() < 1) {
-        problems.add("spec.circuitBreaker.successThreshold: must be at least 1");
+      if (spec.getCircuitBreaker().getSuccessThreshold() < 1 || spec.getCircuitBreaker().getSuccessThreshold() > 1000) {
+        problems.add("spec.circuitBreaker.successThreshold: must be between 1 and 1000");
       }
     }
     return problems;
   }
 
   private static String checkEndpoint(String endpoint) {
+    if (endpoint != null && endpoint.matches("^https?://[^/]*@.*")) {
+      return "\"" + endpoint.replaceAll("//[^/]*@", "//***@") + "\" carries credentials; put them in the Secret named by"
+          + " spec.credentials.secretName";
+    }
     if (endpoint == null || !endpoint.matches("^https?://[^/\\s?#]+/?$")) {
       return "\"" + endpoint + "\" is not an http:// or https:// URL with a host and optional port";
     }

@@ -6,6 +6,7 @@ import dev.housekeeper.api.mart.ReportMartStatus;
 import dev.housekeeper.api.mart.ReportMartStatus.Phase;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.clickhouse.SqlFragments;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
@@ -310,8 +311,9 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
         } else if (!names.add(c.name)) {
           problems.add("spec.columns: " + c.name + " appears twice");
         }
-        if (c.type == null || c.type.isBlank() || c.type.contains(";")) {
-          problems.add("spec.columns[" + c.name + "].type is missing or not a type");
+        String typeProblem = SqlFragments.typeProblem(c.type);
+        if (typeProblem != null) {
+          problems.add("spec.columns[" + Identifiers.describe(c.name) + "].type " + typeProblem);
         } else if (spec.source != null && spec.source.jdbc != null) {
           try {
             ColumnType.parse(c.type);
@@ -321,22 +323,53 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
         }
       }
     }
-    for (String expr : new String[] {spec.partitionBy, spec.orderBy, spec.engine}) {
-      if (expr != null && (expr.contains(";") || expr.contains("--") || expr.contains("/*"))) {
-        problems.add("spec.engine, partitionBy and orderBy are expressions: no ; or comments");
+    String[][] expressions = {{"spec.partitionBy", spec.partitionBy}, {"spec.orderBy", spec.orderBy},
+        {"spec.engine", spec.engine}};
+    for (String[] e : expressions) {
+      String problem = e[1] == null || e[1].isBlank() ? null : SqlFragments.expressionProblem(e[1]);
+      if (problem != null) {
+        problems.add(e[0] + " is an expression and " + problem);
       }
     }
     if (spec.orderBy == null || spec.orderBy.isBlank()) {
       problems.add("spec.orderBy is required (tuple() for none)");
+    }
+    if (spec.settings != null) {
+      spec.settings.forEach((k, v) -> {
+        if (!Identifiers.isValid(k)) {
+          problems.add("spec.settings: " + Identifiers.describe(k) + " is not a setting name");
+        } else if (v == null || !v.strip().matches("^[A-Za-z0-9_.:/+-]{1,256}$")) {
+          problems.add("spec.settings." + k + ": " + Identifiers.describe(v)
+              + " is not a setting value (a number or a word)");
+        }
+      });
     }
     if (spec.engine != null && !spec.engine.matches("^[A-Za-z]*MergeTree(\\(.*\\))?$")) {
       problems.add("spec.engine must be of the MergeTree family");
     }
     if (spec.source == null || (spec.source.clickhouse == null) == (spec.source.jdbc == null)) {
       problems.add("spec.source: give exactly one of clickhouse and jdbc");
-    } else if (spec.source.jdbc != null && (spec.source.jdbc.url == null
-        || !spec.source.jdbc.url.startsWith("jdbc:postgresql://"))) {
-      problems.add("spec.source.jdbc.url: only jdbc:postgresql:// URLs are supported");
+    } else if (spec.source.jdbc != null) {
+      if (spec.source.jdbc.url == null || !spec.source.jdbc.url.matches("^jdbc:postgresql://[^\\s;'\"`]+$")) {
+        problems.add("spec.source.jdbc.url: only jdbc:postgresql:// URLs are supported");
+      }
+      if (spec.source.jdbc.credentialsSecret != null
+          && !dev.housekeeper.backup.BackupSetup.isObjectName(spec.source.jdbc.credentialsSecret)) {
+        problems.add("spec.source.jdbc.credentialsSecret: " + Identifiers.describe(spec.source.jdbc.credentialsSecret)
+            + " is not the name of a Secret");
+      }
+      String problem = SqlFragments.selectProblem(spec.source.jdbc.query);
+      if (problem != null) {
+        problems.add("spec.source.jdbc.query " + problem);
+      }
+      if (spec.source.jdbc.fetchSize < 100 || spec.source.jdbc.fetchSize > 1_000_000) {
+        problems.add("spec.source.jdbc.fetchSize must be between 100 and 1000000");
+      }
+    } else {
+      String problem = SqlFragments.selectProblem(spec.source.clickhouse.query);
+      if (problem != null) {
+        problems.add("spec.source.clickhouse.query " + problem);
+      }
     }
     var refresh = spec.refresh;
     if (refresh != null) {
@@ -356,6 +389,9 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
         }
         if (spec.partitionBy == null || spec.partitionBy.isBlank()) {
           problems.add("mode incremental needs spec.partitionBy");
+        }
+        if (refresh.incremental != null && (refresh.incremental.periods < 1 || refresh.incremental.periods > 120)) {
+          problems.add("spec.refresh.incremental.periods must be between 1 and 120");
         }
       }
     }

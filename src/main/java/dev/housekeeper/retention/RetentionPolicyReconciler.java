@@ -305,12 +305,21 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         tables.getNames().stream().filter(n -> !Identifiers.isValid(n))
             .forEach(n -> problems.add("spec.tables.names: " + Identifiers.describe(n) + " is not a valid table name"));
       }
-      if (tables.getPattern() != null) {
-        try {
-          java.util.regex.Pattern.compile(tables.getPattern());
-        } catch (PatternSyntaxException e) {
-          problems.add("spec.tables.pattern: not a regular expression: " + e.getDescription());
+      if (tables.getPattern() != null && !tables.getPattern().isBlank()) {
+        if (!tables.getPattern().matches("^[A-Za-z0-9_.*+?^$|()\\[\\]{},\\\\-]{1,1024}$")) {
+          problems.add("spec.tables.pattern: " + Identifiers.describe(tables.getPattern()) + " has characters no table"
+              + " name has: use letters, digits, _ and regular-expression operators");
+        } else {
+          try {
+            java.util.regex.Pattern.compile(tables.getPattern());
+          } catch (PatternSyntaxException e) {
+            problems.add("spec.tables.pattern: not a regular expression: " + e.getDescription());
+          }
         }
+      }
+      if (tables.getExclude() != null) {
+        tables.getExclude().stream().filter(n -> !Identifiers.isValid(n))
+            .forEach(n -> problems.add("spec.tables.exclude: " + Identifiers.describe(n) + " is not a valid table name"));
       }
     }
     if (spec.getOverrides() != null) {
@@ -333,8 +342,13 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
       tryRun(problems, () -> CronSchedule.parse("spec.optimize.schedule", spec.getOptimize().getSchedule().getCron(),
           spec.getOptimize().getSchedule().getTimeZone()));
     }
-    if (spec.getMaxPartitionsPerRun() < 1) {
-      problems.add("spec.maxPartitionsPerRun must be at least 1");
+    if (spec.getOptimize() != null && (spec.getOptimize().getLastPartitions() < 0
+        || spec.getOptimize().getLastPartitions() > 100_000 || spec.getOptimize().getMinParts() < 1
+        || spec.getOptimize().getMinParts() > 100_000)) {
+      problems.add("spec.optimize: lastPartitions must be between 0 and 100000, minParts between 1 and 100000");
+    }
+    if (spec.getMaxPartitionsPerRun() < 1 || spec.getMaxPartitionsPerRun() > 100_000) {
+      problems.add("spec.maxPartitionsPerRun must be between 1 and 100000");
     }
     if (spec.getMaxRowsPerRun() < 1) {
       problems.add("spec.maxRowsPerRun must be at least 1");

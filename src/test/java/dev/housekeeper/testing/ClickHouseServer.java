@@ -25,6 +25,8 @@ public final class ClickHouseServer implements AutoCloseable {
   public static final String PASSWORD = "hk-test-p4ss";
   /** A user whose profile is read-only, to see PERMISSION_DENIED. */
   public static final String READONLY_USER = "reader";
+  /** A user with the same rights and password as {@link #USER}, for tests that audit one client's queries in system.query_log. */
+  public static final String AUDITED_USER = "audited";
   public static final String BINARY = "/usr/sbin/clickhouse-server";
 
   private static ClickHouseServer shared;
@@ -125,6 +127,8 @@ public final class ClickHouseServer implements AutoCloseable {
           <users>
             <%1$s><password>%2$s</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
               <profile>default</profile><quota>default</quota></%1$s>
+            <audited><password>%2$s</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+              <profile>default</profile><quota>default</quota></audited>
             <%3$s><password>%4$s</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
               <profile>readonly</profile><quota>default</quota></%3$s>
             %5$s

@@ -40,6 +40,7 @@ public final class KubernetesApi implements AutoCloseable {
   private final KubernetesMockServer server;
   private final KubernetesClient client;
   private final List<CustomResourceDefinition> crds;
+  private final ApiFaults faults;
 
   /** Strong references: java.util.logging forgets the level of a logger nobody holds. */
   private static final List<java.util.logging.Logger> QUIET = List.of(
@@ -54,8 +55,9 @@ public final class KubernetesApi implements AutoCloseable {
   private KubernetesApi(int port) throws IOException {
     Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
     crds = loadCrds();
+    faults = new ApiFaults(new TableDispatcher(new KubernetesMixedDispatcher(responses), crds), crds);
     server = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(), responses,
-        new TableDispatcher(new KubernetesMixedDispatcher(responses), crds), false);
+        faults, false);
     stubAuthorization();
     stubDiscovery();
     server.init(InetAddress.getLoopbackAddress(), port);
@@ -86,6 +88,11 @@ public final class KubernetesApi implements AutoCloseable {
   /** Base URL of the API, for kubeconfigs. */
   public String url() {
     return "http://" + server.getHostName() + ":" + server.getPort();
+  }
+
+  /** Latency, conflicts and schema checks this API can be told to add. */
+  public ApiFaults faults() {
+    return faults;
   }
 
   public List<CustomResourceDefinition> crds() {

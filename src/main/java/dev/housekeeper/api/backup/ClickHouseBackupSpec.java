@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import dev.housekeeper.api.common.ConnectionRef;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
@@ -105,6 +106,7 @@ public class ClickHouseBackupSpec {
     public String to;
 
     @Min(1)
+    @Max(100000)
     @JsonPropertyDescription("Only the newest N partitions of each table (by partition id).")
     public Integer newest;
   }
@@ -127,6 +129,7 @@ public class ClickHouseBackupSpec {
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Retention {
     @Min(1)
+    @Max(10000)
     @JsonPropertyDescription("Keep the newest N complete backups.")
     public Integer keepLast;
 

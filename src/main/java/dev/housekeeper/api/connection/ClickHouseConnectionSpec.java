@@ -193,6 +193,7 @@ public class ClickHouseConnectionSpec {
   public static class CircuitBreaker {
     @Default("5")
     @io.fabric8.generator.annotation.Min(1)
+    @io.fabric8.generator.annotation.Max(1000)
     @JsonPropertyDescription("Consecutive connection failures that open an endpoint's circuit.")
     private int failureThreshold = 5;
 
@@ -203,6 +204,7 @@ public class ClickHouseConnectionSpec {
 
     @Default("1")
     @io.fabric8.generator.annotation.Min(1)
+    @io.fabric8.generator.annotation.Max(1000)
     @JsonPropertyDescription("Successful trial requests that close a half-open circuit.")
     private int successThreshold = 1;
 

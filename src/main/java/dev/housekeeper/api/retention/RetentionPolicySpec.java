@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import dev.housekeeper.api.common.ConnectionRef;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
@@ -73,6 +74,7 @@ public class RetentionPolicySpec {
 
   @Default("12")
   @Min(1)
+  @Max(100000)
   @JsonPropertyDescription("Most partitions one run may drop in one table; a run that would drop more stops for that table.")
   private int maxPartitionsPerRun = 12;
 
@@ -216,11 +218,13 @@ public class RetentionPolicySpec {
 
     @Default("0")
     @Min(0)
+    @Max(100000)
     @JsonPropertyDescription("Only the newest N partitions of each table; 0 for all.")
     private int lastPartitions;
 
     @Default("1")
     @Min(1)
+    @Max(100000)
     @JsonPropertyDescription("Only partitions with more active parts than this.")
     private int minParts = 1;
 
