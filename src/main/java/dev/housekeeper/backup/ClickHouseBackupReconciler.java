@@ -9,6 +9,7 @@ import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.CronSchedule;
+import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
@@ -58,7 +59,7 @@ public class ClickHouseBackupReconciler
 
   /** What a run produced, folded into status by the next pass. */
   record RunResult(BackupRecord record, boolean cleanedUp, List<String> skipped, List<String> pruned,
-      List<String> cleaned, String housekeepingError) {}
+      List<String> cleaned, String housekeepingError, boolean retriable) {}
 
   @Override
   protected void phase(ClickHouseBackupStatus status, Phase phase) {
@@ -96,7 +97,8 @@ public class ClickHouseBackupReconciler
       status.backups.add(0, r);
       status.pendingCleanup.add(r.id);
       status.running = null;
-      events.warning(resource, "BackupInterrupted", "Backup " + r.id + " was interrupted by an operator restart.");
+      events.warning(resource, "BackupInterrupted", "Backup " + r.id + " was interrupted by an operator restart"
+          + retry(status, now, true) + ".");
     }
     trim(status);
     List<String> problems = validate(spec);
@@ -116,7 +118,8 @@ public class ClickHouseBackupReconciler
           : schedule(spec).next(now);
     }
     boolean firstOneShot = spec.schedule == null && status.backups.isEmpty() && !spec.suspend;
-    boolean due = asked || firstOneShot || (next != null && !next.isAfter(now));
+    boolean retryDue = status.retryTime != null && !spec.suspend && !Instant.parse(status.retryTime).isAfter(now);
+    boolean due = asked || firstOneShot || retryDue || (next != null && !next.isAfter(now));
     status.nextScheduleTime = next == null ? null : format(next);
     Pass<Phase> settled = settled(status, spec, next, now);
     if (!due) {
@@ -180,6 +183,7 @@ public class ClickHouseBackupReconciler
     }
     status.running = id;
     status.method = method;
+    status.retryTime = null;
     var client = conn.client();
     work.submit(key, progress -> {
       try (store) {
@@ -206,7 +210,8 @@ public class ClickHouseBackupReconciler
           record.outcome = f.cancelled() ? "Cancelled" : "Failed";
           record.message = f.getMessage();
           cleanedUp = f.cleanedUp();
-          return new RunResult(record, cleanedUp, job.skipped(), List.of(), cleaned, housekeepingError);
+          return new RunResult(record, cleanedUp, job.skipped(), List.of(), cleaned, housekeepingError,
+              !f.cancelled() && Transient.is(f));
         }
         // prune: the new backup is the newest complete one
         List<BackupRecord> all = new ArrayList<>();
@@ -226,7 +231,7 @@ public class ClickHouseBackupReconciler
                 + e.getMessage();
           }
         }
-        return new RunResult(record, true, job.skipped(), pruned, cleaned, housekeepingError);
+        return new RunResult(record, true, job.skipped(), pruned, cleaned, housekeepingError, false);
       }
     }, reconcileWhenDone(resource));
     events.normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases + ", to "
@@ -263,6 +268,7 @@ public class ClickHouseBackupReconciler
     status.running = null;
     if (result == null) {
       metrics.action(KIND, ns, "backup", "failure");
+      status.backups.get(0).message += retry(status, now, false);
       events.warning(resource, "BackupFailed", "Backup failed: " + status.backups.get(0).message);
       return;
     }
@@ -295,6 +301,8 @@ public class ClickHouseBackupReconciler
     metrics.duration(KIND, ns, "backup", took);
     switch (r.outcome) {
       case "Complete" -> {
+        status.consecutiveFailures = null;
+        status.retryTime = null;
         metrics.action(KIND, ns, "backup", "success");
         var registry = metrics.registry();
         registry.counter("housekeeper_backup_rows", "namespace", ns).increment(r.rows == null ? 0 : r.rows);
@@ -312,11 +320,27 @@ public class ClickHouseBackupReconciler
       }
       default -> {
         metrics.action(KIND, ns, "backup", "failure");
+        r.message += retry(status, now, result.retriable());
         events.warning(resource, "BackupFailed", "Backup " + r.id + " failed: " + r.message
             + (result.cleanedUp() ? "" : " Its objects could not be deleted yet; that is retried before the next"
             + " backup."));
       }
     }
+  }
+
+  /**
+   * After a failed backup: when it failed for a passing reason and retries are left, sets when it
+   * runs again and says so; otherwise clears the retry. Returns the words to add to the message.
+   */
+  private static String retry(ClickHouseBackupStatus status, Instant now, boolean retriable) {
+    int failures = status.consecutiveFailures == null ? 1 : status.consecutiveFailures + 1;
+    status.consecutiveFailures = failures;
+    if (!retriable || failures > Transient.MAX_RETRIES) {
+      status.retryTime = null;
+      return retriable ? " (" + failures + " attempts in a row failed; no more automatic retries)" : "";
+    }
+    status.retryTime = format(Transient.retryAt(now, failures));
+    return "; retrying at " + status.retryTime + " (retry " + failures + " of " + Transient.MAX_RETRIES + ")";
   }
 
   @Override
@@ -351,8 +375,10 @@ public class ClickHouseBackupReconciler
 
   /** The state between backups: what the last one did, and when the next is. */
   private Pass<Phase> settled(ClickHouseBackupStatus status, ClickHouseBackupSpec spec, Instant next, Instant now) {
-    Duration requeue = next == null ? REFRESH
-        : Duration.between(now, next).compareTo(REFRESH) < 0 ? Duration.between(now, next).plusMillis(500) : REFRESH;
+    Instant wake = status.retryTime == null || spec.suspend ? next : next == null
+        || Instant.parse(status.retryTime).isBefore(next) ? Instant.parse(status.retryTime) : next;
+    Duration requeue = wake == null ? REFRESH
+        : Duration.between(now, wake).compareTo(REFRESH) < 0 ? Duration.between(now, wake).plusMillis(500) : REFRESH;
     if (requeue.isNegative()) {
       requeue = POLL;
     }

@@ -12,6 +12,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
@@ -108,7 +109,8 @@ public class ClickHouseRestoreReconciler
     String runNow = annotation(resource, ClickHouseRestore.RUN_NOW_ANNOTATION);
     boolean asked = runNow != null && !runNow.equals(status.acknowledgedRunNow);
     boolean ran = status.phase == Phase.Succeeded || (status.phase == Phase.Failed && status.startTime != null);
-    if (ran && !asked) {
+    boolean retrying = !asked && ran && status.retryTime != null;
+    if (ran && !asked && !(retrying && !Instant.parse(status.retryTime).isAfter(clock.instant()))) {
       return settled(status);
     }
     String ns = resource.getMetadata().getNamespace();
@@ -168,9 +170,17 @@ public class ClickHouseRestoreReconciler
     status.acknowledgedRunNow = runNow;
     status.backupId = backupId;
     status.location = BackupSetup.location(storage, backupId);
-    status.startTime = format(clock.instant());
+    // a retry after a passing failure keeps what was restored and tries the rest; a new run starts over
+    List<ClickHouseRestoreStatus.TableResult> kept = retrying ? status.tables.stream()
+        .filter(t -> "Restored".equals(t.outcome)).toList() : List.of();
+    java.util.Set<String> done = new java.util.HashSet<>(kept.stream().map(t -> t.source).toList());
+    if (!retrying) {
+      status.consecutiveFailures = null;
+      status.startTime = format(clock.instant());
+    }
+    status.retryTime = null;
     status.endTime = null;
-    status.tables = new ArrayList<>();
+    status.tables = new ArrayList<>(kept);
     status.rows = null;
     status.tablesRestored = null;
     String id = backupId;
@@ -182,7 +192,7 @@ public class ClickHouseRestoreReconciler
         LogicalRestore restore = new LogicalRestore(client, store, theKeys, progress);
         Manifest manifest = restore.manifest(id);
         var selected = (java.util.function.Predicate<Manifest.TableEntry>) t ->
-            BackupScope.matches(spec.tables, t.database, t.table);
+            BackupScope.matches(spec.tables, t.database, t.table) && !done.contains(t.database + "." + t.table);
         var target = (java.util.function.Function<Manifest.TableEntry, String>) t ->
             spec.targetDatabase != null ? spec.targetDatabase : t.database;
         checkTargets(manifest, selected, target);
@@ -256,7 +266,8 @@ public class ClickHouseRestoreReconciler
             rows, t.partitions.size(), rows == expected ? null : rows + " rows restored, the manifest says "
                 + expected));
       } catch (ClickHouseException e) {
-        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage()));
+        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage(),
+            Transient.is(e)));
       }
     }
     return out;
@@ -272,14 +283,13 @@ public class ClickHouseRestoreReconciler
     } catch (Exception e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       metrics.action(KIND, ns, "restore", "failure");
-      String message = "The restore of " + status.backupId + " failed: " + BackupJob.rootMessage(cause);
+      String message = "The restore of " + status.backupId + " failed: " + BackupJob.rootMessage(cause)
+          + retry(status, Transient.is(cause));
       events.warning(resource, "RestoreFailed", message);
-      return new Pass<>(Phase.Failed, false, false, true, "RestoreFailed", message, null);
+      return new Pass<>(Phase.Failed, false, false, true, "RestoreFailed", message, retryIn(status));
     }
     status.method = outcome.method();
-    long rows = 0;
-    int restored = 0;
-    List<String> failed = new ArrayList<>();
+    boolean retriable = true;
     for (var t : outcome.tables()) {
       var r = new ClickHouseRestoreStatus.TableResult();
       r.source = t.source();
@@ -289,21 +299,31 @@ public class ClickHouseRestoreReconciler
       r.partitions = t.partitions();
       r.message = t.error();
       status.tables.add(r);
-      rows += t.rows();
-      if ("Restored".equals(t.outcome())) {
+      if ("Failed".equals(t.outcome()) && !t.retriable()) {
+        retriable = false;
+      }
+    }
+    long rows = 0;
+    int restored = 0;
+    List<String> failed = new ArrayList<>();
+    for (var t : status.tables) {
+      rows += t.rows;
+      if ("Restored".equals(t.outcome)) {
         restored++;
-      } else if ("Failed".equals(t.outcome())) {
-        failed.add(t.source() + ": " + t.error());
+      } else if ("Failed".equals(t.outcome)) {
+        failed.add(t.source + ": " + t.message);
       }
     }
     status.rows = rows;
     status.tablesRestored = restored;
     if (!failed.isEmpty()) {
       metrics.action(KIND, ns, "restore", "failure");
-      String message = failed.size() + " table(s) failed and were left untouched: " + String.join("; ", failed);
+      String message = failed.size() + " table(s) failed and were left untouched: " + String.join("; ", failed)
+          + retry(status, retriable);
       events.warning(resource, "TablesFailed", message);
-      return new Pass<>(Phase.Failed, false, false, true, "TablesFailed", message, null);
+      return new Pass<>(Phase.Failed, false, false, true, "TablesFailed", message, retryIn(status));
     }
+    status.consecutiveFailures = null;
     metrics.action(KIND, ns, "restore", "success");
     String message = "Restored " + restored + " table(s), " + rows + " rows verified, from backup " + status.backupId
         + (outcome.tables().size() > restored ? " (" + (outcome.tables().size() - restored) + " skipped)" : "") + ".";
@@ -311,12 +331,31 @@ public class ClickHouseRestoreReconciler
     return new Pass<>(Phase.Succeeded, true, false, false, "Restored", message, null);
   }
 
-  private static Pass<Phase> settled(ClickHouseRestoreStatus status) {
+  /** After a failure: a retry when it was a passing one and retries are left; the words for the message. */
+  private String retry(ClickHouseRestoreStatus status, boolean retriable) {
+    int failures = status.consecutiveFailures == null ? 1 : status.consecutiveFailures + 1;
+    status.consecutiveFailures = failures;
+    if (!retriable || failures > Transient.MAX_RETRIES) {
+      status.retryTime = null;
+      return retriable ? " (" + failures + " attempts in a row failed; no more automatic retries)" : "";
+    }
+    status.retryTime = format(Transient.retryAt(clock.instant(), failures));
+    return "; those are tried again at " + status.retryTime + " (retry " + failures + " of " + Transient.MAX_RETRIES
+        + ")";
+  }
+
+  private Duration retryIn(ClickHouseRestoreStatus status) {
+    return status.retryTime == null ? null
+        : Duration.between(clock.instant(), Instant.parse(status.retryTime)).plusMillis(500);
+  }
+
+  private Pass<Phase> settled(ClickHouseRestoreStatus status) {
     var ready = Conditions.find(status.getConditions(), Conditions.READY);
     String reason = ready.map(c -> c.getReason()).orElse(status.phase == Phase.Succeeded ? "Restored" : "RestoreFailed");
     String message = ready.map(c -> c.getMessage()).orElse("");
+    Duration requeue = retryIn(status);
     return new Pass<>(status.phase, status.phase == Phase.Succeeded, false, status.phase == Phase.Failed, reason,
-        message, null);
+        message, requeue == null || requeue.isNegative() ? null : requeue);
   }
 
   static List<String> validate(ClickHouseRestoreSpec spec) {

@@ -5,6 +5,7 @@ import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.Transient;
 import java.io.ByteArrayInputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -38,7 +39,13 @@ public final class LogicalRestore {
   }
 
   /** The outcome for one table. */
-  public record TableResult(String source, String target, String outcome, long rows, int partitions, String error) {}
+  public record TableResult(String source, String target, String outcome, long rows, int partitions, String error,
+      boolean retriable) {
+
+    public TableResult(String source, String target, String outcome, long rows, int partitions, String error) {
+      this(source, target, outcome, rows, partitions, error, false);
+    }
+  }
 
   private static final Pattern CREATE = Pattern.compile("^CREATE TABLE\\s+(\\S+?)\\.(\\S+?)\\s", Pattern.CASE_INSENSITIVE);
 
@@ -200,7 +207,7 @@ public final class LogicalRestore {
         } catch (RuntimeException dropFailed) {
           progress.accept("dropping " + dest + " after the failure failed: " + dropFailed.getMessage());
         }
-        results.add(new TableResult(source, dest, "Failed", 0, 0, ex.getMessage()));
+        results.add(new TableResult(source, dest, "Failed", 0, 0, ex.getMessage(), Transient.is(ex)));
       }
     }
     return results;
@@ -329,7 +336,7 @@ public final class LogicalRestore {
       } catch (ClickHouseException ignored) {
         // reported below; the staging table's name says what it is
       }
-      return new TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage());
+      return new TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage(), Transient.is(e));
     }
   }
 

@@ -222,7 +222,8 @@ public final class MartRefresh {
       client.execute(Sql.verbatim("INSERT INTO " + Identifiers.qualified(database, staging) + " (" + columnList()
           + ") " + select).withTimeout(LOAD_TIMEOUT).withQueryId(ClickHouseClient.newQueryId("mart")));
     } catch (ClickHouseException e) {
-      throw new Failed("SourceQueryFailed", "the source query failed in ClickHouse: " + e.getMessage(), false, e);
+      throw e.retriable() ? new Failed("ClickHouseError", "ClickHouse went away during the load: " + e.getMessage(),
+          true, e) : new Failed("SourceQueryFailed", "the source query failed in ClickHouse: " + e.getMessage(), false, e);
     }
   }
 
@@ -241,7 +242,8 @@ public final class MartRefresh {
     try {
       connection = DriverManager.getConnection(source.url, props);
     } catch (SQLException e) {
-      boolean unreachable = e.getSQLState() != null && e.getSQLState().startsWith("08");
+      boolean unreachable = e.getSQLState() != null && (e.getSQLState().startsWith("08")
+          || e.getSQLState().startsWith("57P"));
       throw new Failed(unreachable ? "SourceUnavailable" : "SourceConnectFailed", "connecting to " + source.url
           + " failed: " + e.getMessage(), unreachable, e);
     }
@@ -339,7 +341,8 @@ public final class MartRefresh {
   }
 
   private static Failed sourceFailure(SQLException e) {
-    boolean unreachable = e.getSQLState() != null && e.getSQLState().startsWith("08");
+    // 08: connection exceptions; 57P: the server shut down or restarts (admin_shutdown, crash_shutdown, cannot_connect_now)
+    boolean unreachable = e.getSQLState() != null && (e.getSQLState().startsWith("08") || e.getSQLState().startsWith("57P"));
     return new Failed(unreachable ? "SourceUnavailable" : "SourceQueryFailed", (unreachable
         ? "the source became unreachable: " : "the source query failed: ") + e.getMessage(), unreachable, e);
   }

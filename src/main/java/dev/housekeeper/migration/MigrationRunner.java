@@ -214,16 +214,24 @@ public final class MigrationRunner {
       }
       List<Row> log;
       try {
-        log = client.query(Sql.query("SELECT toString(type) AS type, exception FROM system.query_log"
-            + " WHERE event_date >= yesterday() AND query_id = ?", qid));
+        log = client.query(Sql.query("SELECT toString(type) AS type, toUInt64(written_rows) AS written, exception"
+            + " FROM system.query_log WHERE event_date >= yesterday() AND query_id = ?", qid));
       } catch (ClickHouseException e) {
         if (e.kind() == Kind.UNKNOWN_TABLE) {
           return failUnknown(s, "system.query_log is not enabled on the server", state);
         }
         throw e;
       }
-      boolean finished = log.stream().anyMatch(r -> "QueryFinish".equals(r.string("type")));
-      boolean failed = log.stream().anyMatch(r -> r.string("type").startsWith("Exception"));
+      // the type is an Enum8 on current servers and a plain UInt8 on 18.16 (2: QueryFinish, 3 and 4: exceptions)
+      boolean finished = log.stream().anyMatch(r -> List.of("QueryFinish", "2").contains(r.string("type")));
+      List<Row> failures = log.stream().filter(r -> r.string("type").startsWith("Exception")
+          || List.of("3", "4").contains(r.string("type"))).toList();
+      boolean failed = !failures.isEmpty();
+      long written = failures.stream().mapToLong(r -> r.longValue("written")).sum();
+      if (!finished && written > 0) {
+        return failUnknown(s, "it failed after writing " + written + " rows (" + failures.get(0).string("exception")
+            + "), so running it again could write them twice", state);
+      }
       if (finished) {
         LOG.info("statement {} of version {} (query {}) had finished; recording it", s.inFlightIndex, s.version, qid);
         ledger.append(s.version, s.name, s.direction, Ledger.STATEMENT_DONE, "", s.inFlightIndex, s.statementCount,

@@ -13,6 +13,7 @@ import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.StatusWriter;
+import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectionEventSource;
 import dev.housekeeper.connection.ConnectionResolver;
@@ -112,14 +113,23 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         if (result instanceof RetentionPolicyStatus.RunReport run) {
           status.lastRun = run;
           record(resource, run);
+          boolean passing = run.tables.stream().anyMatch(t -> "Failed".equals(t.reason)
+              && Boolean.TRUE.equals(t.retriable));
+          if (passing) {
+            retry(status, true);
+          } else if (!run.dryRun) {
+            status.consecutiveFailures = null;
+            status.retryTime = null;
+          }
         } else if (result instanceof RetentionPolicyStatus.OptimizeReport opt) {
           status.lastOptimize = opt;
         }
       } catch (Exception e) {
         Throwable cause = e.getCause() != null ? e.getCause() : e;
         metrics.action(KIND, resource.getMetadata().getNamespace(), kind == null ? "run" : kind, "failure");
+        String retry = "retention".equals(kind) ? retry(status, Transient.is(cause)) : "";
         return new Pass(Phase.Degraded, false, "RunFailed", "The " + kind + " run failed: " + cause.getMessage()
-            + ". It runs again at its next time.", POLL);
+            + (retry.isEmpty() ? ". It runs again at its next time." : retry + "."), POLL);
       }
     }
     RetentionPolicySpec spec = resource.getSpec();
@@ -151,11 +161,13 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     String runNow = annotation(resource, RetentionPolicy.RUN_NOW_ANNOTATION);
     String optimizeNow = annotation(resource, RetentionPolicy.OPTIMIZE_NOW_ANNOTATION);
     boolean runDue = (runNow != null && !runNow.equals(status.acknowledgedRunNow))
-        || (nextRun != null && !nextRun.isAfter(now));
+        || (nextRun != null && !nextRun.isAfter(now))
+        || (status.retryTime != null && !spec.isSuspend() && !Instant.parse(status.retryTime).isAfter(now));
     boolean optimizeDue = (optimizeNow != null && !optimizeNow.equals(status.acknowledgedOptimizeNow))
         || (nextOptimize != null && !nextOptimize.isAfter(now));
     if (runDue) {
       status.acknowledgedRunNow = runNow;
+      status.retryTime = null;
       status.nextRunTime = spec.getSchedule() == null || spec.isSuspend() ? null
           : format(schedule(spec.getSchedule()).next(now));
       runKinds.put(key, "retention");
@@ -231,6 +243,12 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         }
       }
     }
+    if (status.retryTime != null) {
+      refused.add("the failed tables are tried again at " + status.retryTime + " (retry " + status.consecutiveFailures
+          + " of " + Transient.MAX_RETRIES + ")");
+      Duration untilRetry = Duration.between(now, Instant.parse(status.retryTime)).plusMillis(500);
+      requeue = requeue == null || untilRetry.compareTo(requeue) < 0 ? untilRetry : requeue;
+    }
     if (!refused.isEmpty()) {
       return new Pass(Phase.Degraded, true, firstReason, String.join("; ", refused), requeue);
     }
@@ -250,6 +268,18 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     long failures = run.tables.stream().filter(t -> "Failed".equals(t.reason)).count();
     // registered at zero from the first run on, so that increase() sees the first failure
     registry.counter("housekeeper_retention_table_failures", "namespace", ns).increment(failures);
+  }
+
+  /** After a failed run: a retry when the failure was a passing one and retries are left; the words for the message. */
+  private String retry(RetentionPolicyStatus status, boolean retriable) {
+    int failures = status.consecutiveFailures == null ? 1 : status.consecutiveFailures + 1;
+    status.consecutiveFailures = failures;
+    if (!retriable || failures > Transient.MAX_RETRIES) {
+      status.retryTime = null;
+      return retriable ? " (" + failures + " runs in a row failed; no more automatic retries)" : "";
+    }
+    status.retryTime = format(Transient.retryAt(clock.instant(), failures));
+    return "; it runs again at " + status.retryTime + " (retry " + failures + " of " + Transient.MAX_RETRIES + ")";
   }
 
   private void notice(RetentionPolicy resource, RetentionRunner.Notice n) {

@@ -104,6 +104,7 @@ public final class RetentionRunner {
     } catch (ClickHouseException e) {
       table.reason = "Failed";
       table.error = e.kind().reason() + ": " + e.getMessage();
+      table.retriable = e.retriable() ? Boolean.TRUE : null;
       notices.accept(new Notice("TableFailed", "Retention of " + table.table + " failed: " + table.error, true));
     }
     return part;

@@ -107,6 +107,24 @@ public final class ConvergenceBench {
     ch.sql(sql.toString());
   }
 
+  /** How many of the benchmark's resources are Ready now. */
+  static int readyCount(io.fabric8.kubernetes.client.KubernetesClient client) {
+    return ready(client, ClickHouseConnection.class) + ready(client, ClickHouseMigration.class)
+        + ready(client, RetentionPolicy.class) + ready(client, ReportMart.class);
+  }
+
+  private static <T extends HasMetadata> int ready(io.fabric8.kubernetes.client.KubernetesClient client, Class<T> kind) {
+    int n = 0;
+    for (T o : client.resources(kind).inNamespace(NS).list().getItems()) {
+      Object status = ((CustomResource<?, ?>) o).getStatus();
+      if (status instanceof dev.housekeeper.api.common.HousekeeperStatus s && Conditions.isTrue(s.getConditions(),
+          "Ready")) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   static <T extends HasMetadata> List<T> list(OperatorHarness harness, Class<T> kind) {
     return harness.client().resources(kind).inNamespace(NS).list().getItems();
   }

@@ -53,46 +53,122 @@ public final class Footprint {
     Path dir = Files.createTempDirectory("hk-footprint-");
     try (ClickHouseServer ch = new ClickHouseServer(dir.resolve("clickhouse"));
         KubernetesApi api = KubernetesApi.start()) {
+      ch.start();
       Path kubeconfig = dir.resolve("kubeconfig");
       Files.writeString(kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: "
           + api.url() + "\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
           + "users:\n- name: u\n  user:\n    token: t\n");
-      int port = ClickHouseServer.freePort();
-      cmd = new ArrayList<>(List.of(java));
-      cmd.addAll(JVM_FLAGS);
-      cmd.addAll(List.of("-cp", classpath, "dev.housekeeper.operator.HousekeeperOperator"));
-      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(dir.resolve("operator.log").toFile());
-      pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port)));
-      t0 = System.nanoTime();
-      Process op = pb.start();
       HttpClient http = HttpClient.newHttpClient();
-      long readyMs = -1;
-      while (readyMs < 0 && (System.nanoTime() - t0) < 120_000_000_000L) {
-        try {
-          var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(),
-              HttpResponse.BodyHandlers.ofString());
-          if (r.statusCode() == 200) {
-            readyMs = (System.nanoTime() - t0) / 1_000_000;
-          }
-        } catch (java.io.IOException e) {
-          Thread.sleep(20);
-        }
+
+      // AppCDS: a training run writes the archive of the classes loaded until the operator is ready
+      Path archive = dir.resolve("housekeeper.jsa");
+      Started training = startOperator(java, classpath, kubeconfig, List.of("-XX:ArchiveClassesAtExit=" + archive),
+          dir.resolve("training.log"), http);
+      training.process().destroy(); // SIGTERM: the JVM exits normally and writes the archive
+      training.process().waitFor();
+      boolean cds = Files.exists(archive);
+
+      Started withCds = null;
+      if (cds) {
+        withCds = startOperator(java, classpath, kubeconfig, List.of("-XX:SharedArchiveFile=" + archive),
+            dir.resolve("operator-cds.log"), http);
+        withCds.process().destroy();
+        withCds.process().waitFor();
       }
+
+      Started op = startOperator(java, classpath, kubeconfig, List.of(), dir.resolve("operator.log"), http);
+      int port = op.port();
       Thread.sleep(10_000);
-      long opRssKb = rssKb(op.pid());
-      String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-          HttpResponse.BodyHandlers.ofString()).body();
-      double heapMb = sum(metrics, "jvm_memory_used_bytes\\{area=\"heap\"[^}]*\\} ([0-9.E+]+)") / 1048576.0;
-      op.destroy();
-      op.waitFor();
-      rows.add(new Row("start-up to /readyz (ms)", String.valueOf(readyMs), String.valueOf(idleStartMs),
-          ratio(readyMs, idleStartMs), "< 5000 ms"));
+      long opRssKb = rssKb(op.process().pid());
+      double heapMb = heapMb(http, port);
+
+      // the same operator with 1,000 resources of mixed kinds, all Ready
+      ConvergenceBench.prepare(ch);
+      var client = api.client();
+      client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+          .withName(ConvergenceBench.NS).endMetadata().build()).create();
+      client.secrets().inNamespace(ConvergenceBench.NS).resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
+          .withNewMetadata().withName("ch-credentials").endMetadata()
+          .withData(Map.of("username", b64(ClickHouseServer.USER), "password", b64(ClickHouseServer.PASSWORD)))
+          .build()).create();
+      var all = ConvergenceBench.resources(ch, ConvergenceBench.NS);
+      long created = System.nanoTime();
+      for (var r : all) {
+        client.resource(r).create();
+      }
+      int ready = 0;
+      long deadline = System.nanoTime() + 900_000_000_000L;
+      while (System.nanoTime() < deadline) {
+        ready = ConvergenceBench.readyCount(client);
+        if (ready >= all.size()) {
+          break;
+        }
+        Thread.sleep(500);
+      }
+      long allReadyMs = (System.nanoTime() - created) / 1_000_000;
+      Thread.sleep(10_000);
+      long loadedRssKb = rssKb(op.process().pid());
+      double loadedHeapMb = heapMb(http, port);
+      op.process().destroy();
+      op.process().waitFor();
+
+      rows.add(new Row("start-up to /readyz (ms)", String.valueOf(op.readyMs()), String.valueOf(idleStartMs),
+          ratio(op.readyMs(), idleStartMs), "< 5000 ms"));
+      if (withCds != null) {
+        rows.add(new Row("start-up to /readyz with AppCDS (ms)", String.valueOf(withCds.readyMs()),
+            op.readyMs() + " (without)", ratio(withCds.readyMs(), op.readyMs()), "< 5000 ms"));
+      }
       rows.add(new Row("RSS idle, 0 resources (MB)", mb(opRssKb), mb(idleRssKb), ratio(opRssKb, idleRssKb),
           "< 256 MB"));
       rows.add(new Row("heap used idle (MB)", String.format("%.1f", heapMb), "-", "-", "< 128 MB"));
+      String notAll = ready < all.size() ? " (only " + ready + " Ready)" : "";
+      rows.add(new Row("operator process: 1,000 resources all Ready (s)" + notAll,
+          String.format("%.1f", allReadyMs / 1000.0), "-", "-", "report"));
+      rows.add(new Row("RSS with 1,000 resources (MB)", mb(loadedRssKb), mb(opRssKb) + " (idle)",
+          ratio(loadedRssKb, opRssKb), "< 384 MB"));
+      rows.add(new Row("heap used with 1,000 resources (MB)", String.format("%.1f", loadedHeapMb),
+          String.format("%.1f (idle)", heapMb), ratio(loadedHeapMb, heapMb), "< 200 MB"));
     }
     return rows;
+  }
+
+  /** An operator process and how long it took to answer /readyz. */
+  record Started(Process process, int port, long readyMs) {}
+
+  static Started startOperator(String java, String classpath, Path kubeconfig, List<String> extraFlags, Path log,
+      HttpClient http) throws Exception {
+    int port = ClickHouseServer.freePort();
+    List<String> cmd = new ArrayList<>(List.of(java));
+    cmd.addAll(JVM_FLAGS);
+    cmd.addAll(extraFlags);
+    cmd.addAll(List.of("-cp", classpath, "dev.housekeeper.operator.HousekeeperOperator"));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port)));
+    long t0 = System.nanoTime();
+    Process op = pb.start();
+    while ((System.nanoTime() - t0) < 120_000_000_000L) {
+      try {
+        var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return new Started(op, port, (System.nanoTime() - t0) / 1_000_000);
+        }
+      } catch (java.io.IOException e) {
+        Thread.sleep(20);
+      }
+    }
+    op.destroyForcibly();
+    throw new IllegalStateException("the operator was not ready in 120 s; see " + log);
+  }
+
+  static double heapMb(HttpClient http, int port) throws Exception {
+    String metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    return sum(metrics, "jvm_memory_used_bytes\\{area=\"heap\"[^}]*\\} ([0-9.E+]+)") / 1048576.0;
+  }
+
+  static String b64(String s) {
+    return java.util.Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
   }
 
   static long rssKb(long pid) throws Exception {

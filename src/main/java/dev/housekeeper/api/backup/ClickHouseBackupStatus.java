@@ -51,6 +51,13 @@ public class ClickHouseBackupStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Next scheduled backup (RFC 3339), when a schedule is set and not suspended.")
   public String nextScheduleTime;
 
+  @JsonPropertyDescription("After a backup failed because ClickHouse or the storage could not be reached (or the"
+      + " operator restarted mid-backup): when it is tried again by itself (RFC 3339). At most 3 retries in a row.")
+  public String retryTime;
+
+  @JsonPropertyDescription("Backups in a row that failed for such a passing reason; reset by a complete backup.")
+  public Integer consecutiveFailures;
+
   @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
   public String acknowledgedRunNow;
 

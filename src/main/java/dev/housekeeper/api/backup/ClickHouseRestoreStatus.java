@@ -47,6 +47,13 @@ public class ClickHouseRestoreStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Outcome per table.")
   public List<TableResult> tables = new ArrayList<>();
 
+  @JsonPropertyDescription("After tables failed because ClickHouse or the storage could not be reached: when those"
+      + " tables are tried again by themselves (RFC 3339). At most 3 retries in a row.")
+  public String retryTime;
+
+  @JsonPropertyDescription("Attempts in a row that failed for such a passing reason.")
+  public Integer consecutiveFailures;
+
   @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
   public String acknowledgedRunNow;
 

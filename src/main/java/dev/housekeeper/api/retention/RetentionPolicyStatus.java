@@ -48,6 +48,13 @@ public class RetentionPolicyStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
   public String acknowledgedRunNow;
 
+  @JsonPropertyDescription("After a run that failed because ClickHouse could not be reached: when it runs again by"
+      + " itself (RFC 3339). At most 3 retries in a row.")
+  public String retryTime;
+
+  @JsonPropertyDescription("Runs in a row that failed for such a passing reason.")
+  public Integer consecutiveFailures;
+
   @JsonPropertyDescription("Value of housekeeper.dev/optimize-now last acted upon.")
   public String acknowledgedOptimizeNow;
 
@@ -117,6 +124,9 @@ public class RetentionPolicyStatus extends HousekeeperStatus {
     public String reason;
     @JsonPropertyDescription("What went wrong and what to do.")
     public String error;
+    @JsonPropertyDescription("When it failed: whether the failure was a passing one (ClickHouse unreachable) that the"
+        + " operator retries by itself.")
+    public Boolean retriable;
   }
 
   /** What an OPTIMIZE run did. */
