@@ -83,7 +83,7 @@ public class ClickHouseBackupReconciler
     }
     Instant now = clock.instant();
     if (task.isPresent()) {
-      work.remove(key);
+      work.take(key);
       jobs.remove(key);
       fold(resource, status, task.get(), now);
     } else if (status.running != null) {
@@ -211,7 +211,7 @@ public class ClickHouseBackupReconciler
           record.message = f.getMessage();
           cleanedUp = f.cleanedUp();
           return new RunResult(record, cleanedUp, job.skipped(), List.of(), cleaned, housekeepingError,
-              !f.cancelled() && Transient.is(f));
+              !f.cancelled() && (Transient.is(f) || stoppedWithoutCause(f)));
         }
         // prune: the new backup is the newest complete one
         List<BackupRecord> all = new ArrayList<>();
@@ -326,6 +326,20 @@ public class ClickHouseBackupReconciler
             + " backup."));
       }
     }
+  }
+
+  /**
+   * A logical backup that stopped itself (its partitions were stopped) without the user asking: the
+   * failure that stopped them was not kept (a server that went away ends every query at once), so
+   * it counts as passing; the bounded retries keep a lasting one from looping.
+   */
+  static boolean stoppedWithoutCause(Throwable failure) {
+    for (Throwable c = failure; c != null; c = c.getCause()) {
+      if (c instanceof LogicalBackup.Cancelled) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -97,7 +97,7 @@ public class ClickHouseRestoreReconciler
       return new Pass<>(Phase.Running, false, true, false, "Running", task.get().progress(), POLL);
     }
     if (task.isPresent()) {
-      work.remove(key);
+      work.take(key);
       return fold(resource, status, task.get());
     }
     ClickHouseRestoreSpec spec = resource.getSpec();

@@ -19,16 +19,33 @@ public final class Transient {
   public static boolean is(Throwable failure) {
     for (Throwable c = failure; c != null; c = c.getCause()) {
       if (c instanceof ClickHouseException e) {
-        return e.retriable();
+        // not e.retriable(), which says whether one request may be resent: a whole run may be redone after any of
+        // these, where a single INSERT could not
+        return switch (e.kind()) {
+          // CANCELLED: the server went down or someone killed the query; a cancel the user asked for (suspend,
+          // delete) is told apart by the caller, which does not retry it
+          case CONNECTION, TIMEOUT, CIRCUIT_OPEN, RETRIES_EXHAUSTED, CANCELLED -> true;
+          default -> e.retriable();
+        };
       }
       if (c instanceof java.net.ConnectException || c instanceof java.net.SocketException
           || c instanceof java.net.SocketTimeoutException || c instanceof java.io.EOFException
           || c instanceof java.net.http.HttpTimeoutException || c instanceof java.net.UnknownHostException
-          || c.getClass().getName().equals("software.amazon.awssdk.core.exception.SdkClientException")) {
+          || sdkClientException(c.getClass())) {
         return true;
       }
       if (c.getCause() == c) {
         break;
+      }
+    }
+    return false;
+  }
+
+  /** The AWS SDK's client-side failures (no answer, connection lost, aborted): its own class or a subclass. */
+  private static boolean sdkClientException(Class<?> type) {
+    for (Class<?> t = type; t != null; t = t.getSuperclass()) {
+      if (t.getName().equals("software.amazon.awssdk.core.exception.SdkClientException")) {
+        return true;
       }
     }
     return false;

@@ -57,6 +57,7 @@ public final class WorkExecutor implements AutoCloseable {
 
   private final ExecutorService pool;
   private final Map<String, Task<?>> tasks = new ConcurrentHashMap<>();
+  private final Map<String, Task<?>> taken = new ConcurrentHashMap<>();
 
   public WorkExecutor(int threads) {
     AtomicInteger n = new AtomicInteger();
@@ -114,6 +115,27 @@ public final class WorkExecutor implements AutoCloseable {
 
   public void remove(String key) {
     tasks.remove(key);
+    taken.remove(key);
+  }
+
+  /**
+   * Marks a finished task as folded into a status that is about to be written. It stays until
+   * {@link #settle} says the write succeeded: when the write fails, the next pass finds the same
+   * result again instead of losing it (and, say, taking a second backup).
+   */
+  public void take(String key) {
+    Task<?> task = tasks.get(key);
+    if (task != null) {
+      taken.put(key, task);
+    }
+  }
+
+  /** The status that folded the key's taken task was written: forget that task (not a newer one). */
+  public void settle(String key) {
+    Task<?> task = taken.remove(key);
+    if (task != null) {
+      tasks.remove(key, task);
+    }
   }
 
   /** Interrupts a key's work, if any. */

@@ -124,6 +124,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
     metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, kind, ns, name, lastSuccess(status));
     metrics.timestamp(HousekeeperMetrics.NEXT_RUN, kind, ns, name, nextRun(status));
     statusWriter.write(resource, status, blank);
+    work.settle(key(resource));
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<R>noUpdate().rescheduleAfter(pass.requeue());
   }

@@ -7,6 +7,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Row;
 import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.Transient;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PipedInputStream;
@@ -152,7 +153,7 @@ public final class MartRefresh {
       r.durationMillis = Duration.between(start, clock.instant()).toMillis();
       return r;
     } catch (ClickHouseException e) {
-      throw new Failed("ClickHouseError", "ClickHouse: " + e.getMessage(), e.retriable(), e);
+      throw new Failed("ClickHouseError", "ClickHouse: " + e.getMessage(), Transient.is(e), e);
     } finally {
       dropQuietly(staging);
       dropQuietly(old(table));
@@ -222,7 +223,7 @@ public final class MartRefresh {
       client.execute(Sql.verbatim("INSERT INTO " + Identifiers.qualified(database, staging) + " (" + columnList()
           + ") " + select).withTimeout(LOAD_TIMEOUT).withQueryId(ClickHouseClient.newQueryId("mart")));
     } catch (ClickHouseException e) {
-      throw e.retriable() ? new Failed("ClickHouseError", "ClickHouse went away during the load: " + e.getMessage(),
+      throw Transient.is(e) ? new Failed("ClickHouseError", "ClickHouse went away during the load: " + e.getMessage(),
           true, e) : new Failed("SourceQueryFailed", "the source query failed in ClickHouse: " + e.getMessage(), false, e);
     }
   }
@@ -305,7 +306,7 @@ public final class MartRefresh {
         } catch (ExecutionException e) {
           Throwable cause = e.getCause();
           throw new Failed("LoadFailed", "inserting into ClickHouse failed: " + cause.getMessage(),
-              cause instanceof ClickHouseException c && c.retriable(), cause);
+              Transient.is(cause), cause);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new Failed("Interrupted", "the refresh was interrupted", false, e);

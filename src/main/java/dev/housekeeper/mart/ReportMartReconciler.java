@@ -67,7 +67,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     }
     Pass<Phase> failed = null;
     if (task.isPresent()) {
-      work.remove(key);
+      work.take(key);
       String hash = running.remove(key);
       failed = fold(resource, status, task.get(), hash, now);
     }

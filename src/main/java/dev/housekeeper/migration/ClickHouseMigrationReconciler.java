@@ -112,6 +112,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     Pass pass = pass(resource, status);
     apply(resource, previous, status, pass);
     statusWriter.write(resource, status, ClickHouseMigration::new);
+    work.settle(key(resource));
     return pass.requeue() == null ? UpdateControl.noUpdate() : UpdateControl.<ClickHouseMigration>noUpdate()
         .rescheduleAfter(pass.requeue());
   }
@@ -123,7 +124,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
       return new Pass(Phase.Progressing, false, "Running", task.get().progress(), POLL);
     }
     if (task.isPresent()) {
-      work.remove(key);
+      work.take(key);
       MigrationRunner ran = runners.remove(key);
       return finished(resource, status, task.get(), key, ran == null ? List.of() : ran.queuedOnCluster());
     }

@@ -91,6 +91,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     Pass pass = pass(resource, status);
     apply(resource, status, pass);
     statusWriter.write(resource, status, RetentionPolicy::new);
+    work.settle(key(resource));
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<RetentionPolicy>noUpdate().rescheduleAfter(pass.requeue());
   }
@@ -106,7 +107,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
       return new Pass(Phase.Progressing, status.phase == Phase.Ready, "Running", task.get().progress(), POLL);
     }
     if (task.isPresent()) {
-      work.remove(key);
+      work.take(key);
       String kind = runKinds.remove(key);
       try {
         Object result = task.get().future().get();

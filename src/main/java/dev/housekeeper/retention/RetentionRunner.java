@@ -9,6 +9,7 @@ import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Row;
 import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.Transient;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -104,7 +105,7 @@ public final class RetentionRunner {
     } catch (ClickHouseException e) {
       table.reason = "Failed";
       table.error = e.kind().reason() + ": " + e.getMessage();
-      table.retriable = e.retriable() ? Boolean.TRUE : null;
+      table.retriable = Transient.is(e) ? Boolean.TRUE : null;
       notices.accept(new Notice("TableFailed", "Retention of " + table.table + " failed: " + table.error, true));
     }
     return part;

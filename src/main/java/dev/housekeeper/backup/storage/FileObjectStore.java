@@ -114,7 +114,17 @@ public final class FileObjectStore implements ObjectStore {
   @Override
   public void delete(List<String> keys) throws IOException {
     for (String key : keys) {
-      Files.deleteIfExists(resolve(key));
+      Path file = resolve(key);
+      Files.deleteIfExists(file);
+      // folders emptied by the delete go too, up to the root: a deleted backup leaves nothing behind
+      for (Path dir = file.getParent(); dir != null && !dir.equals(root) && dir.startsWith(root);
+          dir = dir.getParent()) {
+        try {
+          Files.deleteIfExists(dir);
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+          break;
+        }
+      }
     }
   }
 
