@@ -365,10 +365,14 @@ class ClickHouseBackupIT {
       ClickHouseBackupStatus ok = awaitBackup("sched", s -> s.phase == ClickHouseBackupStatus.Phase.Succeeded)
           .getStatus();
       assertEquals(2_000_000L, ok.lastSuccessful.rows);
-      assertThat(ok.backups).extracting(b -> b.outcome).containsExactly("Complete", "Failed");
+      // the failed attempt is retried by itself (S3 went away: a passing failure) and the hour's schedule may run
+      // too; either way the failed one is the only failure and every complete one is in the bucket
+      assertThat(ok.backups.get(ok.backups.size() - 1).id).isEqualTo(failedId);
+      assertThat(ok.backups.subList(0, ok.backups.size() - 1)).isNotEmpty().allMatch(b -> "Complete".equals(b.outcome));
       assertEquals(List.of(), ok.pendingCleanup);
       assertEquals(List.of(), view.list("sched/" + failedId + "/"), "the failed backup's objects are deleted");
-      assertEquals(List.of(ok.lastSuccessful.id), view.children("sched/"));
+      assertThat(view.children("sched/")).containsExactlyInAnyOrderElementsOf(ok.backups.stream()
+          .filter(b -> "Complete".equals(b.outcome)).map(b -> b.id).toList());
       assertNotNull(ok.nextScheduleTime);
     }
   }

@@ -62,6 +62,12 @@ public final class OperatorHarness implements AutoCloseable {
     return connection(namespace, name, List.of(clickhouse.httpUrl()), spec -> { }, r -> true, 20);
   }
 
+  /** A Secret and a ClickHouseConnection to the given endpoints (a proxy in front of the test server, say), awaited until Ready. */
+  public dev.housekeeper.api.connection.ClickHouseConnection readyConnection(String namespace, String name,
+      List<String> endpoints) {
+    return connection(namespace, name, endpoints, spec -> { }, r -> true, 20);
+  }
+
   /** A ClickHouseConnection to every node of a cluster (spec.cluster set), awaited until Ready. */
   public dev.housekeeper.api.connection.ClickHouseConnection readyClusterConnection(String namespace, String name,
       ClickHouseCluster cluster) {
