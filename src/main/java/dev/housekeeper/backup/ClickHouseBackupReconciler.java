@@ -97,7 +97,7 @@ public class ClickHouseBackupReconciler
       status.backups.add(0, r);
       status.pendingCleanup.add(r.id);
       status.running = null;
-      events.warning(resource, "BackupInterrupted", "Backup " + r.id + " was interrupted by an operator restart"
+      afterWrite.warning(key, resource, "BackupInterrupted", "Backup " + r.id + " was interrupted by an operator restart"
           + retry(status, now, true) + ".");
     }
     trim(status);
@@ -211,7 +211,7 @@ public class ClickHouseBackupReconciler
           record.message = f.getMessage();
           cleanedUp = f.cleanedUp();
           return new RunResult(record, cleanedUp, job.skipped(), List.of(), cleaned, housekeepingError,
-              !f.cancelled() && (Transient.is(f) || stoppedWithoutCause(f)));
+              !f.cancelled() && Transient.is(f));
         }
         // prune: the new backup is the newest complete one
         List<BackupRecord> all = new ArrayList<>();
@@ -250,6 +250,7 @@ public class ClickHouseBackupReconciler
   private void fold(ClickHouseBackup resource, ClickHouseBackupStatus status,
       WorkExecutor.Task<RunResult> task, Instant now) {
     String ns = resource.getMetadata().getNamespace();
+    String key = key(resource);
     RunResult result;
     try {
       result = task.future().get();
@@ -267,9 +268,9 @@ public class ClickHouseBackupReconciler
     }
     status.running = null;
     if (result == null) {
-      metrics.action(KIND, ns, "backup", "failure");
+      afterWrite.then(key, () -> metrics.action(KIND, ns, "backup", "failure"));
       status.backups.get(0).message += retry(status, now, false);
-      events.warning(resource, "BackupFailed", "Backup failed: " + status.backups.get(0).message);
+      afterWrite.warning(key, resource, "BackupFailed", "Backup failed: " + status.backups.get(0).message);
       return;
     }
     BackupRecord r = result.record();
@@ -288,73 +289,54 @@ public class ClickHouseBackupReconciler
     List<String> pruned = result.pruned();
     if (!pruned.isEmpty()) {
       status.backups.removeIf(b -> pruned.contains(b.id));
-      events.normal(resource, "BackupPruned", "Deleted expired backup(s) " + result.pruned() + " from storage.");
+      afterWrite.normal(key, resource, "BackupPruned", "Deleted expired backup(s) " + result.pruned() + " from storage.");
     }
     if (!result.skipped().isEmpty()) {
-      events.normal(resource, "TablesSkipped", "Not backed up (no data to back up with this method): "
+      afterWrite.normal(key, resource, "TablesSkipped", "Not backed up (no data to back up with this method): "
           + result.skipped());
     }
     if (result.housekeepingError() != null) {
-      events.warning(resource, "StorageHousekeepingFailed", result.housekeepingError());
+      afterWrite.warning(key, resource, "StorageHousekeepingFailed", result.housekeepingError());
     }
     Duration took = elapsed;
-    metrics.duration(KIND, ns, "backup", took);
+    afterWrite.then(key, () -> metrics.duration(KIND, ns, "backup", took));
     switch (r.outcome) {
       case "Complete" -> {
         status.consecutiveFailures = null;
         status.retryTime = null;
-        metrics.action(KIND, ns, "backup", "success");
-        var registry = metrics.registry();
-        registry.counter("housekeeper_backup_rows", "namespace", ns).increment(r.rows == null ? 0 : r.rows);
-        registry.counter("housekeeper_backup_bytes", "namespace", ns, "stage", "raw")
-            .increment(r.rawBytes == null ? 0 : r.rawBytes);
-        registry.counter("housekeeper_backup_bytes", "namespace", ns, "stage", "stored")
-            .increment(r.storedBytes == null ? 0 : r.storedBytes);
-        events.normal(resource, "BackupCompleted", "Backup " + r.id + " complete: " + r.tables + " table(s), "
+        afterWrite.then(key, () -> metrics.action(KIND, ns, "backup", "success"));
+        afterWrite.then(key, () -> {
+          var registry = metrics.registry();
+          registry.counter("housekeeper_backup_rows", "namespace", ns).increment(r.rows == null ? 0 : r.rows);
+          registry.counter("housekeeper_backup_bytes", "namespace", ns, "stage", "raw")
+              .increment(r.rawBytes == null ? 0 : r.rawBytes);
+          registry.counter("housekeeper_backup_bytes", "namespace", ns, "stage", "stored")
+              .increment(r.storedBytes == null ? 0 : r.storedBytes);
+        });
+        afterWrite.normal(key, resource, "BackupCompleted", "Backup " + r.id + " complete: " + r.tables + " table(s), "
             + r.partitions + " partition(s), " + r.rows + " rows, " + r.storedBytes + " bytes stored in "
             + took.toSeconds() + "s at " + r.location);
       }
       case "Cancelled" -> {
-        metrics.action(KIND, ns, "backup", "cancelled");
-        events.warning(resource, "BackupCancelled", "Backup " + r.id + ": " + r.message);
+        afterWrite.then(key, () -> metrics.action(KIND, ns, "backup", "cancelled"));
+        afterWrite.warning(key, resource, "BackupCancelled", "Backup " + r.id + ": " + r.message);
       }
       default -> {
-        metrics.action(KIND, ns, "backup", "failure");
+        afterWrite.then(key, () -> metrics.action(KIND, ns, "backup", "failure"));
         r.message += retry(status, now, result.retriable());
-        events.warning(resource, "BackupFailed", "Backup " + r.id + " failed: " + r.message
+        afterWrite.warning(key, resource, "BackupFailed", "Backup " + r.id + " failed: " + r.message
             + (result.cleanedUp() ? "" : " Its objects could not be deleted yet; that is retried before the next"
             + " backup."));
       }
     }
   }
 
-  /**
-   * A logical backup that stopped itself (its partitions were stopped) without the user asking: the
-   * failure that stopped them was not kept (a server that went away ends every query at once), so
-   * it counts as passing; the bounded retries keep a lasting one from looping.
-   */
-  static boolean stoppedWithoutCause(Throwable failure) {
-    for (Throwable c = failure; c != null; c = c.getCause()) {
-      if (c instanceof LogicalBackup.Cancelled) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /**
-   * After a failed backup: when it failed for a passing reason and retries are left, sets when it
-   * runs again and says so; otherwise clears the retry. Returns the words to add to the message.
-   */
+  /** After a failed backup: counts it and, for a passing failure with retries left, when it runs again. */
   private static String retry(ClickHouseBackupStatus status, Instant now, boolean retriable) {
-    int failures = status.consecutiveFailures == null ? 1 : status.consecutiveFailures + 1;
-    status.consecutiveFailures = failures;
-    if (!retriable || failures > Transient.MAX_RETRIES) {
-      status.retryTime = null;
-      return retriable ? " (" + failures + " attempts in a row failed; no more automatic retries)" : "";
-    }
-    status.retryTime = format(Transient.retryAt(now, failures));
-    return "; retrying at " + status.retryTime + " (retry " + failures + " of " + Transient.MAX_RETRIES + ")";
+    Transient.Retry retry = Transient.after(status.consecutiveFailures, retriable, now, Transient.BOUNDED);
+    status.consecutiveFailures = retry.failures();
+    status.retryTime = retry.at() == null ? null : format(retry.at());
+    return retry.words("retrying");
   }
 
   @Override

@@ -276,16 +276,17 @@ public class ClickHouseRestoreReconciler
   private Pass<Phase> fold(ClickHouseRestore resource, ClickHouseRestoreStatus status, WorkExecutor.Task<Outcome> task) {
     String ns = resource.getMetadata().getNamespace();
     status.endTime = format(clock.instant());
-    metrics.duration(KIND, ns, "restore", Duration.between(task.started(), Instant.now()));
+    Duration took = Duration.between(task.started(), Instant.now());
+    afterWrite.then(key(resource), () -> metrics.duration(KIND, ns, "restore", took));
     Outcome outcome;
     try {
       outcome = task.future().get();
     } catch (Exception e) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
-      metrics.action(KIND, ns, "restore", "failure");
+      afterWrite.then(key(resource), () -> metrics.action(KIND, ns, "restore", "failure"));
       String message = "The restore of " + status.backupId + " failed: " + BackupJob.rootMessage(cause)
           + retry(status, Transient.is(cause));
-      events.warning(resource, "RestoreFailed", message);
+      afterWrite.warning(key(resource), resource, "RestoreFailed", message);
       return new Pass<>(Phase.Failed, false, false, true, "RestoreFailed", message, retryIn(status));
     }
     status.method = outcome.method();
@@ -317,31 +318,26 @@ public class ClickHouseRestoreReconciler
     status.rows = rows;
     status.tablesRestored = restored;
     if (!failed.isEmpty()) {
-      metrics.action(KIND, ns, "restore", "failure");
+      afterWrite.then(key(resource), () -> metrics.action(KIND, ns, "restore", "failure"));
       String message = failed.size() + " table(s) failed and were left untouched: " + String.join("; ", failed)
           + retry(status, retriable);
-      events.warning(resource, "TablesFailed", message);
+      afterWrite.warning(key(resource), resource, "TablesFailed", message);
       return new Pass<>(Phase.Failed, false, false, true, "TablesFailed", message, retryIn(status));
     }
     status.consecutiveFailures = null;
-    metrics.action(KIND, ns, "restore", "success");
+    afterWrite.then(key(resource), () -> metrics.action(KIND, ns, "restore", "success"));
     String message = "Restored " + restored + " table(s), " + rows + " rows verified, from backup " + status.backupId
         + (outcome.tables().size() > restored ? " (" + (outcome.tables().size() - restored) + " skipped)" : "") + ".";
-    events.normal(resource, "Restored", message);
+    afterWrite.normal(key(resource), resource, "Restored", message);
     return new Pass<>(Phase.Succeeded, true, false, false, "Restored", message, null);
   }
 
-  /** After a failure: a retry when it was a passing one and retries are left; the words for the message. */
+  /** After a failure: counts it and, for a passing one with retries left, when the failed tables are tried again. */
   private String retry(ClickHouseRestoreStatus status, boolean retriable) {
-    int failures = status.consecutiveFailures == null ? 1 : status.consecutiveFailures + 1;
-    status.consecutiveFailures = failures;
-    if (!retriable || failures > Transient.MAX_RETRIES) {
-      status.retryTime = null;
-      return retriable ? " (" + failures + " attempts in a row failed; no more automatic retries)" : "";
-    }
-    status.retryTime = format(Transient.retryAt(clock.instant(), failures));
-    return "; those are tried again at " + status.retryTime + " (retry " + failures + " of " + Transient.MAX_RETRIES
-        + ")";
+    Transient.Retry retry = Transient.after(status.consecutiveFailures, retriable, clock.instant(), Transient.BOUNDED);
+    status.consecutiveFailures = retry.failures();
+    status.retryTime = retry.at() == null ? null : format(retry.at());
+    return retry.words("those are tried again");
   }
 
   private Duration retryIn(ClickHouseRestoreStatus status) {

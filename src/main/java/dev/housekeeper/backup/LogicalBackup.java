@@ -44,6 +44,9 @@ public final class LogicalBackup {
   private volatile boolean cancelled;
   /** Set when one partition failed: the others stop as on a cancellation, but the error is theirs. */
   private volatile boolean failing;
+  /** The failure of the partition that stopped the others: the one to report, not their cancellation. */
+  private final java.util.concurrent.atomic.AtomicReference<Exception> failure =
+      new java.util.concurrent.atomic.AtomicReference<>();
   private final java.util.Set<String> runningQueries = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final java.util.Set<Thread> workers = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final java.util.concurrent.atomic.AtomicInteger queries = new java.util.concurrent.atomic.AtomicInteger();
@@ -285,6 +288,7 @@ public final class LogicalBackup {
           return partition(backupId, ref, id, partitionKey, values.get(id));
         } catch (Exception e) {
           if (!(e instanceof Cancelled) && !stopping()) {
+            failure.compareAndSet(null, e);
             failing = true; // the other partitions stop now; the clean-up waits for every one of them
             stopAll();
           }
@@ -321,6 +325,9 @@ public final class LogicalBackup {
           // ended
         }
       }
+    }
+    if (failure.get() != null && !cancelled) {
+      first = failure.get(); // the waiting thread may have been woken before it saw the failing partition's future
     }
     rethrow(first);
     return entry;

@@ -3,6 +3,7 @@ package dev.housekeeper.connection;
 import dev.housekeeper.api.common.ConnectionRef;
 import dev.housekeeper.api.common.HousekeeperStatus;
 import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.common.AfterWrite;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
@@ -54,6 +55,8 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
   protected final WorkExecutor work;
   protected final StatusWriter statusWriter;
   protected final EventRecorder events;
+  /** A finished job's Events and counters, said once the status recording it is written. */
+  protected final AfterWrite afterWrite;
   protected final HousekeeperMetrics metrics;
   protected final Clock clock;
   private final String kind;
@@ -78,6 +81,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
     this.work = services.work();
     this.statusWriter = services.statusWriter();
     this.events = services.events();
+    this.afterWrite = new AfterWrite(events);
     this.metrics = services.metrics();
     this.clock = services.clock();
     this.finished = new SimpleInboundEventSource<>(kind.toLowerCase() + "-work-done");
@@ -109,22 +113,29 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
 
   @Override
   public UpdateControl<R> reconcile(R resource, Context<R> ctx) {
-    S previous = Objects.requireNonNullElseGet(statusWriter.current(resource), newStatus);
-    S status = Objects.requireNonNullElseGet(Serialization.clone(previous), newStatus);
-    status.setObservedGeneration(resource.getMetadata().getGeneration());
-    Pass<P> pass = pass(resource, status, ctx.getClient());
-    phase(status, pass.phase());
-    status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
-        pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
-    announce(resource, pass.reason(), pass.message());
-    String ns = resource.getMetadata().getNamespace();
-    String name = resource.getMetadata().getName();
-    metrics.ready(kind, ns, name, pass.ready());
-    metrics.phase(kind, ns, name, pass.phase() == null ? null : pass.phase().toString());
-    metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, kind, ns, name, lastSuccess(status));
-    metrics.timestamp(HousekeeperMetrics.NEXT_RUN, kind, ns, name, nextRun(status));
-    statusWriter.write(resource, status, blank);
+    Pass<P> pass;
+    try {
+      S previous = Objects.requireNonNullElseGet(statusWriter.current(resource), newStatus);
+      S status = Objects.requireNonNullElseGet(Serialization.clone(previous), newStatus);
+      status.setObservedGeneration(resource.getMetadata().getGeneration());
+      pass = pass(resource, status, ctx.getClient());
+      phase(status, pass.phase());
+      status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
+          pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
+      announce(resource, pass.reason(), pass.message());
+      String ns = resource.getMetadata().getNamespace();
+      String name = resource.getMetadata().getName();
+      metrics.ready(kind, ns, name, pass.ready());
+      metrics.phase(kind, ns, name, pass.phase() == null ? null : pass.phase().toString());
+      metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, kind, ns, name, lastSuccess(status));
+      metrics.timestamp(HousekeeperMetrics.NEXT_RUN, kind, ns, name, nextRun(status));
+      statusWriter.write(resource, status, blank);
+    } catch (RuntimeException e) {
+      afterWrite.dropped(key(resource));
+      throw e;
+    }
     work.settle(key(resource));
+    afterWrite.written(key(resource));
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<R>noUpdate().rescheduleAfter(pass.requeue());
   }

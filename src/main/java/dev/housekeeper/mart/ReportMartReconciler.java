@@ -11,6 +11,7 @@ import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.WorkExecutor;
+import dev.housekeeper.common.Transient;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -39,7 +40,8 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
   static final String KIND = "ReportMart";
   private static final Duration POLL = Duration.ofSeconds(1);
   private static final Duration REFRESH = Duration.ofMinutes(5);
-  private static final Duration MAX_BACKOFF = Duration.ofMinutes(5);
+  /** A source that cannot be reached is tried again without a limit: 5 s, doubling, at most 5 minutes apart. */
+  private static final Transient.Policy RETRY = new Transient.Policy(0, Duration.ofSeconds(5), Duration.ofMinutes(5));
 
   private final Map<String, String> running = new ConcurrentHashMap<>();
   private final Map<String, String> hostAliases;
@@ -201,7 +203,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       String hash, Instant now) {
     String ns = resource.getMetadata().getNamespace();
     Duration took = Duration.between(task.started(), Instant.now());
-    metrics.duration(KIND, ns, "refresh", took);
+    afterWrite.then(key(resource), () -> metrics.duration(KIND, ns, "refresh", took));
     status.refreshes = status.refreshes == null ? 1 : status.refreshes + 1;
     try {
       ReportMartStatus.Refresh r = task.future().get();
@@ -209,10 +211,12 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       status.lastSuccessfulRefreshTime = r.endTime;
       status.schemaHash = hash;
       status.consecutiveFailures = null;
-      metrics.action(KIND, ns, "refresh", "success");
-      metrics.registry().counter("housekeeper_mart_rows_written", "namespace", ns).increment(r.rowsWritten);
-      metrics.registry().counter("housekeeper_mart_source_rows", "namespace", ns).increment(r.sourceRows);
-      events.normal(resource, "Refreshed", capitalize(r.mode) + " refresh of " + status.table + ": " + r.rowsWritten
+      afterWrite.then(key(resource), () -> metrics.action(KIND, ns, "refresh", "success"));
+      afterWrite.then(key(resource), () -> {
+        metrics.registry().counter("housekeeper_mart_rows_written", "namespace", ns).increment(r.rowsWritten);
+        metrics.registry().counter("housekeeper_mart_source_rows", "namespace", ns).increment(r.sourceRows);
+      });
+      afterWrite.normal(key(resource), resource, "Refreshed", capitalize(r.mode) + " refresh of " + status.table + ": " + r.rowsWritten
           + " rows" + ("incremental".equals(r.mode) ? ", partitions replaced " + r.partitionsReplaced
           + (r.partitionsDropped.isEmpty() ? "" : ", dropped " + r.partitionsDropped) : " (" + r.swap + ")")
           + " in " + r.durationMillis + " ms.");
@@ -229,19 +233,15 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       boolean retriable = cause instanceof MartRefresh.Failed f && f.retriable();
       r.mode = status.lastRefresh == null ? null : status.lastRefresh.mode;
       status.lastRefresh = r;
-      metrics.action(KIND, ns, "refresh", "failure");
+      afterWrite.then(key(resource), () -> metrics.action(KIND, ns, "refresh", "failure"));
       String message = "The refresh failed: " + cause.getMessage() + ". The mart keeps its previous data.";
       if (retriable) {
-        int n = status.consecutiveFailures == null ? 1 : status.consecutiveFailures + 1;
-        status.consecutiveFailures = n;
-        Duration backoff = Duration.ofSeconds(5L << Math.min(n - 1, 6));
-        if (backoff.compareTo(MAX_BACKOFF) > 0) {
-          backoff = MAX_BACKOFF;
-        }
-        status.retryTime = format(now.plus(backoff));
-        message += " Retrying at " + status.retryTime + " (attempt " + (n + 1) + ").";
+        Transient.Retry retry = Transient.after(status.consecutiveFailures, true, now, RETRY);
+        status.consecutiveFailures = retry.failures();
+        status.retryTime = format(retry.at());
+        message += " Retrying at " + status.retryTime + " (attempt " + (retry.failures() + 1) + ").";
       }
-      events.warning(resource, reason, message);
+      afterWrite.warning(key(resource), resource, reason, message);
       announced(resource, reason, message);
       return new Pass<>(Phase.Failed, false, false, true, reason, message, retriable
           ? Duration.between(now, Instant.parse(status.retryTime)).plusMillis(500) : REFRESH);

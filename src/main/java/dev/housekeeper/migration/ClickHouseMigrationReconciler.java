@@ -9,6 +9,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.Durations;
+import dev.housekeeper.common.AfterWrite;
 import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.StatusWriter;
@@ -55,6 +56,8 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
   private final WorkExecutor work;
   private final StatusWriter statusWriter;
   private final EventRecorder events;
+  /** A finished run's Events and counters, said once the status recording it is written. */
+  private final AfterWrite afterWrite;
   private final HousekeeperMetrics metrics;
   private final Clock clock;
   private final String identity;
@@ -77,6 +80,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     this.work = work;
     this.statusWriter = statusWriter;
     this.events = events;
+    this.afterWrite = new AfterWrite(events);
     this.metrics = metrics;
     this.clock = clock;
     this.identity = identity;
@@ -106,13 +110,20 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
 
   @Override
   public UpdateControl<ClickHouseMigration> reconcile(ClickHouseMigration resource, Context<ClickHouseMigration> ctx) {
-    ClickHouseMigrationStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), ClickHouseMigrationStatus::new);
-    ClickHouseMigrationStatus status = copyOf(previous);
-    status.setObservedGeneration(resource.getMetadata().getGeneration());
-    Pass pass = pass(resource, status);
-    apply(resource, previous, status, pass);
-    statusWriter.write(resource, status, ClickHouseMigration::new);
+    Pass pass;
+    try {
+      ClickHouseMigrationStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), ClickHouseMigrationStatus::new);
+      ClickHouseMigrationStatus status = copyOf(previous);
+      status.setObservedGeneration(resource.getMetadata().getGeneration());
+      pass = pass(resource, status);
+      apply(resource, previous, status, pass);
+      statusWriter.write(resource, status, ClickHouseMigration::new);
+    } catch (RuntimeException e) {
+      afterWrite.dropped(key(resource));
+      throw e;
+    }
     work.settle(key(resource));
+    afterWrite.written(key(resource));
     return pass.requeue() == null ? UpdateControl.noUpdate() : UpdateControl.<ClickHouseMigration>noUpdate()
         .rescheduleAfter(pass.requeue());
   }
@@ -225,11 +236,13 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     fill(status, report, resource.getSpec());
     for (MigrationRunner.Action a : report.actions()) {
       boolean up = "up".equals(a.direction());
-      events.normal(resource, up ? "MigrationApplied" : "MigrationRolledBack", (up ? "Applied" : "Rolled back")
-          + " version " + a.version() + " (" + a.name() + "): " + a.statements() + " statement(s) in " + a.durationMs()
-          + " ms");
-      metrics.action(KIND, ns, up ? "apply" : "rollback", "success");
-      metrics.duration(KIND, ns, up ? "apply" : "rollback", Duration.ofMillis(a.durationMs()));
+      afterWrite.normal(key, resource, up ? "MigrationApplied" : "MigrationRolledBack", (up ? "Applied"
+          : "Rolled back") + " version " + a.version() + " (" + a.name() + "): " + a.statements() + " statement(s) in "
+          + a.durationMs() + " ms");
+      afterWrite.then(key, () -> {
+        metrics.action(KIND, ns, up ? "apply" : "rollback", "success");
+        metrics.duration(KIND, ns, up ? "apply" : "rollback", Duration.ofMillis(a.durationMs()));
+      });
     }
     String ranWith = runFingerprints.remove(key);
     Pass pass = passFor(report, status, ns, key);

@@ -10,6 +10,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
+import dev.housekeeper.common.AfterWrite;
 import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.StatusWriter;
@@ -57,6 +58,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
   private final WorkExecutor work;
   private final StatusWriter statusWriter;
   private final EventRecorder events;
+  /** A finished run's Events and counters, said once the status recording it is written. */
+  private final AfterWrite afterWrite;
   private final HousekeeperMetrics metrics;
   private final Clock clock;
   private final Map<String, String> runKinds = new ConcurrentHashMap<>();
@@ -69,6 +72,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     this.work = work;
     this.statusWriter = statusWriter;
     this.events = events;
+    this.afterWrite = new AfterWrite(events);
     this.metrics = metrics;
     this.clock = clock;
   }
@@ -84,14 +88,21 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
 
   @Override
   public UpdateControl<RetentionPolicy> reconcile(RetentionPolicy resource, Context<RetentionPolicy> ctx) {
-    RetentionPolicyStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), RetentionPolicyStatus::new);
-    RetentionPolicyStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous),
-        RetentionPolicyStatus::new);
-    status.setObservedGeneration(resource.getMetadata().getGeneration());
-    Pass pass = pass(resource, status);
-    apply(resource, status, pass);
-    statusWriter.write(resource, status, RetentionPolicy::new);
+    Pass pass;
+    try {
+      RetentionPolicyStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), RetentionPolicyStatus::new);
+      RetentionPolicyStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous),
+          RetentionPolicyStatus::new);
+      status.setObservedGeneration(resource.getMetadata().getGeneration());
+      pass = pass(resource, status);
+      apply(resource, status, pass);
+      statusWriter.write(resource, status, RetentionPolicy::new);
+    } catch (RuntimeException e) {
+      afterWrite.dropped(key(resource));
+      throw e;
+    }
     work.settle(key(resource));
+    afterWrite.written(key(resource));
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<RetentionPolicy>noUpdate().rescheduleAfter(pass.requeue());
   }
@@ -113,7 +124,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         Object result = task.get().future().get();
         if (result instanceof RetentionPolicyStatus.RunReport run) {
           status.lastRun = run;
-          record(resource, run);
+          afterWrite.then(key, () -> record(resource, run));
           boolean passing = run.tables.stream().anyMatch(t -> "Failed".equals(t.reason)
               && Boolean.TRUE.equals(t.retriable));
           if (passing) {
@@ -127,7 +138,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         }
       } catch (Exception e) {
         Throwable cause = e.getCause() != null ? e.getCause() : e;
-        metrics.action(KIND, resource.getMetadata().getNamespace(), kind == null ? "run" : kind, "failure");
+        afterWrite.then(key, () -> metrics.action(KIND, resource.getMetadata().getNamespace(),
+            kind == null ? "run" : kind, "failure"));
         String retry = "retention".equals(kind) ? retry(status, Transient.is(cause)) : "";
         return new Pass(Phase.Degraded, false, "RunFailed", "The " + kind + " run failed: " + cause.getMessage()
             + (retry.isEmpty() ? ". It runs again at its next time." : retry + "."), POLL);
@@ -271,16 +283,12 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     registry.counter("housekeeper_retention_table_failures", "namespace", ns).increment(failures);
   }
 
-  /** After a failed run: a retry when the failure was a passing one and retries are left; the words for the message. */
+  /** After a failed run: counts it and, for a passing failure with retries left, when it runs again. */
   private String retry(RetentionPolicyStatus status, boolean retriable) {
-    int failures = status.consecutiveFailures == null ? 1 : status.consecutiveFailures + 1;
-    status.consecutiveFailures = failures;
-    if (!retriable || failures > Transient.MAX_RETRIES) {
-      status.retryTime = null;
-      return retriable ? " (" + failures + " runs in a row failed; no more automatic retries)" : "";
-    }
-    status.retryTime = format(Transient.retryAt(clock.instant(), failures));
-    return "; it runs again at " + status.retryTime + " (retry " + failures + " of " + Transient.MAX_RETRIES + ")";
+    Transient.Retry retry = Transient.after(status.consecutiveFailures, retriable, clock.instant(), Transient.BOUNDED);
+    status.consecutiveFailures = retry.failures();
+    status.retryTime = retry.at() == null ? null : format(retry.at());
+    return retry.words("it runs again");
   }
 
   private void notice(RetentionPolicy resource, RetentionRunner.Notice n) {

@@ -149,6 +149,62 @@ class LogicalBackupIT {
   }
 
   @Test
+  void aParallelBackupReportsThePartitionThatFailedNotTheOnesItStopped() throws Exception {
+    // the first partition fails for a lasting reason while the others are in flight; the failing worker stops
+    // them, and that also wakes the thread waiting on the first partition's result: what it reports must be the
+    // partition's failure (not retried), not the cancellation (which would be)
+    ObjectStore failing = new ObjectStore() {
+      @Override
+      public Upload create(String key) throws IOException {
+        if (key.contains("202401") && !key.contains("/schema/")) {
+          try {
+            Thread.sleep(300);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          throw new IOException("injected: storage quota exceeded for " + key);
+        }
+        return s3.create(key);
+      }
+
+      @Override
+      public java.io.InputStream open(String key) throws IOException {
+        return s3.open(key);
+      }
+
+      @Override
+      public boolean exists(String key) throws IOException {
+        return s3.exists(key);
+      }
+
+      @Override
+      public List<ObjectInfo> list(String prefix) throws IOException {
+        return s3.list(prefix);
+      }
+
+      @Override
+      public void delete(List<String> keys) throws IOException {
+        s3.delete(keys);
+      }
+
+      @Override
+      public String describe() {
+        return "failing " + s3.describe();
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    Exception e = assertThrows(Exception.class, () -> new LogicalBackup(client, failing, Compression.zstd,
+        p -> { }).parallelism(4).run("quota-1", List.of(new LogicalBackup.TableRef("bk_src", "events")), false));
+    assertThat(e).isNotInstanceOf(LogicalBackup.Cancelled.class);
+    assertThat(e.getMessage()).contains("storage quota exceeded");
+    assertThat(dev.housekeeper.common.Transient.is(e)).as("a lasting failure is not retried").isFalse();
+    assertEquals(List.of(), s3.list("quota-1/"), "the incomplete backup's objects are deleted");
+  }
+
+  @Test
   void anEncryptedRoundTripWorksAndAWrongKeyFailsCleanly() throws Exception {
     byte[] oldKey = EncryptionTest.key(11);
     byte[] newKey = EncryptionTest.key(12);
