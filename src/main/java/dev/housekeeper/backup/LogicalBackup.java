@@ -301,28 +301,30 @@ public final class LogicalBackup {
     }
     Exception first = null;
     for (var f : futures) {
-      try {
-        Manifest.PartitionEntry p = f.get();
-        if (first == null) {
-          entry.partitions.add(p);
-        }
-      } catch (java.util.concurrent.ExecutionException e) {
-        Exception cause = e.getCause() instanceof Exception x ? x : new IOException(e.getCause());
-        if (first == null || (first instanceof Cancelled && !(cause instanceof Cancelled))) {
-          first = cause; // the partition that failed, not the ones it stopped
-        }
-      } catch (InterruptedException e) {
-        // woken by a cancellation (or by a failing partition, which stopped the others already)
-        if (!stopping()) {
-          cancelled = true;
-          stopAll();
-        }
-        Thread.interrupted();
-        first = first == null ? new Cancelled() : first;
+      // wait until this partition's worker has ended, however often this thread is woken: every failing worker
+      // stops the others (and wakes this thread); a worker left running could write after the clean-up
+      while (true) {
         try {
-          f.get();
-        } catch (Exception ignored) {
-          // ended
+          Manifest.PartitionEntry p = f.get();
+          if (first == null) {
+            entry.partitions.add(p);
+          }
+          break;
+        } catch (java.util.concurrent.ExecutionException e) {
+          Exception cause = e.getCause() instanceof Exception x ? x : new IOException(e.getCause());
+          if (first == null || (first instanceof Cancelled && !(cause instanceof Cancelled))) {
+            first = cause; // the partition that failed, not the ones it stopped
+          }
+          break;
+        } catch (InterruptedException e) {
+          // woken by a cancellation (or by a failing partition, which stopped the others already)
+          if (!stopping()) {
+            cancelled = true;
+            stopAll();
+          }
+          if (first == null) {
+            first = new Cancelled();
+          }
         }
       }
     }
@@ -400,6 +402,9 @@ public final class LogicalBackup {
 
   private Manifest.PartitionEntry streamAs(Sql select, String partitionId, String key) {
     return client.stream(select, "Native", in -> {
+      if (stopping()) {
+        throw new Cancelled(); // a retry of the query after the backup was stopped: write nothing more
+      }
       ObjectStore.Upload upload = store.create(key);
       try {
         MessageDigest sha = sha256();

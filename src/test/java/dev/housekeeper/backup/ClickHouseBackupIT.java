@@ -25,6 +25,7 @@ import dev.housekeeper.operator.OperatorSettings;
 import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.OperatorHarness;
 import dev.housekeeper.testing.S3Server;
+import dev.housekeeper.testing.Specs;
 import dev.housekeeper.testing.TcpProxy;
 import dev.housekeeper.testing.TestClock;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -94,30 +95,15 @@ class ClickHouseBackupIT {
   // ---- helpers
 
   static BackupStorage s3Storage(String endpoint, String prefix) {
-    BackupStorage storage = new BackupStorage();
-    storage.s3 = new BackupStorage.S3();
-    storage.s3.endpoint = endpoint;
-    storage.s3.bucket = "backups";
-    storage.s3.prefix = prefix;
-    storage.s3.accessKeyId = new SecretKeyRef("s3", "id");
-    storage.s3.secretAccessKey = new SecretKeyRef("s3", "secret");
-    return storage;
+    return Specs.s3(endpoint, "backups", prefix);
   }
 
   static BackupStorage volume(Path path) {
-    BackupStorage storage = new BackupStorage();
-    storage.volume = new BackupStorage.Volume();
-    storage.volume.path = path.toString();
-    return storage;
+    return Specs.volume(path);
   }
 
   static ClickHouseBackupSpec spec(BackupStorage storage, String... databases) {
-    ClickHouseBackupSpec spec = new ClickHouseBackupSpec();
-    spec.connectionRef = new ConnectionRef("ch");
-    spec.storage = storage;
-    spec.scope = new ClickHouseBackupSpec.Scope();
-    spec.scope.databases = List.of(databases);
-    return spec;
+    return Specs.backupSpec(storage, databases);
   }
 
   static ClickHouseBackup create(String name, ClickHouseBackupSpec spec) {

@@ -5,10 +5,7 @@ import dev.housekeeper.api.backup.ClickHouseBackup;
 import dev.housekeeper.api.backup.ClickHouseBackupSpec;
 import dev.housekeeper.api.backup.ClickHouseBackupStatus;
 import dev.housekeeper.api.backup.ClickHouseRestore;
-import dev.housekeeper.api.backup.ClickHouseRestoreSpec;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
-import dev.housekeeper.api.common.ConnectionRef;
-import dev.housekeeper.api.common.SecretKeyRef;
 import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.api.connection.ClickHouseConnectionSpec;
 import dev.housekeeper.bench.Footprint.Row;
@@ -16,6 +13,7 @@ import dev.housekeeper.common.Conditions;
 import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.KubernetesApi;
 import dev.housekeeper.testing.S3Server;
+import dev.housekeeper.testing.Specs;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -86,9 +84,7 @@ public final class BackupBench {
 
       // the operator, in its own JVM
       Path kubeconfig = dir.resolve("kubeconfig");
-      Files.writeString(kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: "
-          + api.url() + "\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
-          + "users:\n- name: u\n  user:\n    token: t\n");
+      api.writeKubeconfig(kubeconfig);
       int port = ClickHouseServer.freePort();
       List<String> cmd = new ArrayList<>(List.of(java));
       cmd.addAll(JVM_FLAGS);
@@ -207,20 +203,11 @@ public final class BackupBench {
   }
 
   static BackupStorage volume(Path path) {
-    BackupStorage storage = new BackupStorage();
-    storage.volume = new BackupStorage.Volume();
-    storage.volume.path = path.toString();
-    return storage;
+    return Specs.volume(path);
   }
 
   static BackupStorage s3(S3Server server) {
-    BackupStorage storage = new BackupStorage();
-    storage.s3 = new BackupStorage.S3();
-    storage.s3.endpoint = server.endpoint();
-    storage.s3.bucket = "bench";
-    storage.s3.accessKeyId = new SecretKeyRef("s3", "id");
-    storage.s3.secretAccessKey = new SecretKeyRef("s3", "secret");
-    return storage;
+    return Specs.s3(server.endpoint(), "bench", null);
   }
 
   static double backup(KubernetesClient k8s, String name, BackupStorage storage) {
@@ -228,16 +215,10 @@ public final class BackupBench {
   }
 
   static double backup(KubernetesClient k8s, String name, BackupStorage storage, String table) {
-    ClickHouseBackupSpec spec = new ClickHouseBackupSpec();
-    spec.connectionRef = new ConnectionRef("ch");
-    spec.storage = storage;
+    ClickHouseBackupSpec spec = Specs.backupSpec(storage, "bench_bk");
     spec.method = "logical";
-    spec.scope = new ClickHouseBackupSpec.Scope();
-    spec.scope.databases = List.of("bench_bk");
     spec.scope.tables = List.of(table);
-    ClickHouseBackup b = new ClickHouseBackup();
-    b.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
-    b.setSpec(spec);
+    ClickHouseBackup b = Specs.backup(NS, name, spec);
     long t0 = System.nanoTime();
     k8s.resource(b).create();
     await(() -> {
@@ -252,14 +233,7 @@ public final class BackupBench {
   }
 
   static double restore(KubernetesClient k8s, String backupName, String target) {
-    ClickHouseRestoreSpec spec = new ClickHouseRestoreSpec();
-    spec.connectionRef = new ConnectionRef("ch");
-    spec.source = new ClickHouseRestoreSpec.Source();
-    spec.source.backupName = backupName;
-    spec.targetDatabase = target;
-    ClickHouseRestore r = new ClickHouseRestore();
-    r.setMetadata(new ObjectMetaBuilder().withName(backupName + "-restore").withNamespace(NS).build());
-    r.setSpec(spec);
+    ClickHouseRestore r = Specs.restore(NS, backupName + "-restore", backupName, target);
     long t0 = System.nanoTime();
     k8s.resource(r).create();
     await(() -> {

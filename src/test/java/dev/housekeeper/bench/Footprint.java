@@ -55,9 +55,7 @@ public final class Footprint {
         KubernetesApi api = KubernetesApi.start()) {
       ch.start();
       Path kubeconfig = dir.resolve("kubeconfig");
-      Files.writeString(kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: "
-          + api.url() + "\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
-          + "users:\n- name: u\n  user:\n    token: t\n");
+      api.writeKubeconfig(kubeconfig);
       HttpClient http = HttpClient.newHttpClient();
 
       // AppCDS: a training run writes the archive of the classes loaded until the operator is ready

@@ -7,12 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.api.backup.ClickHouseBackup;
-import dev.housekeeper.api.backup.ClickHouseBackupSpec;
 import dev.housekeeper.api.backup.ClickHouseRestore;
-import dev.housekeeper.api.backup.ClickHouseRestoreSpec;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
 import dev.housekeeper.api.common.ConnectionRef;
-import dev.housekeeper.api.common.SecretKeyRef;
 import dev.housekeeper.api.mart.ReportMart;
 import dev.housekeeper.api.mart.ReportMartSpec;
 import dev.housekeeper.api.migration.ClickHouseMigration;
@@ -28,6 +25,7 @@ import dev.housekeeper.testing.OperatorHarness;
 import dev.housekeeper.testing.OperatorProcess;
 import dev.housekeeper.testing.PostgresServer;
 import dev.housekeeper.testing.S3Server;
+import dev.housekeeper.testing.Specs;
 import dev.housekeeper.testing.TcpProxy;
 import dev.housekeeper.testing.TempDirs;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -129,8 +127,11 @@ class FaultSuiteIT {
         .isNotEmpty().allMatch(r -> r.message.contains("retrying at"));
     assertNull(done.getStatus().consecutiveFailures, "reset by the complete backup");
     assertThat(done.getStatus().pendingCleanup).isEmpty();
-    try (Stream<Path> ids = Files.list(volume)) {
-      assertThat(ids.map(p -> p.getFileName().toString()).toList()).as("the failed attempt's objects are gone")
+    try (Stream<Path> ids = Files.list(volume); Stream<Path> all = Files.walk(volume)) {
+      List<String> left = all.filter(p -> !p.startsWith(volume.resolve(done.getStatus().lastSuccessful.id)))
+          .map(p -> volume.relativize(p) + (Files.isDirectory(p) ? "/" : "")).toList();
+      assertThat(ids.map(p -> p.getFileName().toString()).toList())
+          .as("the failed attempt's objects are gone; left: %s", left)
           .containsExactly(done.getStatus().lastSuccessful.id);
     }
     assertEquals(3_000_000L, done.getStatus().lastSuccessful.rows);
@@ -516,57 +517,25 @@ class FaultSuiteIT {
   }
 
   static BackupStorage volumeStorage() {
-    BackupStorage s = new BackupStorage();
-    s.volume = new BackupStorage.Volume();
-    s.volume.path = volume.toString();
-    return s;
+    return Specs.volume(volume);
   }
 
   static BackupStorage s3Storage() {
-    BackupStorage s = new BackupStorage();
-    s.s3 = new BackupStorage.S3();
-    s.s3.endpoint = s3.endpoint();
-    s.s3.bucket = "faults";
-    s.s3.accessKeyId = new SecretKeyRef("s3", "id");
-    s.s3.secretAccessKey = new SecretKeyRef("s3", "secret");
-    return s;
+    return Specs.s3(s3.endpoint(), "faults", null);
   }
 
   static ClickHouseBackup backup(String name, BackupStorage storage, String database) {
-    var spec = new ClickHouseBackupSpec();
-    spec.connectionRef = new ConnectionRef("ch");
-    spec.storage = storage;
+    var spec = Specs.backupSpec(storage, database);
     spec.method = "logical";
-    spec.scope = new ClickHouseBackupSpec.Scope();
-    spec.scope.databases = new ArrayList<>(List.of(database));
-    var b = new ClickHouseBackup();
-    b.setMetadata(meta(name));
-    b.setSpec(spec);
-    return b;
+    return Specs.backup(NS, name, spec);
   }
 
   static ClickHouseRestore restore(String name, String backupName, String target) {
-    var spec = new ClickHouseRestoreSpec();
-    spec.connectionRef = new ConnectionRef("ch");
-    spec.source = new ClickHouseRestoreSpec.Source();
-    spec.source.backupName = backupName;
-    spec.targetDatabase = target;
-    var r = new ClickHouseRestore();
-    r.setMetadata(meta(name));
-    r.setSpec(spec);
-    return r;
+    return Specs.restore(NS, name, backupName, target);
   }
 
   static ClickHouseMigration migration(String name, String db, Migration... migrations) {
-    var spec = new ClickHouseMigrationSpec();
-    spec.setConnectionRef(new ConnectionRef("ch"));
-    spec.setDatabase(db);
-    spec.setMigrations(new ArrayList<>(List.of(migrations)));
-    spec.setLockTimeout("10s");
-    var m = new ClickHouseMigration();
-    m.setMetadata(meta(name));
-    m.setSpec(spec);
-    return m;
+    return Specs.migration(NS, name, db, migrations);
   }
 
   static ReportMartSpec martSpec(String db, String table) {

@@ -58,25 +58,7 @@ public final class LocalRun implements AutoCloseable {
     clickhouse.start();
     api = KubernetesApi.start(apiPort);
     kubeconfig = dir.resolve("kubeconfig");
-    Files.writeString(kubeconfig, """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: housekeeper-local
-          cluster:
-            server: %s
-        contexts:
-        - name: housekeeper-local
-          context:
-            cluster: housekeeper-local
-            namespace: %s
-            user: local
-        current-context: housekeeper-local
-        users:
-        - name: local
-          user:
-            token: local
-        """.formatted(api.url(), NAMESPACE));
+    api.writeKubeconfig(kubeconfig, "housekeeper-local", NAMESPACE);
     Map<String, String> aliases = new java.util.HashMap<>(Map.of("clickhouse:8123", "127.0.0.1:"
         + clickhouse.httpPort()));
     if (Files.exists(dev.housekeeper.testing.ChdbEngine.TOOL.resolve("node_modules/s3rver"))) {

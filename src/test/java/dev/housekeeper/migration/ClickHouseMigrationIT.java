@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
-import dev.housekeeper.api.common.ConnectionRef;
 import dev.housekeeper.api.migration.ClickHouseMigration;
 import dev.housekeeper.api.migration.ClickHouseMigrationSpec;
 import dev.housekeeper.api.migration.ClickHouseMigrationSpec.Migration;
@@ -15,9 +14,7 @@ import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.OperatorHarness;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -51,15 +48,7 @@ class ClickHouseMigrationIT {
   }
 
   static ClickHouseMigration resource(String name, String db, Migration... migrations) {
-    var spec = new ClickHouseMigrationSpec();
-    spec.setConnectionRef(new ConnectionRef("ch"));
-    spec.setDatabase(db);
-    spec.setMigrations(new ArrayList<>(List.of(migrations)));
-    spec.setLockTimeout("10s");
-    var m = new ClickHouseMigration();
-    m.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
-    m.setSpec(spec);
-    return m;
+    return dev.housekeeper.testing.Specs.migration(NS, name, db, migrations);
   }
 
   static ClickHouseMigration get(String name) {

@@ -90,6 +90,34 @@ public final class KubernetesApi implements AutoCloseable {
     return "http://" + server.getHostName() + ":" + server.getPort();
   }
 
+  /** Writes a kubeconfig that points at this API (any token is accepted); returns {@code file}. */
+  public java.nio.file.Path writeKubeconfig(java.nio.file.Path file) throws java.io.IOException {
+    return writeKubeconfig(file, "mock", null);
+  }
+
+  /** The same, with the names a person sees ({@code kubectl config view}) and a default namespace (null: none). */
+  public java.nio.file.Path writeKubeconfig(java.nio.file.Path file, String name, String namespace)
+      throws java.io.IOException {
+    return java.nio.file.Files.writeString(file, """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: %1$s
+          cluster:
+            server: %2$s
+        contexts:
+        - name: %1$s
+          context:
+            cluster: %1$s
+        %3$s    user: %1$s
+        current-context: %1$s
+        users:
+        - name: %1$s
+          user:
+            token: %1$s
+        """.formatted(name, url(), namespace == null ? "" : "    namespace: " + namespace + "\n"));
+  }
+
   /** Latency, conflicts and schema checks this API can be told to add. */
   public ApiFaults faults() {
     return faults;

@@ -34,9 +34,7 @@ public final class OperatorProcess implements AutoCloseable {
       Duration lease) throws IOException {
     Files.createDirectories(dir);
     Path kubeconfig = dir.resolve("kubeconfig");
-    Files.writeString(kubeconfig, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: "
-        + api.url() + "\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
-        + "users:\n- name: u\n  user:\n    token: t\n");
+    api.writeKubeconfig(kubeconfig);
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     int port = ClickHouseServer.freePort();
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
