@@ -84,6 +84,9 @@ public final class HttpClickHouseClient implements ClickHouseClient {
         .build();
   }
 
+  /** Bytes of each HTTP connection's input and output buffer. */
+  static final int NETWORK_BUFFER = 64 * 1024;
+
   private Client buildClient(String url) {
     Duration socket = config.queryTimeout().plus(CLIENT_SLACK);
     Client.Builder b = new Client.Builder()
@@ -99,6 +102,10 @@ public final class HttpClickHouseClient implements ClickHouseClient {
         .useHttpCompression(false)
         .setMaxRetries(0)
         .retryOnFailures(ClientFaultCause.None)
+        // the driver's default (300,000 bytes) is the size of each pooled HTTP connection's input and its output
+        // buffer: with 100 ClickHouseConnections the pools held 222 connections and 133 MB, and a 256 MB heap ran
+        // out. 64 KiB streams a backup as fast (the backup reads 64 KiB at a time).
+        .setClientNetworkBufferSize(NETWORK_BUFFER)
         .useServerTimeZone(false)
         .useTimeZone("UTC")
         .setClientName("housekeeper");
