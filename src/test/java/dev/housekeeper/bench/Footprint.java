@@ -56,6 +56,8 @@ public final class Footprint {
       ch.start();
       Path kubeconfig = dir.resolve("kubeconfig");
       api.writeKubeconfig(kubeconfig);
+      // as in the image (a jar and its libraries); class-data sharing also archives classes from jars only
+      classpath = jarred(classpath, dir);
       HttpClient http = HttpClient.newHttpClient();
 
       // AppCDS: a training run writes the archive of the classes loaded until the operator is ready
@@ -157,6 +159,29 @@ public final class Footprint {
     }
     op.destroyForcibly();
     throw new IllegalStateException("the operator was not ready in 120 s; see " + log);
+  }
+
+  /** The class path with each folder of classes packed into a jar in {@code dir}. */
+  static String jarred(String classpath, Path dir) throws java.io.IOException {
+    List<String> out = new ArrayList<>();
+    for (String entry : classpath.split(java.io.File.pathSeparator)) {
+      Path folder = Path.of(entry);
+      if (!Files.isDirectory(folder)) {
+        out.add(entry);
+        continue;
+      }
+      Path jar = dir.resolve("classes-" + out.size() + ".jar");
+      try (var jos = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+          var files = Files.walk(folder)) {
+        for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+          jos.putNextEntry(new java.util.jar.JarEntry(folder.relativize(f).toString().replace('\\', '/')));
+          Files.copy(f, jos);
+          jos.closeEntry();
+        }
+      }
+      out.add(jar.toString());
+    }
+    return String.join(java.io.File.pathSeparator, out);
   }
 
   static double heapMb(HttpClient http, int port) throws Exception {
