@@ -110,6 +110,9 @@ public final class LogicalBackup {
    * written.
    */
   public void cancel() {
+    if (cancelled) {
+      return; // asked again while it stops: the workers were told once
+    }
     cancelled = true;
     stopAll();
   }
@@ -213,8 +216,11 @@ public final class LogicalBackup {
       }
       return manifest;
     } catch (IOException | RuntimeException e) {
+      // the storage calls of the clean-up must not see the cancellation's interrupt, nor a later one: the operator
+      // asks again on every pass until the backup has ended
+      workers.remove(Thread.currentThread());
       if (stopping()) {
-        Thread.interrupted(); // the storage calls of the clean-up must not see the cancellation's interrupt
+        Thread.interrupted();
       }
       cleanUp(backupId);
       if (cancelled) {
