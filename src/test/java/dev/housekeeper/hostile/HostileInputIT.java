@@ -422,13 +422,19 @@ class HostileInputIT {
       }
       Thread.sleep(1000);
     }
-    // Events are sent after the status is written: give the last ones a moment
+    // Events are posted by their own thread, after or beside the status write: wait until each case's Warning is
+    // there (or 30 s), not until as many objects have some Event as there are cases (other objects have Events too)
     Map<String, List<Event>> events = Map.of();
     for (int i = 0; i < 30; i++) {
       events = harness.client().v1().events().inNamespace(NS).list().getItems().stream()
           .filter(e -> e.getInvolvedObject() != null)
           .collect(Collectors.groupingBy(e -> e.getInvolvedObject().getKind() + "/" + e.getInvolvedObject().getName()));
-      if (events.size() >= CASES.size()) {
+      Map<String, List<Event>> seen = events;
+      if (CASES.stream().allMatch(c -> {
+        Map<String, Object> ready = statuses.get(c.kind() + "/" + c.name());
+        return ready == null || eventsOf(seen, c).anyMatch(e -> "Warning".equals(e.getType())
+            && String.valueOf(ready.get("reason")).equals(e.getReason()));
+      })) {
         break;
       }
       Thread.sleep(1000);
