@@ -28,6 +28,9 @@ import java.util.regex.Pattern;
  */
 public final class LogicalRestore {
 
+  /** Tables are loaded into a staging table named so, then swapped in. */
+  public static final String STAGING_PREFIX = "_hk_restore_";
+
   /** What to do with a table that exists in the target database. */
   public enum Mode {
     /** Create and load missing tables; leave existing ones alone (reported as skipped). */
@@ -290,9 +293,9 @@ public final class LogicalRestore {
     if (exists && mode == Mode.createMissing) {
       return new TableResult(source, db + "." + t.table, "Skipped", 0, 0, "table exists (mode createMissing)");
     }
-    String staging = "_hk_restore_" + t.table;
+    String staging = STAGING_PREFIX + t.table;
     if (!Identifiers.isValid(staging)) {
-      staging = "_hk_restore_" + Integer.toHexString(t.table.hashCode());
+      staging = STAGING_PREFIX + Integer.toHexString(t.table.hashCode());
     }
     try {
       Matcher m = CREATE.matcher(ddl);

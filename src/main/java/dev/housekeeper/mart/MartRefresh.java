@@ -94,12 +94,16 @@ public final class MartRefresh {
     this.clock = clock;
   }
 
+  /** A mart's working tables: the one being built, and the previous one during the swap. */
+  public static final String STAGING_SUFFIX = "_hk_staging";
+  public static final String OLD_SUFFIX = "_hk_old";
+
   static String staging(String table) {
-    return table + "_hk_staging";
+    return table + STAGING_SUFFIX;
   }
 
   static String old(String table) {
-    return table + "_hk_old";
+    return table + OLD_SUFFIX;
   }
 
   private boolean exists(String table) {

@@ -149,6 +149,20 @@ class LogicalBackupIT {
   }
 
   @Test
+  void theOperatorsOwnWorkingTablesAreNotBackedUp() throws Exception {
+    // a mart's table being built or swapped out and a restore's staging table come and go while a backup runs
+    ch.sql("DROP DATABASE IF EXISTS bk_work; CREATE DATABASE bk_work;"
+        + "CREATE TABLE bk_work.m (k UInt64) ENGINE = MergeTree ORDER BY k;"
+        + "CREATE TABLE bk_work.m_hk_staging (k UInt64) ENGINE = MergeTree ORDER BY k;"
+        + "CREATE TABLE bk_work.m_hk_old (k UInt64) ENGINE = MergeTree ORDER BY k;"
+        + "CREATE TABLE bk_work._hk_restore_m (k UInt64) ENGINE = MergeTree ORDER BY k");
+    List<String> skipped = new java.util.ArrayList<>();
+    assertEquals(List.of(new LogicalBackup.TableRef("bk_work", "m")),
+        BackupScope.resolve(client, List.of("bk_work"), List.of(), skipped));
+    assertEquals(List.of(), skipped);
+  }
+
+  @Test
   void aParallelBackupReportsThePartitionThatFailedNotTheOnesItStopped() throws Exception {
     // the first partition fails for a lasting reason while the others are in flight; the failing worker stops
     // them, and that also wakes the thread waiting on the first partition's result: what it reports must be the
