@@ -136,7 +136,8 @@ class ObjectStoreIT {
 
   @Test
   void aVolumePathStoreWritesAtomically() throws Exception {
-    try (FileObjectStore files = new FileObjectStore(Files.createTempDirectory("hk-volume-"))) {
+    java.nio.file.Path dir = Files.createTempDirectory("hk-volume-");
+    try (FileObjectStore files = new FileObjectStore(dir)) {
       ObjectStore.Upload upload = files.create("b1/manifest.json");
       byte[] written = write(upload, 300_000, 9);
       assertFalse(files.exists("b1/manifest.json"), "not visible before close");
@@ -148,6 +149,7 @@ class ObjectStoreIT {
       write(aborted, 1000, 1);
       aborted.abort();
       assertEquals(List.of(new ObjectStore.ObjectInfo("b1/manifest.json", 300_000)), files.list(""));
+      assertFalse(Files.exists(dir.resolve("b2")), "an aborted upload leaves no folder behind");
       assertThrows(IllegalArgumentException.class, () -> files.create("../escape"));
     }
   }

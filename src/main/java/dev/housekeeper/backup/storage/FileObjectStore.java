@@ -36,9 +36,8 @@ public final class FileObjectStore implements ObjectStore {
   @Override
   public Upload create(String key) throws IOException {
     Path target = resolve(key);
-    Files.createDirectories(target.getParent());
     Path temp = target.resolveSibling("." + target.getFileName() + ".partial");
-    OutputStream out = Files.newOutputStream(temp);
+    OutputStream out = open(temp);
     return new Upload() {
       private long written;
       private boolean done;
@@ -75,6 +74,7 @@ public final class FileObjectStore implements ObjectStore {
         try {
           out.close();
           Files.deleteIfExists(temp);
+          pruneEmpty(temp.getParent()); // an aborted upload leaves no folder behind either
         } catch (IOException ignored) {
           // nothing more to do
         }
@@ -85,6 +85,18 @@ public final class FileObjectStore implements ObjectStore {
         return written;
       }
     };
+  }
+
+  /** A new file in its folder, made as needed. */
+  private static OutputStream open(Path file) throws IOException {
+    try {
+      Files.createDirectories(file.getParent());
+      return Files.newOutputStream(file);
+    } catch (java.nio.file.NoSuchFileException e) {
+      // an aborted upload beside it removed the folder it had just emptied: make it again
+      Files.createDirectories(file.getParent());
+      return Files.newOutputStream(file);
+    }
   }
 
   @Override
@@ -116,14 +128,17 @@ public final class FileObjectStore implements ObjectStore {
     for (String key : keys) {
       Path file = resolve(key);
       Files.deleteIfExists(file);
-      // folders emptied by the delete go too, up to the root: a deleted backup leaves nothing behind
-      for (Path dir = file.getParent(); dir != null && !dir.equals(root) && dir.startsWith(root);
-          dir = dir.getParent()) {
-        try {
-          Files.deleteIfExists(dir);
-        } catch (java.nio.file.DirectoryNotEmptyException e) {
-          break;
-        }
+      pruneEmpty(file.getParent()); // a deleted backup leaves nothing behind
+    }
+  }
+
+  /** Removes {@code dir} and its parents up to the root while they are empty. */
+  private void pruneEmpty(Path dir) throws IOException {
+    for (Path d = dir; d != null && !d.equals(root) && d.startsWith(root); d = d.getParent()) {
+      try {
+        Files.deleteIfExists(d);
+      } catch (java.nio.file.DirectoryNotEmptyException e) {
+        break;
       }
     }
   }
