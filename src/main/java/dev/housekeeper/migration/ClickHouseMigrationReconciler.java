@@ -110,20 +110,16 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
 
   @Override
   public UpdateControl<ClickHouseMigration> reconcile(ClickHouseMigration resource, Context<ClickHouseMigration> ctx) {
-    Pass pass;
-    try {
+    Pass pass = afterWrite.around(key(resource), () -> {
       ClickHouseMigrationStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), ClickHouseMigrationStatus::new);
       ClickHouseMigrationStatus status = copyOf(previous);
       status.setObservedGeneration(resource.getMetadata().getGeneration());
-      pass = pass(resource, status);
-      apply(resource, previous, status, pass);
+      Pass p = pass(resource, status);
+      apply(resource, previous, status, p);
       statusWriter.write(resource, status, ClickHouseMigration::new);
-    } catch (RuntimeException e) {
-      afterWrite.dropped(key(resource));
-      throw e;
-    }
-    work.settle(key(resource));
-    afterWrite.written(key(resource));
+      work.settle(key(resource));
+      return p;
+    });
     return pass.requeue() == null ? UpdateControl.noUpdate() : UpdateControl.<ClickHouseMigration>noUpdate()
         .rescheduleAfter(pass.requeue());
   }

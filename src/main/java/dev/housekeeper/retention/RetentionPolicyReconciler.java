@@ -88,21 +88,17 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
 
   @Override
   public UpdateControl<RetentionPolicy> reconcile(RetentionPolicy resource, Context<RetentionPolicy> ctx) {
-    Pass pass;
-    try {
+    Pass pass = afterWrite.around(key(resource), () -> {
       RetentionPolicyStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), RetentionPolicyStatus::new);
       RetentionPolicyStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous),
           RetentionPolicyStatus::new);
       status.setObservedGeneration(resource.getMetadata().getGeneration());
-      pass = pass(resource, status);
-      apply(resource, status, pass);
+      Pass p = pass(resource, status);
+      apply(resource, status, p);
       statusWriter.write(resource, status, RetentionPolicy::new);
-    } catch (RuntimeException e) {
-      afterWrite.dropped(key(resource));
-      throw e;
-    }
-    work.settle(key(resource));
-    afterWrite.written(key(resource));
+      work.settle(key(resource));
+      return p;
+    });
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<RetentionPolicy>noUpdate().rescheduleAfter(pass.requeue());
   }
