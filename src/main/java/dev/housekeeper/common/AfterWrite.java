@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 
 /**
  * What a pass says about a finished job (its Events, its counters) once the status that records
@@ -38,22 +37,6 @@ public final class AfterWrite {
   /** Anything else that must happen once per job (a counter): done once the status is written. */
   public void then(String key, Runnable effect) {
     pending.computeIfAbsent(key, k -> new ArrayList<>()).add(effect);
-  }
-
-  /**
-   * Runs one pass of a resource that ends by writing its status: when it returns, does what was
-   * waiting; when it throws (the write was refused), forgets it, for the next pass to say again.
-   */
-  public <T> T around(String key, Supplier<T> passThatWrites) {
-    T result;
-    try {
-      result = passThatWrites.get();
-    } catch (RuntimeException e) {
-      dropped(key);
-      throw e;
-    }
-    written(key);
-    return result;
   }
 
   /** The status was written: does what was waiting. */

@@ -113,25 +113,29 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
 
   @Override
   public UpdateControl<R> reconcile(R resource, Context<R> ctx) {
-    Pass<P> pass = afterWrite.around(key(resource), () -> {
+    Pass<P> pass;
+    try {
       S previous = Objects.requireNonNullElseGet(statusWriter.current(resource), newStatus);
       S status = Objects.requireNonNullElseGet(Serialization.clone(previous), newStatus);
       status.setObservedGeneration(resource.getMetadata().getGeneration());
-      Pass<P> p = pass(resource, status, ctx.getClient());
-      phase(status, p.phase());
-      status.setConditions(Conditions.standard(status.getConditions(), p.ready(), p.progressing(),
-          p.degraded(), p.reason(), p.message(), resource.getMetadata().getGeneration(), clock));
-      announce(resource, p.reason(), p.message());
+      pass = pass(resource, status, ctx.getClient());
+      phase(status, pass.phase());
+      status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
+          pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
+      announce(resource, pass.reason(), pass.message());
       String ns = resource.getMetadata().getNamespace();
       String name = resource.getMetadata().getName();
-      metrics.ready(kind, ns, name, p.ready());
-      metrics.phase(kind, ns, name, p.phase() == null ? null : p.phase().toString());
+      metrics.ready(kind, ns, name, pass.ready());
+      metrics.phase(kind, ns, name, pass.phase() == null ? null : pass.phase().toString());
       metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, kind, ns, name, lastSuccess(status));
       metrics.timestamp(HousekeeperMetrics.NEXT_RUN, kind, ns, name, nextRun(status));
       statusWriter.write(resource, status, blank);
-      work.settle(key(resource));
-      return p;
-    });
+    } catch (RuntimeException e) {
+      afterWrite.dropped(key(resource));
+      throw e;
+    }
+    work.settle(key(resource));
+    afterWrite.written(key(resource));
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<R>noUpdate().rescheduleAfter(pass.requeue());
   }

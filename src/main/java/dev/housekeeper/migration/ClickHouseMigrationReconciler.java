@@ -110,16 +110,20 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
 
   @Override
   public UpdateControl<ClickHouseMigration> reconcile(ClickHouseMigration resource, Context<ClickHouseMigration> ctx) {
-    Pass pass = afterWrite.around(key(resource), () -> {
+    Pass pass;
+    try {
       ClickHouseMigrationStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), ClickHouseMigrationStatus::new);
       ClickHouseMigrationStatus status = copyOf(previous);
       status.setObservedGeneration(resource.getMetadata().getGeneration());
-      Pass p = pass(resource, status);
-      apply(resource, previous, status, p);
+      pass = pass(resource, status);
+      apply(resource, previous, status, pass);
       statusWriter.write(resource, status, ClickHouseMigration::new);
-      work.settle(key(resource));
-      return p;
-    });
+    } catch (RuntimeException e) {
+      afterWrite.dropped(key(resource));
+      throw e;
+    }
+    work.settle(key(resource));
+    afterWrite.written(key(resource));
     return pass.requeue() == null ? UpdateControl.noUpdate() : UpdateControl.<ClickHouseMigration>noUpdate()
         .rescheduleAfter(pass.requeue());
   }

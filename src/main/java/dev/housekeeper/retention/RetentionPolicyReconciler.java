@@ -88,17 +88,21 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
 
   @Override
   public UpdateControl<RetentionPolicy> reconcile(RetentionPolicy resource, Context<RetentionPolicy> ctx) {
-    Pass pass = afterWrite.around(key(resource), () -> {
+    Pass pass;
+    try {
       RetentionPolicyStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), RetentionPolicyStatus::new);
       RetentionPolicyStatus status = Objects.requireNonNullElseGet(Serialization.clone(previous),
           RetentionPolicyStatus::new);
       status.setObservedGeneration(resource.getMetadata().getGeneration());
-      Pass p = pass(resource, status);
-      apply(resource, status, p);
+      pass = pass(resource, status);
+      apply(resource, status, pass);
       statusWriter.write(resource, status, RetentionPolicy::new);
-      work.settle(key(resource));
-      return p;
-    });
+    } catch (RuntimeException e) {
+      afterWrite.dropped(key(resource));
+      throw e;
+    }
+    work.settle(key(resource));
+    afterWrite.written(key(resource));
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<RetentionPolicy>noUpdate().rescheduleAfter(pass.requeue());
   }
