@@ -1,5 +1,6 @@
 package dev.housekeeper.bench;
 
+import dev.housekeeper.testing.TestPorts;
 import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.api.backup.ClickHouseBackup;
 import dev.housekeeper.api.backup.ClickHouseBackupSpec;
@@ -85,7 +86,7 @@ public final class BackupBench {
       // the operator, in its own JVM
       Path kubeconfig = dir.resolve("kubeconfig");
       api.writeKubeconfig(kubeconfig);
-      int port = ClickHouseServer.freePort();
+      int port = TestPorts.take();
       List<String> cmd = new ArrayList<>(List.of(java));
       cmd.addAll(JVM_FLAGS);
       cmd.addAll(List.of("-cp", classpath, "dev.housekeeper.operator.HousekeeperOperator"));

@@ -1,5 +1,6 @@
 package dev.housekeeper.bench;
 
+import dev.housekeeper.testing.TestPorts;
 import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.KubernetesApi;
 import java.io.BufferedReader;
@@ -143,7 +144,7 @@ public final class Footprint {
 
   static Started startOperator(String java, String classpath, Path kubeconfig, List<String> extraFlags, Path log,
       HttpClient http) throws Exception {
-    int port = ClickHouseServer.freePort();
+    int port = TestPorts.take();
     List<String> cmd = new ArrayList<>(List.of(java));
     cmd.addAll(JVM_FLAGS);
     cmd.addAll(extraFlags);

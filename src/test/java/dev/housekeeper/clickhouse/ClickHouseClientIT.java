@@ -1,5 +1,6 @@
 package dev.housekeeper.clickhouse;
 
+import dev.housekeeper.testing.TestPorts;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -44,7 +45,7 @@ class ClickHouseClientIT {
   }
 
   static int deadPort() throws Exception {
-    return ClickHouseServer.freePort(); // nothing listens there
+    return TestPorts.take(); // nothing listens there
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.housekeeper.connection;
 
+import dev.housekeeper.testing.TestPorts;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -115,7 +116,7 @@ class ClickHouseConnectionReconcilerIT {
 
   @Test
   void noEndpointAnsweringGivesUnreachable() throws Exception {
-    String dead = "http://127.0.0.1:" + ClickHouseServer.freePort();
+    String dead = "http://127.0.0.1:" + TestPorts.take();
     create(connection("unreachable", "ch-credentials", dead));
     ClickHouseConnection c = awaitReason("unreachable", "Unreachable");
     assertEquals(Phase.Failed, c.getStatus().getPhase());
@@ -143,7 +144,7 @@ class ClickHouseConnectionReconcilerIT {
 
   @Test
   void oneEndpointDownIsDegradedButReady() throws Exception {
-    String dead = "http://127.0.0.1:" + ClickHouseServer.freePort();
+    String dead = "http://127.0.0.1:" + TestPorts.take();
     create(connection("degraded", "ch-credentials", dead, harness.clickhouse().httpUrl()));
     ClickHouseConnection c = awaitReason("degraded", "PartiallyAvailable");
     assertEquals(Phase.Degraded, c.getStatus().getPhase());

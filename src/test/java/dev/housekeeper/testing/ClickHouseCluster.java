@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A real ClickHouse cluster on loopback: Debian's ZooKeeper (3.8, standalone) and four
@@ -25,7 +24,7 @@ public final class ClickHouseCluster implements AutoCloseable {
   private static ClickHouseCluster shared;
 
   private final Path dir;
-  private final int zkPort;
+  private int zkPort;
   private Process zookeeper;
   private final List<ClickHouseServer> nodes = new ArrayList<>();
 
@@ -49,14 +48,20 @@ public final class ClickHouseCluster implements AutoCloseable {
 
   public ClickHouseCluster(Path dir) throws IOException {
     this.dir = dir;
-    this.zkPort = ClickHouseServer.freePort();
+    configure();
+  }
+
+  /** Takes the ports of ZooKeeper and every node, and writes each node's config, which names its peers' ports. */
+  private void configure() throws IOException {
+    nodes.clear();
+    this.zkPort = TestPorts.take();
     int[][] http = new int[SHARDS * REPLICAS][];
     int[] tcp = new int[SHARDS * REPLICAS];
     int[] interserver = new int[SHARDS * REPLICAS];
     for (int i = 0; i < tcp.length; i++) {
-      http[i] = new int[] {ClickHouseServer.freePort()};
-      tcp[i] = ClickHouseServer.freePort();
-      interserver[i] = ClickHouseServer.freePort();
+      http[i] = new int[] {TestPorts.take()};
+      tcp[i] = TestPorts.take();
+      interserver[i] = TestPorts.take();
     }
     StringBuilder shards = new StringBuilder();
     for (int s = 0; s < SHARDS; s++) {
@@ -95,7 +100,31 @@ public final class ClickHouseCluster implements AutoCloseable {
     return "s" + (shard + 1) + "r" + (replica + 1);
   }
 
+  /**
+   * Starts ZooKeeper and the nodes. When another process took one of their ports meanwhile (a test
+   * JVM of another checkout), the whole cluster takes new ports, since every node's config names
+   * the others'.
+   */
   public synchronized void start() {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        startOnce();
+        return;
+      } catch (ClickHouseServer.PortTakenException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+        close();
+        try {
+          configure();
+        } catch (IOException io) {
+          throw new IllegalStateException(io);
+        }
+      }
+    }
+  }
+
+  private void startOnce() {
     startZooKeeper();
     // the nodes start in parallel: each waits for /ping
     List<Thread> starting = new ArrayList<>();
@@ -129,17 +158,21 @@ public final class ClickHouseCluster implements AutoCloseable {
     }
     try {
       Files.createDirectories(dir.resolve("zookeeper/data"));
-      zookeeper = new ProcessBuilder("java", "-Xmx128m", "-XX:+UseSerialGC", "-Dzookeeper.admin.enableServer=false",
+      zookeeper = TestProcesses.start(new ProcessBuilder("java", "-Xmx128m", "-XX:+UseSerialGC", "-Dzookeeper.admin.enableServer=false",
           "-Dzookeeper.4lw.commands.whitelist=srvr,ruok", "-cp", ZOOKEEPER_JAR,
           "org.apache.zookeeper.server.ZooKeeperServerMain", String.valueOf(zkPort),
           dir.resolve("zookeeper/data").toString())
-          .redirectErrorStream(true).redirectOutput(dir.resolve("zookeeper/out.log").toFile()).start();
+          .redirectErrorStream(true).redirectOutput(dir.resolve("zookeeper/out.log").toFile()));
     } catch (IOException e) {
       throw new IllegalStateException("cannot run ZooKeeper (apt-get install zookeeper)", e);
     }
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (System.nanoTime() < deadline) {
       if (!zookeeper.isAlive()) {
+        TestProcesses.forget(zookeeper.pid());
+        if (zooKeeperLogSays("Address already in use")) {
+          throw new ClickHouseServer.PortTakenException("ZooKeeper could not bind port " + zkPort);
+        }
         throw new IllegalStateException("ZooKeeper exited; see " + dir.resolve("zookeeper/out.log"));
       }
       if ("imok".equals(fourLetter("ruok"))) {
@@ -148,6 +181,14 @@ public final class ClickHouseCluster implements AutoCloseable {
       ClickHouseServer.sleep(100);
     }
     throw new IllegalStateException("ZooKeeper did not answer within 30 s");
+  }
+
+  private boolean zooKeeperLogSays(String text) {
+    try {
+      return Files.readString(dir.resolve("zookeeper/out.log"), java.nio.charset.StandardCharsets.ISO_8859_1).contains(text);
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private String fourLetter(String word) {
@@ -188,14 +229,8 @@ public final class ClickHouseCluster implements AutoCloseable {
       }
     }
     if (zookeeper != null) {
-      zookeeper.destroy();
-      try {
-        if (!zookeeper.waitFor(10, TimeUnit.SECONDS)) {
-          zookeeper.destroyForcibly();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      TestProcesses.stop(zookeeper, false, Duration.ofSeconds(10));
+      zookeeper = null;
     }
   }
 }

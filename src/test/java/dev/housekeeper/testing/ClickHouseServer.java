@@ -2,7 +2,6 @@ package dev.housekeeper.testing;
 
 import java.io.IOException;
 import java.net.HttpURLConnection;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,8 +31,10 @@ public final class ClickHouseServer implements AutoCloseable {
   private static ClickHouseServer shared;
 
   private final Path dir;
-  private final int httpPort;
-  private final int tcpPort;
+  /** Whether this server chose its own ports, and may so take others when one was taken meanwhile. */
+  private final boolean portsOwn;
+  private int httpPort;
+  private int tcpPort;
   private final String user;
   private final String password;
   private final String extraConfig;
@@ -59,7 +60,7 @@ public final class ClickHouseServer implements AutoCloseable {
   }
 
   public ClickHouseServer(Path dir) throws IOException {
-    this(dir, freePort(), freePort(), USER, PASSWORD);
+    this(dir, 0, 0, USER, PASSWORD);
   }
 
   /** A server on given ports (0: a free one) with the given user; the read-only user shares its password. */
@@ -79,18 +80,12 @@ public final class ClickHouseServer implements AutoCloseable {
     this.extraConfig = extraConfig;
     this.extraUsers = extraUsers;
     this.dir = dir;
-    this.httpPort = httpPort == 0 ? freePort() : httpPort;
-    this.tcpPort = tcpPort == 0 ? freePort() : tcpPort;
+    this.portsOwn = httpPort == 0 && tcpPort == 0;
+    this.httpPort = httpPort == 0 ? TestPorts.take() : httpPort;
+    this.tcpPort = tcpPort == 0 ? TestPorts.take() : tcpPort;
     this.user = user;
     this.password = password;
     writeConfig();
-  }
-
-  public static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    }
   }
 
   private void writeConfig() throws IOException {
@@ -140,28 +135,57 @@ public final class ClickHouseServer implements AutoCloseable {
         """.formatted(user, password, READONLY_USER, password, extraUsers));
   }
 
-  /** Starts the process and waits until /ping answers. */
+  /**
+   * Starts the process and waits until /ping answers. When another process took one of its ports
+   * meanwhile, a server that chose its own ports takes new ones and starts again; one whose ports
+   * were given (a cluster node, named in its peers' configs) throws {@link PortTakenException}.
+   */
   public synchronized void start() {
     if (process != null && process.isAlive()) {
       return;
     }
+    for (int attempt = 1; ; attempt++) {
+      try {
+        startOnce();
+        return;
+      } catch (PortTakenException e) {
+        if (!portsOwn || attempt == 5) {
+          throw e;
+        }
+        httpPort = TestPorts.take();
+        tcpPort = TestPorts.take();
+        try {
+          writeConfig();
+        } catch (IOException io) {
+          throw new IllegalStateException(io);
+        }
+      }
+    }
+  }
+
+  private void startOnce() {
     if (portInUse(httpPort) || portInUse(tcpPort)) {
-      throw new IllegalStateException("port " + httpPort + " or " + tcpPort + " is already in use on 127.0.0.1;"
-          + " stop what listens there or choose other ports");
+      throw new PortTakenException("port " + httpPort + " or " + tcpPort + " is already in use on 127.0.0.1");
     }
     try {
-      process = new ProcessBuilder(BINARY, "--config-file=" + dir.resolve("config.xml"))
+      process = TestProcesses.start(new ProcessBuilder(BINARY, "--config-file=" + dir.resolve("config.xml"))
           .directory(dir.toFile())
           .redirectErrorStream(true)
-          .redirectOutput(dir.resolve("log/stdout.log").toFile())
-          .start();
+          .redirectOutput(dir.resolve("log/stdout.log").toFile()));
     } catch (IOException e) {
       throw new IllegalStateException("cannot run " + BINARY + " (apt-get install clickhouse-server)", e);
     }
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("clickhouse-server exited with " + process.exitValue() + "; see " + dir.resolve("log"));
+        int exit = process.exitValue();
+        TestProcesses.forget(process.pid());
+        process = null;
+        if (logSays("Address already in use")) {
+          throw new PortTakenException("clickhouse-server in " + dir + " could not bind port " + httpPort + ", "
+              + tcpPort + " or another of its config: Address already in use");
+        }
+        throw new IllegalStateException("clickhouse-server exited with " + exit + "; see " + dir.resolve("log"));
       }
       if (ping()) {
         return;
@@ -171,23 +195,33 @@ public final class ClickHouseServer implements AutoCloseable {
     throw new IllegalStateException("clickhouse-server did not answer /ping within 30 s; see " + dir.resolve("log"));
   }
 
+  private boolean logSays(String text) {
+    for (String file : List.of("log/stdout.log", "log/server.err.log")) {
+      try {
+        Path log = dir.resolve(file);
+        if (Files.exists(log) && Files.readString(log, StandardCharsets.ISO_8859_1).contains(text)) {
+          return true;
+        }
+      } catch (IOException e) {
+        // the other file may say it
+      }
+    }
+    return false;
+  }
+
+  /** A server could not bind a port because another process holds it. */
+  public static final class PortTakenException extends IllegalStateException {
+    public PortTakenException(String message) {
+      super(message);
+    }
+  }
+
   /** Stops the process: SIGTERM, or SIGKILL when {@code hard}. Data stays. */
   public synchronized void stop(boolean hard) {
     if (process == null) {
       return;
     }
-    if (hard) {
-      process.destroyForcibly();
-    } else {
-      process.destroy();
-    }
-    try {
-      if (!process.waitFor(30, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    TestProcesses.stop(process, hard, Duration.ofSeconds(30));
     process = null;
     // the ports are free again only once the listener is gone
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

@@ -36,7 +36,7 @@ public final class OperatorProcess implements AutoCloseable {
     Path kubeconfig = dir.resolve("kubeconfig");
     api.writeKubeconfig(kubeconfig);
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    int port = ClickHouseServer.freePort();
+    int port = TestPorts.take();
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath,
         "dev.housekeeper.operator.HousekeeperOperator"));
@@ -45,7 +45,7 @@ public final class OperatorProcess implements AutoCloseable {
     pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port),
         "LEADER_ELECTION", "true", "LEADER_ELECTION_NAMESPACE", leaseNamespace, "POD_NAME", name,
         "LEADER_ELECTION_LEASE_SECONDS", String.valueOf(lease.toSeconds())));
-    OperatorProcess p = new OperatorProcess(pb.start(), port, log);
+    OperatorProcess p = new OperatorProcess(TestProcesses.start(pb), port, log);
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     while (System.nanoTime() < deadline) {
       if (!p.process.isAlive()) {
@@ -74,12 +74,7 @@ public final class OperatorProcess implements AutoCloseable {
 
   /** SIGKILL, and wait until the process is gone. */
   public void kill() {
-    process.destroyForcibly();
-    try {
-      process.waitFor(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    TestProcesses.stop(process, true, Duration.ofSeconds(30));
   }
 
   public boolean isAlive() {

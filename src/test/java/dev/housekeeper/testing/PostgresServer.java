@@ -28,10 +28,11 @@ public final class PostgresServer implements AutoCloseable {
   private final Path dir;
   private final int port;
   private boolean running;
+  private long postmaster;
 
   public PostgresServer() throws IOException {
     this.dir = Files.createTempDirectory("hk-postgres-");
-    this.port = ClickHouseServer.freePort();
+    this.port = TestPorts.take();
   }
 
   private static Path findBin() {
@@ -94,6 +95,9 @@ public final class PostgresServer implements AutoCloseable {
           "-t", "60", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
               + " -c synchronous_commit=off -c full_page_writes=off", "start");
       running = true;
+      // pg_ctl puts the postmaster in a process group of its own: the reaper stops it if this JVM dies
+      postmaster = Long.parseLong(Files.readAllLines(data.resolve("postmaster.pid")).get(0).strip());
+      TestProcesses.watch(postmaster);
       if (fresh) {
         try (Connection c = connect("postgres"); Statement st = c.createStatement()) {
           st.execute("CREATE DATABASE " + DATABASE);
@@ -120,6 +124,7 @@ public final class PostgresServer implements AutoCloseable {
     if (running) {
       run(BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "stop");
       running = false;
+      TestProcesses.forget(postmaster);
     }
   }
 

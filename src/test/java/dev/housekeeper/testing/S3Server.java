@@ -5,6 +5,7 @@ import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,7 +25,7 @@ public final class S3Server implements AutoCloseable {
 
   public S3Server(String bucket) throws IOException {
     this.dir = Files.createTempDirectory("hk-s3-");
-    this.port = ClickHouseServer.freePort();
+    this.port = TestPorts.take();
     this.bucket = bucket;
   }
 
@@ -34,9 +35,9 @@ public final class S3Server implements AutoCloseable {
       throw new IllegalStateException("s3rver is not installed: run npm install --prefix " + ChdbEngine.TOOL);
     }
     try {
-      process = new ProcessBuilder("node", bin.toString(), "-d", dir.toString(), "-a", "127.0.0.1", "-p",
+      process = TestProcesses.start(new ProcessBuilder("node", bin.toString(), "-d", dir.toString(), "-a", "127.0.0.1", "-p",
           String.valueOf(port), "--configure-bucket", bucket, "--silent")
-          .redirectErrorStream(true).redirectOutput(dir.resolve("s3rver.log").toFile()).start();
+          .redirectErrorStream(true).redirectOutput(dir.resolve("s3rver.log").toFile()));
     } catch (IOException e) {
       throw new IllegalStateException("cannot start s3rver", e);
     }
@@ -68,12 +69,7 @@ public final class S3Server implements AutoCloseable {
 
   public synchronized void stop() {
     if (process != null) {
-      process.destroyForcibly();
-      try {
-        process.waitFor(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      TestProcesses.stop(process, true, Duration.ofSeconds(10));
       process = null;
     }
   }

@@ -23,7 +23,7 @@ public final class TcpProxy implements AutoCloseable {
   private volatile ServerSocket listener;
 
   public TcpProxy(int targetPort) throws IOException {
-    this(targetPort, ClickHouseServer.freePort());
+    this(targetPort, TestPorts.take());
   }
 
   public TcpProxy(int targetPort, int port) {
