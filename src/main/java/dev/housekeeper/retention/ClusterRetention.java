@@ -40,8 +40,9 @@ final class ClusterRetention {
     return conn.topology() != null;
   }
 
-  static RunReport run(ConnectionResolver.Resolved conn, String database, RetentionPolicySpec spec, boolean ttl,
-      ZoneId zone, LocalDate today, Consumer<RetentionRunner.Notice> notices, Consumer<String> progress)
+  static RunReport run(ConnectionResolver.Resolved conn, String database, RetentionPolicySpec spec,
+      RetentionPlanner.ServerFeatures server, ZoneId zone, LocalDate today, Consumer<RetentionRunner.Notice> notices,
+      Consumer<String> progress)
       throws InterruptedException {
     ClickHouseConnectionStatus.Topology topology = conn.topology();
     Map<Integer, List<ClickHouseConnectionStatus.Replica>> shards = ClusterTopology.byShard(topology);
@@ -66,7 +67,7 @@ final class ClusterRetention {
       RunReport r;
       try {
         r = new RetentionRunner(client.get(), database, notices, p -> progress.accept("shard " + shard + ": " + p))
-            .run(spec, ttl, zone, today);
+            .run(spec, server, zone, today);
       } catch (ClickHouseException e) {
         TablePlan failed = new TablePlan();
         failed.table = "*";

@@ -1,5 +1,6 @@
 package dev.housekeeper.retention;
 
+import dev.housekeeper.api.connection.ClickHouseConnectionStatus;
 import dev.housekeeper.api.retention.RetentionPolicySpec;
 import dev.housekeeper.api.retention.RetentionPolicySpec.Action;
 import dev.housekeeper.api.retention.RetentionPolicyStatus.TablePlan;
@@ -40,14 +41,26 @@ public final class RetentionPlanner {
   /** One partition, from system.parts. */
   record Partition(String id, long rows, long bytes, long uncompressed, long compressed, long parts, LocalDate newest) {}
 
+  /**
+   * What the server offers for retention: table TTL (19.6+) and lightweight DELETE (23.3+: rows are
+   * masked at once and parts rewritten later by merges, instead of a mutation rewriting every part
+   * that holds an old row).
+   */
+  public record ServerFeatures(boolean ttl, boolean lightweightDelete) {
+    public static ServerFeatures of(ClickHouseConnectionStatus.Capabilities capabilities) {
+      return capabilities == null ? new ServerFeatures(false, false)
+          : new ServerFeatures(capabilities.isTableTtl(), capabilities.isLightweightDelete());
+    }
+  }
+
   private final ClickHouseClient client;
   private final String database;
-  private final boolean serverHasTtl;
+  private final ServerFeatures server;
 
-  public RetentionPlanner(ClickHouseClient client, String database, boolean serverHasTtl) {
+  public RetentionPlanner(ClickHouseClient client, String database, ServerFeatures server) {
     this.client = client;
     this.database = database;
-    this.serverHasTtl = serverHasTtl;
+    this.server = server;
   }
 
   public Plan plan(RetentionPolicySpec spec, ZoneId zone, LocalDate today) {
@@ -229,15 +242,21 @@ public final class RetentionPlanner {
       return refuseWork(plan, "RowLimitExceeded", "the run would delete " + plan.rows + " rows of " + table
           + ", more than maxRowsPerRun (" + spec.getMaxRowsPerRun() + "). Nothing was removed.");
     }
-    return new Work(plan, List.of(Sql.command("ALTER TABLE ? DELETE WHERE ? < ?", Sql.table(database, table),
-        Sql.id(column), limit)), column);
+    return new Work(plan, List.of(deleteStatement(database, table, column, limit)), column);
+  }
+
+  /** A lightweight DELETE where the server has it, else an ALTER TABLE ... DELETE mutation. */
+  Sql deleteStatement(String database, String table, String column, Object limit) {
+    return server.lightweightDelete()
+        ? Sql.command("DELETE FROM ? WHERE ? < ?", Sql.table(database, table), Sql.id(column), limit)
+        : Sql.command("ALTER TABLE ? DELETE WHERE ? < ?", Sql.table(database, table), Sql.id(column), limit);
   }
 
   private Work planTtl(TablePlan plan, String table, String column, Keep keep) {
     if (column == null) {
       return refuseWork(plan, "ColumnRequired", "action ttl needs column: <Date or DateTime column> for " + table);
     }
-    if (!serverHasTtl) {
+    if (!server.ttl()) {
       return refuseWork(plan, "TtlNotSupported", "this ClickHouse server has no table TTL (it needs 19.6 or later);"
           + " use action dropPartitions or delete for " + table);
     }

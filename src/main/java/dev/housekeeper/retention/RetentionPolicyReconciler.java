@@ -162,8 +162,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     }
     String configured = spec.getDatabase() != null ? spec.getDatabase() : conn.connection().getSpec().getDatabase();
     String database = configured == null ? "default" : configured;
-    boolean ttl = conn.connection().getStatus().getCapabilities() != null
-        && conn.connection().getStatus().getCapabilities().isTableTtl();
+    RetentionPlanner.ServerFeatures server =
+        RetentionPlanner.ServerFeatures.of(conn.connection().getStatus().getCapabilities());
     ZoneId zone = zone(spec);
     Instant now = clock.instant();
 
@@ -186,8 +186,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
       runKinds.put(key, "retention");
       LocalDate today = LocalDate.ofInstant(now, zone);
       work.submit(key, progress -> ClusterRetention.applies(conn)
-          ? ClusterRetention.run(conn, database, spec, ttl, zone, today, n -> notice(resource, n), progress)
-          : new RetentionRunner(conn.client(), database, n -> notice(resource, n), progress).run(spec, ttl, zone, today));
+          ? ClusterRetention.run(conn, database, spec, server, zone, today, n -> notice(resource, n), progress)
+          : new RetentionRunner(conn.client(), database, n -> notice(resource, n), progress).run(spec, server, zone, today));
       return new Pass(Phase.Progressing, status.phase == Phase.Ready, "Running", "retention run started", POLL);
     }
     if (optimizeDue) {
@@ -211,7 +211,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
       Map<Integer, ClickHouseClient> shards = ClusterRetention.applies(conn) ? conn.shardClients()
           : Map.of(0, conn.client());
       for (var e : shards.entrySet()) {
-        RetentionPlanner.Plan plan = new RetentionPlanner(e.getValue(), database, ttl)
+        RetentionPlanner.Plan plan = new RetentionPlanner(e.getValue(), database, server)
             .plan(spec, zone, LocalDate.ofInstant(now, zone));
         Integer shard = e.getKey() == 0 ? null : e.getKey();
         plan.work().forEach(w -> {

@@ -47,10 +47,10 @@ public final class RetentionRunner {
   }
 
   /** Plans and (unless dry) carries out one retention run. */
-  public RunReport run(RetentionPolicySpec spec, boolean serverHasTtl, ZoneId zone, LocalDate today)
+  public RunReport run(RetentionPolicySpec spec, RetentionPlanner.ServerFeatures server, ZoneId zone, LocalDate today)
       throws InterruptedException {
     Instant start = Instant.now();
-    RetentionPlanner.Plan plan = new RetentionPlanner(client, database, serverHasTtl).plan(spec, zone, today);
+    RetentionPlanner.Plan plan = new RetentionPlanner(client, database, server).plan(spec, zone, today);
     RunReport report = new RunReport();
     report.startTime = start.truncatedTo(ChronoUnit.SECONDS).toString();
     report.dryRun = spec.isDryRun();

@@ -12,7 +12,8 @@ public final class TempDirs {
   private TempDirs() {}
 
   public static void delete(Path dir) {
-    if (dir == null || !Files.exists(dir)) {
+    // HK_KEEP_TEST_DIRS=1 keeps the servers' folders (their logs) to look into a failed run
+    if (dir == null || !Files.exists(dir) || "1".equals(System.getenv("HK_KEEP_TEST_DIRS"))) {
       return;
     }
     try (Stream<Path> all = Files.walk(dir)) {

@@ -1,0 +1,440 @@
+package dev.housekeeper.modern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.housekeeper.api.backup.BackupStorage;
+import dev.housekeeper.api.backup.ClickHouseBackup;
+import dev.housekeeper.api.backup.ClickHouseBackupSpec;
+import dev.housekeeper.api.backup.ClickHouseBackupStatus;
+import dev.housekeeper.api.backup.ClickHouseRestore;
+import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
+import dev.housekeeper.api.common.ConnectionRef;
+import dev.housekeeper.api.connection.ClickHouseConnection;
+import dev.housekeeper.api.connection.ClickHouseConnectionSpec;
+import dev.housekeeper.api.mart.ReportMart;
+import dev.housekeeper.api.mart.ReportMartSpec;
+import dev.housekeeper.api.mart.ReportMartStatus;
+import dev.housekeeper.api.migration.ClickHouseMigration;
+import dev.housekeeper.api.migration.ClickHouseMigrationSpec.Migration;
+import dev.housekeeper.api.migration.ClickHouseMigrationStatus;
+import dev.housekeeper.api.retention.RetentionPolicy;
+import dev.housekeeper.api.retention.RetentionPolicySpec;
+import dev.housekeeper.api.retention.RetentionPolicyStatus;
+import dev.housekeeper.backup.storage.S3ObjectStore;
+import dev.housekeeper.common.Conditions;
+import dev.housekeeper.testing.ChdbServer;
+import dev.housekeeper.testing.ClickHouseServer;
+import dev.housekeeper.testing.OperatorHarness;
+import dev.housekeeper.testing.S3Server;
+import dev.housekeeper.testing.Specs;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every kind through the real operator and the mock API, on ClickHouse 26.7 (the chDB engine behind
+ * {@code tools/chdb/server.js}, over HTTP as a real server): the modern paths (native BACKUP, table
+ * TTL, lightweight DELETE, EXCHANGE TABLES on Atomic databases) run through the operator here, not
+ * only as SQL text.
+ */
+class ModernServerIT {
+
+  static final String NS = "modern-it";
+  static final LocalDate TODAY = LocalDate.now(ZoneOffset.UTC);
+  static OperatorHarness harness;
+  static ChdbServer ch;
+  static S3Server s3;
+  static S3ObjectStore bucket;
+
+  @BeforeAll
+  static void start() throws Exception {
+    ch = ChdbServer.shared();
+    harness = OperatorHarness.start();
+    harness.namespace(NS);
+    harness.readyConnection(NS, Specs.CONNECTION, List.of(ch.httpUrl()));
+    s3 = new S3Server("modern").start();
+    harness.secret(NS, "s3", Map.of("id", S3Server.ACCESS_KEY, "secret", S3Server.SECRET_KEY));
+    bucket = new S3ObjectStore(s3.endpoint(), "us-east-1", "modern", "", S3Server.ACCESS_KEY, S3Server.SECRET_KEY, true,
+        S3ObjectStore.MIN_PART);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    bucket.close();
+    harness.close();
+    s3.close();
+  }
+
+  static <T extends HasMetadata> T get(Class<T> kind, String name) {
+    return harness.client().resources(kind).inNamespace(NS).withName(name).get();
+  }
+
+  /** Waits until the resource's status passes {@code condition}; a timeout shows the status it saw last. */
+  static <T extends HasMetadata> T awaitStatus(Class<T> kind, String name, Predicate<T> condition) {
+    try {
+      return await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
+          .until(() -> get(kind, name), r -> r != null && condition.test(r));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      HasMetadata now = get(kind, name);
+      throw new AssertionError("timed out on " + kind.getSimpleName() + " " + name + "; now "
+          + (now == null ? "(gone)" : Serialization.asJson(now)), e);
+    }
+  }
+
+  static void annotate(Class<? extends HasMetadata> kind, String name, String key, String value) {
+    harness.client().resources(kind).inNamespace(NS).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
+        "{\"metadata\":{\"annotations\":{\"" + key + "\":\"" + value + "\"}}}");
+  }
+
+  static String readyReason(List<io.fabric8.kubernetes.api.model.Condition> conditions) {
+    return Conditions.find(conditions, Conditions.READY).map(c -> c.getReason()).orElse(null);
+  }
+
+  static void database(String name, String engine) {
+    ch.sql("DROP DATABASE IF EXISTS " + name + " SYNC");
+    ch.sql("CREATE DATABASE " + name + " ENGINE = " + engine);
+  }
+
+  /** Per partition: rows and an order-independent content hash. */
+  static String fingerprint(String table) {
+    return ch.sql("SELECT _partition_id, count(), sum(cityHash64(*)) FROM " + table
+        + " GROUP BY _partition_id ORDER BY _partition_id");
+  }
+
+  // ---- ClickHouseConnection
+
+  @Test
+  void connectionIsReadyOn26WithEveryModernCapabilityAndAWrongPasswordIsAnAuthenticationFailure() {
+    ClickHouseConnection c = get(ClickHouseConnection.class, Specs.CONNECTION);
+    assertThat(c.getStatus().getServerVersion()).startsWith("26.7.");
+    var caps = c.getStatus().getCapabilities();
+    assertTrue(caps.isNativeBackup(), "native BACKUP");
+    assertTrue(caps.isTableTtl(), "table TTL");
+    assertTrue(caps.isExchangeTables(), "EXCHANGE TABLES (the default database is Atomic)");
+    assertTrue(caps.isLightweightDelete(), "lightweight DELETE");
+    assertTrue(caps.isQueryParameters(), "query parameters");
+    assertEquals("Atomic", ch.sql("SELECT engine FROM system.databases WHERE name = 'default'"));
+
+    harness.secret(NS, "wrong-credentials", Map.of("username", ClickHouseServer.USER, "password", "not-it"));
+    var spec = new ClickHouseConnectionSpec();
+    spec.setEndpoints(List.of(ch.httpUrl()));
+    var creds = new ClickHouseConnectionSpec.Credentials();
+    creds.setSecretName("wrong-credentials");
+    spec.setCredentials(creds);
+    var wrong = new ClickHouseConnection();
+    wrong.setMetadata(Specs.meta(NS, "wrong"));
+    wrong.setSpec(spec);
+    harness.client().resource(wrong).create();
+    ClickHouseConnection refused = awaitStatus(ClickHouseConnection.class, "wrong",
+        x -> x.getStatus() != null && "AuthenticationFailed".equals(readyReason(x.getStatus().getConditions())));
+    assertThat(Conditions.find(refused.getStatus().getConditions(), Conditions.READY).orElseThrow().getMessage())
+        .doesNotContain("not-it");
+  }
+
+  // ---- ClickHouseMigration
+
+  static ClickHouseMigration awaitMigration(String name, long version) {
+    return awaitStatus(ClickHouseMigration.class, name, m -> m.getStatus() != null
+        && m.getStatus().getPhase() == ClickHouseMigrationStatus.Phase.Ready
+        && m.getStatus().getCurrentVersion() != null && m.getStatus().getCurrentVersion() == version
+        && m.getMetadata().getGeneration().equals(m.getStatus().getObservedGeneration()));
+  }
+
+  static void editMigration(String name, java.util.function.UnaryOperator<ClickHouseMigration> edit) {
+    harness.client().resources(ClickHouseMigration.class).inNamespace(NS).withName(name).edit(edit);
+  }
+
+  static String columns(String table) {
+    return ch.sql("SELECT groupArray(name) FROM (SELECT name FROM system.columns WHERE database || '.' || table = '"
+        + table + "' ORDER BY position)");
+  }
+
+  @Test
+  void migrationsApplyDriftAndRollBackOnAnAtomicDatabase() {
+    database("modern_mig", "Atomic");
+    harness.client().resource(Specs.migration(NS, "mig", "modern_mig",
+        new Migration(1, "events", "CREATE TABLE events (d Date, id UInt64) ENGINE = MergeTree"
+            + " PARTITION BY toYYYYMM(d) ORDER BY id", "DROP TABLE events SYNC"),
+        new Migration(2, "user", "ALTER TABLE events ADD COLUMN user String", "ALTER TABLE events DROP COLUMN user"),
+        new Migration(3, "seed", "INSERT INTO events VALUES ('2024-01-01', 1, 'a'), ('2024-02-01', 2, 'b')",
+            "TRUNCATE TABLE events"))).create();
+    ClickHouseMigration m = awaitMigration("mig", 3);
+    assertEquals("['d','id','user']", columns("modern_mig.events"));
+    assertEquals(2, ch.sqlLong("SELECT count() FROM modern_mig.events"));
+    assertEquals(3, m.getStatus().getApplied().size());
+    assertEquals(3, ch.sqlLong("SELECT count() FROM modern_mig.housekeeper_migrations WHERE event = 'applied'"));
+    // SHOW CREATE on an Atomic database names no UUID unless asked: the ledger table is a plain MergeTree
+    assertThat(ch.sql("SELECT engine FROM system.tables WHERE database = 'modern_mig' AND name = 'events'"))
+        .isEqualTo("MergeTree");
+
+    editMigration("mig", r -> {
+      r.getSpec().getMigrations().get(1).setUp("ALTER TABLE events ADD COLUMN user LowCardinality(String)");
+      return r;
+    });
+    ClickHouseMigration drifted = awaitStatus(ClickHouseMigration.class, "mig", x -> x.getStatus() != null
+        && "DriftDetected".equals(readyReason(x.getStatus().getConditions()))
+        && x.getMetadata().getGeneration().equals(x.getStatus().getObservedGeneration()));
+    assertEquals(ClickHouseMigrationStatus.Phase.Drift, drifted.getStatus().getPhase());
+    assertEquals(List.of(2L), drifted.getStatus().getDrifted());
+
+    editMigration("mig", r -> {
+      r.getSpec().getMigrations().get(1).setUp("ALTER TABLE events ADD COLUMN user String");
+      r.getSpec().setTargetVersion(1L);
+      return r;
+    });
+    awaitMigration("mig", 1);
+    assertEquals("['d','id']", columns("modern_mig.events"));
+    assertEquals(0, ch.sqlLong("SELECT count() FROM modern_mig.events"));
+    assertEquals(2, ch.sqlLong("SELECT count() FROM modern_mig.housekeeper_migrations WHERE event = 'rolled_back'"));
+  }
+
+  // ---- RetentionPolicy
+
+  /** One row a day on the 10th to 12th of each of the last 24 months, partitioned by month. */
+  static void monthly(String table) {
+    ch.sql("CREATE TABLE " + table + " (d Date, id UInt64, v String) ENGINE = MergeTree PARTITION BY toYYYYMM(d)"
+        + " ORDER BY id");
+    ch.sql("INSERT INTO " + table + " SELECT toStartOfMonth(toDate('" + TODAY + "')) - toIntervalMonth(intDiv(number, 3))"
+        + " + 9 + number % 3, number, 'x' FROM numbers(72)");
+  }
+
+  static RetentionPolicy policy(String name, String db, String table, RetentionPolicySpec.Action action) {
+    var spec = new RetentionPolicySpec();
+    spec.setConnectionRef(new ConnectionRef(Specs.CONNECTION));
+    spec.setDatabase(db);
+    var tables = new RetentionPolicySpec.TableSelector();
+    tables.setNames(new ArrayList<>(List.of(table)));
+    spec.setTables(tables);
+    spec.setKeep("6M");
+    spec.setAction(action);
+    spec.setColumn("d");
+    spec.setMaxPartitionsPerRun(30);
+    spec.setMaxRowsPerRun(1000);
+    var p = new RetentionPolicy();
+    p.setMetadata(Specs.meta(NS, name));
+    p.setSpec(spec);
+    return p;
+  }
+
+  static RetentionPolicy runRetention(RetentionPolicy p, String token) {
+    harness.client().resource(p).create();
+    annotate(RetentionPolicy.class, p.getMetadata().getName(), RetentionPolicy.RUN_NOW_ANNOTATION, token);
+    return awaitStatus(RetentionPolicy.class, p.getMetadata().getName(), x -> x.getStatus() != null
+        && token.equals(x.getStatus().acknowledgedRunNow) && x.getStatus().lastRun != null
+        && x.getStatus().phase != RetentionPolicyStatus.Phase.Progressing);
+  }
+
+  @Test
+  void retentionDropsPartitionsDeletesWithLightweightDeleteAndSetsTtl() {
+    database("modern_ret", "Atomic");
+    String cutoff = ch.sql("SELECT toDate('" + TODAY + "') - toIntervalMonth(6)");
+    String oldRows = "SELECT count() FROM %s WHERE d < '" + cutoff + "'";
+
+    monthly("modern_ret.dropped");
+    long partitionsBefore = ch.sqlLong("SELECT uniqExact(partition) FROM system.parts WHERE database = 'modern_ret'"
+        + " AND table = 'dropped' AND active");
+    long expectedOldPartitions = ch.sqlLong("SELECT count() FROM (SELECT toYYYYMM(d) AS m FROM modern_ret.dropped"
+        + " GROUP BY m HAVING max(d) < '" + cutoff + "')");
+    RetentionPolicy dropped = runRetention(policy("drop", "modern_ret", "dropped",
+        RetentionPolicySpec.Action.dropPartitions), "drop-1");
+    assertEquals(expectedOldPartitions, dropped.getStatus().lastRun.partitionsDroppedCount);
+    assertEquals(partitionsBefore - expectedOldPartitions, ch.sqlLong("SELECT uniqExact(partition) FROM system.parts"
+        + " WHERE database = 'modern_ret' AND table = 'dropped' AND active"));
+    assertEquals(0, ch.sqlLong(oldRows.formatted("modern_ret.dropped")));
+
+    monthly("modern_ret.deleted");
+    long old = ch.sqlLong(oldRows.formatted("modern_ret.deleted"));
+    assertThat(old).isPositive();
+    RetentionPolicy deleted = runRetention(policy("delete", "modern_ret", "deleted", RetentionPolicySpec.Action.delete),
+        "delete-1");
+    assertEquals(old, deleted.getStatus().lastRun.rowsDeleted);
+    assertEquals(0, ch.sqlLong(oldRows.formatted("modern_ret.deleted")));
+    assertEquals(72 - old, ch.sqlLong("SELECT count() FROM modern_ret.deleted"));
+    // a lightweight DELETE masks the rows (the _row_exists column), it does not rewrite them: the mutation says so
+    assertThat(ch.sql("SELECT command FROM system.mutations WHERE database = 'modern_ret' AND table = 'deleted'"))
+        .contains("_row_exists");
+    RetentionPolicy deletedDone = deleted;
+    await().atMost(Duration.ofSeconds(5)).until(() -> harness.events(deletedDone).stream()
+        .anyMatch(e -> "MutationIssued".equals(e.getReason()) && e.getMessage().contains("DELETE FROM")));
+
+    monthly("modern_ret.ttl");
+    RetentionPolicy ttl = runRetention(policy("ttl", "modern_ret", "ttl", RetentionPolicySpec.Action.ttl), "ttl-1");
+    assertThat(ch.sql("SHOW CREATE TABLE modern_ret.ttl")).contains("TTL d + toIntervalMonth(6)");
+    assertThat(ttl.getStatus().lastRun.tables).anyMatch(t -> "ttl".equals(t.table));
+    ch.sql("OPTIMIZE TABLE modern_ret.ttl FINAL");
+    assertEquals(0, ch.sqlLong(oldRows.formatted("modern_ret.ttl")), "the server applied the TTL the operator set");
+  }
+
+  // ---- ClickHouseBackup and ClickHouseRestore
+
+  static ClickHouseBackup backup(String name, BackupStorage storage, String method, String db) {
+    ClickHouseBackupSpec spec = Specs.backupSpec(storage, db);
+    spec.method = method;
+    harness.client().resource(Specs.backup(NS, name, spec)).create();
+    return awaitStatus(ClickHouseBackup.class, name, b -> b.getStatus() != null
+        && b.getStatus().phase == ClickHouseBackupStatus.Phase.Succeeded && b.getStatus().lastSuccessful != null);
+  }
+
+  static ClickHouseRestore restore(String name, String backupName, String target) {
+    database(target, "Atomic");
+    ClickHouseRestore r = Specs.restore(NS, name, backupName, target);
+    harness.client().resource(r).create();
+    return awaitStatus(ClickHouseRestore.class, name, x -> x.getStatus() != null
+        && (x.getStatus().phase == ClickHouseRestoreStatus.Phase.Succeeded
+        || x.getStatus().phase == ClickHouseRestoreStatus.Phase.Failed));
+  }
+
+  static void backupSource() {
+    if (ch.sqlLong("SELECT count() FROM system.tables WHERE database = 'modern_src'") == 0) {
+      database("modern_src", "Atomic");
+      ch.sql("CREATE TABLE modern_src.events (d Date, id UInt64, s String) ENGINE = MergeTree PARTITION BY toYYYYMM(d)"
+          + " ORDER BY id");
+      ch.sql("INSERT INTO modern_src.events SELECT toDate('2024-01-01') + number % 90, number, toString(number)"
+          + " FROM numbers(100000)");
+    }
+  }
+
+  @Test
+  void autoPicksNativeToS3AndTheRestoreIsIdenticalPerPartition() throws Exception {
+    backupSource();
+    ClickHouseBackup b = backup("native-s3", Specs.s3(s3.endpoint(), "modern", "native"), null, "modern_src");
+    ClickHouseBackupStatus.BackupRecord r = b.getStatus().lastSuccessful;
+    assertEquals("native", r.method);
+    assertThat(bucket.list("native/" + r.id + "/")).isNotEmpty();
+    ClickHouseRestore restored = restore("from-native-s3", "native-s3", "modern_from_s3");
+    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
+        () -> Serialization.asJson(restored.getStatus()));
+    assertEquals(fingerprint("modern_src.events"), fingerprint("modern_from_s3.events"));
+  }
+
+  @Test
+  void autoPicksNativeToADiskAndTheRestoreIsIdenticalPerPartition() {
+    backupSource();
+    BackupStorage disk = Specs.volume(ch.backupsDiskPath());
+    disk.volume.clickhouseDisk = ch.backupsDisk();
+    ClickHouseBackup b = backup("native-disk", disk, null, "modern_src");
+    assertEquals("native", b.getStatus().lastSuccessful.method);
+    ClickHouseRestore restored = restore("from-native-disk", "native-disk", "modern_from_disk");
+    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
+        () -> Serialization.asJson(restored.getStatus()));
+    assertEquals(fingerprint("modern_src.events"), fingerprint("modern_from_disk.events"));
+  }
+
+  @Test
+  void theLogicalMethodRoundTripsOnTheSameServer() {
+    backupSource();
+    ClickHouseBackup b = backup("logical", Specs.s3(s3.endpoint(), "modern", "logical"), ClickHouseBackupSpec.LOGICAL,
+        "modern_src");
+    assertEquals("logical", b.getStatus().lastSuccessful.method);
+    assertEquals(100_000L, b.getStatus().lastSuccessful.rows);
+    assertEquals(3, b.getStatus().lastSuccessful.partitions);
+    ClickHouseRestore restored = restore("from-logical", "logical", "modern_from_logical");
+    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
+        () -> Serialization.asJson(restored.getStatus()));
+    assertEquals(100_000L, restored.getStatus().rows);
+    assertEquals(fingerprint("modern_src.events"), fingerprint("modern_from_logical.events"));
+  }
+
+  // ---- ReportMart
+
+  static ReportMart mart(String name, ReportMartSpec.Mode mode) {
+    ReportMartSpec spec = new ReportMartSpec();
+    spec.connectionRef = new ConnectionRef(Specs.CONNECTION);
+    spec.database = "default";
+    spec.table = name.replace('-', '_');
+    spec.columns = new ArrayList<>(List.of(new ReportMartSpec.Column("day", "Date"),
+        new ReportMartSpec.Column("sales", "UInt64")));
+    spec.partitionBy = "toYYYYMM(day)";
+    spec.orderBy = "day";
+    spec.source = new ReportMartSpec.Source();
+    spec.source.clickhouse = new ReportMartSpec.ClickHouseSource();
+    spec.source.clickhouse.query = "SELECT d, count() FROM modern_mart.sales WHERE d >= {window_start} AND d <"
+        + " {window_end} GROUP BY d";
+    spec.refresh = new ReportMartSpec.Refresh();
+    spec.refresh.mode = mode;
+    if (mode == ReportMartSpec.Mode.incremental) {
+      spec.refresh.incremental = new ReportMartSpec.Incremental();
+      spec.refresh.incremental.column = "day";
+      spec.refresh.incremental.periods = 2;
+    }
+    ReportMart m = new ReportMart();
+    m.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+    m.setSpec(spec);
+    return m;
+  }
+
+  static ReportMartStatus refreshNow(String name, String token) {
+    long before = get(ReportMart.class, name).getStatus().refreshes;
+    annotate(ReportMart.class, name, ReportMart.RUN_NOW_ANNOTATION, token);
+    return awaitStatus(ReportMart.class, name, m -> token.equals(m.getStatus().acknowledgedRunNow)
+        && m.getStatus().phase != ReportMartStatus.Phase.Refreshing && m.getStatus().refreshes > before).getStatus();
+  }
+
+  @Test
+  void martsSwapWithExchangeAndReplacePartitionsAndAReaderNeverSeesAPartialMart() throws Exception {
+    database("modern_mart", "Atomic");
+    ch.sql("CREATE TABLE modern_mart.sales (d Date, id UInt64) ENGINE = MergeTree PARTITION BY toYYYYMM(d) ORDER BY id");
+    ch.sql("INSERT INTO modern_mart.sales SELECT toDate('" + TODAY + "') - number % 100, number FROM numbers(50000)");
+    String expected = "SELECT d, count() FROM modern_mart.sales GROUP BY d ORDER BY d";
+
+    harness.client().resource(mart("full-mart", ReportMartSpec.Mode.full)).create();
+    ReportMartStatus first = awaitStatus(ReportMart.class, "full-mart", m -> m.getStatus() != null
+        && m.getStatus().phase == ReportMartStatus.Phase.Ready && m.getStatus().lastRefresh != null).getStatus();
+    assertEquals("exchange", first.lastRefresh.swap);
+    assertEquals(ch.sql(expected), ch.sql("SELECT * FROM default.full_mart ORDER BY day"));
+
+    // a reader polls the mart while it is refreshed: every read sees one whole refresh, never a part of one
+    List<String> seen = new CopyOnWriteArrayList<>();
+    List<String> errors = new CopyOnWriteArrayList<>();
+    AtomicBoolean reading = new AtomicBoolean(true);
+    Thread reader = new Thread(() -> {
+      while (reading.get()) {
+        try {
+          seen.add(ch.sql("SELECT count(), sum(sales) FROM default.full_mart"));
+        } catch (RuntimeException e) {
+          errors.add(e.getMessage());
+        }
+      }
+    });
+    reader.start();
+    String beforeRefresh = ch.sql("SELECT count(), sum(sales) FROM default.full_mart");
+    ch.sql("INSERT INTO modern_mart.sales SELECT toDate('" + TODAY + "') - number % 100, number FROM numbers(50000)");
+    ReportMartStatus second = refreshNow("full-mart", "full-2");
+    String afterRefresh = ch.sql("SELECT count(), sum(sales) FROM default.full_mart");
+    reading.set(false);
+    reader.join();
+    assertEquals("exchange", second.lastRefresh.swap);
+    assertEquals(ch.sql(expected), ch.sql("SELECT * FROM default.full_mart ORDER BY day"));
+    assertThat(errors).isEmpty();
+    assertThat(seen).isNotEmpty().allMatch(s -> s.equals(beforeRefresh) || s.equals(afterRefresh));
+
+    harness.client().resource(mart("incremental-mart", ReportMartSpec.Mode.incremental)).create();
+    awaitStatus(ReportMart.class, "incremental-mart", m -> m.getStatus() != null
+        && m.getStatus().phase == ReportMartStatus.Phase.Ready && m.getStatus().lastRefresh != null);
+    ch.sql("INSERT INTO modern_mart.sales VALUES ('" + TODAY + "', 1000000)");
+    ReportMartStatus incremental = refreshNow("incremental-mart", "inc-2");
+    assertEquals("incremental", incremental.lastRefresh.mode);
+    String thisMonth = ch.sql("SELECT toYYYYMM(toDate('" + TODAY + "'))");
+    assertThat(incremental.lastRefresh.partitionsReplaced).contains(thisMonth);
+    assertEquals(ch.sql("SELECT d, count() FROM modern_mart.sales WHERE toYYYYMM(d) >= toYYYYMM(toDate('" + TODAY
+        + "') - toIntervalMonth(1)) GROUP BY d ORDER BY d"), ch.sql("SELECT * FROM default.incremental_mart WHERE"
+        + " toYYYYMM(day) >= toYYYYMM(toDate('" + TODAY + "') - toIntervalMonth(1)) ORDER BY day"));
+  }
+}
