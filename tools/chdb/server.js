@@ -30,8 +30,9 @@
 // - Errors: the HTTP status of ClickHouse's exceptionCodeToHTTPStatus (syntax 400, unknown table
 //   404, timeout 408, ...), X-ClickHouse-Exception-Code, body "Code: N. DB::Exception: ... (NAME)
 //   (version 26.7.2.1)\n". The first 1 MiB of a result is held back, so an error before that is a
-//   proper error response; a later one is appended to the body as text and the connection is
-//   closed without ending the chunked body, so that a truncated result never looks complete.
+//   proper error response (a result that ends within it is sent with a Content-Length); a later one
+//   is sent as the real server does: a last chunk "__exception__\r\n<message>\n", then the
+//   connection is closed without the final empty chunk, so a truncated result never looks complete.
 // - Response headers X-ClickHouse-Query-Id, -Format, -Timezone, -Server-Display-Name, -Summary.
 // - Queries run concurrently: one chDB Session (connection) per request on the same data path,
 //   results streamed chunk by chunk with back-pressure, nothing blocks the event loop.
@@ -506,7 +507,7 @@ async function runStatement(res, query, sql, inserts, defaultFormat, params) {
     }
   } catch (e) {
     if (query.cancelled && !res.destroyed) {
-      return reply.fail(chError(394, "QUERY_WAS_CANCELLED", "Query was cancelled."));
+      return reply.fail(asChError(chError(394, "QUERY_WAS_CANCELLED", "Query was cancelled.")));
     }
     return reply.fail(asChError(e));
   }
@@ -720,7 +721,8 @@ class Reply {
       sendError(this.res, error, this.query.qid);
       return;
     }
-    const text = Buffer.from("\n" + errorText(error));
+    // as HTTP1ServerResponse::cancelWithException: a chunk "__exception__\r\n<message>\n", and no final chunk
+    const text = Buffer.from("__exception__\r\n" + errorText(error));
     if (this.compression) {
       this.out.end(text);
       this.out.once("end", () => setImmediate(() => this.res.destroy()));
@@ -813,6 +815,9 @@ function chError(code, name, message) {
 function asChError(e) {
   if (e && e.ch) {
     return e.ch;
+  }
+  if (e && typeof e.code === "number" && typeof e.text === "string") {
+    return e; // already one
   }
   const message = String(e && e.message || e);
   const m = /Code: (\d+)\. DB::Exception: ([\s\S]*)$/.exec(message);

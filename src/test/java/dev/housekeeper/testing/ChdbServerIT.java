@@ -212,6 +212,26 @@ class ChdbServerIT {
   }
 
   @Test
+  void anErrorAfterTheFirstMegabyteBreaksTheResponse() {
+    // the real server's cancelWithException: an "__exception__" chunk and no final chunk
+    ClickHouseException e = assertThrows(ClickHouseException.class, () -> client.stream(
+        Sql.query("SELECT number, throwIf(number = 400000) FROM numbers(1000000)").idempotent(false), "Native",
+        InputStream::readAllBytes));
+    assertEquals(Kind.CONNECTION, e.kind(), e::toString);
+    assertFalse(e.retriable());
+  }
+
+  @Test
+  void getIsReadOnly() throws Exception {
+    java.net.http.HttpRequest get = java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.httpUrl()
+        + "/?query=" + java.net.URLEncoder.encode("CREATE TABLE chdb_it.by_get (x UInt8) ENGINE = Memory",
+        StandardCharsets.UTF_8))).header("Authorization", server.basicAuth()).GET().build();
+    HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(get, HttpResponse.BodyHandlers.ofString());
+    assertEquals("164", r.headers().firstValue("X-ClickHouse-Exception-Code").orElse(""), r.body());
+    assertThat(r.body()).contains("(READONLY)");
+  }
+
+  @Test
   void queriesRunConcurrently() throws Exception {
     long start = System.nanoTime();
     CompletableFuture<List<Row>> a = CompletableFuture.supplyAsync(
