@@ -555,7 +555,7 @@ async function runKill(res, query, kill, defaultFormat) {
 
 function parseKill(sql) {
   const s = stripComments(sql).trim();
-  const m = /^KILL\s+QUERY\s+(?:ON\s+CLUSTER\s+\S+\s+)?WHERE\s+([\s\S]+?)(?:\s+(SYNC|ASYNC|TEST))?(?:\s+FORMAT\s+([A-Za-z0-9_]+))?\s*;?\s*$/i
+  const m = /^KILL\s+QUERY\s+WHERE\s+([\s\S]+?)(?:\s+(SYNC|ASYNC|TEST))?(?:\s+FORMAT\s+([A-Za-z0-9_]+))?\s*;?\s*$/i
     .exec(s);
   if (!m) {
     return null;
@@ -904,7 +904,7 @@ function safeEqual(a, b) {
 }
 
 async function drain(req) {
-  if (req.readableEnded || req.complete) {
+  if (req.readableEnded || req.complete || req.destroyed) {
     return;
   }
   req.resume();
