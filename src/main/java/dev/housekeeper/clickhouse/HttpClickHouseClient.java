@@ -192,8 +192,13 @@ public final class HttpClickHouseClient implements ClickHouseClient {
     return execute(sql.withQueryId(qid), (endpoint, timeout) -> {
       QuerySettings settings = new QuerySettings().setQueryId(qid).setFormat(format(format));
       settings.serverSetting("max_execution_time", String.valueOf(Math.max(1, timeout.toSeconds())));
-      // "database" goes as the HTTP interface's own URL parameter, which every server version reads
+      // "database" goes as the HTTP interface's own URL parameter, which every server version reads;
+      // the client also sends its default database as the X-ClickHouse-Database header, which newer
+      // servers (26.x) prefer to the parameter: the header must name the statement's database too
       sql.settings().forEach(settings::serverSetting);
+      if (sql.settings().containsKey("database")) {
+        settings.setDatabase(sql.settings().get("database"));
+      }
       var future = endpoint.client().query(text, settings);
       running.put(qid, new Running(endpoint, future));
       try (QueryResponse response = future.get(timeout.plus(CLIENT_SLACK).toMillis(), TimeUnit.MILLISECONDS)) {

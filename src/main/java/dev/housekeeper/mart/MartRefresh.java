@@ -64,7 +64,8 @@ public final class MartRefresh {
   private final ClickHouseClient client;
   private final ReportMartSpec spec;
   private final String database;
-  private final boolean exchange;
+  /** Whether the server has EXCHANGE TABLES (21.8+); it also needs the mart's database to be Atomic. */
+  private final boolean serverHasExchange;
   private final JdbcCredentials jdbc;
   private final Consumer<String> progress;
   private final Clock clock;
@@ -83,12 +84,12 @@ public final class MartRefresh {
     return cluster == null ? "" : " ON CLUSTER " + Identifiers.quote(cluster);
   }
 
-  public MartRefresh(ClickHouseClient client, ReportMartSpec spec, String database, boolean exchangeTables,
+  public MartRefresh(ClickHouseClient client, ReportMartSpec spec, String database, boolean serverHasExchange,
       JdbcCredentials jdbc, Consumer<String> progress, Clock clock) {
     this.client = client;
     this.spec = spec;
     this.database = database;
-    this.exchange = exchangeTables;
+    this.serverHasExchange = serverHasExchange;
     this.jdbc = jdbc;
     this.progress = progress;
     this.clock = clock;
@@ -108,6 +109,15 @@ public final class MartRefresh {
 
   private boolean exists(String table) {
     return client.tableExists(database, table);
+  }
+
+  /**
+   * The mart's own database, not the connection's, decides: a mart may live in an Ordinary database
+   * of a server whose default database is Atomic (EXCHANGE there fails with NOT_IMPLEMENTED).
+   */
+  private boolean atomicDatabase() {
+    return client.query(Sql.query("SELECT engine FROM system.databases WHERE name = ?", database)).stream()
+        .anyMatch(row -> "Atomic".equals(row.string("engine")));
   }
 
   /**
@@ -367,7 +377,7 @@ public final class MartRefresh {
     if (!exists(table)) {
       client.execute(Sql.command("RENAME TABLE ? TO ?", Sql.table(database, staging), Sql.table(database, table)));
       r.swap = "rename";
-    } else if (exchange) {
+    } else if (serverHasExchange && atomicDatabase()) {
       client.execute(exchangeSql(database, staging, table));
       r.swap = "exchange";
     } else {

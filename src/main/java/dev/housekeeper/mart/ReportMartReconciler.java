@@ -8,6 +8,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.SqlFragments;
 import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.clickhouse.ServerVersion;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.WorkExecutor;
@@ -149,8 +150,8 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       status.nextRefreshTime = format(next);
     }
     status.retryTime = null;
-    boolean exchange = conn.connection().getStatus().getCapabilities() != null
-        && conn.connection().getStatus().getCapabilities().isExchangeTables();
+    boolean exchange = conn.connection().getStatus().getServerVersion() != null
+        && ServerVersion.parse(conn.connection().getStatus().getServerVersion()).atLeast(21, 8);
     running.put(key, hash);
     boolean isFull = full;
     MartRefresh.JdbcCredentials creds = credentials;

@@ -57,6 +57,8 @@ import org.junit.jupiter.api.Test;
 class ModernServerIT {
 
   static final String NS = "modern-it";
+  /** The connection's database. */
+  static final String DATABASE = "modern";
   static final LocalDate TODAY = LocalDate.now(ZoneOffset.UTC);
   static OperatorHarness harness;
   static ChdbServer ch;
@@ -68,7 +70,10 @@ class ModernServerIT {
     ch = ChdbServer.shared();
     harness = OperatorHarness.start();
     harness.namespace(NS);
-    harness.readyConnection(NS, Specs.CONNECTION, List.of(ch.httpUrl()));
+    // chDB's own default database is of its Overlay engine; a database made by CREATE DATABASE is
+    // Atomic, as every database of a 26.x server is by default
+    database(DATABASE, "Atomic");
+    harness.readyConnection(NS, Specs.CONNECTION, List.of(ch.httpUrl()), spec -> spec.setDatabase(DATABASE));
     s3 = new S3Server("modern").start();
     harness.secret(NS, "s3", Map.of("id", S3Server.ACCESS_KEY, "secret", S3Server.SECRET_KEY));
     bucket = new S3ObjectStore(s3.endpoint(), "us-east-1", "modern", "", S3Server.ACCESS_KEY, S3Server.SECRET_KEY, true,
@@ -127,10 +132,9 @@ class ModernServerIT {
     var caps = c.getStatus().getCapabilities();
     assertTrue(caps.isNativeBackup(), "native BACKUP");
     assertTrue(caps.isTableTtl(), "table TTL");
-    assertTrue(caps.isExchangeTables(), "EXCHANGE TABLES (the default database is Atomic)");
+    assertTrue(caps.isExchangeTables(), "EXCHANGE TABLES (the connection's database is Atomic)");
     assertTrue(caps.isLightweightDelete(), "lightweight DELETE");
     assertTrue(caps.isQueryParameters(), "query parameters");
-    assertEquals("Atomic", ch.sql("SELECT engine FROM system.databases WHERE name = 'default'"));
 
     harness.secret(NS, "wrong-credentials", Map.of("username", ClickHouseServer.USER, "password", "not-it"));
     var spec = new ClickHouseConnectionSpec();
@@ -357,7 +361,7 @@ class ModernServerIT {
   static ReportMart mart(String name, ReportMartSpec.Mode mode) {
     ReportMartSpec spec = new ReportMartSpec();
     spec.connectionRef = new ConnectionRef(Specs.CONNECTION);
-    spec.database = "default";
+    spec.database = DATABASE;
     spec.table = name.replace('-', '_');
     spec.columns = new ArrayList<>(List.of(new ReportMartSpec.Column("day", "Date"),
         new ReportMartSpec.Column("sales", "UInt64")));
@@ -390,6 +394,7 @@ class ModernServerIT {
   @Test
   void martsSwapWithExchangeAndReplacePartitionsAndAReaderNeverSeesAPartialMart() throws Exception {
     database("modern_mart", "Atomic");
+    ch.sql("DROP DATABASE IF EXISTS modern_ordinary");
     ch.sql("CREATE TABLE modern_mart.sales (d Date, id UInt64) ENGINE = MergeTree PARTITION BY toYYYYMM(d) ORDER BY id");
     ch.sql("INSERT INTO modern_mart.sales SELECT toDate('" + TODAY + "') - number % 100, number FROM numbers(50000)");
     String expected = "SELECT d, count() FROM modern_mart.sales GROUP BY d ORDER BY d";
@@ -397,8 +402,8 @@ class ModernServerIT {
     harness.client().resource(mart("full-mart", ReportMartSpec.Mode.full)).create();
     ReportMartStatus first = awaitStatus(ReportMart.class, "full-mart", m -> m.getStatus() != null
         && m.getStatus().phase == ReportMartStatus.Phase.Ready && m.getStatus().lastRefresh != null).getStatus();
-    assertEquals("exchange", first.lastRefresh.swap);
-    assertEquals(ch.sql(expected), ch.sql("SELECT * FROM default.full_mart ORDER BY day"));
+    assertEquals("rename", first.lastRefresh.swap, "the first build has nothing to swap with");
+    assertEquals(ch.sql(expected), ch.sql("SELECT * FROM modern.full_mart ORDER BY day"));
 
     // a reader polls the mart while it is refreshed: every read sees one whole refresh, never a part of one
     List<String> seen = new CopyOnWriteArrayList<>();
@@ -407,23 +412,36 @@ class ModernServerIT {
     Thread reader = new Thread(() -> {
       while (reading.get()) {
         try {
-          seen.add(ch.sql("SELECT count(), sum(sales) FROM default.full_mart"));
+          seen.add(ch.sql("SELECT count(), sum(sales) FROM modern.full_mart"));
         } catch (RuntimeException e) {
           errors.add(e.getMessage());
         }
       }
     });
     reader.start();
-    String beforeRefresh = ch.sql("SELECT count(), sum(sales) FROM default.full_mart");
+    String beforeRefresh = ch.sql("SELECT count(), sum(sales) FROM modern.full_mart");
     ch.sql("INSERT INTO modern_mart.sales SELECT toDate('" + TODAY + "') - number % 100, number FROM numbers(50000)");
     ReportMartStatus second = refreshNow("full-mart", "full-2");
-    String afterRefresh = ch.sql("SELECT count(), sum(sales) FROM default.full_mart");
+    String afterRefresh = ch.sql("SELECT count(), sum(sales) FROM modern.full_mart");
     reading.set(false);
     reader.join();
     assertEquals("exchange", second.lastRefresh.swap);
-    assertEquals(ch.sql(expected), ch.sql("SELECT * FROM default.full_mart ORDER BY day"));
+    assertEquals(ch.sql(expected), ch.sql("SELECT * FROM modern.full_mart ORDER BY day"));
     assertThat(errors).isEmpty();
     assertThat(seen).isNotEmpty().allMatch(s -> s.equals(beforeRefresh) || s.equals(afterRefresh));
+
+    // a mart in an Ordinary database of the same server: EXCHANGE needs Atomic, the one RENAME swaps
+    ch.post("CREATE DATABASE modern_ordinary ENGINE = Ordinary", Map.of("allow_deprecated_database_ordinary", "1"),
+        Map.of());
+    ReportMart ordinary = mart("ordinary-mart", ReportMartSpec.Mode.full);
+    ordinary.getSpec().database = "modern_ordinary";
+    harness.client().resource(ordinary).create();
+    awaitStatus(ReportMart.class, "ordinary-mart", m -> m.getStatus() != null
+        && m.getStatus().phase == ReportMartStatus.Phase.Ready && m.getStatus().lastRefresh != null);
+    ReportMartStatus ordinarySecond = refreshNow("ordinary-mart", "ordinary-2");
+    assertEquals("Succeeded", ordinarySecond.lastRefresh.outcome, () -> Serialization.asJson(ordinarySecond));
+    assertEquals("rename", ordinarySecond.lastRefresh.swap);
+    assertEquals(ch.sql(expected), ch.sql("SELECT * FROM modern_ordinary.ordinary_mart ORDER BY day"));
 
     harness.client().resource(mart("incremental-mart", ReportMartSpec.Mode.incremental)).create();
     awaitStatus(ReportMart.class, "incremental-mart", m -> m.getStatus() != null
@@ -434,7 +452,7 @@ class ModernServerIT {
     String thisMonth = ch.sql("SELECT toYYYYMM(toDate('" + TODAY + "'))");
     assertThat(incremental.lastRefresh.partitionsReplaced).contains(thisMonth);
     assertEquals(ch.sql("SELECT d, count() FROM modern_mart.sales WHERE toYYYYMM(d) >= toYYYYMM(toDate('" + TODAY
-        + "') - toIntervalMonth(1)) GROUP BY d ORDER BY d"), ch.sql("SELECT * FROM default.incremental_mart WHERE"
+        + "') - toIntervalMonth(1)) GROUP BY d ORDER BY d"), ch.sql("SELECT * FROM modern.incremental_mart WHERE"
         + " toYYYYMM(day) >= toYYYYMM(toDate('" + TODAY + "') - toIntervalMonth(1)) ORDER BY day"));
   }
 }

@@ -297,6 +297,10 @@ class ChdbServerIT {
     // HTTPHandler: request.get("X-ClickHouse-Database", params.get("database", "")): the header wins
     assertEquals("default", server.post("SELECT currentDatabase()", Map.of("database", "chdb_it"),
         Map.of("X-ClickHouse-Database", "default")).body().strip());
+    // a statement in another database than the client's (Sql.inDatabase, as a migration's statements):
+    // the client names it in the header too, or the header's default database would win on 26.x
+    assertEquals("chdb_it", client.query(Sql.query("SELECT currentDatabase() AS d").inDatabase("chdb_it")).get(0)
+        .string("d"));
     // the client sends its configured database as that header
     try (ClickHouseClient inDb = new HttpClickHouseClient(config(server.httpUrl()).withDatabase("chdb_it"))) {
       assertEquals("chdb_it", inDb.query(Sql.query("SELECT currentDatabase() AS d")).get(0).string("d"));

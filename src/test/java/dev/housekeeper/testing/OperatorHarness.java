@@ -68,6 +68,12 @@ public final class OperatorHarness implements AutoCloseable {
     return connection(namespace, name, endpoints, spec -> { }, r -> true, 20);
   }
 
+  /** A Secret and a ClickHouseConnection to the given endpoints with more settings, awaited until Ready. */
+  public dev.housekeeper.api.connection.ClickHouseConnection readyConnection(String namespace, String name,
+      List<String> endpoints, java.util.function.Consumer<dev.housekeeper.api.connection.ClickHouseConnectionSpec> more) {
+    return connection(namespace, name, endpoints, more, r -> true, 20);
+  }
+
   /** A ClickHouseConnection to every node of a cluster (spec.cluster set), awaited until Ready. */
   public dev.housekeeper.api.connection.ClickHouseConnection readyClusterConnection(String namespace, String name,
       ClickHouseCluster cluster) {
