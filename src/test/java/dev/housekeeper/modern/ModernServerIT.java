@@ -135,6 +135,7 @@ class ModernServerIT {
     assertTrue(caps.isExchangeTables(), "EXCHANGE TABLES (the connection's database is Atomic)");
     assertTrue(caps.isLightweightDelete(), "lightweight DELETE");
     assertTrue(caps.isQueryParameters(), "query parameters");
+    assertTrue(caps.isPostgresqlTableFunction(), "the postgresql() table function");
 
     harness.secret(NS, "wrong-credentials", Map.of("username", ClickHouseServer.USER, "password", "not-it"));
     var spec = new ClickHouseConnectionSpec();
