@@ -169,6 +169,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
     execute(marker, (endpoint, timeout) -> {
       InsertSettings settings = new InsertSettings().setQueryId(qid);
       settings.serverSetting("max_execution_time", String.valueOf(Math.max(1, timeout.toSeconds())));
+      settings.setNetworkTimeout(timeout.plus(CLIENT_SLACK).toMillis(), ChronoUnit.MILLIS);
       var future = quotedColumns.isEmpty()
           ? endpoint.client().insert(target, data, format(format), settings)
           : endpoint.client().insert(target, quotedColumns, data, format(format), settings);
@@ -192,6 +193,9 @@ public final class HttpClickHouseClient implements ClickHouseClient {
     return execute(sql.withQueryId(qid), (endpoint, timeout) -> {
       QuerySettings settings = new QuerySettings().setQueryId(qid).setFormat(format(format));
       settings.serverSetting("max_execution_time", String.valueOf(Math.max(1, timeout.toSeconds())));
+      // the socket waits as long as this statement may run: a statement that sends nothing until it
+      // ends (OPTIMIZE FINAL, INSERT ... SELECT, BACKUP) is not cut at the connection's queryTimeout
+      settings.setNetworkTimeout(timeout.plus(CLIENT_SLACK).toMillis(), ChronoUnit.MILLIS);
       // "database" goes as the HTTP interface's own URL parameter, which every server version reads;
       // the client also sends its default database as the X-ClickHouse-Database header, which newer
       // servers (26.x) prefer to the parameter: the header must name the statement's database too

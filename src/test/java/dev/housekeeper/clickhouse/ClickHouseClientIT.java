@@ -48,6 +48,27 @@ class ClickHouseClientIT {
     return TestPorts.take(); // nothing listens there
   }
 
+  /**
+   * The socket waits as long as the statement's own limit, not the connection's queryTimeout: with a
+   * queryTimeout of 2 s (socket 12 s before), a statement allowed 60 s that sends nothing for about
+   * 15 s (five blocks of one row, each sleeping 3 s, counted into one row at the end) completes.
+   */
+  @Test
+  void aStatementRunsUnderItsOwnLimitNotTheConnectionsQueryTimeout() {
+    try (ClickHouseClient shortTimeout = new HttpClickHouseClient(config(server.httpUrl())
+        .withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(2)))) {
+      long start = System.nanoTime();
+      List<Row> rows = shortTimeout.query(Sql.query("SELECT count() AS c FROM (SELECT sleep(3) FROM numbers(5))"
+          + " SETTINGS max_block_size = 1").withTimeout(Duration.ofSeconds(60)));
+      assertEquals(5, rows.get(0).longValue("c"));
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofSeconds(12));
+      // the connection's own limit still holds for a statement without one
+      ClickHouseException cut = assertThrows(ClickHouseException.class, () -> shortTimeout.query(
+          Sql.query("SELECT count() AS c FROM (SELECT sleep(3) FROM numbers(5)) SETTINGS max_block_size = 1")));
+      assertEquals(Kind.TIMEOUT, cut.kind());
+    }
+  }
+
   @Test
   void readsRowsAndWritesDataOn1816() {
     List<Row> rows = client.query(Sql.query("SELECT version() AS v, toUInt64(18446744073709551615) AS big, ? AS s",
