@@ -154,6 +154,7 @@ public final class MartRefresh {
       }
       r.rowsWritten = count(staging, null);
       r.sourceRows = read != null ? read : r.rowsWritten; // INSERT ... SELECT: what it selected is what it wrote
+      refuseLoss(table, full, window, r.rowsWritten);
       if (cluster != null) {
         awaitReplicas(staging, r.rowsWritten);
         swapOnCluster(table, staging, r);
@@ -387,11 +388,44 @@ public final class MartRefresh {
     }
   }
 
+  /** The condition that selects the rows of the window in the mart (and in its staging table). */
+  private String inWindow(Window window) {
+    String column = Identifiers.quote(spec.refresh.incremental.column);
+    return column + " >= " + dev.housekeeper.clickhouse.SqlLiterals.render(window.start()) + " AND "
+        + column + " < " + dev.housekeeper.clickhouse.SqlLiterals.render(window.end());
+  }
+
+  /**
+   * A source that returned nothing, or far less than the mart holds, is more often a late or broken
+   * source (an ETL that has not run, a wrong filter) than a true change: such a refresh is refused,
+   * unless the spec allows it, and the mart stays as it is.
+   */
+  private void refuseLoss(String table, boolean full, Window window, long fresh) throws Failed {
+    if (!exists(table)) {
+      return;
+    }
+    long replaced = full ? count(table, null) : count(table, inWindow(window));
+    String what = full ? "the mart's " + replaced + " rows" : "the " + replaced + " rows of the window ["
+        + window.start() + ", " + window.end() + ")";
+    if (replaced == 0 || fresh >= replaced) {
+      return;
+    }
+    ReportMartSpec.Refresh settings = spec.refresh == null ? new ReportMartSpec.Refresh() : spec.refresh;
+    if (fresh == 0 && !settings.allowEmpty) {
+      throw new Failed("EmptySourceResult", "the source returned no rows to replace " + what + "; the mart is"
+          + " unchanged. Set spec.refresh.allowEmpty: true if an empty result is right.", false, null);
+    }
+    Integer limit = settings.maxShrinkPercent;
+    if (limit != null && (replaced - fresh) * 100 > (long) limit * replaced) {
+      throw new Failed("ShrinkLimitExceeded", "the source returned " + fresh + " rows to replace " + what + ", a loss"
+          + " of more than maxShrinkPercent (" + limit + "%); the mart is unchanged. Raise"
+          + " spec.refresh.maxShrinkPercent if the loss is right.", false, null);
+    }
+  }
+
   private void replacePartitions(String table, String staging, Window window, ReportMartStatus.Refresh r)
       throws Failed {
-    String column = Identifiers.quote(spec.refresh.incremental.column);
-    String inWindow = column + " >= " + dev.housekeeper.clickhouse.SqlLiterals.render(window.start()) + " AND "
-        + column + " < " + dev.housekeeper.clickhouse.SqlLiterals.render(window.end());
+    String inWindow = inWindow(window);
     long outside = count(staging, "NOT (" + inWindow + ")");
     if (outside > 0) {
       throw new Failed("RowsOutsideWindow", "the source returned " + outside + " rows outside the window ["
@@ -408,8 +442,10 @@ public final class MartRefresh {
         database, table) + " WHERE " + inWindow + " ORDER BY p"))) {
       touched.add(row.string("p"));
     }
-    // a partition must lie wholly inside the window, or replacing it would lose rows outside it
-    for (String p : fresh) {
+    // a partition must lie wholly inside the window, or replacing or dropping it would lose rows outside it
+    List<String> changed = new ArrayList<>(fresh);
+    touched.stream().filter(p -> !fresh.contains(p)).forEach(changed::add);
+    for (String p : changed) {
       long beyond = count(table, "_partition_id = " + dev.housekeeper.clickhouse.SqlLiterals.render(p)
           + " AND NOT (" + inWindow + ")");
       if (beyond > 0) {

@@ -392,6 +392,87 @@ class ModernServerIT {
         && m.getStatus().phase != ReportMartStatus.Phase.Refreshing && m.getStatus().refreshes > before).getStatus();
   }
 
+  static ReportMartStatus awaitRefreshed(String name, String token) {
+    long before = get(ReportMart.class, name).getStatus().refreshes;
+    annotate(ReportMart.class, name, ReportMart.RUN_NOW_ANNOTATION, token);
+    return awaitStatus(ReportMart.class, name, m -> token.equals(m.getStatus().acknowledgedRunNow)
+        && m.getStatus().phase != ReportMartStatus.Phase.Refreshing && m.getStatus().lastRefresh != null
+        && m.getStatus().lastRefresh.endTime != null && (m.getStatus().refreshes > before
+        || "Failed".equals(m.getStatus().lastRefresh.outcome))).getStatus();
+  }
+
+  static boolean warned(String name, String reason) {
+    ReportMart m = get(ReportMart.class, name);
+    return harness.events(m).stream().anyMatch(e -> reason.equals(e.getReason()) && "Warning".equals(e.getType()));
+  }
+
+  /**
+   * A source that returned nothing or far less is refused, and a partition that reaches outside the
+   * window is never dropped: the mart keeps its data, status and a Warning Event say why.
+   */
+  @Test
+  void martsRefuseAnEmptyOrShrunkenSourceAndNeverDropAPartitionReachingOutsideTheWindow() {
+    database("modern_safe", "Atomic");
+    ch.sql("CREATE TABLE modern_safe.sales (d Date, id UInt64) ENGINE = MergeTree PARTITION BY toYYYYMM(d) ORDER BY id");
+    ch.sql("INSERT INTO modern_safe.sales SELECT toDate('" + TODAY + "') - number % 100, number FROM numbers(10000)");
+    String source = "SELECT d, count() FROM modern_safe.sales WHERE d >= {window_start} AND d < {window_end}"
+        + " GROUP BY d";
+
+    // full: an empty source is refused, then allowed
+    ReportMart full = mart("safe-full", ReportMartSpec.Mode.full);
+    full.getSpec().source.clickhouse.query = source;
+    harness.client().resource(full).create();
+    awaitStatus(ReportMart.class, "safe-full", m -> m.getStatus() != null
+        && m.getStatus().phase == ReportMartStatus.Phase.Ready && m.getStatus().lastRefresh != null);
+    String built = ch.sql("SELECT count(), sum(sales) FROM modern.safe_full");
+    assertEquals("100\t10000", built);
+    ch.sql("TRUNCATE TABLE modern_safe.sales");
+    ReportMartStatus empty = awaitRefreshed("safe-full", "empty-1");
+    assertEquals("Failed", empty.lastRefresh.outcome);
+    assertEquals("EmptySourceResult", readyReason(empty.getConditions()));
+    assertThat(empty.lastRefresh.error).contains("no rows").contains("100 rows");
+    assertEquals(built, ch.sql("SELECT count(), sum(sales) FROM modern.safe_full"), "the mart is unchanged");
+    await().atMost(Duration.ofSeconds(5)).until(() -> warned("safe-full", "EmptySourceResult"));
+
+    // a shrink past the limit is refused; within it, it is applied
+    ch.sql("INSERT INTO modern_safe.sales SELECT toDate('" + TODAY + "') - number % 10, number FROM numbers(1000)");
+    harness.client().resources(ReportMart.class).inNamespace(NS).withName("safe-full").edit(m -> {
+      m.getSpec().refresh.maxShrinkPercent = 50;
+      return m;
+    });
+    ReportMartStatus shrunk = awaitRefreshed("safe-full", "shrink-1");
+    assertEquals("ShrinkLimitExceeded", readyReason(shrunk.getConditions()));
+    assertEquals(built, ch.sql("SELECT count(), sum(sales) FROM modern.safe_full"));
+    harness.client().resources(ReportMart.class).inNamespace(NS).withName("safe-full").edit(m -> {
+      m.getSpec().refresh.maxShrinkPercent = 95;
+      return m;
+    });
+    ReportMartStatus allowed = awaitRefreshed("safe-full", "shrink-2");
+    assertEquals("Succeeded", allowed.lastRefresh.outcome, () -> Serialization.asJson(allowed));
+    assertEquals("10\t1000", ch.sql("SELECT count(), sum(sales) FROM modern.safe_full"));
+
+    // incremental by day over monthly partitions: the window [today - 2, today + 1) lies in partitions
+    // that also hold days outside it (before it, or on the 3rd of a month the days after it); a source
+    // that is late for the window's days must not drop those partitions
+    ch.sql("TRUNCATE TABLE modern_safe.sales");
+    ch.sql("INSERT INTO modern_safe.sales SELECT toDate('" + TODAY + "') + 5 - number % 65, number FROM numbers(6500)");
+    ReportMart daily = mart("safe-daily", ReportMartSpec.Mode.incremental);
+    daily.getSpec().source.clickhouse.query = source;
+    daily.getSpec().refresh.incremental.period = ReportMartSpec.Period.day;
+    daily.getSpec().refresh.incremental.periods = 3;
+    daily.getSpec().refresh.allowEmpty = true;
+    harness.client().resource(daily).create();
+    awaitStatus(ReportMart.class, "safe-daily", m -> m.getStatus() != null && m.getStatus().lastRefresh != null
+        && "Succeeded".equals(m.getStatus().lastRefresh.outcome) && "full".equals(m.getStatus().lastRefresh.mode));
+    String whole = ch.sql("SELECT count(), sum(sales) FROM modern.safe_daily");
+    assertEquals("65\t6500", whole);
+    ch.sql("ALTER TABLE modern_safe.sales DELETE WHERE d >= toDate('" + TODAY + "') - 2 SETTINGS mutations_sync = 1");
+    ReportMartStatus late = awaitRefreshed("safe-daily", "late-1");
+    assertEquals("Failed", late.lastRefresh.outcome, () -> Serialization.asJson(late));
+    assertEquals("WindowNotAligned", readyReason(late.getConditions()));
+    assertEquals(whole, ch.sql("SELECT count(), sum(sales) FROM modern.safe_daily"), "no partition was dropped");
+  }
+
   @Test
   void martsSwapWithExchangeAndReplacePartitionsAndAReaderNeverSeesAPartialMart() throws Exception {
     database("modern_mart", "Atomic");

@@ -174,6 +174,19 @@ public class ReportMartSpec {
 
     @JsonPropertyDescription("The window of an incremental refresh.")
     public Incremental incremental;
+
+    @JsonPropertyDescription("Accept a source result with no rows where the mart has rows (a full refresh then swaps"
+        + " in an empty mart, an incremental one empties the window's partitions). Default false: such a refresh is"
+        + " refused with reason EmptySourceResult and the mart stays as it is (an empty result is far more often a"
+        + " late or broken source than a true change).")
+    public boolean allowEmpty;
+
+    @Min(0)
+    @Max(100)
+    @JsonPropertyDescription("The largest loss of rows a refresh may make, in percent of the rows it replaces (all of"
+        + " the mart for a full refresh, the window for an incremental one); a refresh that loses more is refused"
+        + " with reason ShrinkLimitExceeded. Default: no limit.")
+    public Integer maxShrinkPercent;
   }
 
   /** A cron schedule. */
