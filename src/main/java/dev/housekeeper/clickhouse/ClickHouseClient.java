@@ -34,6 +34,9 @@ public interface ClickHouseClient extends AutoCloseable {
    */
   boolean cancel(String queryId);
 
+  /** Cancels every query this client is running (see {@link #cancel}); returns how many were found running. */
+  int cancelAll();
+
   /** Probes every endpoint once, bypassing circuit breakers, and reports what each answered. */
   List<EndpointProbe> probe();
 

@@ -170,6 +170,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
       InsertSettings settings = new InsertSettings().setQueryId(qid);
       settings.serverSetting("max_execution_time", String.valueOf(Math.max(1, timeout.toSeconds())));
       settings.setNetworkTimeout(timeout.plus(CLIENT_SLACK).toMillis(), ChronoUnit.MILLIS);
+      running.put(qid, new Running(endpoint, null));
       var future = quotedColumns.isEmpty()
           ? endpoint.client().insert(target, data, format(format), settings)
           : endpoint.client().insert(target, quotedColumns, data, format(format), settings);
@@ -203,6 +204,9 @@ public final class HttpClickHouseClient implements ClickHouseClient {
       if (sql.settings().containsKey("database")) {
         settings.setDatabase(sql.settings().get("database"));
       }
+      // listed before the request is sent: the client may run it in this thread until the answer
+      // comes, and cancel() must find it meanwhile to kill it on its server
+      running.put(qid, new Running(endpoint, null));
       var future = endpoint.client().query(text, settings);
       running.put(qid, new Running(endpoint, future));
       try (QueryResponse response = future.get(timeout.plus(CLIENT_SLACK).toMillis(), TimeUnit.MILLISECONDS)) {
@@ -287,6 +291,12 @@ public final class HttpClickHouseClient implements ClickHouseClient {
         endpoint.breaker().recordSuccess();
         throw f;
       } catch (Throwable t) {
+        if (t instanceof InterruptedException) {
+          // the caller was stopped (cancelled work, a lost lease): the server would go on running the
+          // statement, so it is killed there before the interrupt is passed on
+          killQuietly(endpoint, sql.queryId());
+          Thread.currentThread().interrupt();
+        }
         ClickHouseException e = ErrorClassifier.classify(t, endpoint.url(), sql.queryId(), sql.idempotent());
         if (e.kind() == Kind.CONNECTION) {
           endpoint.breaker().recordFailure();
@@ -332,8 +342,17 @@ public final class HttpClickHouseClient implements ClickHouseClient {
     for (Endpoint endpoint : targets) {
       found |= kill(endpoint, queryId);
     }
-    if (r != null) {
+    if (r != null && r.request() != null) {
       r.request().cancel(true);
+    }
+    return found;
+  }
+
+  @Override
+  public int cancelAll() {
+    int found = 0;
+    for (String queryId : List.copyOf(running.keySet())) {
+      found += cancel(queryId) ? 1 : 0;
     }
     return found;
   }
@@ -345,7 +364,10 @@ public final class HttpClickHouseClient implements ClickHouseClient {
         .setFormat(ClickHouseFormat.JSONEachRow);
     try (QueryResponse response = endpoint.client().query(text, settings).get(30, TimeUnit.SECONDS)) {
       List<Row> rows = readJsonRows(response.getInputStream());
-      LOG.info("KILL QUERY {} on {}: {}", queryId, endpoint.url(), rows);
+      // the result rows hold the killed query's text, which can carry credentials (a native BACKUP TO S3's keys):
+      // only the status is logged
+      LOG.info("KILL QUERY {} on {}: {}", queryId, endpoint.url(),
+          rows.stream().map(row -> row.string("kill_status")).toList());
       return !rows.isEmpty();
     } catch (Exception e) {
       LOG.warn("KILL QUERY {} on {} failed: {}", queryId, endpoint.url(), e.getMessage());

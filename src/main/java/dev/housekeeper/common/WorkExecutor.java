@@ -146,6 +146,11 @@ public final class WorkExecutor implements AutoCloseable {
     }
   }
 
+  /** Interrupts every piece of work and takes no more, without waiting for them to end. */
+  public void interruptAll() {
+    pool.shutdownNow();
+  }
+
   @Override
   public void close() {
     pool.shutdownNow();

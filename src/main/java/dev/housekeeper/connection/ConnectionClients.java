@@ -107,6 +107,11 @@ public class ConnectionClients implements AutoCloseable {
         && parent.endpoints().containsAll(subset.endpoints());
   }
 
+  /** Cancels every query of every client (KILL QUERY on its server); returns how many were running. */
+  public int cancelAll() {
+    return clients.values().stream().mapToInt(e -> e.client().cancelAll()).sum();
+  }
+
   @Override
   public void close() {
     clients.values().forEach(e -> e.client().close());

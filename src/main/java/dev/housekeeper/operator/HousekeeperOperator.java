@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.processing.retry.GenericRetry;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
@@ -47,6 +48,8 @@ public final class HousekeeperOperator implements AutoCloseable {
   private final Operator operator;
   private HttpEndpoints http;
   private volatile boolean started;
+  /** Set by {@link #close()}: a lease given up on purpose is not a lost one. */
+  private volatile boolean closing;
 
   public HousekeeperOperator(KubernetesClient client, OperatorSettings settings) {
     this(client, settings, Clock.systemUTC());
@@ -77,7 +80,10 @@ public final class HousekeeperOperator implements AutoCloseable {
             .withLeaseDuration(settings.leaseDuration())
             .withRenewDeadline(settings.leaseDuration().multipliedBy(2).dividedBy(3))
             .withRetryPeriod(max(Duration.ofMillis(500), settings.leaseDuration().dividedBy(5)))
+            // JOSDK's own exit would leave the work pool and the ClickHouse queries running until the JVM is
+            // gone; lostLeadership stops them first, then exits
             .withExitOnStopLeading(false)
+            .withLeaderCallbacks(new LeaderCallbacks(() -> { }, this::lostLeadership, leader -> { }))
             .build());
       }
     });
@@ -140,6 +146,7 @@ public final class HousekeeperOperator implements AutoCloseable {
 
   @Override
   public void close() {
+    closing = true;
     try {
       work.close();
       operator.stop();
@@ -150,6 +157,31 @@ public final class HousekeeperOperator implements AutoCloseable {
       }
       connections.close();
     }
+  }
+
+  /**
+   * The lease is lost: another replica may already be leading, so this one must not write anything
+   * more, to ClickHouse, storage or the API. Long work is interrupted (an upload in progress is
+   * aborted), every query still running is killed on its server, and the process exits so that the
+   * pod restarts as a standby (or, in a test JVM, stops reconciling).
+   */
+  private void lostLeadership() {
+    if (closing) {
+      return;
+    }
+    LOG.error("lost the leader lease {}/{}: stopping all work", settings.leaseNamespace(), settings.leaseName());
+    // interrupt first, so that no worker starts another statement after the kills
+    work.interruptAll();
+    int killed = connections.cancelAll();
+    work.close();
+    LOG.error("stopped all work after losing the lease ({} more ClickHouse queries killed)", killed);
+    if (settings.exitOnLostLeadership()) {
+      System.exit(1);
+    }
+    // not from the elector's own thread, which stopping the operator waits for
+    Thread stopper = new Thread(this::close, "housekeeper-lost-lease");
+    stopper.setDaemon(true);
+    stopper.start();
   }
 
   private static Duration max(Duration a, Duration b) {

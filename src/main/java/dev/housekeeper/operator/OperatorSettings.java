@@ -18,6 +18,9 @@ import java.util.stream.Collectors;
  *   <li>{@code POD_NAME}: this replica's identity in the election (default: the host name).
  *   <li>{@code RECONCILE_THREADS}: concurrent reconciles (default 10).
  *   <li>{@code WORKER_THREADS}: threads for long work such as backups (default 4).
+ *   <li>{@code EXIT_ON_LOST_LEADERSHIP}: {@code true} (default) to exit the process once the lease is
+ *       lost and all work is stopped, so that the pod restarts as a standby; {@code false} only stops
+ *       reconciling (for several operators in one test JVM).
  *   <li>{@code HOST_ALIASES}: {@code host:port=host:port} pairs, comma-separated, that redirect
  *       connection endpoints, as a pod's hostAliases do; used by the local run, where the examples'
  *       {@code clickhouse:8123} is a server on loopback. Empty by default.
@@ -33,7 +36,8 @@ public record OperatorSettings(
     Duration leaseDuration,
     int reconcileThreads,
     int workerThreads,
-    Map<String, String> hostAliases) {
+    Map<String, String> hostAliases,
+    boolean exitOnLostLeadership) {
 
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
     Set<String> namespaces = Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))
@@ -50,13 +54,14 @@ public record OperatorSettings(
         Duration.ofSeconds(Long.parseLong(env.getOrDefault("LEADER_ELECTION_LEASE_SECONDS", "15"))),
         Integer.parseInt(env.getOrDefault("RECONCILE_THREADS", "10")),
         Integer.parseInt(env.getOrDefault("WORKER_THREADS", "4")),
-        parseAliases(env.getOrDefault("HOST_ALIASES", "")));
+        parseAliases(env.getOrDefault("HOST_ALIASES", "")),
+        Boolean.parseBoolean(env.getOrDefault("EXIT_ON_LOST_LEADERSHIP", "true")));
   }
 
-  /** Defaults for tests: all namespaces, a free port, no election. */
+  /** Defaults for tests: all namespaces, a free port, no election; a lost lease stops reconciling, not the JVM. */
   public static OperatorSettings forTests() {
     return new OperatorSettings(Set.of(), 0, false, "default", "housekeeper-leader", "test",
-        Duration.ofSeconds(15), 10, 4, Map.of());
+        Duration.ofSeconds(15), 10, 4, Map.of(), false);
   }
 
   static Map<String, String> parseAliases(String text) {
@@ -76,16 +81,16 @@ public record OperatorSettings(
 
   public OperatorSettings withHttpPort(int port) {
     return new OperatorSettings(watchNamespaces, port, leaderElection, leaseNamespace, leaseName, identity,
-        leaseDuration, reconcileThreads, workerThreads, hostAliases);
+        leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership);
   }
 
   public OperatorSettings withHostAliases(Map<String, String> aliases) {
     return new OperatorSettings(watchNamespaces, httpPort, leaderElection, leaseNamespace, leaseName, identity,
-        leaseDuration, reconcileThreads, workerThreads, Map.copyOf(aliases));
+        leaseDuration, reconcileThreads, workerThreads, Map.copyOf(aliases), exitOnLostLeadership);
   }
 
   public OperatorSettings withLeaderElection(String namespace, String lease, String id, Duration duration) {
     return new OperatorSettings(watchNamespaces, httpPort, true, namespace, lease, id, duration, reconcileThreads,
-        workerThreads, hostAliases);
+        workerThreads, hostAliases, exitOnLostLeadership);
   }
 }
