@@ -175,11 +175,9 @@ public final class HousekeeperOperator implements AutoCloseable {
     int killed = connections.cancelAll();
     work.close();
     LOG.error("stopped all work after losing the lease ({} more ClickHouse queries killed)", killed);
-    if (settings.exitOnLostLeadership()) {
-      System.exit(1);
-    }
-    // not from the elector's own thread, which stopping the operator waits for
-    Thread stopper = new Thread(this::close, "housekeeper-lost-lease");
+    // not from the elector's own thread: the shutdown hook stops the operator, and with it the elector
+    Thread stopper = new Thread(settings.exitOnLostLeadership() ? () -> System.exit(1) : this::close,
+        "housekeeper-lost-lease");
     stopper.setDaemon(true);
     stopper.start();
   }
