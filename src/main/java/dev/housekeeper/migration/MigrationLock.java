@@ -7,6 +7,7 @@ import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.clickhouse.SqlLiterals;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.UUID;
 
 /**
@@ -164,7 +165,7 @@ public final class MigrationLock {
   }
 
   /** Extends the claim when a third of the ttl has passed; fails if the lock was lost meanwhile. */
-  public void renewIfDue() {
+  public synchronized void renewIfDue() {
     if (token == null || System.nanoTime() - renewedAtNanos < ttl.toNanos() / 3) {
       return;
     }
@@ -177,6 +178,67 @@ public final class MigrationLock {
         + " SELECT ?, ?, ?, toDateTime(?), now() + ?, 0", Sql.table(database, TABLE), name, token, holder, claimedAt,
         ttl.toSeconds()));
     renewedAtNanos = System.nanoTime();
+  }
+
+  /**
+   * Renews the claim in the background while one statement runs: a statement may run longer than
+   * the ttl (statementTimeout is independent of lockTimeout), and a claim renewed only between
+   * statements would expire under it and let a second holder in. Closing stops the renewals and
+   * throws {@link LockLostException} if one of them found the lock lost.
+   */
+  public KeepAlive keepAlive() {
+    return new KeepAlive();
+  }
+
+  /** The background renewal of {@link #keepAlive()}. */
+  public final class KeepAlive implements AutoCloseable {
+    private final Thread renewer;
+    private volatile RuntimeException failure;
+    private volatile boolean done;
+
+    private KeepAlive() {
+      renewer = new Thread(this::renewUntilDone, "housekeeper-lock-" + holder);
+      renewer.setDaemon(true);
+      renewer.start();
+    }
+
+    private void renewUntilDone() {
+      long period = Math.max(200, ttl.toMillis() / 3);
+      while (!done) {
+        try {
+          Thread.sleep(period);
+        } catch (InterruptedException e) {
+          return;
+        }
+        if (done) {
+          return;
+        }
+        try {
+          renewIfDue();
+        } catch (RuntimeException e) {
+          // a lost lock cannot be taken back; a passing failure is tried again at the next period, while the claim
+          // (renewed within the last third) still has time
+          if (e instanceof LockLostException) {
+            failure = e;
+            return;
+          }
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      done = true;
+      renewer.interrupt();
+      try {
+        renewer.join(TimeUnit.SECONDS.toMillis(30));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (failure != null) {
+        throw failure;
+      }
+    }
   }
 
   /** Gives the lock up. */

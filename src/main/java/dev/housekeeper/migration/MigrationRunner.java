@@ -371,7 +371,9 @@ public final class MigrationRunner {
           if (request.cluster() != null && request.clusterDdlTimeout() != null) {
             sql = sql.withSetting("distributed_ddl_task_timeout", String.valueOf(request.clusterDdlTimeout().toSeconds()));
           }
-          client.execute(sql);
+          try (MigrationLock.KeepAlive held = lock.keepAlive()) {
+            client.execute(sql);
+          }
         } catch (ClickHouseException e) {
           if (request.cluster() != null && queuedOnCluster(e)) {
             // ran where the nodes answered; the distributed DDL queue runs it on the others when they return

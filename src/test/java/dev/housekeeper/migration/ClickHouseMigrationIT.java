@@ -239,6 +239,41 @@ class ClickHouseMigrationIT {
         + "' AND name IN ('a', 'b') ORDER BY name"));
   }
 
+  /**
+   * The lock is renewed while a statement runs: a 20 s statement under lockTimeout 5s keeps it, and a
+   * second resource on the same database waits (WaitingForLock) until the first is done.
+   */
+  @Test
+  void aStatementLongerThanTheLockTimeoutKeepsTheLock() {
+    String db = database("mig_long");
+    ch.sql("CREATE TABLE " + db + ".trace (s String, n UInt64) ENGINE = MergeTree ORDER BY n");
+    ClickHouseMigration first = resource("long-a", db, new Migration(1, "long",
+        "INSERT INTO trace SELECT 'a-begin', count() FROM trace;\n"
+            + "SELECT count() FROM (SELECT sleep(0.5) FROM numbers(40)) SETTINGS max_block_size = 1;\n"
+            + "INSERT INTO trace SELECT 'a-end', count() FROM trace", null));
+    first.getSpec().setLockTimeout("5s");
+    first.getSpec().setLedgerTable("ledger_a");
+    harness.client().resource(first).create();
+    await().atMost(Duration.ofSeconds(30)).until(() -> ch.sqlLong("SELECT count() FROM system.processes"
+        + " WHERE query LIKE '%sleep(0.5) FROM numbers(40)%' AND query NOT LIKE '%system.processes%'") == 1);
+    ClickHouseMigration second = resource("long-b", db, new Migration(1, "after",
+        "INSERT INTO trace SELECT 'b', count() FROM trace", null));
+    second.getSpec().setLockTimeout("5s");
+    second.getSpec().setLedgerTable("ledger_b");
+    harness.client().resource(second).create();
+    // well past the lock timeout, the long statement still runs and the second resource waits for the lock
+    ClickHouseMigration waiting = awaitState("long-b", x -> "WaitingForLock".equals(readyReason(x)));
+    assertThat(Conditions.find(waiting.getStatus().getConditions(), "Ready").orElseThrow().getMessage())
+        .contains("long-a");
+    ClickHouseMigration m = awaitReady("long-a", 1);
+    awaitReady("long-b", 1);
+    assertEquals(List.of("a-begin", "a-end", "b"), List.of(ch.sql("SELECT s FROM " + db + ".trace ORDER BY n")
+        .split("\n")), "the second ran only after the first was done");
+    assertEquals(1, ch.sqlLong("SELECT count() FROM " + db + ".ledger_a WHERE event = 'applied'"));
+    assertEquals(1, ch.sqlLong("SELECT count() FROM " + db + ".ledger_b WHERE event = 'applied'"));
+    assertThat(m.getStatus().getApplied().get(0).getVersion()).isEqualTo(1L);
+  }
+
   @Test
   void twoResourcesOnOneDatabaseNeverRunAtOnce() {
     String db = database("mig_lock");
