@@ -184,7 +184,7 @@ public class ClickHouseBackupReconciler
     status.running = id;
     status.method = method;
     status.retryTime = null;
-    var client = conn.client();
+    var client = conn.forJob();
     work.submit(key, progress -> {
       try (store) {
         List<String> cleaned = new ArrayList<>();

@@ -186,7 +186,7 @@ public class ClickHouseRestoreReconciler
     String id = backupId;
     Map<String, byte[]> theKeys = keys;
     BackupSetup.S3Credentials creds = credentials;
-    ClickHouseClient client = conn.client();
+    ClickHouseClient client = conn.forJob();
     work.submit(key, progress -> {
       try (store) {
         LogicalRestore restore = new LogicalRestore(client, store, theKeys, progress);

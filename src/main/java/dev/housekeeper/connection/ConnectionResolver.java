@@ -38,6 +38,36 @@ public final class ConnectionResolver {
       return clients.pinned(ns, name).orElse(client);
     }
 
+    /**
+     * The client for the whole of one job (a migration run, a backup, a restore, a mart refresh, a
+     * retention run): its statements build on each other (a lock claim read back, a ledger row, a
+     * staging table created, loaded, then swapped), so on independent servers behind one connection
+     * they must all go to one server. That is the first endpoint that answered the connection's last
+     * probe; if it stops answering, the job fails and is retried as a whole on the endpoint that
+     * answers then. On a cluster, where replicas share state through ZooKeeper, it is {@link #pinned()}.
+     */
+    public ClickHouseClient forJob() {
+      List<String> endpoints = connection.getSpec().getEndpoints();
+      if (topology() != null) {
+        return pinned();
+      }
+      if (endpoints == null || endpoints.size() <= 1) {
+        return client;
+      }
+      int chosen = 0;
+      List<ClickHouseConnectionStatus.EndpointStatus> probed = connection.getStatus() == null ? List.of()
+          : connection.getStatus().getEndpoints();
+      for (int i = 0; i < endpoints.size(); i++) {
+        String endpoint = endpoints.get(i);
+        if (probed.stream().anyMatch(p -> endpoint.equals(p.getUrl()) && p.isHealthy())) {
+          chosen = i;
+          break;
+        }
+      }
+      return clients.subset(connection.getMetadata().getNamespace(), connection.getMetadata().getName(),
+          List.of(chosen)).orElse(client);
+    }
+
     /** A client for one shard's replicas (failing over only among them), or empty when none has an endpoint. */
     public java.util.Optional<ClickHouseClient> shard(int shard) {
       return clients.subset(connection.getMetadata().getNamespace(), connection.getMetadata().getName(),

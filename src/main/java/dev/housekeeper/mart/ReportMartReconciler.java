@@ -108,7 +108,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     boolean askedFull = fullNow != null && !fullNow.equals(status.acknowledgedFullNow);
     boolean exists;
     try {
-      exists = conn.client().tableExists(database, spec.table);
+      exists = conn.forJob().tableExists(database, spec.table);
     } catch (ClickHouseException e) {
       return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false, true, "ClickHouseError",
           "Looking up the mart table failed: " + e.getMessage(), Duration.ofSeconds(30));
@@ -178,7 +178,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       }
     }
     // on a cluster one node at a time: the build, the checks and the swap see each other's writes
-    var client = spec.onCluster ? conn.pinned() : conn.client();
+    var client = spec.onCluster ? conn.pinned() : conn.forJob();
     work.submit(key, progress -> {
       MartRefresh build = new MartRefresh(client, refreshed, database, exchange, creds, progress, clock);
       if (cluster != null) {

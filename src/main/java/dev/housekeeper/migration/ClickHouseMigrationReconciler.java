@@ -193,9 +193,9 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
         Durations.parse("statementTimeout", spec.getStatementTimeout(), Duration.ofSeconds(300)),
         identity + "/" + key, cluster == null ? null : clusterDdlTimeout(conn, spec), lockQuorum(conn, cluster));
     var progressSink = new java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<String>>(p -> { });
-    // on a cluster the ledger and the lock are replicated tables: one node at a time reads what was written
-    MigrationRunner runner = new MigrationRunner(cluster == null ? conn.client() : conn.pinned(), request,
-        p -> progressSink.get().accept(p));
+    // the lock claim is read back and the ledger appended and read: one server for the whole run (on a cluster, one
+    // node at a time, which reads what was written through it)
+    MigrationRunner runner = new MigrationRunner(conn.forJob(), request, p -> progressSink.get().accept(p));
     runners.put(key, runner);
     if (retryRequested) {
       retryValues.put(key, retry);

@@ -187,7 +187,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
       LocalDate today = LocalDate.ofInstant(now, zone);
       work.submit(key, progress -> ClusterRetention.applies(conn)
           ? ClusterRetention.run(conn, database, spec, server, zone, today, n -> notice(resource, n), progress)
-          : new RetentionRunner(conn.client(), database, n -> notice(resource, n), progress).run(spec, server, zone, today));
+          : new RetentionRunner(conn.forJob(), database, n -> notice(resource, n), progress).run(spec, server, zone, today));
       return new Pass(Phase.Progressing, status.phase == Phase.Ready, "Running", "retention run started", POLL);
     }
     if (optimizeDue) {
@@ -195,7 +195,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
       status.nextOptimizeTime = spec.getOptimize().getSchedule() == null || spec.isSuspend() ? null
           : format(schedule(spec.getOptimize().getSchedule()).next(now));
       runKinds.put(key, "optimize");
-      work.submit(key, progress -> new RetentionRunner(conn.client(), database,
+      work.submit(key, progress -> new RetentionRunner(conn.forJob(), database,
           n -> notice(resource, n), progress).optimize(spec));
       return new Pass(Phase.Progressing, status.phase == Phase.Ready, "Running", "OPTIMIZE run started", POLL);
     }
@@ -209,7 +209,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
     try {
       // on a cluster each shard has its own data: a preview and statistics per shard
       Map<Integer, ClickHouseClient> shards = ClusterRetention.applies(conn) ? conn.shardClients()
-          : Map.of(0, conn.client());
+          : Map.of(0, conn.forJob());
       for (var e : shards.entrySet()) {
         RetentionPlanner.Plan plan = new RetentionPlanner(e.getValue(), database, server)
             .plan(spec, zone, LocalDate.ofInstant(now, zone));
