@@ -37,6 +37,16 @@ public record Keep(int amount, char unit) {
     return today.minus(period());
   }
 
+  /** The interval as the server writes it back in a table's definition, for example toIntervalMonth(6). */
+  public String function() {
+    return "toInterval" + switch (unit) {
+      case 'd' -> "Day";
+      case 'w' -> "Week";
+      case 'M' -> "Month";
+      default -> "Year";
+    } + "(" + amount + ")";
+  }
+
   /** The INTERVAL clause for a TTL. */
   public String interval() {
     return "INTERVAL " + amount + " " + switch (unit) {

@@ -101,7 +101,7 @@ public final class RetentionPlanner {
       work.add(switch (action) {
         case dropPartitions -> planDrop(plan, table, partitions, cutoff, spec);
         case delete -> planDelete(plan, table, column, cutoff, zone, spec);
-        case ttl -> planTtl(plan, table, column, keep);
+        case ttl -> planTtl(plan, table, column, keep, cutoff, zone, spec);
       });
     }
     long dbBytes = allPartitions.values().stream().flatMap(List::stream).mapToLong(Partition::bytes).sum();
@@ -212,10 +212,27 @@ public final class RetentionPlanner {
     if (column == null) {
       return refuseWork(plan, "ColumnRequired", "action delete needs column: <Date or DateTime column> for " + table);
     }
+    PastCutoff past = pastCutoff(plan, table, column, cutoff, zone, spec, "delete");
+    if (past.refused() != null || plan.rows == 0) {
+      return past.refused() != null ? past.refused() : new Work(plan, List.of(), column);
+    }
+    return new Work(plan, List.of(deleteStatement(database, table, column, past.limit())), column);
+  }
+
+  /** The cutoff as a value of the column's type, or the refusal of a run that would remove too much. */
+  private record PastCutoff(Object limit, Work refused) {}
+
+  /**
+   * Counts the rows of {@code table} older than the cutoff into {@code plan.rows}, and refuses the
+   * work when that is every row (a wrong clock or keep) or more than maxRowsPerRun: the same safety
+   * for a DELETE and for a TTL, which removes the same rows at its next merge.
+   */
+  private PastCutoff pastCutoff(TablePlan plan, String table, String column, LocalDate cutoff, ZoneId zone,
+      RetentionPolicySpec spec, String verb) {
     List<Row> type = client.query(Sql.query("SELECT type FROM system.columns WHERE database = ? AND table = ?"
         + " AND name = ?", database, table, column));
     if (type.isEmpty()) {
-      return refuseWork(plan, "ColumnNotFound", "table " + table + " has no column " + column);
+      return new PastCutoff(null, refuseWork(plan, "ColumnNotFound", "table " + table + " has no column " + column));
     }
     String t = type.get(0).string("type").replace("Nullable(", "");
     Object limit;
@@ -224,25 +241,22 @@ public final class RetentionPlanner {
     } else if (t.startsWith("DateTime")) {
       limit = cutoff.atStartOfDay(zone).toInstant();
     } else {
-      return refuseWork(plan, "ColumnNotTemporal", "column " + column + " of " + table + " is " + t
-          + ", not Date or DateTime");
+      return new PastCutoff(null, refuseWork(plan, "ColumnNotTemporal", "column " + column + " of " + table + " is "
+          + t + ", not Date or DateTime"));
     }
     Row counts = client.query(Sql.query("SELECT count() AS total, countIf(? < ?) AS old FROM ?", Sql.id(column), limit,
         Sql.table(database, table))).get(0);
     plan.rows = counts.longValue("old");
     long total = counts.longValue("total");
-    if (plan.rows == 0) {
-      return new Work(plan, List.of(), column);
-    }
-    if (plan.rows >= total) {
-      return refuseWork(plan, "AllRowsWouldBeRemoved", "the run would delete every row of " + table + " (cutoff "
-          + cutoff + "); check spec.keep and the server clock. Nothing was removed.");
+    if (plan.rows > 0 && plan.rows >= total) {
+      return new PastCutoff(limit, refuseWork(plan, "AllRowsWouldBeRemoved", "the run would " + verb + " every row of "
+          + table + " (cutoff " + cutoff + "); check spec.keep and the server clock. Nothing was removed."));
     }
     if (plan.rows > spec.getMaxRowsPerRun()) {
-      return refuseWork(plan, "RowLimitExceeded", "the run would delete " + plan.rows + " rows of " + table
-          + ", more than maxRowsPerRun (" + spec.getMaxRowsPerRun() + "). Nothing was removed.");
+      return new PastCutoff(limit, refuseWork(plan, "RowLimitExceeded", "the run would " + verb + " " + plan.rows
+          + " rows of " + table + ", more than maxRowsPerRun (" + spec.getMaxRowsPerRun() + "). Nothing was removed."));
     }
-    return new Work(plan, List.of(deleteStatement(database, table, column, limit)), column);
+    return new PastCutoff(limit, null);
   }
 
   /** A lightweight DELETE where the server has it, else an ALTER TABLE ... DELETE mutation. */
@@ -252,7 +266,8 @@ public final class RetentionPlanner {
         : Sql.command("ALTER TABLE ? DELETE WHERE ? < ?", Sql.table(database, table), Sql.id(column), limit);
   }
 
-  private Work planTtl(TablePlan plan, String table, String column, Keep keep) {
+  private Work planTtl(TablePlan plan, String table, String column, Keep keep, LocalDate cutoff, ZoneId zone,
+      RetentionPolicySpec spec) {
     if (column == null) {
       return refuseWork(plan, "ColumnRequired", "action ttl needs column: <Date or DateTime column> for " + table);
     }
@@ -260,12 +275,39 @@ public final class RetentionPlanner {
       return refuseWork(plan, "TtlNotSupported", "this ClickHouse server has no table TTL (it needs 19.6 or later);"
           + " use action dropPartitions or delete for " + table);
     }
-    return new Work(plan, List.of(ttlStatement(database, table, column, keep)), column);
+    PastCutoff past = pastCutoff(plan, table, column, cutoff, zone, spec, "expire");
+    if (past.refused() != null) {
+      return past.refused();
+    }
+    String engine = client.query(Sql.query("SELECT engine_full FROM system.tables WHERE database = ? AND name = ?",
+        database, table)).get(0).string("engine_full");
+    List<String> rules = TtlRules.of(engine);
+    if (rules.stream().anyMatch(rule -> TtlRules.sameDelete(rule, column, keep))) {
+      // already in place: MODIFY TTL again would rewrite every part (materialize_ttl_after_modify) for nothing
+      return new Work(plan, List.of(), column);
+    }
+    // the table's other rules (moves to volumes, recompression, deletes on other columns) stay
+    List<String> kept = rules.stream().filter(rule -> !TtlRules.deletesBy(rule, column)).toList();
+    if (kept.stream().anyMatch(rule -> rule.indexOf('?') >= 0)) {
+      return refuseWork(plan, "TtlNotUnderstood", "the TTL of " + table + " has a rule with '?' that Housekeeper"
+          + " cannot carry over; set the TTL by hand or use action delete. Nothing was changed.");
+    }
+    return new Work(plan, List.of(ttlStatement(database, table, column, keep, kept)), column);
   }
 
   /** ALTER TABLE ... MODIFY TTL column + INTERVAL n UNIT. */
   public static Sql ttlStatement(String database, String table, String column, Keep keep) {
-    return Sql.command("ALTER TABLE ? MODIFY TTL ? + " + keep.interval(), Sql.table(database, table), Sql.id(column));
+    return ttlStatement(database, table, column, keep, List.of());
+  }
+
+  /**
+   * ALTER TABLE ... MODIFY TTL with the table's other rules, as the server reported them in
+   * system.tables (its own text of the table's definition, not input), then column + INTERVAL n UNIT.
+   */
+  public static Sql ttlStatement(String database, String table, String column, Keep keep, List<String> otherRules) {
+    String others = otherRules.stream().map(rule -> rule + ", ").collect(java.util.stream.Collectors.joining());
+    return Sql.command("ALTER TABLE ? MODIFY TTL " + others + "? + " + keep.interval(),
+        Sql.table(database, table), Sql.id(column));
   }
 
   private static void refuse(TablePlan plan, String reason, String message) {

@@ -279,12 +279,29 @@ class ModernServerIT {
     await().atMost(Duration.ofSeconds(5)).until(() -> harness.events(deletedDone).stream()
         .anyMatch(e -> "MutationIssued".equals(e.getReason()) && e.getMessage().contains("DELETE FROM")));
 
+    // ttl: the table's own rule (a recompression) stays beside the operator's; set once, not on every run
     monthly("modern_ret.ttl");
+    ch.sql("ALTER TABLE modern_ret.ttl MODIFY TTL d + toIntervalMonth(1) RECOMPRESS CODEC(ZSTD(3))");
     RetentionPolicy ttl = runRetention(policy("ttl", "modern_ret", "ttl", RetentionPolicySpec.Action.ttl), "ttl-1");
-    assertThat(ch.sql("SHOW CREATE TABLE modern_ret.ttl")).contains("TTL d + toIntervalMonth(6)");
-    assertThat(ttl.getStatus().lastRun.tables).anyMatch(t -> "ttl".equals(t.table));
+    assertThat(ch.sql("SHOW CREATE TABLE modern_ret.ttl")).contains("TTL d + toIntervalMonth(1) RECOMPRESS CODEC(ZSTD(3)),"
+        + " d + toIntervalMonth(6)");
+    assertThat(ttl.getStatus().lastRun.tables).anyMatch(t -> "ttl".equals(t.table) && t.reason == null);
+    annotate(RetentionPolicy.class, "ttl", RetentionPolicy.RUN_NOW_ANNOTATION, "ttl-2");
+    RetentionPolicy again = awaitStatus(RetentionPolicy.class, "ttl", x -> "ttl-2".equals(x.getStatus().acknowledgedRunNow)
+        && x.getStatus().phase != RetentionPolicyStatus.Phase.Progressing);
+    await().pollDelay(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).until(() -> true);
+    assertEquals(1, harness.events(again).stream().filter(e -> "TtlSet".equals(e.getReason())).count(),
+        "the TTL in place is not set again");
     ch.sql("OPTIMIZE TABLE modern_ret.ttl FINAL");
     assertEquals(0, ch.sqlLong(oldRows.formatted("modern_ret.ttl")), "the server applied the TTL the operator set");
+
+    // ttl has the safety of delete: a table whose every row is past the cutoff is refused
+    ch.sql("CREATE TABLE modern_ret.all_old (d Date, id UInt64) ENGINE = MergeTree ORDER BY id");
+    ch.sql("INSERT INTO modern_ret.all_old SELECT toDate('2001-01-01') + number, number FROM numbers(10)");
+    RetentionPolicy allOld = runRetention(policy("ttl-all-old", "modern_ret", "all_old",
+        RetentionPolicySpec.Action.ttl), "old-1");
+    assertThat(allOld.getStatus().lastRun.tables).anyMatch(t -> "AllRowsWouldBeRemoved".equals(t.reason));
+    assertThat(ch.sql("SHOW CREATE TABLE modern_ret.all_old")).doesNotContain("TTL");
   }
 
   // ---- ClickHouseBackup and ClickHouseRestore
