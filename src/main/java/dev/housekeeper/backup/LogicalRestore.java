@@ -50,6 +50,8 @@ public final class LogicalRestore {
     }
   }
 
+  /** How long one table's data may take to stream in: its size, not the connection's queryTimeout, sets it. */
+  private static final java.time.Duration DATA_TIMEOUT = java.time.Duration.ofHours(12);
   private static final Pattern CREATE = Pattern.compile("^CREATE TABLE\\s+(\\S+?)\\.(\\S+?)\\s", Pattern.CASE_INSENSITIVE);
 
   private final ClickHouseClient client;
@@ -412,7 +414,7 @@ public final class LogicalRestore {
     MessageDigest sha = LogicalBackup.sha256();
     try (InputStream stored = new DigestInputStream(store.open(p.key), sha);
         InputStream data = Compression.valueOf(manifest.compression).wrap(unseal(manifest, stored))) {
-      target.insert(db, staging, List.of(), "Native", data, null);
+      target.insert(db, staging, List.of(), "Native", data, null, DATA_TIMEOUT);
       stored.transferTo(java.io.OutputStream.nullOutputStream()); // whatever the decompressor left unread
     } catch (ClickHouseClient.ReaderFailure e) {
       throw new IOException("loading " + p.key + " failed: " + e.getMessage(), e);

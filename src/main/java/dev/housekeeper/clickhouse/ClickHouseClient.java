@@ -26,7 +26,17 @@ public interface ClickHouseClient extends AutoCloseable {
    * Streams {@code data}, encoded in {@code format}, into {@code database.table}
    * ({@code columns} may be empty for all of them).
    */
-  void insert(String database, String table, List<String> columns, String format, InputStream data, String queryId);
+  default void insert(String database, String table, List<String> columns, String format, InputStream data,
+      String queryId) {
+    insert(database, table, columns, format, data, queryId, null);
+  }
+
+  /**
+   * The same, allowed to run for {@code timeout} (null: the connection's queryTimeout): a restore's or
+   * a mart's load streams for as long as its data takes.
+   */
+  void insert(String database, String table, List<String> columns, String format, InputStream data, String queryId,
+      java.time.Duration timeout);
 
   /**
    * Kills the query with this id on the server that runs it ({@code KILL QUERY ... SYNC}), and

@@ -160,12 +160,15 @@ public final class HttpClickHouseClient implements ClickHouseClient {
 
   @Override
   public void insert(String database, String table, List<String> columns, String format, InputStream data,
-      String queryId) {
+      String queryId, Duration limit) {
     String target = Identifiers.qualified(database, table);
     List<String> quotedColumns = columns == null ? List.of() : columns.stream().map(Identifiers::quote).toList();
     String qid = queryId != null ? queryId : ClickHouseClient.newQueryId("insert");
     // An insert's body cannot be replayed: it is retried only when it never reached a server.
     Sql marker = Sql.verbatim("INSERT INTO " + target).withQueryId(qid);
+    if (limit != null) {
+      marker = marker.withTimeout(limit);
+    }
     execute(marker, (endpoint, timeout) -> {
       InsertSettings settings = new InsertSettings().setQueryId(qid);
       settings.serverSetting("max_execution_time", String.valueOf(Math.max(1, timeout.toSeconds())));

@@ -287,7 +287,8 @@ public final class MartRefresh {
         String qid = ClickHouseClient.newQueryId("mart");
         CompletableFuture<Void> insert = CompletableFuture.runAsync(() -> {
           try (in) {
-            client.insert(database, staging, spec.columns.stream().map(c -> c.name).toList(), "RowBinary", in, qid);
+            client.insert(database, staging, spec.columns.stream().map(c -> c.name).toList(), "RowBinary", in, qid,
+                LOAD_TIMEOUT);
           } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
           }

@@ -69,6 +69,46 @@ class ClickHouseClientIT {
     }
   }
 
+  /**
+   * An insert that streams longer than the connection's queryTimeout and the socket's read timeout
+   * (a restore's or a mart's load: its data sets its length) completes: the socket waits for the
+   * answer only once the body is sent, under the insert's own limit. (On 18.16 the same insert
+   * without a limit of its own completes too: max_execution_time does not stop an insert reading its
+   * body.)
+   */
+  @Test
+  void anInsertStreamsLongerThanTheQueryTimeout() {
+    server.sql("DROP TABLE IF EXISTS client_it.slow; CREATE TABLE client_it.slow (n UInt64) ENGINE = MergeTree ORDER BY n");
+    java.io.InputStream slowRows = new java.io.InputStream() {
+      private int row;
+      private byte[] line = new byte[0];
+      private int at;
+
+      @Override
+      public int read() {
+        if (at == line.length) {
+          if (row == 15) {
+            return -1;
+          }
+          try {
+            Thread.sleep(1000); // one row a second: 15 s in all, longer than queryTimeout + the socket's slack
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+          }
+          line = (row++ + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+          at = 0;
+        }
+        return line[at++];
+      }
+    };
+    try (ClickHouseClient shortTimeout = new HttpClickHouseClient(config(server.httpUrl())
+        .withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(2)))) {
+      shortTimeout.insert("client_it", "slow", List.of("n"), "TabSeparated", slowRows, null, Duration.ofSeconds(60));
+    }
+    assertEquals(15, server.sqlLong("SELECT count() FROM client_it.slow"));
+  }
+
   @Test
   void readsRowsAndWritesDataOn1816() {
     List<Row> rows = client.query(Sql.query("SELECT version() AS v, toUInt64(18446744073709551615) AS big, ? AS s",
