@@ -65,6 +65,29 @@ class StatusRoundTripIT {
     }
     assertThat(failures).as("status fields the real API server did not keep").isEmpty();
     assertThat(fields).isGreaterThan(100);
+
+    // kubectl get: every printer column of every kind shows a value for a resource with a full status
+    List<String> empty = new ArrayList<>();
+    for (Class<? extends CustomResource<?, ?>> type : KINDS) {
+      var names = RealApiSupport.crd(type.getDeclaredConstructor().newInstance().getKind()).getSpec().getNames();
+      JsonNode table = api.getJson("/apis/housekeeper.dev/v1alpha1/namespaces/" + NS + "/" + names.getPlural()
+          + "/full-" + names.getKind().toLowerCase(), "application/json;as=Table;v=v1;g=meta.k8s.io");
+      assertThat(table.path("kind").asText()).as(names.getKind() + " as a Table: " + table).isEqualTo("Table");
+      JsonNode cells = table.path("rows").path(0).path("cells");
+      List<String> columns = new ArrayList<>();
+      StringBuilder line = new StringBuilder(names.getShortNames().get(0) + ":");
+      for (int i = 0; i < table.path("columnDefinitions").size(); i++) {
+        String column = table.path("columnDefinitions").path(i).path("name").asText();
+        columns.add(column);
+        JsonNode cell = cells.path(i);
+        line.append(' ').append(column).append('=').append(cell.isNull() ? "<none>" : cell.asText());
+        if (cell.isMissingNode() || cell.isNull() || cell.asText().isEmpty()) {
+          empty.add(names.getKind() + " column " + column);
+        }
+      }
+      System.out.println("kubectl get " + line);
+    }
+    assertThat(empty).as("printer columns with no value for a full status").isEmpty();
   }
 
   /** The control: the server does prune what the schema does not declare, so the round trip above can fail. */

@@ -501,9 +501,14 @@ public final class RealKubernetesApi {
 
   /** Reads a JSON document from the server with the client's credentials (for discovery and raw checks). */
   public JsonNode getJson(String path) {
+    return getJson(path, "application/json");
+  }
+
+  /** The same with another Accept header (a Table: {@code application/json;as=Table;v=v1;g=meta.k8s.io}). */
+  public JsonNode getJson(String path, String accept) {
     try {
       HttpResponse<String> r = httpsClient().send(HttpRequest.newBuilder(URI.create(url() + path))
-          .header("Authorization", "Bearer " + USER).timeout(Duration.ofSeconds(10)).build(),
+          .header("Authorization", "Bearer " + USER).header("Accept", accept).timeout(Duration.ofSeconds(10)).build(),
           HttpResponse.BodyHandlers.ofString());
       return JSON.readTree(r.body());
     } catch (IOException e) {
