@@ -60,6 +60,8 @@ public final class RealKubernetesApi {
   public static final String USER = "admin";
 
   private static RealKubernetesApi shared;
+  /** Why the shared server could not be had: every later caller gets the same answer without building again. */
+  private static RuntimeException failure;
 
   private final Path dir;
   private final Path binaries;
@@ -78,16 +80,24 @@ public final class RealKubernetesApi {
 
   /** The server shared by every test of this JVM, built or found in the cache and started on first use. */
   public static synchronized RealKubernetesApi shared() {
+    if (failure != null) {
+      throw new IllegalStateException(failure.getMessage(), failure);
+    }
     if (shared == null) {
-      RealKubernetesApi api = new RealKubernetesApi();
       try {
-        api.start();
+        RealKubernetesApi api = new RealKubernetesApi();
+        try {
+          api.start();
+        } catch (RuntimeException e) {
+          api.stop(false); // the logs stay, for the message's "see ..."
+          throw e;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> api.stop(true)));
+        shared = api;
       } catch (RuntimeException e) {
-        api.close();
+        failure = e;
         throw e;
       }
-      Runtime.getRuntime().addShutdownHook(new Thread(api::close));
-      shared = api;
     }
     return shared;
   }
@@ -113,6 +123,8 @@ public final class RealKubernetesApi {
   private static List<String> build(Path dir) {
     Path stdout = dir.resolve("build.out");
     Path stderr = dir.resolve("build.err");
+    System.out.println("RealKubernetesApi: running tools/kube-apiserver/build (seconds when cached, about 5 minutes"
+        + " the first time; progress in " + stderr + ")");
     try {
       Process p = TestProcesses.start(new ProcessBuilder(BUILD.toAbsolutePath().toString())
           .directory(PROJECT.toFile())
@@ -530,7 +542,7 @@ public final class RealKubernetesApi {
     }
   }
 
-  private synchronized void close() {
+  private synchronized void stop(boolean deleteFolder) {
     if (client != null) {
       client.close();
     }
@@ -539,7 +551,9 @@ public final class RealKubernetesApi {
       core.stop(0);
       coreThreads.shutdownNow();
     }
-    TempDirs.delete(dir);
+    if (deleteFolder) {
+      TempDirs.delete(dir);
+    }
   }
 
   @Override
