@@ -53,6 +53,12 @@ class StatusRoundTripIT {
   @Test
   @SuppressWarnings({"unchecked", "rawtypes"})
   void everyStatusFieldTheOperatorWritesComesBackUnpruned() throws Exception {
+    List<String> covered = new ArrayList<>();
+    for (Class<? extends CustomResource<?, ?>> type : KINDS) {
+      covered.add(type.getDeclaredConstructor().newInstance().getKind());
+    }
+    assertThat(covered).as("every kind of crds/ is round-tripped").containsExactlyInAnyOrderElementsOf(
+        RealApiSupport.kinds());
     List<String> failures = new ArrayList<>();
     int fields = 0;
     for (Class<? extends CustomResource<?, ?>> type : KINDS) {
