@@ -4,21 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.housekeeper.hostile.HostileSpecs.Case;
 import dev.housekeeper.testing.ClickHouseServer;
-import dev.housekeeper.testing.CrdSchemaValidator;
 import dev.housekeeper.testing.OperatorHarness;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -31,31 +28,26 @@ import org.junit.jupiter.api.Test;
  * malicious identifiers, SQL injection in every field that reaches SQL, bad cron expressions,
  * durations and numbers, missing references. Each must end with Ready=False, a validation (or
  * not-found) reason, a message that names the field, and a Warning Event; and ClickHouse's
- * query_log must show only read-only metadata queries from the operator's user. Wrong types cannot
- * reach the operator through a real API server; they are checked against the CRD schema the way
- * an API server checks them (422 Invalid). The suite prints how many inputs it tried.
+ * query_log must show only read-only metadata queries from the operator's user. The suite prints
+ * how many inputs it tried. Wrong types ({@link HostileSpecs#wrongTypes()}) cannot reach an operator
+ * through a real API server; {@code dev.housekeeper.api.CrdConformanceIT} checks that a real one
+ * refuses each, and how many of these cases it would refuse at admission.
  */
 class HostileInputIT {
 
   static final String NS = "hostile";
   static final String GROUP = "housekeeper.dev/v1alpha1";
-  static final ObjectMapper JSON = new ObjectMapper();
   static OperatorHarness harness;
   static ClickHouseServer ch;
-
-  /** One bad input: which kind, which field, what, and what the message must mention. */
-  record Case(String name, String category, String kind, String field, Map<String, Object> spec, String mention) {}
-
-  static final List<String> IDENTIFIERS = List.of("a'b", "a`b", "a\"b", "x; DROP TABLE hostile_db.keep", "x--",
-      "x/*c*/", "x) ENGINE=Log; --", "", " ", "a b", "1abc", "a-b", "a".repeat(300), "таблица", "表格", "emoji_😀",
-      "a\u0000b", "a\nb", "x\u200Bx", "\u202Eevil", "../../etc/passwd", "$(reboot)", "x' OR '1'='1", "a.b");
-
+  static HostileSpecs specs;
+  static List<Case> CASES;
   @BeforeAll
   static void start() {
     harness = OperatorHarness.start();
     ch = harness.clickhouse();
     harness.namespace(NS);
-    generate();
+    specs = new HostileSpecs(ch.httpUrl());
+    CASES = specs.cases();
     ch.sql("DROP DATABASE IF EXISTS hostile_db; CREATE DATABASE hostile_db;"
         + " CREATE TABLE hostile_db.keep (d Date, x UInt64) ENGINE = MergeTree PARTITION BY toYYYYMM(d) ORDER BY x;"
         + " INSERT INTO hostile_db.keep SELECT toDate('2020-01-01') + number, number FROM system.numbers LIMIT 1000;"
@@ -63,7 +55,7 @@ class HostileInputIT {
         + " INSERT INTO hostile_db.events_1 SELECT toDate('2020-01-01') + number, number FROM system.numbers LIMIT 1000");
     harness.secret(NS, "audited-credentials", Map.of("username", ClickHouseServer.AUDITED_USER,
         "password", ClickHouseServer.PASSWORD));
-    create(resource("ClickHouseConnection", "good", base("ClickHouseConnection")));
+    create(resource("ClickHouseConnection", "good", specs.base("ClickHouseConnection")));
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> "True".equals(
         condition(get("ClickHouseConnection", "good"), "status")));
   }
@@ -73,336 +65,12 @@ class HostileInputIT {
     harness.close();
   }
 
-  // ---- the valid specs every case starts from
-
-  static Map<String, Object> base(String kind) {
-    String json = switch (kind) {
-      case "ClickHouseConnection" -> "{\"endpoints\":[\"" + ch.httpUrl() + "\"],"
-          + "\"credentials\":{\"secretName\":\"audited-credentials\"}}";
-      case "ClickHouseMigration" -> "{\"connectionRef\":{\"name\":\"good\"},\"database\":\"hostile_db\","
-          + "\"migrations\":[{\"version\":1,\"name\":\"t\",\"up\":\"CREATE TABLE t (x UInt8) ENGINE = Memory\"}]}";
-      case "RetentionPolicy" -> "{\"connectionRef\":{\"name\":\"good\"},\"database\":\"hostile_db\","
-          + "\"tables\":{\"pattern\":\"events_.*\"},\"keep\":\"120M\"}";
-      case "ClickHouseBackup" -> "{\"connectionRef\":{\"name\":\"good\"},\"storage\":{\"volume\":{\"path\":"
-          + "\"/tmp/hk-hostile-backups\"}},\"scope\":{\"databases\":[\"hostile_db\"]}}";
-      case "ClickHouseRestore" -> "{\"connectionRef\":{\"name\":\"good\"},\"source\":{\"storage\":{\"volume\":"
-          + "{\"path\":\"/tmp/hk-hostile-backups\"}},\"backupId\":\"b-1\"},\"targetDatabase\":\"hostile_restore\"}";
-      case "ReportMart" -> "{\"connectionRef\":{\"name\":\"good\"},\"database\":\"hostile_db\",\"table\":\"m\","
-          + "\"columns\":[{\"name\":\"k\",\"type\":\"UInt64\"}],\"orderBy\":\"k\","
-          + "\"source\":{\"clickhouse\":{\"query\":\"SELECT 1 AS k\"}}}";
-      default -> throw new IllegalArgumentException(kind);
-    };
-    try {
-      @SuppressWarnings("unchecked")
-      Map<String, Object> spec = JSON.readValue(json, LinkedHashMap.class);
-      return spec;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  static final String S3 = "{\"s3\":{\"endpoint\":\"http://127.0.0.1:9\",\"bucket\":\"hostile-bucket\","
-      + "\"accessKeyId\":{\"name\":\"s3-keys\",\"key\":\"id\"},\"secretAccessKey\":{\"name\":\"s3-keys\",\"key\":\"secret\"}}}";
-  static final String JDBC = "{\"jdbc\":{\"url\":\"jdbc:postgresql://127.0.0.1:9/db\",\"credentialsSecret\":\"pg\","
-      + "\"query\":\"SELECT 1 AS k\"}}";
-
-  /** Sets {@code path} (dots and [i]) in a spec; {@code value} null removes it. JSON text values starting with '{' are objects. */
-  @SuppressWarnings("unchecked")
-  static void set(Map<String, Object> spec, String path, Object value) {
-    String[] parts = path.split("\\.");
-    Object node = spec;
-    for (int i = 0; i < parts.length; i++) {
-      boolean last = i == parts.length - 1;
-      Matcher m = Pattern.compile("^([A-Za-z0-9]+)(?:\\[(\\d+)])?$").matcher(parts[i]);
-      if (!m.matches()) {
-        throw new IllegalArgumentException(path);
-      }
-      Map<String, Object> map = (Map<String, Object>) node;
-      String key = m.group(1);
-      if (m.group(2) == null) {
-        if (last) {
-          if (value == null) {
-            map.remove(key);
-          } else {
-            map.put(key, json(value));
-          }
-        } else {
-          node = map.computeIfAbsent(key, k -> new LinkedHashMap<>());
-        }
-      } else {
-        int index = Integer.parseInt(m.group(2));
-        List<Object> list = (List<Object>) map.computeIfAbsent(key, k -> new ArrayList<>());
-        while (list.size() <= index) {
-          list.add(new LinkedHashMap<>());
-        }
-        if (last) {
-          list.set(index, json(value));
-        } else {
-          node = list.get(index);
-        }
-      }
-    }
-  }
-
-  static Object json(Object value) {
-    if (value instanceof String s && s.startsWith("{") && s.endsWith("}")) {
-      try {
-        return JSON.readValue(s, LinkedHashMap.class);
-      } catch (Exception e) {
-        return value;
-      }
-    }
-    return value;
-  }
-
-  // ---- the cases
-
-  static final List<Case> CASES = new ArrayList<>();
-  static final List<Case> WRONG_TYPES = new ArrayList<>();
-
-  static void add(List<Case> to, String category, String kind, String field, Object value, String mention,
-      Consumer<Map<String, Object>> prepare) {
-    Map<String, Object> spec = base(kind);
-    prepare.accept(spec);
-    set(spec, field, value);
-    String name = "h" + (CASES.size() + WRONG_TYPES.size()) + "-" + kind.toLowerCase().replace("clickhouse", "ch");
-    to.add(new Case(name, category, kind, field, spec, mention));
-  }
-
-  static void add(String category, String kind, String field, Object value) {
-    add(CASES, category, kind, field, value, mention(field), s -> { });
-  }
-
-  /** What a message about {@code field} must name: the field, up to its first list index or its partition filter. */
-  static String mention(String field) {
-    String f = "spec." + field.replaceAll("\\[\\d+].*$", "");
-    return f.startsWith("spec.scope.partitions") ? "spec.scope.partitions" : f;
-  }
-
-  static void add(String category, String kind, String field, Object value, Consumer<Map<String, Object>> prepare) {
-    add(CASES, category, kind, field, value, mention(field), prepare);
-  }
-
-  static void generate() {
-    // identifiers, in every field that becomes one
-    String[][] identifierFields = {
-        {"ClickHouseConnection", "spec.database"}, {"ClickHouseMigration", "spec.database"},
-        {"ClickHouseMigration", "spec.ledgerTable"}, {"RetentionPolicy", "spec.database"},
-        {"RetentionPolicy", "spec.column"}, {"RetentionPolicy", "spec.tables.names[0]"},
-        {"RetentionPolicy", "spec.tables.exclude[0]"}, {"RetentionPolicy", "spec.overrides[0].table"},
-        {"RetentionPolicy", "spec.overrides[0].column"}, {"ClickHouseBackup", "spec.scope.databases[0]"},
-        {"ClickHouseBackup", "spec.scope.tables[0]"}, {"ClickHouseRestore", "spec.targetDatabase"},
-        {"ClickHouseRestore", "spec.tables[0]"}, {"ReportMart", "spec.database"}, {"ReportMart", "spec.table"},
-        {"ReportMart", "spec.columns[0].name"}};
-    for (String[] f : identifierFields) {
-      boolean dotted = f[1].contains("tables[0]") && !f[1].contains("names");
-      for (String bad : IDENTIFIERS) {
-        if (dotted && bad.equals("a.b")) {
-          continue; // database.table is a valid entry there
-        }
-        add("identifier", f[0], f[1].substring(5), bad, s -> {
-          if (f[1].contains("overrides")) {
-            set(s, "overrides[0]", "{\"table\":\"events_1\",\"keep\":\"6M\"}");
-          }
-        });
-      }
-    }
-    // SQL injection and statements where a query or an expression is expected
-    for (String q : List.of("SELECT 1 AS k; DROP TABLE hostile_db.keep", "SELECT 1 AS k;\nDROP DATABASE hostile_db",
-        "DROP TABLE hostile_db.keep", "INSERT INTO hostile_db.keep VALUES ('2020-01-01', 1)",
-        "ALTER TABLE hostile_db.keep DELETE WHERE 1", "TRUNCATE TABLE hostile_db.keep", "SYSTEM SHUTDOWN",
-        "KILL QUERY WHERE 1", "CREATE TABLE hostile_db.evil (x UInt8) ENGINE = Memory",
-        "OPTIMIZE TABLE hostile_db.keep FINAL", "RENAME TABLE hostile_db.keep TO hostile_db.gone", "",
-        "-- only a comment", "SELECT 1 AS k; SELECT 2")) {
-      add("injection", "ReportMart", "source.clickhouse.query", q);
-    }
-    for (String q : List.of("SELECT 1; DROP TABLE users", "DELETE FROM users", "UPDATE users SET x = 1",
-        "COPY users TO PROGRAM 'rm -rf /'")) {
-      add("injection", "ReportMart", "source.jdbc.query", q, s -> set(s, "source", JDBC));
-    }
-    for (String u : List.of("jdbc:postgresql://h/db;DROP", "jdbc:mysql://h/db", "jdbc:postgresql://h/db' OR '1")) {
-      add("injection", "ReportMart", "source.jdbc.url", u, s -> set(s, "source", JDBC));
-    }
-    List<String> expressions = List.of("k; DROP TABLE hostile_db.keep", "k -- x", "k /* x */",
-        "k) ENGINE = Log AS SELECT 1 (", "k)", "(k", "k'", "k # x");
-    for (String e : expressions) {
-      add("injection", "ReportMart", "orderBy", e);
-      add("injection", "ReportMart", "partitionBy", e);
-    }
-    for (String e : List.of("MergeTree; DROP TABLE hostile_db.keep", "Log", "Memory", "MergeTree() -- x",
-        "MergeTree() SETTINGS x=1) ; --", "File(TSV, '/etc/passwd')", "URL('http://evil/')")) {
-      add("injection", "ReportMart", "engine", e);
-    }
-    for (String t : List.of("UInt64; DROP TABLE hostile_db.keep", "UInt64 -- x", "UInt64) ENGINE = Log AS SELECT 1 (",
-        "String DEFAULT (SELECT 1)", "UInt64 /* */", "", "Nullable(String")) {
-      add("injection", "ReportMart", "columns[0].type", t);
-    }
-    add(CASES, "injection", "ReportMart", "settings", "{\"max_threads; DROP TABLE x\":\"1\"}", "spec.settings", s -> { });
-    add(CASES, "injection", "ReportMart", "settings", "{\"index_granularity\":\"1; DROP TABLE x\"}", "spec.settings",
-        s -> { });
-    add(CASES, "injection", "ReportMart", "settings", "{\"index_granularity\":\"1' OR '1\"}", "spec.settings", s -> { });
-    for (String k : List.of("12M; DROP TABLE hostile_db.keep", "12M' OR '1'='1", "-5d", "0d", "999999d", "1e9y", "12",
-        "twelve months", "", "12X")) {
-      add("injection", "RetentionPolicy", "keep", k);
-    }
-    for (String p : List.of("events_.*'; DROP TABLE x; --", "(", "[", "x\"", "x`", "x;y")) {
-      add("injection", "RetentionPolicy", "tables.pattern", p);
-    }
-    add(CASES, "injection", "RetentionPolicy", "overrides[0].keep", "1M; DROP TABLE x", "spec.overrides",
-        s -> set(s, "overrides[0]", "{\"table\":\"events_1\"}"));
-    for (String t : List.of("~(", "~[", "db.t; DROP TABLE x")) {
-      add("injection", "ClickHouseBackup", "scope.tables[0]", t);
-    }
-    for (String id : List.of("2024'); DROP TABLE x; --", "' OR 1=1")) {
-      add("injection", "ClickHouseBackup", "scope.partitions.ids[0]", id);
-      add("injection", "ClickHouseBackup", "scope.partitions.from", id);
-      add("injection", "ClickHouseBackup", "scope.partitions.to", id);
-    }
-    for (String p : List.of("relative/path", "/tmp/../../etc", "/tmp/x'; DROP", "", "/tmp/a\nb")) {
-      add("injection", "ClickHouseBackup", "storage.volume.path", p);
-    }
-    for (String d : List.of("x'; DROP", "default) --")) {
-      add("injection", "ClickHouseBackup", "storage.volume.clickhouseDisk", d);
-    }
-    for (String b : List.of("a'b", "", "UPPER", "x")) {
-      add("injection", "ClickHouseBackup", "storage.s3.bucket", b, s -> set(s, "storage", S3));
-    }
-    for (String p : List.of("../x", "/abs", "a'b", "a;b")) {
-      add("injection", "ClickHouseBackup", "storage.s3.prefix", p, s -> set(s, "storage", S3));
-    }
-    for (String e : List.of("javascript:alert(1)", "file:///etc/passwd", "http://", "not a url")) {
-      add("injection", "ClickHouseBackup", "storage.s3.endpoint", e, s -> set(s, "storage", S3));
-    }
-    add("injection", "ClickHouseBackup", "storage.s3.region", "us'; DROP", s -> set(s, "storage", S3));
-    add("injection", "ClickHouseBackup", "storage.s3.clickhouseEndpoint", "http://h:1/?query=DROP%20TABLE%20x",
-        s -> set(s, "storage", S3));
-    add("injection", "ClickHouseBackup", "encryption.keyId", "x'; DROP",
-        s -> set(s, "encryption", "{\"keySecret\":\"k\"}"));
-    add("injection", "ClickHouseBackup", "method", "rm -rf");
-    for (String id : List.of("../../etc", "x'; DROP", "", "-x")) {
-      add("injection", "ClickHouseRestore", "source.backupId", id);
-    }
-    for (String n : List.of("x'; DROP", "UPPER")) {
-      add("injection", "ClickHouseRestore", "source.backupName", n, s -> set(s, "source", "{\"backupName\":\"x\"}"));
-    }
-    for (String e : List.of("http://h:8123/?query=DROP%20TABLE%20x", "ftp://h", "http://", "javascript:alert(1)",
-        "http://user:pass@h:8123", "http://h:8123/path; DROP", "not a url", "")) {
-      add("injection", "ClickHouseConnection", "endpoints[0]", e);
-    }
-    for (String c : List.of("x'; DROP", "x y", "", "a`b")) {
-      add("injection", "ClickHouseConnection", "cluster", c);
-    }
-    for (String n : List.of("x'; DROP", "UPPER", "../x")) {
-      add("injection", "ClickHouseConnection", "credentials.secretName", n);
-    }
-    for (String n : List.of("x'); DROP TABLE y; --", "a b", "", "a".repeat(300))) {
-      add(CASES, "injection", "ClickHouseMigration", "migrations[0].name", n, "name", s -> { });
-    }
-    // schedules
-    List<String> crons = List.of("61 * * * *", "* * *", "*/0 * * * *", "0 0 32 * *", "0 25 * * *", "DROP TABLE x",
-        "@every 5x", "* * * * * * * *", "0 0 * * 8", "");
-    String[][] cronFields = {{"ClickHouseBackup", "schedule.cron"}, {"RetentionPolicy", "schedule.cron"},
-        {"ReportMart", "refresh.schedule.cron"}, {"RetentionPolicy", "optimize.schedule.cron"}};
-    for (String[] f : cronFields) {
-      for (String c : crons) {
-        add(CASES, "cron", f[0], f[1], c, "spec." + f[1].substring(0, f[1].lastIndexOf('.')), s -> { });
-      }
-    }
-    String[][] zoneFields = {{"ClickHouseBackup", "schedule"}, {"RetentionPolicy", "schedule"},
-        {"ReportMart", "refresh.schedule"}};
-    for (String[] f : zoneFields) {
-      for (String z : List.of("Mars/Olympus", "UTC'; DROP")) {
-        add(CASES, "cron", f[0], f[1] + ".timeZone", z, "spec." + f[1], s -> set(s, f[1] + ".cron", "0 3 * * *"));
-      }
-    }
-    // durations
-    String[][] durationFields = {{"ClickHouseConnection", "connectTimeout"}, {"ClickHouseConnection", "queryTimeout"},
-        {"ClickHouseConnection", "probeInterval"}, {"ClickHouseConnection", "retry.initialBackoff"},
-        {"ClickHouseConnection", "retry.maxBackoff"}, {"ClickHouseConnection", "circuitBreaker.openDuration"},
-        {"ClickHouseMigration", "lockTimeout"}, {"ClickHouseMigration", "statementTimeout"},
-        {"ClickHouseBackup", "retention.maxAge"}};
-    for (String[] f : durationFields) {
-      for (String d : List.of("-5s", "5 parsecs", "1e9h", "99999999999999999999s", "s", "5s; DROP TABLE x")) {
-        add("duration", f[0], f[1], d);
-      }
-    }
-    // numbers: negative, zero where it means nothing, huge
-    Object[][] numberFields = {{"ClickHouseConnection", "retry.maxAttempts", List.of(-1, 0, 1000000)},
-        {"ClickHouseConnection", "circuitBreaker.failureThreshold", List.of(-1, 0, 100000)},
-        {"ClickHouseConnection", "circuitBreaker.successThreshold", List.of(0, 100000)},
-        {"ClickHouseBackup", "parallelism", List.of(-1, 0, 100000)},
-        {"ClickHouseBackup", "retention.keepLast", List.of(-1, 0, 1000000)},
-        {"ClickHouseBackup", "scope.partitions.newest", List.of(-1, 0, 10000000)},
-        {"RetentionPolicy", "maxPartitionsPerRun", List.of(-1, 0, 10000000)},
-        {"RetentionPolicy", "maxRowsPerRun", List.of(-1, 0)},
-        {"RetentionPolicy", "optimize.lastPartitions", List.of(-1, 1000000)},
-        {"RetentionPolicy", "optimize.minParts", List.of(0, 1000000)},
-        {"ClickHouseMigration", "targetVersion", List.of(-1)},
-        {"ClickHouseMigration", "migrations[0].version", List.of(-1, 0)}};
-    for (Object[] f : numberFields) {
-      for (Object n : (List<?>) f[2]) {
-        add(CASES, "number", (String) f[0], (String) f[1], n, ((String) f[1]).contains("migrations[0]") ? "version"
-            : ((String) f[1]).contains("optimize") ? "spec.optimize" : "spec." + f[1], s -> { });
-      }
-    }
-    for (int n : List.of(-1, 0, 10000000)) {
-      add("number", "ReportMart", "source.jdbc.fetchSize", n, s -> set(s, "source", JDBC));
-    }
-    for (int n : List.of(-1, 0, 100000)) {
-      add("number", "ReportMart", "refresh.incremental.periods", n, s -> {
-        set(s, "partitionBy", "k");
-        set(s, "refresh", "{\"mode\":\"incremental\",\"incremental\":{\"column\":\"k\"}}");
-      });
-    }
-    // missing references
-    for (String kind : List.of("ClickHouseMigration", "RetentionPolicy", "ClickHouseBackup", "ClickHouseRestore",
-        "ReportMart")) {
-      add(CASES, "missing-ref", kind, "connectionRef.name", "nope", "nope", s -> { });
-      add(CASES, "missing-ref", kind, "connectionRef", null, "spec.connectionRef", s -> { });
-    }
-    for (String kind : List.of("ClickHouseConnection", "ClickHouseMigration", "RetentionPolicy", "ClickHouseBackup",
-        "ClickHouseRestore", "ReportMart")) {
-      add(CASES, "missing-ref", kind, "spec", null, "spec", s -> s.clear());
-    }
-    add(CASES, "missing-ref", "ClickHouseConnection", "credentials.secretName", "nope", "nope", s -> { });
-    add(CASES, "missing-ref", "ClickHouseRestore", "source.backupName", "nope", "nope",
-        s -> set(s, "source", "{\"backupName\":\"x\"}"));
-    add(CASES, "missing-ref", "ClickHouseBackup", "encryption.keySecret", "nope", "nope", s -> { });
-    add(CASES, "missing-ref", "ClickHouseBackup", "storage.s3.accessKeyId.name", "nope", "nope",
-        s -> set(s, "storage", S3));
-    add(CASES, "missing-ref", "ReportMart", "source.jdbc.credentialsSecret", "nope", "nope",
-        s -> set(s, "source", JDBC));
-    add(CASES, "missing-ref", "ClickHouseMigration", "configMaps[0].name", "nope", "nope",
-        s -> s.remove("migrations"));
-    // wrong types: what a real API server refuses before the operator sees it
-    Object[][] wrong = {{"ClickHouseConnection", "endpoints", "http://x"}, {"ClickHouseMigration", "migrations", "abc"},
-        {"ClickHouseMigration", "migrations[0].version", "one"}, {"RetentionPolicy", "maxPartitionsPerRun", "many"},
-        {"ClickHouseBackup", "parallelism", true}, {"ClickHouseBackup", "compression", "rar"},
-        {"ClickHouseRestore", "mode", "nuke"}, {"RetentionPolicy", "action", "truncateEverything"},
-        {"ReportMart", "columns", "{\"k\":\"UInt64\"}"}, {"ClickHouseConnection", "retry", 5},
-        {"RetentionPolicy", "keep", List.of("12M")}, {"RetentionPolicy", "maxPartitionsPerRun", 1e30},
-        {"ClickHouseBackup", "retention.keepLast", 3000000000L}, {"ReportMart", "refresh.mode", "sometimes"},
-        {"ClickHouseConnection", "loadBalancing", "Chaos"}, {"RetentionPolicy", "tables", "events"}};
-    for (Object[] w : wrong) {
-      String field = (String) w[1];
-      add(WRONG_TYPES, "wrong-type", (String) w[0], field, w[2], "spec." + field,
-          s -> { });
-    }
-  }
-
   // ---- the test
 
   @Test
   void everyBadSpecEndsInAValidationConditionAndRunsNothingButMetadataReads() throws Exception {
     String since = ch.sql("SELECT toString(now())").strip();
     Thread.sleep(1100); // query_log's event_time has one-second resolution
-    // what the CRD schema alone would refuse (for the report)
-    int refusedBySchema = 0;
-    for (Case c : CASES) {
-      if (!schemaErrors(c).isEmpty()) {
-        refusedBySchema++;
-      }
-    }
     for (Case c : CASES) {
       create(resource(c.kind(), c.name(), c.spec()));
     }
@@ -463,38 +131,17 @@ class HostileInputIT {
         failures.add(what + ": no Warning Event " + reason);
       }
     }
-    // wrong types, against the schema as an API server applies it
-    harness.api().faults().enforceSchemas(true);
-    int refusedWrongTypes = 0;
-    try {
-      for (Case c : WRONG_TYPES) {
-        try {
-          create(resource(c.kind(), c.name(), c.spec()));
-          failures.add(c.name() + " " + c.kind() + " spec." + c.field() + ": a wrong type was admitted");
-        } catch (KubernetesClientException e) {
-          if (e.getCode() == 422 && e.getMessage().contains(c.mention())) {
-            refusedWrongTypes++;
-          } else {
-            failures.add(c.name() + ": refused, but not as Invalid naming " + c.mention() + ": " + e.getMessage());
-          }
-        }
-      }
-    } finally {
-      harness.api().faults().enforceSchemas(false);
-    }
     // what reached ClickHouse from the operator's user while all of that happened
     ch.sql("SYSTEM FLUSH LOGS");
     List<String> queries = auditedQueries(since);
     List<String> writes = queries.stream().filter(q -> !readOnlyMetadata(q)).toList();
 
-    System.out.printf("%nhostile-input suite: %d bad specs created (%s), %d wrong types checked against the CRD"
-            + " schema; reasons %s; %d of the %d would also be refused by the CRD schema at admission;"
+    System.out.printf("%nhostile-input suite: %d bad specs created (%s); reasons %s;"
             + " %d queries from the operator's user, %d not read-only metadata%n", CASES.size(), categories,
-        WRONG_TYPES.size(), reasons, refusedBySchema, CASES.size(), queries.size(), writes.size());
+        reasons, queries.size(), writes.size());
     assertThat(failures).as("cases that did not end in a clear validation condition").isEmpty();
-    assertEquals(WRONG_TYPES.size(), refusedWrongTypes);
     assertThat(writes).as("statements other than read-only metadata queries").isEmpty();
-    assertTrue(CASES.size() + WRONG_TYPES.size() >= 200, "at least 200 inputs");
+    assertTrue(CASES.size() >= 200, "at least 200 inputs");
     assertEquals(1000, ch.sqlLong("SELECT count() FROM hostile_db.keep"), "the bait table is untouched");
     assertEquals("", ch.sql("SELECT name FROM system.tables WHERE database = 'hostile_db' AND name NOT IN"
         + " ('keep', 'events_1')").strip(), "no table was created");
@@ -503,7 +150,7 @@ class HostileInputIT {
     String controlsSince = ch.sql("SELECT toString(now())").strip();
     Thread.sleep(1100);
     for (String kind : List.of("ClickHouseMigration", "ReportMart", "RetentionPolicy", "ClickHouseBackup")) {
-      create(resource(kind, "control-" + kind.toLowerCase(), base(kind)));
+      create(resource(kind, "control-" + kind.toLowerCase(), specs.base(kind)));
     }
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() ->
         List.of("ClickHouseMigration", "ReportMart", "RetentionPolicy", "ClickHouseBackup").stream().allMatch(k ->
@@ -547,14 +194,6 @@ class HostileInputIT {
   }
 
   // ---- helpers
-
-  static List<String> schemaErrors(Case c) {
-    var crd = harness.api().crds().stream().filter(d -> d.getSpec().getNames().getKind().equals(c.kind()))
-        .findFirst().orElseThrow();
-    var schema = JSON.valueToTree(crd.getSpec().getVersions().get(0).getSchema().getOpenAPIV3Schema()
-        .getProperties().get("spec"));
-    return CrdSchemaValidator.validate(schema, JSON.valueToTree(c.spec()), "spec");
-  }
 
   static String printable(Case c) {
     Object v = c.spec();

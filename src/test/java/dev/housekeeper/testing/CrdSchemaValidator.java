@@ -13,8 +13,10 @@ import java.util.regex.Pattern;
  * before it stores it (types, enums, required fields, patterns, lengths, bounds), with its error
  * wording ({@code spec.x: Invalid value: ...}); unknown fields are pruned there, so not reported
  * here. CEL rules ({@code x-kubernetes-validations}) are not evaluated. The mock API does none of
- * this; tests that need to know what a real server would refuse switch it on
- * ({@link ApiFaults#enforceSchemas}).
+ * this; tests that run the operator on the mock and need to know what a real server would refuse
+ * switch it on ({@link ApiFaults#enforceSchemas}). Tests of the schema itself use a real API server
+ * ({@link RealKubernetesApi}, {@code dev.housekeeper.api.CrdConformanceIT}), which also checks that
+ * this class gives that server's verdict on every hostile input (683 of them).
  */
 public final class CrdSchemaValidator {
 
