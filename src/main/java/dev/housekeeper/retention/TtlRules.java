@@ -51,6 +51,33 @@ final class TtlRules {
 
   /** The index of {@code word} outside quotes and parentheses, from {@code from}, or -1. */
   private static int topLevel(String text, String word, int from) {
+    for (int i : topLevelIndexes(text, from)) {
+      if (text.startsWith(word, i)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Splits at commas outside quotes and parentheses. */
+  private static List<String> split(String clause) {
+    List<String> out = new ArrayList<>();
+    int start = 0;
+    for (int i : topLevelIndexes(clause, 0)) {
+      if (clause.charAt(i) == ',') {
+        out.add(clause.substring(start, i).strip());
+        start = i + 1;
+      }
+    }
+    if (!clause.isBlank()) {
+      out.add(clause.substring(start).strip());
+    }
+    return out;
+  }
+
+  /** The indexes of the characters of {@code text}, from {@code from}, that stand outside quotes and parentheses. */
+  private static List<Integer> topLevelIndexes(String text, int from) {
+    List<Integer> out = new ArrayList<>();
     int depth = 0;
     char quote = 0;
     for (int i = from; i < text.length(); i++) {
@@ -67,40 +94,9 @@ final class TtlRules {
         depth++;
       } else if (c == ')') {
         depth--;
-      } else if (depth == 0 && text.startsWith(word, i)) {
-        return i;
+      } else if (depth == 0) {
+        out.add(i);
       }
-    }
-    return -1;
-  }
-
-  /** Splits at commas outside quotes and parentheses. */
-  private static List<String> split(String clause) {
-    List<String> out = new ArrayList<>();
-    int depth = 0;
-    char quote = 0;
-    int start = 0;
-    for (int i = 0; i < clause.length(); i++) {
-      char c = clause.charAt(i);
-      if (quote != 0) {
-        if (c == '\\') {
-          i++;
-        } else if (c == quote) {
-          quote = 0;
-        }
-      } else if (c == '\'' || c == '`' || c == '"') {
-        quote = c;
-      } else if (c == '(') {
-        depth++;
-      } else if (c == ')') {
-        depth--;
-      } else if (c == ',' && depth == 0) {
-        out.add(clause.substring(start, i).strip());
-        start = i + 1;
-      }
-    }
-    if (!clause.isBlank()) {
-      out.add(clause.substring(start).strip());
     }
     return out;
   }

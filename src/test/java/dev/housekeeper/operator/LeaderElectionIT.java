@@ -35,12 +35,7 @@ class LeaderElectionIT {
   void standbyTakesOverWhenTheLeaderStops() throws Exception {
     ClickHouseServer clickhouse = ClickHouseServer.shared();
     try (KubernetesApi api = KubernetesApi.start()) {
-      api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
-          .create();
-      api.client().secrets().inNamespace(NS).resource(new SecretBuilder()
-          .withNewMetadata().withName("creds").endMetadata()
-          .withData(Map.of("username", b64(ClickHouseServer.USER), "password", b64(ClickHouseServer.PASSWORD)))
-          .build()).create();
+      namespaceWithCredentials(api);
       Duration lease = Duration.ofSeconds(3);
       HousekeeperOperator a = new HousekeeperOperator(api.server().createClient(),
           OperatorSettings.forTests().withLeaderElection(NS, "housekeeper-leader", "replica-a", lease)).start();
@@ -86,12 +81,7 @@ class LeaderElectionIT {
     String slow = "SELECT count() FROM (SELECT sleep(0.5) FROM numbers(40)) SETTINGS max_block_size = 1";
     try (KubernetesApi api = KubernetesApi.start();
         TcpProxy toApi = new TcpProxy(api.server().getPort()).start()) {
-      api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
-          .create();
-      api.client().secrets().inNamespace(NS).resource(new SecretBuilder()
-          .withNewMetadata().withName("creds").endMetadata()
-          .withData(Map.of("username", b64(ClickHouseServer.USER), "password", b64(ClickHouseServer.PASSWORD)))
-          .build()).create();
+      namespaceWithCredentials(api);
       // the leader gives up 2/3 into the lease (6 s without a renewal), the standby may take it at 9 s: the
       // old leader has 3 s to stop its work, as it has 5 s with the default 15 s lease
       Duration lease = Duration.ofSeconds(9);
@@ -153,6 +143,16 @@ class LeaderElectionIT {
   private static String runningSlow(ClickHouseServer clickhouse) {
     return clickhouse.sql("SELECT any(query_id) FROM system.processes WHERE query LIKE '%sleep(0.5) FROM numbers(40)%'"
         + " AND query NOT LIKE '%system.processes%'");
+  }
+
+  /** The operator's namespace, with the Secret of the ClickHouse user ("creds"). */
+  private static void namespaceWithCredentials(KubernetesApi api) {
+    api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
+        .create();
+    api.client().secrets().inNamespace(NS).resource(new SecretBuilder()
+        .withNewMetadata().withName("creds").endMetadata()
+        .withData(Map.of("username", b64(ClickHouseServer.USER), "password", b64(ClickHouseServer.PASSWORD)))
+        .build()).create();
   }
 
   private static String holder(KubernetesApi api) {

@@ -1,7 +1,6 @@
 package dev.housekeeper.testing;
 
 import java.io.IOException;
-import java.net.HttpURLConnection;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -162,14 +161,7 @@ public final class ChdbServer implements AutoCloseable {
   }
 
   public boolean ping() {
-    try {
-      HttpURLConnection c = (HttpURLConnection) URI.create(httpUrl() + "/ping").toURL().openConnection();
-      c.setConnectTimeout(500);
-      c.setReadTimeout(1000);
-      return c.getResponseCode() == 200;
-    } catch (IOException e) {
-      return false;
-    }
+    return ClickHouseServer.answersPing(httpUrl());
   }
 
   public String httpUrl() {

@@ -244,8 +244,13 @@ public final class ClickHouseServer implements AutoCloseable {
   }
 
   public boolean ping() {
+    return answersPing(httpUrl());
+  }
+
+  /** Whether the ClickHouse HTTP interface at {@code httpUrl} answers /ping (this server, or the chDB server). */
+  static boolean answersPing(String httpUrl) {
     try {
-      HttpURLConnection c = (HttpURLConnection) URI.create(httpUrl() + "/ping").toURL().openConnection();
+      HttpURLConnection c = (HttpURLConnection) URI.create(httpUrl + "/ping").toURL().openConnection();
       c.setConnectTimeout(500);
       c.setReadTimeout(1000);
       return c.getResponseCode() == 200;
