@@ -4,7 +4,7 @@ import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Row;
 import dev.housekeeper.clickhouse.Sql;
-import dev.housekeeper.mart.MartRefresh;
+import dev.housekeeper.common.WorkingTables;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
@@ -74,16 +74,6 @@ public final class BackupScope {
     return false;
   }
 
-  /**
-   * The operator's own working tables, never backed up: a restore's staging table, a mart's table
-   * being built or swapped out. They come and go while a backup runs (a backup that listed one
-   * failed when the mart renamed it a moment later).
-   */
-  static boolean workingTable(String name) {
-    return name.startsWith(LogicalRestore.STAGING_PREFIX) || name.endsWith(MartRefresh.STAGING_SUFFIX)
-        || name.endsWith(MartRefresh.OLD_SUFFIX);
-  }
-
   /** Tables to back up: MergeTree-family tables of the databases that the entries match. */
   public static List<LogicalBackup.TableRef> resolve(ClickHouseClient client, List<String> databases,
       List<String> entries, List<String> skipped) throws UnknownTable {
@@ -96,7 +86,7 @@ public final class BackupScope {
       String db = r.string("database");
       String name = r.string("name");
       existingDbs.add(db);
-      if (workingTable(name) || name.startsWith(".inner") || !matches(entries, db, name)) {
+      if (WorkingTables.isWorkingTable(name) || name.startsWith(".inner") || !matches(entries, db, name)) {
         continue;
       }
       seenNames.add(name);

@@ -1,5 +1,6 @@
 package dev.housekeeper.backup;
 
+import dev.housekeeper.common.KubernetesNames;
 import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.api.common.SecretKeyRef;
 import dev.housekeeper.backup.storage.FileObjectStore;
@@ -35,11 +36,6 @@ public final class BackupSetup {
   }
 
   /** Static checks of a storage spec (no Secrets read). */
-  /** Whether a name can be a Kubernetes object's name (a DNS subdomain). */
-  public static boolean isObjectName(String name) {
-    return name != null && name.length() <= 253 && name.matches("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$");
-  }
-
   public static List<String> validate(String field, BackupStorage storage) {
     List<String> problems = new ArrayList<>();
     if (storage == null || (storage.s3 == null) == (storage.volume == null)) {
@@ -82,7 +78,7 @@ public final class BackupSetup {
         problems.add(field + ".s3.prefix must be relative, without .., of letters, digits and _ . / = -");
       }
       for (var ref : new SecretKeyRef[] {s3.accessKeyId, s3.secretAccessKey}) {
-        if (ref != null && ref.getName() != null && !isObjectName(ref.getName())) {
+        if (ref != null && ref.getName() != null && !KubernetesNames.isObjectName(ref.getName())) {
           problems.add(field + ".s3: " + Identifiers.describe(ref.getName()) + " is not the name of a Secret");
         }
       }

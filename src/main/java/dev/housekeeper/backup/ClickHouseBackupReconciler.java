@@ -1,5 +1,6 @@
 package dev.housekeeper.backup;
 
+import dev.housekeeper.common.KubernetesNames;
 import dev.housekeeper.api.backup.ClickHouseBackup;
 import dev.housekeeper.api.backup.ClickHouseBackupSpec;
 import dev.housekeeper.api.backup.ClickHouseBackupStatus;
@@ -480,7 +481,7 @@ public class ClickHouseBackupReconciler
       problems.add("spec.parallelism must be between 1 and 16");
     }
     if (spec.encryption != null) {
-      if (spec.encryption.keySecret == null || !BackupSetup.isObjectName(spec.encryption.keySecret)) {
+      if (spec.encryption.keySecret == null || !KubernetesNames.isObjectName(spec.encryption.keySecret)) {
         problems.add("spec.encryption.keySecret: " + Identifiers.describe(spec.encryption.keySecret)
             + " is not the name of a Secret");
       }

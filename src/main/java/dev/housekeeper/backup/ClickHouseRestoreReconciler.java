@@ -1,5 +1,6 @@
 package dev.housekeeper.backup;
 
+import dev.housekeeper.common.KubernetesNames;
 import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.api.backup.ClickHouseBackup;
 import dev.housekeeper.api.backup.ClickHouseRestore;
@@ -374,11 +375,11 @@ public class ClickHouseRestoreReconciler
         && !spec.source.backupId.matches("^[A-Za-z0-9][-A-Za-z0-9_.]*$")) {
       problems.add("spec.source.backupId: " + spec.source.backupId + " is not a backup id");
     }
-    if (spec.source != null && spec.source.backupName != null && !BackupSetup.isObjectName(spec.source.backupName)) {
+    if (spec.source != null && spec.source.backupName != null && !KubernetesNames.isObjectName(spec.source.backupName)) {
       problems.add("spec.source.backupName: " + Identifiers.describe(spec.source.backupName)
           + " is not the name of a ClickHouseBackup");
     }
-    if (spec.keySecret != null && !BackupSetup.isObjectName(spec.keySecret)) {
+    if (spec.keySecret != null && !KubernetesNames.isObjectName(spec.keySecret)) {
       problems.add("spec.keySecret: " + Identifiers.describe(spec.keySecret)
           + " is not the name of a Secret");
     }

@@ -29,7 +29,7 @@ import java.util.regex.Pattern;
 public final class LogicalRestore {
 
   /** Tables are loaded into a staging table named so, then swapped in. */
-  public static final String STAGING_PREFIX = "_hk_restore_";
+  public static final String STAGING_PREFIX = dev.housekeeper.common.WorkingTables.RESTORE_STAGING_PREFIX;
 
   /** What to do with a table that exists in the target database. */
   public enum Mode {

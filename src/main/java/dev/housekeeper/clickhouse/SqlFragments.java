@@ -1,6 +1,5 @@
 package dev.housekeeper.clickhouse;
 
-import dev.housekeeper.migration.SqlSplitter;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;

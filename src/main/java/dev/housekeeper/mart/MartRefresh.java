@@ -96,8 +96,8 @@ public final class MartRefresh {
   }
 
   /** A mart's working tables: the one being built, and the previous one during the swap. */
-  public static final String STAGING_SUFFIX = "_hk_staging";
-  public static final String OLD_SUFFIX = "_hk_old";
+  public static final String STAGING_SUFFIX = dev.housekeeper.common.WorkingTables.MART_STAGING_SUFFIX;
+  public static final String OLD_SUFFIX = dev.housekeeper.common.WorkingTables.MART_OLD_SUFFIX;
 
   static String staging(String table) {
     return table + STAGING_SUFFIX;

@@ -355,7 +355,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
         problems.add("spec.source.jdbc.url: only jdbc:postgresql:// URLs are supported");
       }
       if (spec.source.jdbc.credentialsSecret != null
-          && !dev.housekeeper.backup.BackupSetup.isObjectName(spec.source.jdbc.credentialsSecret)) {
+          && !dev.housekeeper.common.KubernetesNames.isObjectName(spec.source.jdbc.credentialsSecret)) {
         problems.add("spec.source.jdbc.credentialsSecret: " + Identifiers.describe(spec.source.jdbc.credentialsSecret)
             + " is not the name of a Secret");
       }

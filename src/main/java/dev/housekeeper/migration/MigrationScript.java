@@ -1,5 +1,6 @@
 package dev.housekeeper.migration;
 
+import dev.housekeeper.clickhouse.SqlSplitter;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

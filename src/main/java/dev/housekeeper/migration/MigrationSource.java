@@ -1,5 +1,6 @@
 package dev.housekeeper.migration;
 
+import dev.housekeeper.clickhouse.SqlSplitter;
 import dev.housekeeper.api.migration.ClickHouseMigrationSpec;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import java.util.ArrayList;

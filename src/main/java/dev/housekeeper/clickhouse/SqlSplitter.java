@@ -1,4 +1,4 @@
-package dev.housekeeper.migration;
+package dev.housekeeper.clickhouse;
 
 import java.util.ArrayList;
 import java.util.List;
