@@ -32,11 +32,30 @@ public final class BackupJob {
   public static final class Failed extends Exception {
     private final boolean cleanedUp;
     private final boolean cancelled;
+    private final boolean stopping;
 
     Failed(String message, Throwable cause, boolean cleanedUp, boolean cancelled) {
+      this(message, cause, cleanedUp, cancelled, false);
+    }
+
+    private Failed(String message, Throwable cause, boolean cleanedUp, boolean cancelled, boolean stopping) {
       super(message, cause);
       this.cleanedUp = cleanedUp;
       this.cancelled = cancelled;
+      this.stopping = stopping;
+    }
+
+    /**
+     * This process stopped watching a backup the server goes on with: the run is not over, and the
+     * next operator takes it over from status.running.
+     */
+    static Failed stopping(String serverBackupId, Throwable cause) {
+      return new Failed("the operator stopped while the server's backup " + serverBackupId + " ran; it is taken over"
+          + " on restart", cause, true, false, true);
+    }
+
+    public boolean stopping() {
+      return stopping;
     }
 
     public boolean cleanedUp() {
@@ -49,6 +68,7 @@ public final class BackupJob {
   }
 
   private static final Duration NATIVE_TIMEOUT = Duration.ofHours(12);
+  private static final Duration SERVER_POLL = Duration.ofSeconds(1);
 
   private final ClickHouseClient client;
   private final ObjectStore store;
@@ -58,6 +78,10 @@ public final class BackupJob {
   private volatile LogicalBackup logical;
   private volatile boolean cancelled;
   private volatile String nativeQuery;
+  /** The server's id of the native backup (system.backups.id), once it is started or found. */
+  private volatile String serverBackupId;
+  /** This run takes over a backup a previous process started: it never starts a second one. */
+  private boolean resuming;
 
   private final java.time.Clock clock;
 
@@ -78,6 +102,17 @@ public final class BackupJob {
     return this;
   }
 
+  /** Makes this run take over the backup a previous process started (status.running), never start another. */
+  public BackupJob resuming() {
+    this.resuming = true;
+    return this;
+  }
+
+  /** The server's id of the native backup in progress, once known. */
+  public String serverBackupId() {
+    return serverBackupId;
+  }
+
   /** Tables left out of the scope (views, other engines), for an Event. */
   public List<String> skipped() {
     return skipped;
@@ -91,7 +126,8 @@ public final class BackupJob {
       l.cancel();
     }
     String q = nativeQuery;
-    if (q != null) {
+    // once the server runs the backup in the background, the loop that watches it kills it
+    if (q != null && serverBackupId == null) {
       try {
         client.cancel(q);
       } catch (RuntimeException e) {
@@ -172,10 +208,10 @@ public final class BackupJob {
     if (plan.storage().s3 != null) {
       destination = BackupSetup.nativeUrl(plan.storage().s3, plan.backupId());
       sql = NativeBackupSql.backupToS3(tables, destination, plan.s3Credentials().accessKeyId(),
-          plan.s3Credentials().secretAccessKey());
+          plan.s3Credentials().secretAccessKey(), true);
     } else {
       destination = "Disk('" + plan.storage().volume.clickhouseDisk + "', '" + plan.backupId() + "')";
-      sql = NativeBackupSql.backupToDisk(tables, plan.storage().volume.clickhouseDisk, plan.backupId());
+      sql = NativeBackupSql.backupToDisk(tables, plan.storage().volume.clickhouseDisk, plan.backupId(), true);
     }
     Manifest manifest = new Manifest();
     manifest.backupId = plan.backupId();
@@ -187,34 +223,140 @@ public final class BackupJob {
     try {
       manifest.serverVersion = client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
       for (LogicalBackup.TableRef t : tables) {
-        Manifest.TableEntry entry = new Manifest.TableEntry();
-        entry.database = t.database();
-        entry.table = t.table();
-        List<Row> parts = client.query(Sql.query("SELECT partition_id, sum(rows) AS rows, sum(bytes_on_disk) AS bytes"
-            + " FROM system.parts WHERE database = ? AND table = ? AND active GROUP BY partition_id"
-            + " ORDER BY partition_id", t.database(), t.table()));
-        for (Row p : parts) {
-          Manifest.PartitionEntry pe = new Manifest.PartitionEntry();
-          pe.partitionId = p.string("partition_id");
-          pe.rows = p.longValue("rows");
-          pe.storedBytes = p.longValue("bytes");
-          entry.partitions.add(pe);
-        }
-        manifest.tables.add(entry);
+        manifest.tables.add(nativeEntry(t));
       }
-      progress.accept("server-side BACKUP of " + tables.size() + " table(s) to " + destination.replaceAll("\\?.*", ""));
-      client.execute(sql.withQueryId(qid).withTimeout(NATIVE_TIMEOUT));
+      // one server backup per run: a run taken over from another process goes on with the one it started
+      List<Row> earlier = client.query(NativeBackupSql.serverBackups(plan.backupId()));
+      if (!earlier.isEmpty()) {
+        serverBackupId = earlier.get(0).string("id");
+        progress.accept("going on with the server's backup " + serverBackupId + " of " + plan.backupId() + " ("
+            + earlier.get(0).string("status") + ")");
+      } else if (resuming) {
+        throw new Failed("interrupted: the operator restarted while the backup ran, and the server no longer lists it"
+            + " (it restarted too); its objects are deleted before the next backup", null, clean(), false);
+      } else {
+        progress.accept("server-side BACKUP of " + tables.size() + " table(s) to " + destination.replaceAll("\\?.*", ""));
+        serverBackupId = client.query(sql.withQueryId(qid)).get(0).string("id");
+      }
+      awaitServerBackup();
       manifest.endTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
       try (ObjectStore.Upload upload = store.create(plan.backupId() + "/" + Manifest.FILE)) {
         upload.write(manifest.toJson());
       }
       return manifest;
+    } catch (Interrupted e) {
+      // this process is stopping (a restart, a lost lease): the server's backup goes on and the next
+      // operator takes it over from status.running; nothing of it may be deleted here
+      throw Failed.stopping(serverBackupId, e);
     } catch (IOException | RuntimeException e) {
+      if (serverBackupId != null && !cancelled && Thread.currentThread().isInterrupted()) {
+        throw Failed.stopping(serverBackupId, e);
+      }
       boolean cleaned = clean();
       throw new Failed((cancelled ? "the backup was cancelled: " : "") + rootMessage(e), e, cleaned, cancelled);
     } finally {
       nativeQuery = null;
     }
+  }
+
+  private Manifest.TableEntry nativeEntry(LogicalBackup.TableRef t) {
+    Manifest.TableEntry entry = new Manifest.TableEntry();
+    entry.database = t.database();
+    entry.table = t.table();
+    List<Row> parts = client.query(Sql.query("SELECT partition_id, sum(rows) AS rows, sum(bytes_on_disk) AS bytes"
+        + " FROM system.parts WHERE database = ? AND table = ? AND active GROUP BY partition_id"
+        + " ORDER BY partition_id", t.database(), t.table()));
+    for (Row p : parts) {
+      Manifest.PartitionEntry pe = new Manifest.PartitionEntry();
+      pe.partitionId = p.string("partition_id");
+      pe.rows = p.longValue("rows");
+      pe.storedBytes = p.longValue("bytes");
+      entry.partitions.add(pe);
+    }
+    return entry;
+  }
+
+  /** This process was interrupted while the server's backup ran (not a cancellation of the backup). */
+  private static final class Interrupted extends Exception {
+    Interrupted(InterruptedException cause) {
+      super("interrupted", cause);
+    }
+  }
+
+  /**
+   * Polls system.backups until the server's backup ends, its progress (files, bytes) going to the
+   * status. A cancellation kills it (KILL QUERY cancels a BACKUP from 24.1: then its objects are
+   * deleted; an older server finishes it, and the backup is kept as complete). A poll that fails for
+   * a passing reason is tried again: the
+   * backup goes on meanwhile, and its objects must not be deleted under it.
+   */
+  private void awaitServerBackup() throws Interrupted {
+    long deadline = System.nanoTime() + NATIVE_TIMEOUT.toNanos();
+    boolean killed = false;
+    Row backup = null;
+    while (true) {
+      if (cancelled && !killed && backup != null) {
+        // the backup's own query id, from system.backups: the statement's id on a real server (24.1 and
+        // later run both under one id), the engine's own where the backup runs apart from the statement
+        client.cancel(backup.has("query_id") && !backup.string("query_id").isEmpty() ? backup.string("query_id")
+            : LogicalBackup.queryIdPrefix(plan.backupId()) + "native");
+        killed = true;
+      }
+      try {
+        List<Row> rows = client.query(Sql.query("SELECT * FROM system.backups WHERE id = ?", serverBackupId));
+        if (rows.isEmpty()) {
+          throw new IllegalStateException("the server no longer lists its backup " + serverBackupId + " (it restarted);"
+              + " the backup is incomplete");
+        }
+        backup = rows.get(0);
+      } catch (dev.housekeeper.clickhouse.ClickHouseException e) {
+        backup = null;
+        if (!dev.housekeeper.common.Transient.is(e) || System.nanoTime() > deadline) {
+          throw e;
+        }
+        progress.accept("server-side BACKUP " + serverBackupId + ": its progress cannot be read (" + e.getMessage()
+            + "); trying again");
+      }
+      if (backup != null) {
+        String state = backup.string("status");
+        switch (state) {
+          case "BACKUP_CREATED":
+            return;
+          case "BACKUP_FAILED":
+            throw new IllegalStateException("the server's BACKUP failed: " + backup.string("error"));
+          case "BACKUP_CANCELLED":
+            throw new IllegalStateException("the server cancelled its BACKUP");
+          default:
+            progress.accept("server-side BACKUP " + serverBackupId + ": " + state + describeProgress(backup));
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the server's BACKUP did not end in " + NATIVE_TIMEOUT.toHours() + " hours");
+      }
+      try {
+        Thread.sleep(SERVER_POLL.toMillis());
+      } catch (InterruptedException e) {
+        if (cancelled) {
+          continue;
+        }
+        Thread.currentThread().interrupt();
+        throw new Interrupted(e);
+      }
+    }
+  }
+
+  private static String describeProgress(Row backup) {
+    StringBuilder out = new StringBuilder();
+    if (backup.has("num_files")) {
+      out.append(", ").append(backup.longValue("num_files")).append(" files");
+    }
+    for (String column : List.of("total_size", "uncompressed_size")) {
+      if (backup.has(column)) {
+        out.append(", ").append(backup.longValue(column)).append(" bytes");
+        break;
+      }
+    }
+    return out.toString();
   }
 
   private boolean exists() {

@@ -60,7 +60,13 @@ public class ClickHouseBackupReconciler
 
   /** What a run produced, folded into status by the next pass. */
   record RunResult(BackupRecord record, boolean cleanedUp, List<String> skipped, List<String> pruned,
-      List<String> cleaned, String housekeepingError, boolean retriable) {}
+      List<String> cleaned, String housekeepingError, boolean retriable, boolean stopped) {
+
+    /** The process stopped watching a backup the server goes on with: status.running stays for the take-over. */
+    static RunResult stoppedWatching() {
+      return new RunResult(null, true, List.of(), List.of(), List.of(), null, false, true);
+    }
+  }
 
   @Override
   protected void phase(ClickHouseBackupStatus status, Phase phase) {
@@ -74,6 +80,9 @@ public class ClickHouseBackupReconciler
     var task = work.<RunResult>get(key);
     if (task.isPresent() && !task.get().done()) {
       BackupJob job = jobs.get(key);
+      if (job != null && job.serverBackupId() != null) {
+        status.runningServerBackupId = job.serverBackupId();
+      }
       if (spec != null && spec.suspend && job != null) {
         job.cancel();
         return new Pass<>(Phase.Running, false, true, false, "Cancelling",
@@ -83,11 +92,14 @@ public class ClickHouseBackupReconciler
           "backup " + status.running + ": " + task.get().progress(), POLL);
     }
     Instant now = clock.instant();
+    // a native backup started by a process that is gone: the server goes on with it, so the run is taken over
+    String takeOver = !task.isPresent() && status.running != null && ClickHouseBackupSpec.NATIVE.equals(status.method)
+        && spec != null ? status.running : null;
     if (task.isPresent()) {
       work.take(key);
       jobs.remove(key);
       fold(resource, status, task.get(), now);
-    } else if (status.running != null) {
+    } else if (status.running != null && takeOver == null) {
       // the process that ran it is gone: the backup is incomplete
       BackupRecord r = new BackupRecord();
       r.id = status.running;
@@ -98,6 +110,7 @@ public class ClickHouseBackupReconciler
       status.backups.add(0, r);
       status.pendingCleanup.add(r.id);
       status.running = null;
+      status.runningServerBackupId = null;
       afterWrite.warning(key, resource, "BackupInterrupted", "Backup " + r.id + " was interrupted by an operator restart"
           + retry(status, now, true) + ".");
     }
@@ -120,7 +133,7 @@ public class ClickHouseBackupReconciler
     }
     boolean firstOneShot = spec.schedule == null && status.backups.isEmpty() && !spec.suspend;
     boolean retryDue = status.retryTime != null && !spec.suspend && !Instant.parse(status.retryTime).isAfter(now);
-    boolean due = asked || firstOneShot || retryDue || (next != null && !next.isAfter(now));
+    boolean due = takeOver != null || asked || firstOneShot || retryDue || (next != null && !next.isAfter(now));
     status.nextScheduleTime = next == null ? null : format(next);
     Pass<Phase> settled = settled(status, spec, next, now);
     if (!due) {
@@ -138,7 +151,8 @@ public class ClickHouseBackupReconciler
           status.phase == Phase.Failed, e.reason(), e.getMessage() + " The backup starts when it is Ready.",
           notReadyRequeue(e));
     }
-    String method = method(spec, conn.connection());
+    // a taken-over run stays native whatever the spec says now: the server's backup is the run
+    String method = takeOver != null ? ClickHouseBackupSpec.NATIVE : method(spec, conn.connection());
     if (method.startsWith("!")) {
       return new Pass<>(Phase.Failed, false, false, true, "MethodUnavailable", method.substring(1), REFRESH);
     }
@@ -159,12 +173,14 @@ public class ClickHouseBackupReconciler
           + " is fixed.", Duration.ofSeconds(10));
     }
     // acknowledged only now: a backup asked for while its Secret was missing still runs once it appears
-    status.acknowledgedRunNow = runNow;
-    if (spec.schedule != null && !spec.suspend && next != null && !next.isAfter(now)) {
+    if (takeOver == null) {
+      status.acknowledgedRunNow = runNow;
+    }
+    if (takeOver == null && spec.schedule != null && !spec.suspend && next != null && !next.isAfter(now)) {
       next = schedule(spec).next(now); // a missed time runs once, then the schedule counts from now
       status.nextScheduleTime = format(next);
     }
-    String id = backupId(resource, now, status);
+    String id = takeOver != null ? takeOver : backupId(resource, now, status);
     String configuredDb = conn.connection().getSpec().getDatabase();
     List<String> databases = spec.scope != null && spec.scope.databases != null && !spec.scope.databases.isEmpty()
         ? List.copyOf(spec.scope.databases) : List.of(configuredDb == null ? "default" : configuredDb);
@@ -199,12 +215,18 @@ public class ClickHouseBackupReconciler
           }
         }
         BackupJob job = new BackupJob(client, store, plan, progress, clock).shards(shards);
+        if (takeOver != null) {
+          job.resuming();
+        }
         jobs.put(key, job);
         BackupRecord record;
         boolean cleanedUp = true;
         try {
           record = job.run();
         } catch (BackupJob.Failed f) {
+          if (f.stopping()) {
+            return RunResult.stoppedWatching();
+          }
           record = new BackupRecord();
           record.id = id;
           record.method = method;
@@ -212,7 +234,7 @@ public class ClickHouseBackupReconciler
           record.message = f.getMessage();
           cleanedUp = f.cleanedUp();
           return new RunResult(record, cleanedUp, job.skipped(), List.of(), cleaned, housekeepingError,
-              !f.cancelled() && Transient.is(f));
+              !f.cancelled() && Transient.is(f), false);
         }
         // prune: the new backup is the newest complete one
         List<BackupRecord> all = new ArrayList<>();
@@ -232,11 +254,16 @@ public class ClickHouseBackupReconciler
                 + e.getMessage();
           }
         }
-        return new RunResult(record, true, job.skipped(), pruned, cleaned, housekeepingError, false);
+        return new RunResult(record, true, job.skipped(), pruned, cleaned, housekeepingError, false, false);
       }
     }, reconcileWhenDone(resource));
-    events.normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases + ", to "
-        + BackupSetup.location(spec.storage, id) + ").");
+    if (takeOver != null) {
+      events.normal(resource, "BackupTakenOver", "Backup " + id + " was started by an operator that is gone; the"
+          + " server's backup goes on and is watched again.");
+    } else {
+      events.normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases + ", to "
+          + BackupSetup.location(spec.storage, id) + ").");
+    }
     return new Pass<>(Phase.Running, status.lastSuccessful != null, true, false, "Running", "backup " + id
         + " started", POLL);
   }
@@ -267,7 +294,11 @@ public class ClickHouseBackupReconciler
         status.pendingCleanup.add(r.id);
       }
     }
+    if (result != null && result.stopped()) {
+      return;
+    }
     status.running = null;
+    status.runningServerBackupId = null;
     if (result == null) {
       afterWrite.then(key, () -> metrics.action(KIND, ns, "backup", "failure"));
       status.backups.get(0).message += retry(status, now, false);

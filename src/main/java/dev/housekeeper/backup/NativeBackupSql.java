@@ -26,12 +26,33 @@ public final class NativeBackupSql {
 
   /** {@code BACKUP TABLE a.b, TABLE a.c TO S3('url', 'key', 'secret')}. */
   public static Sql backupToS3(List<LogicalBackup.TableRef> tables, String url, String accessKey, String secretKey) {
-    return Sql.command("BACKUP " + tables(tables) + " TO S3(?, ?, ?)", url, accessKey, secretKey);
+    return backupToS3(tables, url, accessKey, secretKey, false);
+  }
+
+  /**
+   * The same; with {@code async} the server runs it in the background ({@code ... ASYNC}): the
+   * statement returns the backup's id at once and {@code system.backups} shows its progress; a
+   * restarted operator finds it there by its destination, which names the backup id.
+   */
+  public static Sql backupToS3(List<LogicalBackup.TableRef> tables, String url, String accessKey, String secretKey,
+      boolean async) {
+    return Sql.command("BACKUP " + tables(tables) + " TO S3(?, ?, ?)" + (async ? " ASYNC" : ""), url, accessKey,
+        secretKey);
   }
 
   /** {@code BACKUP TABLE a.b TO Disk('disk', 'path')}. */
   public static Sql backupToDisk(List<LogicalBackup.TableRef> tables, String disk, String path) {
-    return Sql.command("BACKUP " + tables(tables) + " TO Disk(?, ?)", disk, path);
+    return backupToDisk(tables, disk, path, false);
+  }
+
+  /** The same, {@code async} as {@link #backupToS3(List, String, String, String, boolean)}. */
+  public static Sql backupToDisk(List<LogicalBackup.TableRef> tables, String disk, String path, boolean async) {
+    return Sql.command("BACKUP " + tables(tables) + " TO Disk(?, ?)" + (async ? " ASYNC" : ""), disk, path);
+  }
+
+  /** The server's backups whose destination names {@code backupId}, newest first (every column: they vary by version). */
+  public static Sql serverBackups(String backupId) {
+    return Sql.query("SELECT * FROM system.backups WHERE position(name, ?) > 0 ORDER BY start_time DESC", backupId);
   }
 
   /** {@code RESTORE TABLE a.b AS c.b FROM S3(...)}: into another database, beside the original. */

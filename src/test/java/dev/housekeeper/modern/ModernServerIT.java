@@ -30,6 +30,7 @@ import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.OperatorHarness;
 import dev.housekeeper.testing.S3Server;
 import dev.housekeeper.testing.Specs;
+import dev.housekeeper.testing.TcpProxy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -372,6 +373,82 @@ class ModernServerIT {
         () -> Serialization.asJson(restored.getStatus()));
     assertEquals(100_000L, restored.getStatus().rows);
     assertEquals(fingerprint("modern_src.events"), fingerprint("modern_from_logical.events"));
+  }
+
+  /** A table of 3,000,000 rows (about 40 MB in parts) for backups that take a while through a throttled link. */
+  static void bigSource() {
+    if (ch.sqlLong("SELECT count() FROM system.tables WHERE database = 'modern_big'") == 0) {
+      database("modern_big", "Atomic");
+      ch.sql("CREATE TABLE modern_big.events (d Date, id UInt64, s String) ENGINE = MergeTree PARTITION BY toYYYYMM(d)"
+          + " ORDER BY id");
+      ch.sql("INSERT INTO modern_big.events SELECT toDate('2024-01-01') + number % 90, number,"
+          + " toString(cityHash64(number)) FROM numbers(3000000)");
+    }
+  }
+
+  /** S3 as the ClickHouse server reaches it through a proxy throttled to 500 kB/s a connection: a native backup takes many seconds. */
+  static BackupStorage throttledS3(TcpProxy toS3, String prefix) {
+    toS3.throttle(500_000);
+    BackupStorage storage = Specs.s3(s3.endpoint(), "modern", prefix);
+    storage.s3.clickhouseEndpoint = toS3.url();
+    return storage;
+  }
+
+  static long serverBackups(String backupId) {
+    return ch.sqlLong("SELECT count() FROM system.backups WHERE position(name, '" + backupId + "') > 0");
+  }
+
+  /**
+   * The operator restarts while the server writes a native backup (BACKUP ... ASYNC): the new one
+   * finds the server's backup from status and goes on watching it; exactly one server backup is
+   * made, it completes, and it restores equal.
+   */
+  @Test
+  void aNativeBackupIsTakenOverByTheNextOperatorNeverStartedTwice() throws Exception {
+    bigSource();
+    try (TcpProxy toS3 = new TcpProxy(java.net.URI.create(s3.endpoint()).getPort()).start()) {
+      ClickHouseBackupSpec spec = Specs.backupSpec(throttledS3(toS3, "takeover"), "modern_big");
+      harness.client().resource(Specs.backup(NS, "takeover", spec)).create();
+      ClickHouseBackup running = awaitStatus(ClickHouseBackup.class, "takeover", b -> b.getStatus() != null
+          && b.getStatus().runningServerBackupId != null);
+      String id = running.getStatus().running;
+      String serverId = running.getStatus().runningServerBackupId;
+      assertEquals("CREATING_BACKUP", ch.sql("SELECT status FROM system.backups WHERE id = '" + serverId + "'"));
+      harness.restartOperator();
+      ClickHouseBackup done = awaitStatus(ClickHouseBackup.class, "takeover", b -> b.getStatus().lastSuccessful != null);
+      assertEquals(id, done.getStatus().lastSuccessful.id, "the run that was taken over completed");
+      assertEquals("native", done.getStatus().lastSuccessful.method);
+      assertEquals(1, serverBackups(id), "one server backup for the run");
+      assertEquals("BACKUP_CREATED", ch.sql("SELECT status FROM system.backups WHERE id = '" + serverId + "'"));
+      assertThat(harness.events(done)).anyMatch(e -> "BackupTakenOver".equals(e.getReason()));
+      toS3.throttle(0);
+      ClickHouseRestore restored = restore("from-takeover", "takeover", "modern_big_restored");
+      assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
+          () -> Serialization.asJson(restored.getStatus()));
+      assertEquals(fingerprint("modern_big.events"), fingerprint("modern_big_restored.events"));
+    }
+  }
+
+  /** Suspended while the server writes it, a native backup is cancelled on the server and leaves nothing in storage. */
+  @Test
+  void aSuspendedNativeBackupIsCancelledOnTheServerAndLeavesNothing() throws Exception {
+    bigSource();
+    try (TcpProxy toS3 = new TcpProxy(java.net.URI.create(s3.endpoint()).getPort()).start()) {
+      ClickHouseBackupSpec spec = Specs.backupSpec(throttledS3(toS3, "suspended"), "modern_big");
+      harness.client().resource(Specs.backup(NS, "suspended", spec)).create();
+      ClickHouseBackup running = awaitStatus(ClickHouseBackup.class, "suspended", b -> b.getStatus() != null
+          && b.getStatus().runningServerBackupId != null);
+      String id = running.getStatus().running;
+      harness.client().resources(ClickHouseBackup.class).inNamespace(NS).withName("suspended").patch(
+          PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":true}}");
+      ClickHouseBackup cancelled = awaitStatus(ClickHouseBackup.class, "suspended", b -> b.getStatus().running == null
+          && !b.getStatus().backups.isEmpty());
+      assertEquals("Cancelled", cancelled.getStatus().backups.get(0).outcome,
+          () -> Serialization.asJson(cancelled.getStatus()));
+      assertEquals("BACKUP_CANCELLED", ch.sql("SELECT status FROM system.backups WHERE position(name, '" + id
+          + "') > 0"));
+      assertThat(bucket.list("suspended/" + id + "/")).as("nothing of the cancelled backup is left").isEmpty();
+    }
   }
 
   // ---- ReportMart

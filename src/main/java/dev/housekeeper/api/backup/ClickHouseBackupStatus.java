@@ -48,6 +48,10 @@ public class ClickHouseBackupStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Id of the backup being taken.")
   public String running;
 
+  @JsonPropertyDescription("Native method: the server's id of the backup being taken (system.backups.id); an operator"
+      + " that restarts or takes over goes on with it, never starting a second one.")
+  public String runningServerBackupId;
+
   @JsonPropertyDescription("Next scheduled backup (RFC 3339), when a schedule is set and not suspended.")
   public String nextScheduleTime;
 
