@@ -287,8 +287,8 @@ public final class BackupJob {
    * Polls system.backups until the server's backup ends, its progress (files, bytes) going to the
    * status. A cancellation kills it (KILL QUERY cancels a BACKUP from 24.1: then its objects are
    * deleted; an older server finishes it, and the backup is kept as complete). A poll that fails for
-   * a passing reason is tried again: the
-   * backup goes on meanwhile, and its objects must not be deleted under it.
+   * a passing reason is tried again: the backup goes on meanwhile, and its objects must not be
+   * deleted under it.
    */
   private void awaitServerBackup() throws Interrupted {
     long deadline = System.nanoTime() + NATIVE_TIMEOUT.toNanos();

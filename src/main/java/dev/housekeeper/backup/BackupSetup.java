@@ -1,6 +1,5 @@
 package dev.housekeeper.backup;
 
-import dev.housekeeper.common.KubernetesNames;
 import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.api.common.SecretKeyRef;
 import dev.housekeeper.backup.storage.FileObjectStore;
@@ -8,6 +7,7 @@ import dev.housekeeper.common.Secrets;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.backup.storage.S3ObjectStore;
 import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.common.KubernetesNames;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;

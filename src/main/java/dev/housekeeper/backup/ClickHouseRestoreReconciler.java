@@ -1,6 +1,5 @@
 package dev.housekeeper.backup;
 
-import dev.housekeeper.common.KubernetesNames;
 import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.api.backup.ClickHouseBackup;
 import dev.housekeeper.api.backup.ClickHouseRestore;
@@ -17,6 +16,7 @@ import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
+import dev.housekeeper.common.KubernetesNames;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
