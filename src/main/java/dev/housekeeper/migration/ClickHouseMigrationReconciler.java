@@ -482,10 +482,14 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     work.cancel(key);
     settled.remove(key);
     announced.remove(key);
-    if (runner != null) {
+    if (runner != null && runner.currentQueryId() != null && resource.getSpec() != null) {
+      String ns = resource.getMetadata().getNamespace();
+      String connName = resource.getSpec().getConnectionRef().getName();
       try {
-        runner.cancelStatement();
-      } catch (ClickHouseException e) {
+        var conn = resolver.resolve(ns, connName, connectionSource.get(new ResourceID(connName, ns)).orElse(null));
+        conn.client().cancel(runner.currentQueryId());
+        conn.pinned().cancel(runner.currentQueryId());
+      } catch (ConnectionResolver.NotReady | ClickHouseException e) {
         // nothing more can be done; the statement's own time limit ends it
       }
     }

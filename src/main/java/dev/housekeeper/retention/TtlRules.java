@@ -35,17 +35,14 @@ final class TtlRules {
         || upper.contains(" GROUP BY ") || upper.contains(" WHERE ")) {
       return false;
     }
-    return expression(rule).startsWith(normalize(column) + "+");
+    String expression = normalize(rule.replaceAll("(?i)\\s+DELETE\\s*$", ""));
+    return expression.startsWith(normalize(column) + "+");
   }
 
   /** Whether {@code rule} is exactly the delete rule {@code column + INTERVAL keep}, as the server writes it. */
   static boolean sameDelete(String rule, String column, Keep keep) {
-    return deletesBy(rule, column) && expression(rule).equals(normalize(column) + "+" + keep.function());
-  }
-
-  /** A delete rule's expression (DELETE is the default action and may be written or not), without quotes or spaces. */
-  private static String expression(String rule) {
-    return normalize(rule.replaceAll("(?i)\\s+DELETE\\s*$", ""));
+    return deletesBy(rule, column)
+        && normalize(rule.replaceAll("(?i)\\s+DELETE\\s*$", "")).equals(normalize(column) + "+" + keep.function());
   }
 
   private static String normalize(String text) {
