@@ -65,6 +65,13 @@ public interface ClickHouseClient extends AutoCloseable {
   /** State of each endpoint's circuit breaker: CLOSED, OPEN or HALF_OPEN. */
   List<String> breakerStates();
 
+  /**
+   * How long until the client sends anything again: zero while some endpoint's circuit breaker lets
+   * requests through, else the time until the first one half-opens. Work that failed because every
+   * breaker was open is due again then, not on a backoff that knows nothing of the breaker.
+   */
+  java.time.Duration blockedFor();
+
   /** The configuration this client was built from. */
   ClientConfig config();
 

@@ -402,6 +402,10 @@ public final class HttpClickHouseClient implements ClickHouseClient {
           rows = readJsonRows(response.getInputStream());
         }
         long latency = (System.nanoTime() - start) / 1_000_000;
+        if (endpoint.breaker().isOpen()) {
+          // the endpoint answers again (a restarted server): waiting out the breaker's delay would hold work back
+          endpoint.breaker().close();
+        }
         out.add(new EndpointProbe(endpoint.url(), true, latency, rows.get(0).string("version"), null));
       } catch (Throwable t) {
         long latency = (System.nanoTime() - start) / 1_000_000;
@@ -444,6 +448,19 @@ public final class HttpClickHouseClient implements ClickHouseClient {
       }
       throw e;
     }
+  }
+
+  @Override
+  public Duration blockedFor() {
+    Duration soonest = null;
+    for (Endpoint endpoint : endpoints) {
+      if (!endpoint.breaker().isOpen()) {
+        return Duration.ZERO;
+      }
+      Duration left = endpoint.breaker().getRemainingDelay();
+      soonest = soonest == null || left.compareTo(soonest) < 0 ? left : soonest;
+    }
+    return soonest == null ? Duration.ZERO : soonest;
   }
 
   @Override

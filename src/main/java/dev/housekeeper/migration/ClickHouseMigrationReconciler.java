@@ -137,7 +137,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     if (task.isPresent()) {
       work.take(key);
       MigrationRunner ran = runners.remove(key);
-      return finished(resource, status, task.get(), key, ran == null ? List.of() : ran.queuedOnCluster());
+      return finished(resource, status, task.get(), key, ran);
     }
     ClickHouseMigrationSpec spec = resource.getSpec();
     List<String> problems = validate(spec);
@@ -211,8 +211,10 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
   }
 
   private Pass finished(ClickHouseMigration resource, ClickHouseMigrationStatus status,
-      WorkExecutor.Task<Report> task, String key, List<String> queued) {
+      WorkExecutor.Task<Report> task, String key, MigrationRunner ran) {
     String ns = resource.getMetadata().getNamespace();
+    List<String> queued = ran == null ? List.of() : ran.queuedOnCluster();
+    Duration blocked = ran == null ? Duration.ZERO : ran.clientBlockedFor();
     Report report;
     try {
       report = task.future().get();
@@ -227,7 +229,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
           : String.valueOf(cause);
       status.setLastError(message);
       return new Pass(Phase.Failed, false, "RunFailed", "The run failed: " + message + ". Retrying.",
-          backoff(key));
+          backoff(key, blocked));
     }
     String retry = retryValues.remove(key);
     if (retry != null) {
@@ -245,7 +247,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
       });
     }
     String ranWith = runFingerprints.remove(key);
-    Pass pass = passFor(report, status, ns, key);
+    Pass pass = passFor(report, status, ns, key, blocked);
     if (report.outcome() == Outcome.READY && resource.getSpec().isOnCluster()) {
       pass = replicas(resource, status, pass, queued);
     } else {
@@ -323,7 +325,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
         + " the connection.", Duration.ofSeconds(15));
   }
 
-  private Pass passFor(Report report, ClickHouseMigrationStatus status, String ns, String key) {
+  private Pass passFor(Report report, ClickHouseMigrationStatus status, String ns, String key, Duration blocked) {
     return switch (report.outcome()) {
       case READY -> new Pass(Phase.Ready, true, report.actions().isEmpty() ? "UpToDate" : "Applied",
           "At version " + status.getCurrentVersion() + "; " + report.message() + ".", RECHECK);
@@ -340,7 +342,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
           : "Blocked", report.message(), null);
       case RETRY -> {
         status.setLastError(report.message());
-        yield new Pass(Phase.Progressing, false, "Retrying", report.message() + "; retrying.", backoff(key));
+        yield new Pass(Phase.Progressing, false, "Retrying", report.message() + "; retrying.", backoff(key, blocked));
       }
     };
   }
@@ -360,7 +362,15 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     return out.toString();
   }
 
-  private Duration backoff(String key) {
+  /**
+   * When to try a failed run again: once the connection's circuit breaker lets requests through again
+   * when it is open (an attempt before that fails at once and would only push the next one further
+   * out), else 2, 4, 8 ... 60 s after the failure.
+   */
+  private Duration backoff(String key, Duration blocked) {
+    if (!blocked.isZero() && !blocked.isNegative()) {
+      return blocked.plusMillis(500);
+    }
     int attempt = retryAttempts.merge(key, 1, Integer::sum);
     return Duration.ofSeconds(Math.min(60, 1L << Math.min(attempt, 6)));
   }

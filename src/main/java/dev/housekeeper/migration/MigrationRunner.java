@@ -63,6 +63,11 @@ public final class MigrationRunner {
     }
   }
 
+  /** How long the client this run used sends nothing, its circuit breakers open (see ClickHouseClient#blockedFor). */
+  public Duration clientBlockedFor() {
+    return client.blockedFor();
+  }
+
   /** ON CLUSTER statements of this run left to the distributed DDL queue on some nodes. */
   public List<String> queuedOnCluster() {
     return List.copyOf(queued);

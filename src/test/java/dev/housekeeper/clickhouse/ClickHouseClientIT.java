@@ -215,6 +215,30 @@ class ClickHouseClientIT {
   }
 
   @Test
+  void openCircuitSaysHowLongItBlocksAndAnAnsweringProbeClosesIt() throws Exception {
+    int port = deadPort();
+    TcpProxy proxy = new TcpProxy(server.httpPort(), port);
+    try (ClickHouseClient c = new HttpClickHouseClient(config("http://127.0.0.1:" + port)
+        .withRetry(1, Duration.ofMillis(10), Duration.ofMillis(10))
+        .withBreaker(2, Duration.ofSeconds(60), 1))) {
+      assertEquals(Duration.ZERO, c.blockedFor(), "a closed breaker blocks nothing");
+      for (int i = 0; i < 2; i++) {
+        assertThrows(ClickHouseException.class, () -> c.query(Sql.query("SELECT 1 AS one")));
+      }
+      assertEquals(List.of("OPEN"), c.breakerStates());
+      assertThat(c.blockedFor()).isGreaterThan(Duration.ofSeconds(50)).isLessThanOrEqualTo(Duration.ofSeconds(60));
+
+      proxy.start(); // the server is back long before the minute is over
+      assertTrue(c.probe().get(0).healthy(), "the probe bypasses the breaker");
+      assertEquals(List.of("CLOSED"), c.breakerStates(), "an answering probe closes the breaker");
+      assertEquals(Duration.ZERO, c.blockedFor());
+      assertEquals(1, c.query(Sql.query("SELECT 1 AS one")).get(0).longValue("one"));
+    } finally {
+      proxy.close();
+    }
+  }
+
+  @Test
   void typedErrorsFromRealServerAnswers() throws Exception {
     try (ClickHouseClient wrong = new HttpClickHouseClient(
         ClientConfig.of(List.of(server.httpUrl()), ClickHouseServer.USER, "not-the-password"))) {
