@@ -299,7 +299,7 @@ public final class BackupJob {
         // the backup's own query id, from system.backups: the statement's id on a real server (24.1 and
         // later run both under one id), the engine's own where the backup runs apart from the statement
         client.cancel(backup.has("query_id") && !backup.string("query_id").isEmpty() ? backup.string("query_id")
-            : LogicalBackup.queryIdPrefix(plan.backupId()) + "native");
+            : nativeQuery);
         killed = true;
       }
       try {

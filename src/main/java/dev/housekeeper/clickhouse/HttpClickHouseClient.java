@@ -173,7 +173,6 @@ public final class HttpClickHouseClient implements ClickHouseClient {
       InsertSettings settings = new InsertSettings().setQueryId(qid);
       settings.serverSetting("max_execution_time", String.valueOf(Math.max(1, timeout.toSeconds())));
       settings.setNetworkTimeout(timeout.plus(CLIENT_SLACK).toMillis(), ChronoUnit.MILLIS);
-      running.put(qid, new Running(endpoint, null));
       var future = quotedColumns.isEmpty()
           ? endpoint.client().insert(target, data, format(format), settings)
           : endpoint.client().insert(target, quotedColumns, data, format(format), settings);
@@ -207,9 +206,6 @@ public final class HttpClickHouseClient implements ClickHouseClient {
       if (sql.settings().containsKey("database")) {
         settings.setDatabase(sql.settings().get("database"));
       }
-      // listed before the request is sent: the client may run it in this thread until the answer
-      // comes, and cancel() must find it meanwhile to kill it on its server
-      running.put(qid, new Running(endpoint, null));
       var future = endpoint.client().query(text, settings);
       running.put(qid, new Running(endpoint, future));
       try (QueryResponse response = future.get(timeout.plus(CLIENT_SLACK).toMillis(), TimeUnit.MILLISECONDS)) {
@@ -286,6 +282,9 @@ public final class HttpClickHouseClient implements ClickHouseClient {
         continue;
       }
       anyPermitted = true;
+      // listed before the request is sent: the client may run it in this thread until the answer
+      // comes, and cancel() must find it meanwhile to kill it on its server
+      running.put(sql.queryId(), new Running(endpoint, null));
       try {
         T result = attempt.on(endpoint, timeout);
         endpoint.breaker().recordSuccess();

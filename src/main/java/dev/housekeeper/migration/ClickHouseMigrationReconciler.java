@@ -492,14 +492,10 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
     work.cancel(key);
     settled.remove(key);
     announced.remove(key);
-    if (runner != null && runner.currentQueryId() != null && resource.getSpec() != null) {
-      String ns = resource.getMetadata().getNamespace();
-      String connName = resource.getSpec().getConnectionRef().getName();
+    if (runner != null) {
       try {
-        var conn = resolver.resolve(ns, connName, connectionSource.get(new ResourceID(connName, ns)).orElse(null));
-        conn.client().cancel(runner.currentQueryId());
-        conn.pinned().cancel(runner.currentQueryId());
-      } catch (ConnectionResolver.NotReady | ClickHouseException e) {
+        runner.cancelStatement();
+      } catch (ClickHouseException e) {
         // nothing more can be done; the statement's own time limit ends it
       }
     }

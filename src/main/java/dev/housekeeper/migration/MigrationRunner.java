@@ -123,6 +123,14 @@ public final class MigrationRunner {
   }
 
   /** The query id of the statement running now, if any (to KILL it when the resource is deleted). */
+  /** Kills the statement this run is executing, on the server that runs it (through the client the run uses). */
+  public void cancelStatement() {
+    String queryId = currentQueryId;
+    if (queryId != null) {
+      client.cancel(queryId);
+    }
+  }
+
   public String currentQueryId() {
     return currentQueryId;
   }

@@ -35,14 +35,17 @@ final class TtlRules {
         || upper.contains(" GROUP BY ") || upper.contains(" WHERE ")) {
       return false;
     }
-    String expression = normalize(rule.replaceAll("(?i)\\s+DELETE\\s*$", ""));
-    return expression.startsWith(normalize(column) + "+");
+    return expression(rule).startsWith(normalize(column) + "+");
   }
 
   /** Whether {@code rule} is exactly the delete rule {@code column + INTERVAL keep}, as the server writes it. */
   static boolean sameDelete(String rule, String column, Keep keep) {
-    return deletesBy(rule, column)
-        && normalize(rule.replaceAll("(?i)\\s+DELETE\\s*$", "")).equals(normalize(column) + "+" + keep.function());
+    return deletesBy(rule, column) && expression(rule).equals(normalize(column) + "+" + keep.function());
+  }
+
+  /** A delete rule's expression (DELETE is the default action and may be written or not), without quotes or spaces. */
+  private static String expression(String rule) {
+    return normalize(rule.replaceAll("(?i)\\s+DELETE\\s*$", ""));
   }
 
   private static String normalize(String text) {

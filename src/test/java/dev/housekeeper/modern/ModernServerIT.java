@@ -324,6 +324,18 @@ class ModernServerIT {
         || x.getStatus().phase == ClickHouseRestoreStatus.Phase.Failed));
   }
 
+  /**
+   * Restores a backup into {@code target} and checks that it succeeded and that {@code source}'s
+   * events came back with equal rows and content hash in every partition.
+   */
+  static ClickHouseRestore restoredEqual(String name, String backupName, String source, String target) {
+    ClickHouseRestore restored = restore(name, backupName, target);
+    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
+        () -> Serialization.asJson(restored.getStatus()));
+    assertEquals(fingerprint(source), fingerprint(target + ".events"));
+    return restored;
+  }
+
   static void backupSource() {
     if (ch.sqlLong("SELECT count() FROM system.tables WHERE database = 'modern_src'") == 0) {
       database("modern_src", "Atomic");
@@ -341,10 +353,7 @@ class ModernServerIT {
     ClickHouseBackupStatus.BackupRecord r = b.getStatus().lastSuccessful;
     assertEquals("native", r.method);
     assertThat(bucket.list("native/" + r.id + "/")).isNotEmpty();
-    ClickHouseRestore restored = restore("from-native-s3", "native-s3", "modern_from_s3");
-    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
-        () -> Serialization.asJson(restored.getStatus()));
-    assertEquals(fingerprint("modern_src.events"), fingerprint("modern_from_s3.events"));
+    restoredEqual("from-native-s3", "native-s3", "modern_src.events", "modern_from_s3");
   }
 
   @Test
@@ -354,10 +363,7 @@ class ModernServerIT {
     disk.volume.clickhouseDisk = ch.backupsDisk();
     ClickHouseBackup b = backup("native-disk", disk, null, "modern_src");
     assertEquals("native", b.getStatus().lastSuccessful.method);
-    ClickHouseRestore restored = restore("from-native-disk", "native-disk", "modern_from_disk");
-    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
-        () -> Serialization.asJson(restored.getStatus()));
-    assertEquals(fingerprint("modern_src.events"), fingerprint("modern_from_disk.events"));
+    restoredEqual("from-native-disk", "native-disk", "modern_src.events", "modern_from_disk");
   }
 
   @Test
@@ -368,11 +374,8 @@ class ModernServerIT {
     assertEquals("logical", b.getStatus().lastSuccessful.method);
     assertEquals(100_000L, b.getStatus().lastSuccessful.rows);
     assertEquals(3, b.getStatus().lastSuccessful.partitions);
-    ClickHouseRestore restored = restore("from-logical", "logical", "modern_from_logical");
-    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
-        () -> Serialization.asJson(restored.getStatus()));
+    ClickHouseRestore restored = restoredEqual("from-logical", "logical", "modern_src.events", "modern_from_logical");
     assertEquals(100_000L, restored.getStatus().rows);
-    assertEquals(fingerprint("modern_src.events"), fingerprint("modern_from_logical.events"));
   }
 
   /** A table of 3,000,000 rows (about 40 MB in parts) for backups that take a while through a throttled link. */
@@ -422,10 +425,7 @@ class ModernServerIT {
       assertEquals("BACKUP_CREATED", ch.sql("SELECT status FROM system.backups WHERE id = '" + serverId + "'"));
       assertThat(harness.events(done)).anyMatch(e -> "BackupTakenOver".equals(e.getReason()));
       toS3.throttle(0);
-      ClickHouseRestore restored = restore("from-takeover", "takeover", "modern_big_restored");
-      assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
-          () -> Serialization.asJson(restored.getStatus()));
-      assertEquals(fingerprint("modern_big.events"), fingerprint("modern_big_restored.events"));
+      restoredEqual("from-takeover", "takeover", "modern_big.events", "modern_big_restored");
     }
   }
 
