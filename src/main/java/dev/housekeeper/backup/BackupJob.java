@@ -67,7 +67,6 @@ public final class BackupJob {
     }
   }
 
-  private static final Duration NATIVE_TIMEOUT = Duration.ofHours(12);
   private static final Duration SERVER_POLL = Duration.ofSeconds(1);
 
   private final ClickHouseClient client;
@@ -97,6 +96,12 @@ public final class BackupJob {
   private java.util.Map<Integer, ClickHouseClient> shards = java.util.Map.of();
 
   /** On a cluster: one client per shard; each shard is backed up through its own. */
+  /** The limit of the server's BACKUP and of each table's data read (spec.statementTimeout, default 12h). */
+  private Duration statementLimit() {
+    return dev.housekeeper.common.StatementTimeout.of(plan.spec().statementTimeout,
+        dev.housekeeper.common.StatementTimeout.BACKUP);
+  }
+
   public BackupJob shards(java.util.Map<Integer, ClickHouseClient> clients) {
     this.shards = clients;
     return this;
@@ -182,6 +187,7 @@ public final class BackupJob {
     var compression = Compression.valueOf(plan.spec().compression == null ? "zstd" : plan.spec().compression.name());
     LogicalBackup backup = new LogicalBackup(client, store, compression, plan.encryption(), progress)
         .parallelism(plan.spec().parallelism == null ? 3 : plan.spec().parallelism)
+        .statementTimeout(statementLimit())
         .partCountsExact(plan.partCountsExact())
         .shards(shards);
     var filter = scope == null ? null : scope.partitions;
@@ -291,7 +297,7 @@ public final class BackupJob {
    * deleted under it.
    */
   private void awaitServerBackup() throws Interrupted {
-    long deadline = System.nanoTime() + NATIVE_TIMEOUT.toNanos();
+    long deadline = System.nanoTime() + statementLimit().toNanos();
     boolean killed = false;
     Row backup = null;
     while (true) {
@@ -331,7 +337,8 @@ public final class BackupJob {
         }
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the server's BACKUP did not end in " + NATIVE_TIMEOUT.toHours() + " hours");
+        throw new IllegalStateException("the server's BACKUP did not end within spec.statementTimeout ("
+            + dev.housekeeper.common.StatementTimeout.text(statementLimit()) + ")");
       }
       try {
         Thread.sleep(SERVER_POLL.toMillis());

@@ -9,6 +9,7 @@ import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.CronSchedule;
+import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
@@ -200,6 +201,7 @@ public class ClickHouseBackupReconciler
     }
     status.running = id;
     status.method = method;
+    status.statementTimeout = StatementTimeout.text(StatementTimeout.of(spec.statementTimeout, StatementTimeout.BACKUP));
     status.retryTime = null;
     var client = conn.forJob();
     work.submit(key, progress -> {
@@ -461,6 +463,7 @@ public class ClickHouseBackupReconciler
 
   static List<String> validate(ClickHouseBackupSpec spec) {
     List<String> problems = new ArrayList<>();
+    StatementTimeout.check(spec.statementTimeout, problems);
     if (spec == null) {
       return List.of("spec is missing");
     }

@@ -12,6 +12,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
@@ -188,9 +189,11 @@ public class ClickHouseRestoreReconciler
     Map<String, byte[]> theKeys = keys;
     BackupSetup.S3Credentials creds = credentials;
     ClickHouseClient client = conn.forJob();
+    java.time.Duration limit = StatementTimeout.of(spec.statementTimeout, StatementTimeout.RESTORE);
+    status.statementTimeout = StatementTimeout.text(limit);
     work.submit(key, progress -> {
       try (store) {
-        LogicalRestore restore = new LogicalRestore(client, store, theKeys, progress);
+        LogicalRestore restore = new LogicalRestore(client, store, theKeys, progress).statementTimeout(limit);
         Manifest manifest = restore.manifest(id);
         var selected = (java.util.function.Predicate<Manifest.TableEntry>) t ->
             BackupScope.matches(spec.tables, t.database, t.table) && !done.contains(t.database + "." + t.table);
@@ -199,7 +202,7 @@ public class ClickHouseRestoreReconciler
         checkTargets(manifest, selected, target);
         LogicalRestore.Mode mode = LogicalRestore.Mode.valueOf(spec.mode == null ? "createMissing" : spec.mode.name());
         if ("native".equals(manifest.method)) {
-          return new Outcome(id, "native", nativeRestore(client, storage, creds, manifest, selected, target, mode));
+          return new Outcome(id, "native", nativeRestore(client, storage, creds, manifest, selected, target, mode, limit));
         }
         if (manifest.tables.stream().anyMatch(t -> t.shard != null)) {
           return new Outcome(id, "logical", restoreOnCluster(conn, restore, manifest, target, selected, mode));
@@ -238,7 +241,8 @@ public class ClickHouseRestoreReconciler
 
   private static List<LogicalRestore.TableResult> nativeRestore(ClickHouseClient client, BackupStorage storage,
       BackupSetup.S3Credentials creds, Manifest manifest, java.util.function.Predicate<Manifest.TableEntry> selected,
-      java.util.function.Function<Manifest.TableEntry, String> target, LogicalRestore.Mode mode) {
+      java.util.function.Function<Manifest.TableEntry, String> target, LogicalRestore.Mode mode,
+      java.time.Duration limit) {
     List<LogicalRestore.TableResult> out = new ArrayList<>();
     for (Manifest.TableEntry t : manifest.tables) {
       if (!selected.test(t)) {
@@ -259,7 +263,7 @@ public class ClickHouseRestoreReconciler
             ? NativeBackupSql.restoreFromS3(ref, db, BackupSetup.nativeUrl(storage.s3, manifest.backupId),
                 creds.accessKeyId(), creds.secretAccessKey())
             : NativeBackupSql.restoreFromDisk(ref, db, storage.volume.clickhouseDisk, manifest.backupId))
-            .withTimeout(Duration.ofHours(12)));
+            .withTimeout(limit));
         long rows = client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(db, t.table))).get(0)
             .longValue("n");
         long expected = t.partitions.stream().mapToLong(p -> p.rows).sum();
@@ -357,6 +361,7 @@ public class ClickHouseRestoreReconciler
 
   static List<String> validate(ClickHouseRestoreSpec spec) {
     List<String> problems = new ArrayList<>();
+    StatementTimeout.check(spec.statementTimeout, problems);
     if (spec == null) {
       return List.of("spec is missing");
     }

@@ -29,7 +29,6 @@ public final class LogicalBackup {
   /** A table to back up. */
   public record TableRef(String database, String table) {}
 
-  private static final Duration DATA_TIMEOUT = Duration.ofHours(6);
   private static final int ATTEMPTS_PER_PARTITION = 3;
 
   /** The client of the shard being backed up (the only one on a single server). */
@@ -88,6 +87,14 @@ public final class LogicalBackup {
     Integer n = shard;
     return n == null ? backupId : backupId + "/shard-" + n;
   }
+
+  /** The limit of each table's data read (spec.statementTimeout). */
+  public LogicalBackup statementTimeout(Duration limit) {
+    this.dataTimeout = limit;
+    return this;
+  }
+
+  private Duration dataTimeout = dev.housekeeper.common.StatementTimeout.BACKUP;
 
   public LogicalBackup parallelism(int n) {
     this.parallelism = Math.max(1, n);
@@ -397,7 +404,7 @@ public final class LogicalBackup {
       String key) {
     String qid = queryIdPrefix(backupId) + queries.incrementAndGet();
     Sql select = Sql.verbatim("SELECT * FROM " + dev.housekeeper.clickhouse.Identifiers.qualified(ref.database(),
-        ref.table()) + " WHERE " + where).idempotent(false).withTimeout(DATA_TIMEOUT).withQueryId(qid);
+        ref.table()) + " WHERE " + where).idempotent(false).withTimeout(dataTimeout).withQueryId(qid);
     runningQueries.add(qid);
     try {
       return streamAs(select, partitionId, key);

@@ -51,7 +51,6 @@ public final class LogicalRestore {
   }
 
   /** How long one table's data may take to stream in: its size, not the connection's queryTimeout, sets it. */
-  private static final java.time.Duration DATA_TIMEOUT = java.time.Duration.ofHours(12);
   private static final Pattern CREATE = Pattern.compile("^CREATE TABLE\\s+(\\S+?)\\.(\\S+?)\\s", Pattern.CASE_INSENSITIVE);
 
   private final ClickHouseClient client;
@@ -345,6 +344,14 @@ public final class LogicalRestore {
     }
   }
 
+  /** The limit of each partition's load (spec.statementTimeout). */
+  public LogicalRestore statementTimeout(java.time.Duration limit) {
+    this.dataTimeout = limit;
+    return this;
+  }
+
+  private java.time.Duration dataTimeout = dev.housekeeper.common.StatementTimeout.RESTORE;
+
   /** Partitions loaded at once (default 2): each is one INSERT stream, parsed by its own server thread. */
   public LogicalRestore parallelism(int n) {
     this.parallelism = Math.max(1, n);
@@ -414,7 +421,7 @@ public final class LogicalRestore {
     MessageDigest sha = LogicalBackup.sha256();
     try (InputStream stored = new DigestInputStream(store.open(p.key), sha);
         InputStream data = Compression.valueOf(manifest.compression).wrap(unseal(manifest, stored))) {
-      target.insert(db, staging, List.of(), "Native", data, null, DATA_TIMEOUT);
+      target.insert(db, staging, List.of(), "Native", data, null, dataTimeout);
       stored.transferTo(java.io.OutputStream.nullOutputStream()); // whatever the decompressor left unread
     } catch (ClickHouseClient.ReaderFailure e) {
       throw new IOException("loading " + p.key + " failed: " + e.getMessage(), e);

@@ -7,6 +7,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Row;
 import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.common.Transient;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -59,8 +60,6 @@ public final class MartRefresh {
   /** Credentials of a jdbc source, read from its Secret by the reconciler. */
   public record JdbcCredentials(String user, String password) {}
 
-  private static final Duration LOAD_TIMEOUT = Duration.ofHours(6);
-
   private final ClickHouseClient client;
   private final ReportMartSpec spec;
   private final String database;
@@ -94,6 +93,11 @@ public final class MartRefresh {
     this.progress = progress;
     this.clock = clock;
   }
+  /** The limit of the load, the one statement that takes as long as the source is large. */
+  private Duration loadTimeout() {
+    return StatementTimeout.of(spec.statementTimeout, StatementTimeout.MART);
+  }
+
 
   /** A mart's working tables: the one being built, and the previous one during the swap. */
   public static final String STAGING_SUFFIX = dev.housekeeper.common.WorkingTables.MART_STAGING_SUFFIX;
@@ -236,7 +240,7 @@ public final class MartRefresh {
     String select = window.bindClickHouse(spec.source.clickhouse.query.strip());
     try {
       client.execute(Sql.verbatim("INSERT INTO " + Identifiers.qualified(database, staging) + " (" + columnList()
-          + ") " + select).withTimeout(LOAD_TIMEOUT).withQueryId(ClickHouseClient.newQueryId("mart")));
+          + ") " + select).withTimeout(loadTimeout()).withQueryId(ClickHouseClient.newQueryId("mart")));
     } catch (ClickHouseException e) {
       throw Transient.is(e) ? new Failed("ClickHouseError", "ClickHouse went away during the load: " + e.getMessage(),
           true, e) : new Failed("SourceQueryFailed", "the source query failed in ClickHouse: " + e.getMessage(), false, e);
@@ -288,7 +292,7 @@ public final class MartRefresh {
         CompletableFuture<Void> insert = CompletableFuture.runAsync(() -> {
           try (in) {
             client.insert(database, staging, spec.columns.stream().map(c -> c.name).toList(), "RowBinary", in, qid,
-                LOAD_TIMEOUT);
+                loadTimeout());
           } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
           }

@@ -11,8 +11,9 @@ import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.clickhouse.ServerVersion;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
-import dev.housekeeper.common.WorkExecutor;
+import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.common.Transient;
+import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -91,6 +92,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     String configuredDb = conn.connection().getSpec().getDatabase();
     String database = spec.database != null ? spec.database : configuredDb == null ? "default" : configuredDb;
     status.table = database + "." + spec.table;
+    status.statementTimeout = StatementTimeout.text(StatementTimeout.of(spec.statementTimeout, StatementTimeout.MART));
     String hash = MartSql.schemaHash(spec);
     var refresh = spec.refresh == null ? new ReportMartSpec.Refresh() : spec.refresh;
     ZoneId zone = refresh.schedule == null ? ZoneId.of("UTC")
@@ -290,6 +292,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
 
   static List<String> validate(ReportMartSpec spec) {
     List<String> problems = new ArrayList<>();
+    StatementTimeout.check(spec.statementTimeout, problems);
     if (spec == null) {
       return List.of("spec is missing");
     }

@@ -13,6 +13,7 @@ import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.AfterWrite;
 import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
+import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
@@ -178,6 +179,8 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
         || (status.retryTime != null && !spec.isSuspend() && !Instant.parse(status.retryTime).isAfter(now));
     boolean optimizeDue = (optimizeNow != null && !optimizeNow.equals(status.acknowledgedOptimizeNow))
         || (nextOptimize != null && !nextOptimize.isAfter(now));
+    status.statementTimeout = StatementTimeout.text(StatementTimeout.of(spec.getStatementTimeout(),
+        StatementTimeout.RETENTION));
     if (runDue) {
       status.acknowledgedRunNow = runNow;
       status.retryTime = null;
@@ -322,6 +325,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
 
   static List<String> validate(RetentionPolicySpec spec) {
     List<String> problems = new ArrayList<>();
+    StatementTimeout.check(spec.getStatementTimeout(), problems);
     if (spec == null) {
       return List.of("spec is missing");
     }

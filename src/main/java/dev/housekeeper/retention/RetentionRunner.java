@@ -9,6 +9,7 @@ import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Row;
 import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.common.Transient;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,7 +31,6 @@ public final class RetentionRunner {
   /** Something worth an Event: reason and message. */
   public record Notice(String reason, String message, boolean warning) {}
 
-  private static final Duration MUTATION_TIMEOUT = Duration.ofMinutes(30);
   /** Tables worked on at once in one run. */
   static final int PARALLEL = 4;
 
@@ -38,6 +38,8 @@ public final class RetentionRunner {
   private final String database;
   private final Consumer<Notice> notices;
   private final Consumer<String> progress;
+  /** The limit of each long statement of the run: spec.statementTimeout (see StatementTimeout). */
+  private Duration limit = StatementTimeout.RETENTION;
 
   public RetentionRunner(ClickHouseClient client, String database, Consumer<Notice> notices, Consumer<String> progress) {
     this.client = client;
@@ -49,6 +51,7 @@ public final class RetentionRunner {
   /** Plans and (unless dry) carries out one retention run. */
   public RunReport run(RetentionPolicySpec spec, RetentionPlanner.ServerFeatures server, ZoneId zone, LocalDate today)
       throws InterruptedException {
+    limit = StatementTimeout.of(spec.getStatementTimeout(), StatementTimeout.RETENTION);
     Instant start = Instant.now();
     RetentionPlanner.Plan plan = new RetentionPlanner(client, database, server).plan(spec, zone, today);
     RunReport report = new RunReport();
@@ -97,7 +100,7 @@ public final class RetentionRunner {
         case "dropPartitions" -> drop(table, work, part);
         case "delete" -> delete(table, work, part);
         default -> {
-          client.execute(work.statements().get(0));
+          client.execute(work.statements().get(0).withTimeout(limit));
           notices.accept(new Notice("TtlSet", "Set TTL on " + database + "." + table.table + ": "
               + work.statements().get(0).text(), false));
         }
@@ -133,12 +136,12 @@ public final class RetentionRunner {
 
   private void delete(TablePlan table, RetentionPlanner.Work work, RunReport report) throws InterruptedException {
     Set<String> before = mutationIds(table.table);
-    client.execute(work.statements().get(0));
+    client.execute(work.statements().get(0).withTimeout(limit));
     notices.accept(new Notice("MutationIssued", "Issued on " + database + "." + table.table + ": "
         + work.statements().get(0).text() + " (" + table.rows + " rows)", false));
     Set<String> issued = new HashSet<>(mutationIds(table.table));
     issued.removeAll(before);
-    long deadline = System.nanoTime() + MUTATION_TIMEOUT.toNanos();
+    long deadline = System.nanoTime() + limit.toNanos();
     while (true) {
       progress.accept("waiting for the DELETE mutation on " + table.table);
       long pending = 0;
@@ -153,7 +156,7 @@ public final class RetentionRunner {
       }
       if (System.nanoTime() > deadline) {
         throw new ClickHouseException(ClickHouseException.Kind.TIMEOUT, 0, false, null, null, "the DELETE mutation on "
-            + table.table + " did not finish in " + MUTATION_TIMEOUT.toMinutes() + " minutes; see system.mutations",
+            + table.table + " did not finish in " + limit.toMinutes() + " minutes; see system.mutations",
             null);
       }
       Thread.sleep(500);
@@ -170,6 +173,7 @@ public final class RetentionRunner {
 
   /** OPTIMIZE the chosen partitions of every covered table. */
   public OptimizeReport optimize(RetentionPolicySpec spec) {
+    limit = StatementTimeout.of(spec.getStatementTimeout(), StatementTimeout.RETENTION);
     RetentionPolicySpec.Optimize o = spec.getOptimize() != null ? spec.getOptimize() : new RetentionPolicySpec.Optimize();
     OptimizeReport report = new OptimizeReport();
     report.startTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
@@ -196,7 +200,7 @@ public final class RetentionRunner {
           progress.accept("OPTIMIZE " + table + " partition " + id);
           client.execute(Sql.command("OPTIMIZE TABLE ? PARTITION ID ?" + (o.isFinalMerge() ? " FINAL" : "")
               + (o.isDeduplicate() ? " DEDUPLICATE" : ""), Sql.table(database, table), id)
-              .withTimeout(Duration.ofHours(2)));
+              .withTimeout(limit));
           OptimizedPartition done = new OptimizedPartition();
           done.table = table;
           done.partition = id;

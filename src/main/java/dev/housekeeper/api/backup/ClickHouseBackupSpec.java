@@ -43,6 +43,11 @@ public class ClickHouseBackupSpec {
       + " logical (works on every server version) or native.")
   public String method = AUTO;
 
+  @io.fabric8.generator.annotation.Pattern("^[0-9]{1,9}(s|m|h)$")
+  @JsonPropertyDescription("Time limit of each long statement: a native BACKUP, reading one table's data. Default 12h. Short metadata"
+      + " queries run under the connection's queryTimeout instead. Shown in status.statementTimeout.")
+  public String statementTimeout;
+
   @JsonPropertyDescription("What to back up. Default: every table of the connection's database.")
   public Scope scope;
 

@@ -29,6 +29,10 @@ public class ClickHouseBackupStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Method of the last backup: logical or native.")
   public String method;
 
+  @JsonPropertyDescription("The time limit of each long statement in effect (spec.statementTimeout or the kind's"
+      + " default).")
+  public String statementTimeout;
+
   @JsonPropertyDescription("Location of the backups, for example s3://bucket/prefix at http://minio:9000.")
   public String location;
 

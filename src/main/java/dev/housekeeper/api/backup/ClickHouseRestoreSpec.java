@@ -45,6 +45,11 @@ public class ClickHouseRestoreSpec {
       + " or replacePartitions (replace the backed-up partitions of existing tables).")
   public Mode mode = Mode.createMissing;
 
+  @io.fabric8.generator.annotation.Pattern("^[0-9]{1,9}(s|m|h)$")
+  @JsonPropertyDescription("Time limit of each long statement: a native RESTORE, loading one table's data. Default 12h. Short metadata"
+      + " queries run under the connection's queryTimeout instead. Shown in status.statementTimeout.")
+  public String statementTimeout;
+
   @Pattern("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
   @JsonPropertyDescription("Secret with the encryption keys (key id to key), for an encrypted backup. Default: the"
       + " backup resource's encryption.keySecret.")

@@ -32,6 +32,10 @@ public class ClickHouseRestoreStatus extends HousekeeperStatus {
   @JsonPropertyDescription("logical or native.")
   public String method;
 
+  @JsonPropertyDescription("The time limit of each long statement in effect (spec.statementTimeout or the kind's"
+      + " default).")
+  public String statementTimeout;
+
   @JsonPropertyDescription("Start (RFC 3339).")
   public String startTime;
 

@@ -58,6 +58,11 @@ public class ReportMartSpec {
       + " ReplacingMergeTree(version). Default MergeTree.")
   public String engine = "MergeTree";
 
+  @io.fabric8.generator.annotation.Pattern("^[0-9]{1,9}(s|m|h)$")
+  @JsonPropertyDescription("Time limit of each long statement: the load of the source's rows (INSERT ... SELECT or the JDBC copy). Default 6h. Short metadata"
+      + " queries run under the connection's queryTimeout instead. Shown in status.statementTimeout.")
+  public String statementTimeout;
+
   @JsonPropertyDescription("Build the mart on every node of the connection's cluster (spec.cluster): the engine must be"
       + " Replicated*MergeTree with a ZooKeeper path shared by the nodes that should hold the mart (for a small report"
       + " table, one path without {shard} makes every node a replica). Each refresh builds a new replicated table ON"

@@ -29,6 +29,10 @@ public class ReportMartStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Hash of the mart's columns, engine, keys and settings as last built.")
   public String schemaHash;
 
+  @JsonPropertyDescription("The time limit of each long statement in effect (spec.statementTimeout or the kind's"
+      + " default).")
+  public String statementTimeout;
+
   @JsonPropertyDescription("The last refresh that finished.")
   public Refresh lastRefresh;
 

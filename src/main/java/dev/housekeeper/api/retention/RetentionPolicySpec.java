@@ -46,6 +46,11 @@ public class RetentionPolicySpec {
       + " example 90d, 12w, 18M.")
   private String keep;
 
+  @Pattern("^[0-9]{1,9}(s|m|h)$")
+  @JsonPropertyDescription("Time limit of each long statement: an OPTIMIZE, a mutation that is waited for. Default 2h."
+      + " Short metadata queries run under the connection's queryTimeout instead. Shown in status.statementTimeout.")
+  private String statementTimeout;
+
   @Pattern(IDENT_PATTERN)
   @JsonPropertyDescription("Date or DateTime column the age is measured on. Required for delete and ttl; for"
       + " dropPartitions the partition ranges of system.parts are used.")
@@ -295,6 +300,14 @@ public class RetentionPolicySpec {
 
   public String getKeep() {
     return keep;
+  }
+
+  public String getStatementTimeout() {
+    return statementTimeout;
+  }
+
+  public void setStatementTimeout(String statementTimeout) {
+    this.statementTimeout = statementTimeout;
   }
 
   public void setKeep(String keep) {

@@ -30,6 +30,10 @@ public class RetentionPolicyStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Next scheduled OPTIMIZE run (RFC 3339).")
   public String nextOptimizeTime;
 
+  @JsonPropertyDescription("The time limit of each long statement in effect (spec.statementTimeout or the kind's"
+      + " default).")
+  public String statementTimeout;
+
   @JsonPropertyDescription("The last retention run.")
   public RunReport lastRun;
 
