@@ -53,6 +53,9 @@ public final class HttpClickHouseClient implements ClickHouseClient {
   private final AtomicInteger roundRobin = new AtomicInteger();
   private final Map<String, Running> running = new ConcurrentHashMap<>();
   private final Path caFile;
+  private final String clientName;
+  /** Closed clients send nothing (a replica that lost its lease closes every client). */
+  private volatile boolean closed;
 
   /** One endpoint: its HTTP client and its circuit breaker. */
   private record Endpoint(String url, Client client, CircuitBreaker<Object> breaker) {}
@@ -61,7 +64,13 @@ public final class HttpClickHouseClient implements ClickHouseClient {
   private record Running(Endpoint endpoint, Future<?> request) {}
 
   public HttpClickHouseClient(ClientConfig config) {
+    this(config, "housekeeper");
+  }
+
+  /** @param clientName the start of every request's User-Agent ({@code system.query_log.http_user_agent}) */
+  public HttpClickHouseClient(ClientConfig config, String clientName) {
     this.config = config;
+    this.clientName = clientName;
     this.caFile = writeCaFile(config.caCertificatePem());
     List<Endpoint> list = new ArrayList<>();
     for (String url : config.endpoints()) {
@@ -72,7 +81,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
           .onOpen(e -> LOG.warn("circuit opened for {}", url))
           .onClose(e -> LOG.info("circuit closed for {}", url))
           .build();
-      list.add(new Endpoint(url, buildClient(url), breaker));
+      list.add(new Endpoint(url, buildClient(url, clientName), breaker));
     }
     this.endpoints = List.copyOf(list);
     this.retryPolicy = RetryPolicy.builder()
@@ -87,7 +96,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
   /** Bytes of each HTTP connection's input and output buffer. */
   static final int NETWORK_BUFFER = 64 * 1024;
 
-  private Client buildClient(String url) {
+  private Client buildClient(String url, String clientName) {
     Duration socket = config.queryTimeout().plus(CLIENT_SLACK);
     Client.Builder b = new Client.Builder()
         .addEndpoint(url)
@@ -108,7 +117,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
         .setClientNetworkBufferSize(NETWORK_BUFFER)
         .useServerTimeZone(false)
         .useTimeZone("UTC")
-        .setClientName("housekeeper");
+        .setClientName(clientName);
     if (url.startsWith("https://")) {
       if (config.insecureSkipVerify()) {
         b.setSSLMode(SSLMode.TRUST);
@@ -275,6 +284,9 @@ public final class HttpClickHouseClient implements ClickHouseClient {
    * the next endpoint at once (nothing was sent); any other failure ends the attempt.
    */
   private <T> T attempt(Sql sql, Duration timeout, Attempt<T> attempt) {
+    if (closed) {
+      throw new ClickHouseException(Kind.CANCELLED, 0, false, null, sql.queryId(), "the client is closed", null);
+    }
     ClickHouseException lastRefused = null;
     boolean anyPermitted = false;
     for (Endpoint endpoint : order()) {
@@ -469,6 +481,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
 
   @Override
   public void close() {
+    closed = true;
     for (Endpoint endpoint : endpoints) {
       try {
         endpoint.client().close();

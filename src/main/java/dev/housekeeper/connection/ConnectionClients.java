@@ -20,6 +20,8 @@ public class ConnectionClients implements AutoCloseable {
 
   private final Map<String, Entry> clients = new ConcurrentHashMap<>();
   private final Function<ClientConfig, ClickHouseClient> factory;
+  /** Set when the leader lease is lost: no client is made or used any more. */
+  private volatile boolean fenced;
 
   public ConnectionClients() {
     this(HttpClickHouseClient::new);
@@ -35,6 +37,9 @@ public class ConnectionClients implements AutoCloseable {
 
   /** The client for this connection and configuration; replaces (and closes) a client of an older one. */
   public ClickHouseClient obtain(String namespace, String name, ClientConfig config) {
+    if (fenced) {
+      throw new IllegalStateException("this replica lost the leader lease: it sends nothing more to ClickHouse");
+    }
     Entry entry = clients.compute(key(namespace, name), (k, old) -> {
       if (old != null && old.config().equals(config)) {
         return old;
@@ -110,6 +115,18 @@ public class ConnectionClients implements AutoCloseable {
   /** Cancels every query of every client (KILL QUERY on its server); returns how many were running. */
   public int cancelAll() {
     return clients.values().stream().mapToInt(e -> e.client().cancelAll()).sum();
+  }
+
+  /**
+   * After a lost lease: kills every query still running (see {@link #cancelAll}), closes every client,
+   * so that a statement already on its way fails instead of being sent, and refuses new clients.
+   * Returns how many queries were killed.
+   */
+  public int fence() {
+    fenced = true;
+    int killed = cancelAll();
+    close();
+    return killed;
   }
 
   @Override

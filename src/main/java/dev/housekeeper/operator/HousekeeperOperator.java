@@ -42,7 +42,7 @@ public final class HousekeeperOperator implements AutoCloseable {
   private final KubernetesClient client;
   private final OperatorSettings settings;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final ConnectionClients connections = new ConnectionClients();
+  private final ConnectionClients connections;
   private final WorkExecutor work;
   private final EventRecorder events;
   private final Operator operator;
@@ -50,6 +50,10 @@ public final class HousekeeperOperator implements AutoCloseable {
   private volatile boolean started;
   /** Set by {@link #close()}: a lease given up on purpose is not a lost one. */
   private volatile boolean closing;
+  /** Set once the lease is lost (by the elector or the fence): the work is stopped once. */
+  private final java.util.concurrent.atomic.AtomicBoolean leadershipLost = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Stops the work when the lease's renewals cannot be seen in time (leader election only). */
+  private LeaseFence fence;
 
   public HousekeeperOperator(KubernetesClient client, OperatorSettings settings) {
     this(client, settings, Clock.systemUTC());
@@ -59,6 +63,9 @@ public final class HousekeeperOperator implements AutoCloseable {
   public HousekeeperOperator(KubernetesClient client, OperatorSettings settings, Clock clock) {
     this.client = client;
     this.settings = settings;
+    // the operator replica's name in every HTTP request's User-Agent, so system.query_log tells which pod sent a query
+    this.connections = new ConnectionClients(config -> new dev.housekeeper.clickhouse.HttpClickHouseClient(config,
+        "housekeeper/" + settings.identity()));
     new JvmMemoryMetrics().bindTo(registry);
     new JvmGcMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
@@ -73,17 +80,21 @@ public final class HousekeeperOperator implements AutoCloseable {
           .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).build())
           .withReconciliationTerminationTimeout(Duration.ofSeconds(10));
       if (settings.leaderElection()) {
+        Duration renewDeadline = settings.leaseDuration().multipliedBy(2).dividedBy(3);
+        Duration retryPeriod = max(Duration.ofMillis(500), settings.leaseDuration().dividedBy(5));
+        fence = new LeaseFence(client, settings.leaseNamespace(), settings.leaseName(), settings.identity(),
+            renewDeadline, retryPeriod, Clock.systemUTC(), this::lostLeadership);
         o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder
             .aLeaderElectionConfiguration(settings.leaseName())
             .withLeaseNamespace(settings.leaseNamespace())
             .withIdentity(settings.identity())
             .withLeaseDuration(settings.leaseDuration())
-            .withRenewDeadline(settings.leaseDuration().multipliedBy(2).dividedBy(3))
-            .withRetryPeriod(max(Duration.ofMillis(500), settings.leaseDuration().dividedBy(5)))
+            .withRenewDeadline(renewDeadline)
+            .withRetryPeriod(retryPeriod)
             // JOSDK's own exit would leave the work pool and the ClickHouse queries running until the JVM is
             // gone; lostLeadership stops them first, then exits
             .withExitOnStopLeading(false)
-            .withLeaderCallbacks(new LeaderCallbacks(() -> { }, this::lostLeadership, leader -> { }))
+            .withLeaderCallbacks(new LeaderCallbacks(fence::leading, this::lostLeadership, leader -> { }))
             .build());
       }
     });
@@ -147,6 +158,9 @@ public final class HousekeeperOperator implements AutoCloseable {
   @Override
   public void close() {
     closing = true;
+    if (fence != null) {
+      fence.close();
+    }
     try {
       work.close();
       operator.stop();
@@ -166,13 +180,14 @@ public final class HousekeeperOperator implements AutoCloseable {
    * pod restarts as a standby (or, in a test JVM, stops reconciling).
    */
   private void lostLeadership() {
-    if (closing) {
+    // the fence and the elector may both report the loss
+    if (closing || !leadershipLost.compareAndSet(false, true)) {
       return;
     }
     LOG.error("lost the leader lease {}/{}: stopping all work", settings.leaseNamespace(), settings.leaseName());
     // interrupt first, so that no worker starts another statement after the kills
     work.interruptAll();
-    int killed = connections.cancelAll();
+    int killed = connections.fence();
     work.close();
     LOG.error("stopped all work after losing the lease ({} more ClickHouse queries killed)", killed);
     // not from the elector's own thread: the shutdown hook stops the operator, and with it the elector

@@ -20,6 +20,7 @@ import dev.housekeeper.api.retention.RetentionPolicy;
 import dev.housekeeper.api.retention.RetentionPolicySpec;
 import dev.housekeeper.backup.storage.S3ObjectStore;
 import dev.housekeeper.common.Conditions;
+import dev.housekeeper.testing.ChdbServer;
 import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.OperatorHarness;
 import dev.housekeeper.testing.OperatorProcess;
@@ -427,6 +428,157 @@ class FaultSuiteIT {
             + " and mid-backup; replica-b took the lease and"
             + " finished: 13 rows (each INSERT once, the in-flight one not restarted), " + interrupted
             + " interrupted backup attempt(s) redone, the backup's restore has the source's hash");
+      }
+    } finally {
+      harness.startOperator();
+      TempDirs.delete(dir);
+    }
+  }
+
+  /**
+   * One writer: the leader's connection to the API is cut (a proxy stops) for longer than the lease
+   * while it runs a backup and a mart refresh. The old leader kills its statements and exits before
+   * the standby may take the lease; from then on ClickHouse sees nothing from it, the standby
+   * finishes both, and storage holds only the complete backup.
+   */
+  @Test
+  @Order(10)
+  void theLeaderLosesTheApiAndTheStandbyTakesOverWithNoSecondWriter() throws Exception {
+    harness.stopOperator();
+    Path dir = Files.createTempDirectory("hk-lease-");
+    Path storage = volume.resolve("lost-lease");
+    try (TcpProxy toApi = new TcpProxy(harness.api().server().getPort()).start();
+        OperatorProcess a = OperatorProcess.start(harness.api(), toApi.url(), dir, "replica-a", NS,
+            Duration.ofSeconds(10))) {
+      awaitTrue(() -> "replica-a".equals(leaseHolder()));
+      try (OperatorProcess b = OperatorProcess.start(harness.api(), dir, "replica-b", NS, Duration.ofSeconds(10))) {
+        ch.sql("DROP DATABASE IF EXISTS faults_lease");
+        ClickHouseBackup backup = backup("lease-backup", Specs.volume(storage), "faults");
+        backup.getSpec().connectionRef = new ConnectionRef("slow");
+        create(backup);
+        create(clickhouseMart("lease-mart", "faults_lease", "slow", "SELECT number AS k, number * 2 AS v"
+            + " FROM numbers(20) WHERE sleepEachRow(1) = 0 SETTINGS max_block_size = 1"));
+        awaitQuery("SELECT * FROM %events%", "SELECT%");
+        awaitQuery("%sleepEachRow(1)%", "INSERT%");
+
+        java.time.Instant cut = java.time.Instant.now();
+        toApi.stop();
+        toApi.closeOpenConnections();
+        // the old leader's last renewal: the standby may lead 10 s (the lease) after it, not before
+        java.time.Instant lastRenewal = harness.client().leases().inNamespace(NS).withName("housekeeper-leader").get()
+            .getSpec().getRenewTime().toInstant();
+        awaitTrue(() -> ch.sqlLong("SELECT count() FROM system.processes WHERE user = '" + ClickHouseServer.USER
+            + "' AND query NOT LIKE '%system.processes%'") == 0);
+        java.time.Instant quiet = java.time.Instant.now();
+        awaitTrue(() -> "replica-b".equals(leaseHolder()));
+        java.time.Instant takenOver = java.time.Instant.now();
+        awaitTrue(() -> !a.isAlive());
+        java.time.Instant exited = java.time.Instant.now();
+        assertThat(quiet).as("the old leader's statements ended before its lease expired")
+            .isBefore(lastRenewal.plusSeconds(10));
+        assertThat(takenOver).as("the standby led only once the lease had expired")
+            .isAfterOrEqualTo(lastRenewal.plusSeconds(10));
+        ch.sql("SYSTEM FLUSH LOGS");
+        String fromA = "SELECT count() FROM system.query_log WHERE type = 1 AND http_user_agent LIKE 'housekeeper/replica-a %'";
+        assertThat(ch.sqlLong(fromA + " AND query_start_time < toDateTime(" + cut.getEpochSecond() + ")"))
+            .as("the old leader's statements are told apart by their User-Agent").isPositive();
+        assertEquals(0, ch.sqlLong(fromA + " AND query_start_time > toDateTime(" + (quiet.getEpochSecond() + 1) + ")"),
+            () -> "the old leader sent nothing after its statements ended; it sent: " + ch.sql("SELECT query_start_time,"
+                + " substring(query, 1, 100) FROM system.query_log WHERE type = 1 AND http_user_agent LIKE"
+                + " 'housekeeper/replica-a %' AND query_start_time > toDateTime(" + (quiet.getEpochSecond() + 1) + ")"));
+
+        ClickHouseBackup done = await(ClickHouseBackup.class, "lease-backup", x -> x.getStatus() != null
+            && x.getStatus().lastSuccessful != null);
+        assertEquals(3_000_000L, done.getStatus().lastSuccessful.rows);
+        assertThat(done.getStatus().pendingCleanup).isEmpty();
+        try (Stream<Path> ids = Files.list(storage)) {
+          assertThat(ids.map(p -> p.getFileName().toString()).toList())
+              .as("no object of the old leader's attempt is left in storage")
+              .containsExactly(done.getStatus().lastSuccessful.id);
+        }
+        ReportMart mart = await(ReportMart.class, "lease-mart", x -> x.getStatus() != null
+            && x.getStatus().lastRefresh != null && "Succeeded".equals(x.getStatus().lastRefresh.outcome));
+        assertEquals("20\t380", ch.sql("SELECT count(), sum(v) FROM faults_lease.slow").strip(),
+            "the mart holds the source's rows once");
+        assertEquals("slow", ch.sql("SELECT name FROM system.tables WHERE database = 'faults_lease'").strip(),
+            "no build table left behind");
+        ch.sql("DROP DATABASE IF EXISTS faults_lease_restored");
+        create(restore("lease-restore", "lease-backup", "faults_lease_restored"));
+        await(ClickHouseRestore.class, "lease-restore", x -> x.getStatus() != null
+            && x.getStatus().phase == ClickHouseRestoreStatus.Phase.Succeeded);
+        assertEquals(sourceHash, hash("faults_lease_restored.events"));
+        assertTrue(b.isAlive());
+        REPORT.add("Leader's API connection cut (lease 10 s) mid-backup and mid-refresh: its statements were gone "
+            + Duration.between(cut, quiet).toMillis() + " ms after the cut, " + Duration.between(quiet,
+            lastRenewal.plusSeconds(10)).toMillis() + " ms before its lease expired; it sent nothing after (query_log by"
+            + " User-Agent) and exited " + Duration.between(cut, exited).toMillis() + " ms after the cut; replica-b led "
+            + Duration.between(cut, takenOver).toMillis() + " ms after the cut and"
+            + " replica-b finished backup " + done.getStatus().lastSuccessful.id + " (restores with the source's"
+            + " hash, the only backup in storage) and the mart (20 rows, " + mart.getStatus().refreshes
+            + " refresh(es))");
+      }
+    } finally {
+      harness.startOperator();
+      TempDirs.delete(dir);
+    }
+  }
+
+  /**
+   * A native backup survives its operator: on ClickHouse 26.7 the leader starts BACKUP ... ASYNC to
+   * S3 (reached through a link throttled to 500 kB/s, so that it lasts) and is killed (SIGKILL) while
+   * the server writes it; the standby takes the lease, finds the server's backup id in status and
+   * watches it to the end. Exactly one server backup is made for the run, and it restores equal.
+   */
+  @Test
+  @Order(11)
+  void operatorKilledMidNativeBackupAndTheStandbyWatchesItToTheEnd() throws Exception {
+    ChdbServer modern = ChdbServer.shared();
+    modern.sql("DROP DATABASE IF EXISTS faults_native SYNC");
+    modern.sql("CREATE DATABASE faults_native ENGINE = Atomic");
+    modern.sql("CREATE TABLE faults_native.events (d Date, id UInt64, v String) ENGINE = MergeTree"
+        + " PARTITION BY toYYYYMM(d) ORDER BY id");
+    modern.sql("INSERT INTO faults_native.events SELECT toDate('2023-01-01') + number % 1000, number,"
+        + " concat('payload-', toString(cityHash64(number))) FROM numbers(3000000)");
+    String source = modern.sql("SELECT count(), sum(cityHash64(d, id, v)) FROM faults_native.events");
+    harness.readyConnection(NS, "modern", List.of(modern.httpUrl()), spec -> spec.setDatabase("faults_native"));
+    harness.stopOperator();
+    Path dir = Files.createTempDirectory("hk-native-");
+    try (TcpProxy toS3 = new TcpProxy(java.net.URI.create(s3.endpoint()).getPort()).start();
+        OperatorProcess a = OperatorProcess.start(harness.api(), dir, "replica-a", NS, Duration.ofSeconds(10))) {
+      toS3.throttle(500_000);
+      awaitTrue(() -> "replica-a".equals(leaseHolder()));
+      try (OperatorProcess b = OperatorProcess.start(harness.api(), dir, "replica-b", NS, Duration.ofSeconds(10))) {
+        BackupStorage storage = Specs.s3(s3.endpoint(), "faults", "native");
+        storage.s3.clickhouseEndpoint = toS3.url();
+        var spec = Specs.backupSpec(storage, "faults_native");
+        spec.connectionRef = new ConnectionRef("modern");
+        create(Specs.backup(NS, "native-backup", spec));
+        ClickHouseBackup running = await(ClickHouseBackup.class, "native-backup", x -> x.getStatus() != null
+            && x.getStatus().runningServerBackupId != null);
+        String id = running.getStatus().running;
+        String serverId = running.getStatus().runningServerBackupId;
+        assertEquals("CREATING_BACKUP", modern.sql("SELECT status FROM system.backups WHERE id = '" + serverId + "'"));
+        a.kill();
+        awaitTrue(() -> "replica-b".equals(leaseHolder()));
+        ClickHouseBackup done = await(ClickHouseBackup.class, "native-backup", x -> x.getStatus().lastSuccessful != null);
+        assertEquals(id, done.getStatus().lastSuccessful.id, "the run the killed leader started completed");
+        assertEquals("native", done.getStatus().lastSuccessful.method);
+        assertEquals(1, modern.sqlLong("SELECT count() FROM system.backups WHERE position(name, '" + id + "') > 0"),
+            "one server backup for the run, never a second");
+        assertEquals("BACKUP_CREATED", modern.sql("SELECT status FROM system.backups WHERE id = '" + serverId + "'"));
+        assertThat(harness.events(done)).anyMatch(e -> "BackupTakenOver".equals(e.getReason()));
+        toS3.throttle(0);
+        modern.sql("DROP DATABASE IF EXISTS faults_native_restored SYNC");
+        var restore = Specs.restore(NS, "native-restore", "native-backup", "faults_native_restored");
+        restore.getSpec().connectionRef = new ConnectionRef("modern");
+        create(restore);
+        await(ClickHouseRestore.class, "native-restore", x -> x.getStatus() != null
+            && x.getStatus().phase == ClickHouseRestoreStatus.Phase.Succeeded);
+        assertEquals(source, modern.sql("SELECT count(), sum(cityHash64(d, id, v)) FROM faults_native_restored.events"));
+        assertTrue(b.isAlive());
+        REPORT.add("Operator killed (SIGKILL) while ClickHouse 26.7 wrote a native backup to S3: replica-b took the"
+            + " lease and watched server backup " + serverId + " to BACKUP_CREATED; one server backup for the run,"
+            + " restored equal (" + source.strip().replace('\t', ' ') + ")");
       }
     } finally {
       harness.startOperator();

@@ -98,6 +98,12 @@ public final class KubernetesApi implements AutoCloseable {
   /** The same, with the names a person sees ({@code kubectl config view}) and a default namespace (null: none). */
   public java.nio.file.Path writeKubeconfig(java.nio.file.Path file, String name, String namespace)
       throws java.io.IOException {
+    return writeKubeconfig(file, name, namespace, url());
+  }
+
+  /** The same, reaching the API at {@code server} (a proxy in front of it, say). */
+  public java.nio.file.Path writeKubeconfig(java.nio.file.Path file, String name, String namespace, String server)
+      throws java.io.IOException {
     return java.nio.file.Files.writeString(file, """
         apiVersion: v1
         kind: Config
@@ -115,7 +121,7 @@ public final class KubernetesApi implements AutoCloseable {
         - name: %1$s
           user:
             token: %1$s
-        """.formatted(name, url(), namespace == null ? "" : "    namespace: " + namespace + "\n"));
+        """.formatted(name, server, namespace == null ? "" : "    namespace: " + namespace + "\n"));
   }
 
   /** Latency, conflicts and schema checks this API can be told to add. */

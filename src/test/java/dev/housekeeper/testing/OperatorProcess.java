@@ -32,9 +32,15 @@ public final class OperatorProcess implements AutoCloseable {
   /** Starts one replica with leader election on, identity {@code name}, and waits for /healthz. */
   public static OperatorProcess start(KubernetesApi api, Path dir, String name, String leaseNamespace,
       Duration lease) throws IOException {
+    return start(api, api.url(), dir, name, leaseNamespace, lease);
+  }
+
+  /** The same, reaching the API at {@code apiUrl} (a proxy that a test can cut). */
+  public static OperatorProcess start(KubernetesApi api, String apiUrl, Path dir, String name, String leaseNamespace,
+      Duration lease) throws IOException {
     Files.createDirectories(dir);
-    Path kubeconfig = dir.resolve("kubeconfig");
-    api.writeKubeconfig(kubeconfig);
+    Path kubeconfig = dir.resolve(name + ".kubeconfig");
+    api.writeKubeconfig(kubeconfig, "mock", null, apiUrl);
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     int port = TestPorts.take();
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
