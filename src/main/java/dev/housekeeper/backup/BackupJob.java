@@ -352,7 +352,8 @@ public final class BackupJob {
     }
   }
 
-  private static String describeProgress(Row backup) {
+  /** Files and bytes of a row of system.backups, as far as the server's version reports them. */
+  static String describeProgress(Row backup) {
     StringBuilder out = new StringBuilder();
     if (backup.has("num_files")) {
       out.append(", ").append(backup.longValue("num_files")).append(" files");

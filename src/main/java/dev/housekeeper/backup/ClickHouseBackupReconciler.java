@@ -463,10 +463,10 @@ public class ClickHouseBackupReconciler
 
   static List<String> validate(ClickHouseBackupSpec spec) {
     List<String> problems = new ArrayList<>();
-    StatementTimeout.check(spec.statementTimeout, problems);
     if (spec == null) {
       return List.of("spec is missing");
     }
+    StatementTimeout.check(spec.statementTimeout, problems);
     if (spec.connectionRef == null || spec.connectionRef.getName() == null) {
       problems.add("spec.connectionRef.name is required");
     }

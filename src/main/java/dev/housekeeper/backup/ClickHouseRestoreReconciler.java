@@ -43,6 +43,8 @@ public class ClickHouseRestoreReconciler
   private static final Duration POLL = Duration.ofSeconds(1);
 
   private final Map<String, String> hostAliases;
+  /** The native restores running in this process, by resource: their server-side ids go to status. */
+  private final Map<String, NativeRestore> natives = new java.util.concurrent.ConcurrentHashMap<>();
 
   public ClickHouseRestoreReconciler(Services services, Map<String, String> hostAliases) {
     super(ClickHouseRestore.class, KIND, ClickHouseRestore::new, ClickHouseRestoreStatus::new,
@@ -96,12 +98,30 @@ public class ClickHouseRestoreReconciler
     String key = key(resource);
     var task = work.<Outcome>get(key);
     if (task.isPresent() && !task.get().done()) {
+      NativeRestore running = natives.get(key);
+      if (running != null) {
+        status.runningServerRestoreId = running.serverRestoreId();
+        status.runningServerRestoreTable = running.tableInFlight();
+      }
       return new Pass<>(Phase.Running, false, true, false, "Running", task.get().progress(), POLL);
     }
     if (task.isPresent()) {
       work.take(key);
+      NativeRestore stopped = natives.remove(key);
+      if (stopped != null && stopped.serverRestoreId() != null && interrupted(task.get())) {
+        // this process stopped watching (it is stopping); the server's restore goes on and is watched again
+        status.runningServerRestoreId = stopped.serverRestoreId();
+        status.runningServerRestoreTable = stopped.tableInFlight();
+        return new Pass<>(Phase.Running, false, true, false, "Running", "the server's restore "
+            + stopped.serverRestoreId() + " goes on", POLL);
+      }
+      status.runningServerRestoreId = null;
+      status.runningServerRestoreTable = null;
       return fold(resource, status, task.get());
     }
+    // a native restore that a process now gone left running on the server: watched to its end, not started again
+    NativeRestore.Resume resume = status.phase == Phase.Running && status.runningServerRestoreId != null
+        ? new NativeRestore.Resume(status.runningServerRestoreId, status.runningServerRestoreTable) : null;
     ClickHouseRestoreSpec spec = resource.getSpec();
     List<String> problems = validate(spec);
     if (!problems.isEmpty()) {
@@ -111,7 +131,7 @@ public class ClickHouseRestoreReconciler
     String runNow = annotation(resource, ClickHouseRestore.RUN_NOW_ANNOTATION);
     boolean asked = runNow != null && !runNow.equals(status.acknowledgedRunNow);
     boolean ran = status.phase == Phase.Succeeded || (status.phase == Phase.Failed && status.startTime != null);
-    boolean retrying = !asked && ran && status.retryTime != null;
+    boolean retrying = (!asked && ran && status.retryTime != null) || resume != null;
     if (ran && !asked && !(retrying && !Instant.parse(status.retryTime).isAfter(clock.instant()))) {
       return settled(status);
     }
@@ -202,7 +222,9 @@ public class ClickHouseRestoreReconciler
         checkTargets(manifest, selected, target);
         LogicalRestore.Mode mode = LogicalRestore.Mode.valueOf(spec.mode == null ? "createMissing" : spec.mode.name());
         if ("native".equals(manifest.method)) {
-          return new Outcome(id, "native", nativeRestore(client, storage, creds, manifest, selected, target, mode, limit));
+          NativeRestore nativeRestore = new NativeRestore(client, storage, creds, manifest, limit, progress, resume);
+          natives.put(key, nativeRestore);
+          return new Outcome(id, "native", nativeRestore.run(selected, target, mode));
         }
         if (manifest.tables.stream().anyMatch(t -> t.shard != null)) {
           return new Outcome(id, "logical", restoreOnCluster(conn, restore, manifest, target, selected, mode));
@@ -210,7 +232,13 @@ public class ClickHouseRestoreReconciler
         return new Outcome(id, "logical", restore.run(manifest, target, selected, mode));
       }
     }, reconcileWhenDone(resource));
-    events.normal(resource, "RestoreStarted", "Restoring backup " + backupId + " from " + status.location + ".");
+    if (resume != null) {
+      events.normal(resource, "RestoreTakenOver", "Watching the server's restore " + resume.serverRestoreId() + " of "
+          + resume.table() + ", started by an operator process that is gone, then restoring the rest of backup "
+          + backupId + ".");
+    } else {
+      events.normal(resource, "RestoreStarted", "Restoring backup " + backupId + " from " + status.location + ".");
+    }
     return new Pass<>(Phase.Running, false, true, false, "Running", "restore of " + backupId + " started", POLL);
   }
 
@@ -239,43 +267,19 @@ public class ClickHouseRestoreReconciler
     }
   }
 
-  private static List<LogicalRestore.TableResult> nativeRestore(ClickHouseClient client, BackupStorage storage,
-      BackupSetup.S3Credentials creds, Manifest manifest, java.util.function.Predicate<Manifest.TableEntry> selected,
-      java.util.function.Function<Manifest.TableEntry, String> target, LogicalRestore.Mode mode,
-      java.time.Duration limit) {
-    List<LogicalRestore.TableResult> out = new ArrayList<>();
-    for (Manifest.TableEntry t : manifest.tables) {
-      if (!selected.test(t)) {
-        continue;
-      }
-      String db = target.apply(t);
-      String source = t.database + "." + t.table;
-      boolean exists = client.tableExists(db, t.table);
-      if (exists) {
-        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, mode == LogicalRestore.Mode.createMissing
-            ? "Skipped" : "Failed", 0, 0, "table exists; the native method restores only missing tables"));
-        continue;
-      }
-      var ref = new LogicalBackup.TableRef(t.database, t.table);
-      try {
-        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
-        client.execute((storage.s3 != null
-            ? NativeBackupSql.restoreFromS3(ref, db, BackupSetup.nativeUrl(storage.s3, manifest.backupId),
-                creds.accessKeyId(), creds.secretAccessKey())
-            : NativeBackupSql.restoreFromDisk(ref, db, storage.volume.clickhouseDisk, manifest.backupId))
-            .withTimeout(limit));
-        long rows = client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(db, t.table))).get(0)
-            .longValue("n");
-        long expected = t.partitions.stream().mapToLong(p -> p.rows).sum();
-        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, rows == expected ? "Restored" : "Failed",
-            rows, t.partitions.size(), rows == expected ? null : rows + " rows restored, the manifest says "
-                + expected));
-      } catch (ClickHouseException e) {
-        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage(),
-            Transient.is(e)));
-      }
+  /** Whether the task ended because its thread was interrupted (this process stopping). */
+  private static boolean interrupted(WorkExecutor.Task<Outcome> task) {
+    try {
+      task.future().get();
+      return false;
+    } catch (java.util.concurrent.ExecutionException e) {
+      return e.getCause() instanceof InterruptedException;
+    } catch (java.util.concurrent.CancellationException e) {
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return true;
     }
-    return out;
   }
 
   private Pass<Phase> fold(ClickHouseRestore resource, ClickHouseRestoreStatus status, WorkExecutor.Task<Outcome> task) {
@@ -361,10 +365,10 @@ public class ClickHouseRestoreReconciler
 
   static List<String> validate(ClickHouseRestoreSpec spec) {
     List<String> problems = new ArrayList<>();
-    StatementTimeout.check(spec.statementTimeout, problems);
     if (spec == null) {
       return List.of("spec is missing");
     }
+    StatementTimeout.check(spec.statementTimeout, problems);
     if (spec.connectionRef == null || spec.connectionRef.getName() == null) {
       problems.add("spec.connectionRef.name is required");
     }

@@ -58,13 +58,26 @@ public final class NativeBackupSql {
   /** {@code RESTORE TABLE a.b AS c.b FROM S3(...)}: into another database, beside the original. */
   public static Sql restoreFromS3(LogicalBackup.TableRef table, String targetDatabase, String url, String accessKey,
       String secretKey) {
-    return Sql.command("RESTORE TABLE ? AS ? FROM S3(?, ?, ?)", Sql.table(table.database(), table.table()),
-        Sql.table(targetDatabase, table.table()), url, accessKey, secretKey);
+    return restoreFromS3(table, targetDatabase, url, accessKey, secretKey, false);
+  }
+
+  /** The same; with {@code async} the server runs it in the background and answers with its id at once. */
+  public static Sql restoreFromS3(LogicalBackup.TableRef table, String targetDatabase, String url, String accessKey,
+      String secretKey, boolean async) {
+    return Sql.command("RESTORE TABLE ? AS ? FROM S3(?, ?, ?)" + (async ? " ASYNC" : ""),
+        Sql.table(table.database(), table.table()), Sql.table(targetDatabase, table.table()), url, accessKey,
+        secretKey);
   }
 
   /** {@code RESTORE TABLE a.b AS c.b FROM Disk('disk', 'path')}. */
   public static Sql restoreFromDisk(LogicalBackup.TableRef table, String targetDatabase, String disk, String path) {
-    return Sql.command("RESTORE TABLE ? AS ? FROM Disk(?, ?)", Sql.table(table.database(), table.table()),
-        Sql.table(targetDatabase, table.table()), disk, path);
+    return restoreFromDisk(table, targetDatabase, disk, path, false);
+  }
+
+  /** The same, {@code async} as {@link #restoreFromS3(LogicalBackup.TableRef, String, String, String, String, boolean)}. */
+  public static Sql restoreFromDisk(LogicalBackup.TableRef table, String targetDatabase, String disk, String path,
+      boolean async) {
+    return Sql.command("RESTORE TABLE ? AS ? FROM Disk(?, ?)" + (async ? " ASYNC" : ""),
+        Sql.table(table.database(), table.table()), Sql.table(targetDatabase, table.table()), disk, path);
   }
 }

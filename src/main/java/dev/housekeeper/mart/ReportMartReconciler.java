@@ -292,10 +292,10 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
 
   static List<String> validate(ReportMartSpec spec) {
     List<String> problems = new ArrayList<>();
-    StatementTimeout.check(spec.statementTimeout, problems);
     if (spec == null) {
       return List.of("spec is missing");
     }
+    StatementTimeout.check(spec.statementTimeout, problems);
     if (spec.connectionRef == null || spec.connectionRef.getName() == null) {
       problems.add("spec.connectionRef.name is required");
     }

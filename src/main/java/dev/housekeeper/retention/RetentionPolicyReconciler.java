@@ -325,10 +325,10 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
 
   static List<String> validate(RetentionPolicySpec spec) {
     List<String> problems = new ArrayList<>();
-    StatementTimeout.check(spec.getStatementTimeout(), problems);
     if (spec == null) {
       return List.of("spec is missing");
     }
+    StatementTimeout.check(spec.getStatementTimeout(), problems);
     if (spec.getConnectionRef() == null || spec.getConnectionRef().getName() == null) {
       problems.add("spec.connectionRef.name is required");
     }

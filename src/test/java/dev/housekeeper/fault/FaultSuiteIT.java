@@ -58,7 +58,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * backup, a restore, a migration, a mart refresh and a retention run; the S3 server and
  * PostgreSQL stopped mid-operation; the Kubernetes API answering slowly and with conflicts; and
  * the operator itself killed (its own JVM, SIGKILL) with a second replica taking over through
- * leader election. Every scenario waits until the resource has recovered by itself and then
+ * leader election, mid-operation and mid native backup on ClickHouse 26.7; and the leader cut off
+ * from the API for longer than its lease, which must stop writing before the standby leads. Every scenario waits until the resource has recovered by itself and then
  * checks that nothing was lost or done twice: content hashes of the data, the migration ledger,
  * the objects in storage. The suite prints how many scenarios ran.
  */

@@ -26,6 +26,13 @@ public class ClickHouseRestoreStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Id of the backup restored.")
   public String backupId;
 
+  @JsonPropertyDescription("Native method: the server's id (system.backups) of the RESTORE ... ASYNC in progress. A"
+      + " restarted or newly elected operator watches it to its end instead of restoring the table again.")
+  public String runningServerRestoreId;
+
+  @JsonPropertyDescription("Native method: the source table (db.table) of runningServerRestoreId.")
+  public String runningServerRestoreTable;
+
   @JsonPropertyDescription("Where the backup was read from.")
   public String location;
 

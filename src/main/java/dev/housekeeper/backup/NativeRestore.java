@@ -1,0 +1,160 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.api.backup.BackupStorage;
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Row;
+import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.Transient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/**
+ * A native restore, table by table, each one a {@code RESTORE ... ASYNC} that the server runs in the
+ * background while {@code system.backups} is polled for its end. The server's id of the table in
+ * flight goes to status at once ({@code runningServerRestoreId}), so that an operator that restarts
+ * or loses its lease mid-restore leaves the server's restore running, and the next one watches it to
+ * its end instead of starting it again (which would find the table half-restored and skip it as
+ * existing).
+ */
+final class NativeRestore {
+
+  /** How often the server's progress is read. */
+  static final Duration POLL = Duration.ofSeconds(1);
+
+  /** A server-side restore to watch instead of starting one: a previous process started it. */
+  record Resume(String serverRestoreId, String table) {}
+
+  private final ClickHouseClient client;
+  private final BackupStorage storage;
+  private final BackupSetup.S3Credentials credentials;
+  private final Manifest manifest;
+  private final Duration limit;
+  private final Consumer<String> progress;
+  private final Resume resume;
+  private volatile String serverRestoreId;
+  private volatile String tableInFlight;
+
+  NativeRestore(ClickHouseClient client, BackupStorage storage, BackupSetup.S3Credentials credentials,
+      Manifest manifest, Duration limit, Consumer<String> progress, Resume resume) {
+    this.client = client;
+    this.storage = storage;
+    this.credentials = credentials;
+    this.manifest = manifest;
+    this.limit = limit;
+    this.progress = progress;
+    this.resume = resume;
+  }
+
+  /** The server's id of the restore in flight, or null. */
+  String serverRestoreId() {
+    return serverRestoreId;
+  }
+
+  /** The source table ({@code db.table}) of the restore in flight, or null. */
+  String tableInFlight() {
+    return tableInFlight;
+  }
+
+  List<LogicalRestore.TableResult> run(Predicate<Manifest.TableEntry> selected,
+      Function<Manifest.TableEntry, String> target, LogicalRestore.Mode mode) throws InterruptedException {
+    List<LogicalRestore.TableResult> out = new ArrayList<>();
+    for (Manifest.TableEntry t : manifest.tables) {
+      if (!selected.test(t)) {
+        continue;
+      }
+      String db = target.apply(t);
+      String source = t.database + "." + t.table;
+      boolean takenOver = resume != null && source.equals(resume.table());
+      if (!takenOver && client.tableExists(db, t.table)) {
+        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, mode == LogicalRestore.Mode.createMissing
+            ? "Skipped" : "Failed", 0, 0, "table exists; the native method restores only missing tables"));
+        continue;
+      }
+      try {
+        String id;
+        if (takenOver) {
+          id = resume.serverRestoreId();
+          progress.accept("going on with the server's restore " + id + " of " + source);
+        } else {
+          client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
+          id = client.query(statement(t, db)).get(0).string("id");
+        }
+        tableInFlight = source;
+        serverRestoreId = id;
+        await(id, source);
+        serverRestoreId = null;
+        tableInFlight = null;
+        long rows = client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(db, t.table))).get(0)
+            .longValue("n");
+        long expected = t.partitions.stream().mapToLong(p -> p.rows).sum();
+        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, rows == expected ? "Restored" : "Failed",
+            rows, t.partitions.size(), rows == expected ? null : rows + " rows restored, the manifest says "
+                + expected));
+      } catch (ClickHouseException | IllegalStateException e) {
+        if (Thread.currentThread().isInterrupted() && serverRestoreId != null) {
+          // this process is stopping: the server's restore goes on, and the next operator watches it
+          throw new InterruptedException("stopped watching the server's restore " + serverRestoreId);
+        }
+        serverRestoreId = null;
+        tableInFlight = null;
+        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage(),
+            Transient.is(e)));
+      }
+    }
+    return out;
+  }
+
+  private Sql statement(Manifest.TableEntry t, String db) {
+    var ref = new LogicalBackup.TableRef(t.database, t.table);
+    return storage.s3 != null
+        ? NativeBackupSql.restoreFromS3(ref, db, BackupSetup.nativeUrl(storage.s3, manifest.backupId),
+            credentials.accessKeyId(), credentials.secretAccessKey(), true)
+        : NativeBackupSql.restoreFromDisk(ref, db, storage.volume.clickhouseDisk, manifest.backupId, true);
+  }
+
+  /**
+   * Polls system.backups until the server's restore ends. A poll that fails for a passing reason is
+   * tried again (the restore goes on meanwhile); an interrupt (this process is stopping) leaves the
+   * server's restore running for the next operator.
+   */
+  private void await(String id, String source) throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (true) {
+      try {
+        List<Row> rows = client.query(Sql.query("SELECT * FROM system.backups WHERE id = ?", id));
+        if (rows.isEmpty()) {
+          throw new IllegalStateException("the server no longer lists its restore " + id + " of " + source
+              + " (it restarted); the table may be incomplete: drop it and restore again");
+        }
+        Row r = rows.get(0);
+        switch (r.string("status")) {
+          case "RESTORED":
+            return;
+          case "RESTORE_FAILED":
+            throw new IllegalStateException("the server's RESTORE of " + source + " failed: " + r.string("error"));
+          case "RESTORE_CANCELLED":
+            throw new IllegalStateException("the server's RESTORE of " + source + " was cancelled");
+          default:
+            progress.accept("server-side RESTORE " + id + " of " + source + ": " + r.string("status")
+                + BackupJob.describeProgress(r));
+        }
+      } catch (ClickHouseException e) {
+        if (!Transient.is(e) || System.nanoTime() > deadline) {
+          throw e;
+        }
+        progress.accept("server-side RESTORE " + id + " of " + source + ": its progress cannot be read ("
+            + e.getMessage() + "); trying again");
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the server's RESTORE of " + source + " did not end within"
+            + " spec.statementTimeout (" + dev.housekeeper.common.StatementTimeout.text(limit) + ")");
+      }
+      Thread.sleep(POLL.toMillis());
+    }
+  }
+}
