@@ -120,7 +120,7 @@ public class ClickHouseRestoreReconciler
       return fold(resource, status, task.get());
     }
     // a native restore that a process now gone left running on the server: watched to its end, not started again
-    NativeRestore.Resume resume = status.phase == Phase.Running && status.runningServerRestoreId != null
+    NativeRestore.Resume resume = status.runningServerRestoreId != null
         ? new NativeRestore.Resume(status.runningServerRestoreId, status.runningServerRestoreTable) : null;
     ClickHouseRestoreSpec spec = resource.getSpec();
     List<String> problems = validate(spec);
@@ -140,6 +140,12 @@ public class ClickHouseRestoreReconciler
     try {
       conn = connection(resource, spec.connectionRef.getName());
     } catch (ConnectionResolver.NotReady e) {
+      if (resume != null) {
+        // the server goes on restoring meanwhile; watching it resumes when the connection is Ready
+        return new Pass<>(Phase.Running, false, true, false, e.reason(), e.getMessage() + " The server's restore "
+            + resume.serverRestoreId() + " goes on; it is watched again when the connection is Ready.",
+            notReadyRequeue(e));
+      }
       return new Pass<>(Phase.Pending, false, false, false, e.reason(), e.getMessage() + " The restore starts when it is"
           + " Ready.", notReadyRequeue(e));
     }
