@@ -131,8 +131,9 @@ public class ClickHouseRestoreReconciler
     String runNow = annotation(resource, ClickHouseRestore.RUN_NOW_ANNOTATION);
     boolean asked = runNow != null && !runNow.equals(status.acknowledgedRunNow);
     boolean ran = status.phase == Phase.Succeeded || (status.phase == Phase.Failed && status.startTime != null);
-    boolean retrying = (!asked && ran && status.retryTime != null) || resume != null;
-    if (ran && !asked && !(retrying && !Instant.parse(status.retryTime).isAfter(clock.instant()))) {
+    boolean retryDue = !asked && ran && status.retryTime != null
+        && !Instant.parse(status.retryTime).isAfter(clock.instant());
+    if (ran && !asked && !retryDue && resume == null) {
       return settled(status);
     }
     String ns = resource.getMetadata().getNamespace();
@@ -198,7 +199,9 @@ public class ClickHouseRestoreReconciler
     status.acknowledgedRunNow = runNow;
     status.backupId = backupId;
     status.location = BackupSetup.location(storage, backupId);
-    // a retry after a passing failure keeps what was restored and tries the rest; a new run starts over
+    // a retry after a passing failure, or a run taken over, keeps what was restored and does the rest; a new run
+    // starts over
+    boolean retrying = retryDue || resume != null;
     List<ClickHouseRestoreStatus.TableResult> kept = retrying ? status.tables.stream()
         .filter(t -> "Restored".equals(t.outcome)).toList() : List.of();
     java.util.Set<String> done = new java.util.HashSet<>(kept.stream().map(t -> t.source).toList());

@@ -192,6 +192,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
         Durations.parse("lockTimeout", spec.getLockTimeout(), Duration.ofSeconds(60)),
         Durations.parse("statementTimeout", spec.getStatementTimeout(), Duration.ofSeconds(300)),
         identity + "/" + key, cluster == null ? null : clusterDdlTimeout(conn, spec), lockQuorum(conn, cluster));
+    status.setStatementTimeout(dev.housekeeper.common.StatementTimeout.text(request.statementTimeout()));
     var progressSink = new java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<String>>(p -> { });
     // the lock claim is read back and the ledger appended and read: one server for the whole run (on a cluster, one
     // node at a time, which reads what was written through it)

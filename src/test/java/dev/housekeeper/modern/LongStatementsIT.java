@@ -297,6 +297,7 @@ class LongStatementsIT {
     ClickHouseMigration done = awaitStatus(ClickHouseMigration.class, name,
         x -> Long.valueOf(2).equals(x.getStatus().getCurrentVersion()));
     assertEquals(ClickHouseMigrationStatus.Phase.Ready, done.getStatus().getPhase());
+    assertEquals("5m", done.getStatus().getStatementTimeout(), "the CRD's default, 300s");
     assertThat(done.getStatus().getApplied().stream().filter(a -> a.getVersion() == 2).findFirst().orElseThrow()
         .getDurationMillis()).isGreaterThanOrEqualTo(15_000L);
     assertEquals(16, server.sqlLong("SELECT count() FROM " + db + ".t"), "the statement ran once, to its end");

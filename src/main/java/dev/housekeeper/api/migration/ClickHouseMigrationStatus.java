@@ -32,6 +32,9 @@ public class ClickHouseMigrationStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Version being reached: spec.targetVersion, or the latest declared.")
   private Long targetVersion;
 
+  @JsonPropertyDescription("The time limit of each statement in effect (spec.statementTimeout).")
+  private String statementTimeout;
+
   @JsonPropertyDescription("Number of migrations still to apply or roll back.")
   private Integer pendingCount;
 
@@ -296,6 +299,14 @@ public class ClickHouseMigrationStatus extends HousekeeperStatus {
 
   public Long getTargetVersion() {
     return targetVersion;
+  }
+
+  public String getStatementTimeout() {
+    return statementTimeout;
+  }
+
+  public void setStatementTimeout(String statementTimeout) {
+    this.statementTimeout = statementTimeout;
   }
 
   public void setTargetVersion(Long targetVersion) {
