@@ -273,7 +273,8 @@ public final class HttpClickHouseClient implements ClickHouseClient {
       if (e.getCause() instanceof ReaderFailure f) {
         throw f;
       }
-      throw ErrorClassifier.classify(e.getCause() != null ? e.getCause() : e, null, sql.queryId(), sql.idempotent());
+      throw redacted(ErrorClassifier.classify(e.getCause() != null ? e.getCause() : e, null, sql.queryId(),
+          sql.idempotent()));
     } finally {
       running.remove(sql.queryId());
     }
@@ -311,7 +312,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
           killQuietly(endpoint, sql.queryId());
           Thread.currentThread().interrupt();
         }
-        ClickHouseException e = ErrorClassifier.classify(t, endpoint.url(), sql.queryId(), sql.idempotent());
+        ClickHouseException e = redacted(ErrorClassifier.classify(t, endpoint.url(), sql.queryId(), sql.idempotent()));
         if (e.kind() == Kind.CONNECTION) {
           endpoint.breaker().recordFailure();
         } else {
@@ -334,6 +335,40 @@ public final class HttpClickHouseClient implements ClickHouseClient {
               + "); requests resume after " + config.breakerOpenDuration().toSeconds() + "s", null);
     }
     throw lastRefused;
+  }
+
+  /** Stands for the user name in messages: the value came from a Secret's key, which may hold anything. */
+  public static final String USER_PLACEHOLDER = "[the connection's user]";
+
+  /**
+   * The failure without the credentials' values: ClickHouse names the user in its answers ("Wrong
+   * password for user X", "X: Authentication failed", "Unknown user X"), and the message goes to
+   * status, Events and logs; the password is replaced wherever it appears.
+   */
+  ClickHouseException redacted(ClickHouseException e) {
+    String message = redact(e.getMessage(), config.username(), config.password());
+    if (message == null || message.equals(e.getMessage())) {
+      return e;
+    }
+    return new ClickHouseException(e.kind(), e.code(), e.retriable(), e.endpoint(), e.queryId(), message, e.getCause());
+  }
+
+  static String redact(String message, String username, String password) {
+    if (message == null) {
+      return null;
+    }
+    String out = message;
+    if (password != null && password.length() >= 4) {
+      out = out.replace(password, "[password]");
+    }
+    if (username != null && !username.isBlank()) {
+      String user = java.util.regex.Pattern.quote(username);
+      String placeholder = java.util.regex.Matcher.quoteReplacement(USER_PLACEHOLDER);
+      out = out.replaceAll("(?<=Exception: )" + user + "(?=:)", placeholder)
+          .replaceAll("(?<=[Uu]ser )" + user + "(?![\\w-])", placeholder)
+          .replaceAll("(?<=[Uu]ser [\"'`])" + user + "(?=[\"'`])", placeholder);
+    }
+    return out;
   }
 
   private List<Endpoint> order() {
@@ -421,7 +456,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
       } catch (Throwable t) {
         long latency = (System.nanoTime() - start) / 1_000_000;
         out.add(new EndpointProbe(endpoint.url(), false, latency, null,
-            ErrorClassifier.classify(t, endpoint.url(), qid, true)));
+            redacted(ErrorClassifier.classify(t, endpoint.url(), qid, true))));
       }
     }
     return out;

@@ -137,7 +137,8 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
     status.setSecretResourceVersion(secret.getMetadata().getResourceVersion());
     ClickHouseClient client = clients.obtain(ns, resource.getMetadata().getName(),
         ConnectionSettings.toClientConfig(spec, username, password, caPem, hostAliases));
-    Outcome outcome = probe(client, status, spec.getEndpoints(), username, creds.getSecretName(), interval, ns);
+    Outcome outcome = probe(client, status, spec.getEndpoints(), creds.getUsernameKey(), creds.getSecretName(), interval,
+        ns);
     if (spec.getCluster() == null || spec.getCluster().isBlank() || outcome.phase() == Phase.Failed) {
       return outcome;
     }
@@ -164,7 +165,7 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
   }
 
   private Outcome probe(ClickHouseClient client, ClickHouseConnectionStatus status, List<String> specEndpoints,
-      String username, String secretName, Duration interval, String ns) {
+      String usernameKey, String secretName, Duration interval, String ns) {
     List<EndpointProbe> probes = client.probe();
     List<EndpointStatus> endpoints = new ArrayList<>();
     for (int i = 0; i < probes.size(); i++) {
@@ -190,8 +191,10 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
       String errors = probes.stream().map(p -> p.endpoint() + ": " + p.error().getMessage())
           .collect(Collectors.joining("; "));
       if (auth) {
-        return new Outcome(Phase.Failed, false, "AuthenticationFailed", "ClickHouse rejected user \"" + username
-            + "\" (" + errors + "). Check the user name and password in Secret \"" + secretName
+        // the user is named by its Secret and key, never by its value: a key may hold anything (a password, a token)
+        return new Outcome(Phase.Failed, false, "AuthenticationFailed", "ClickHouse rejected the user in key \""
+            + usernameKey + "\" of Secret \"" + secretName + "\" (" + errors
+            + "). Check the user name and password in Secret \"" + secretName
             + "\"; the connection is probed again when the Secret changes.", interval);
       }
       return new Outcome(Phase.Failed, false, "Unreachable", "No endpoint answered (" + errors + "). Check that"

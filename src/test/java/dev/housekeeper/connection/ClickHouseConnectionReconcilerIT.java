@@ -114,6 +114,27 @@ class ClickHouseConnectionReconcilerIT {
     awaitReason("auth", "Connected");
   }
 
+  /**
+   * A connection whose usernameKey names another key of a Secret (a password, a token) sends that
+   * value as the user name; ClickHouse refuses it and names the user in its answer. The value appears
+   * in no condition, Event or status field: the user is named by its Secret and key.
+   */
+  @Test
+  void aUsernameKeyPointingAtASecretValueNeverShowsTheValue() {
+    String planted = "planted-" + java.util.UUID.randomUUID();
+    harness.secret(NS, "token-secret", Map.of("token", planted, "password", "not-" + planted));
+    ClickHouseConnection spec = connection("exfil", "token-secret", harness.clickhouse().httpUrl());
+    spec.getSpec().getCredentials().setUsernameKey("token");
+    create(spec);
+    ClickHouseConnection c = awaitReason("exfil", "AuthenticationFailed");
+    assertThat(ready(c).getMessage()).contains("key \"token\" of Secret \"token-secret\"")
+        .contains(dev.housekeeper.clickhouse.HttpClickHouseClient.USER_PLACEHOLDER);
+    await().atMost(Duration.ofSeconds(5)).until(() -> harness.events(c).stream()
+        .anyMatch(e -> "AuthenticationFailed".equals(e.getReason())));
+    assertThat(io.fabric8.kubernetes.client.utils.Serialization.asJson(get("exfil"))).doesNotContain(planted);
+    assertThat(harness.events(c)).noneMatch(e -> String.valueOf(e.getMessage()).contains(planted));
+  }
+
   @Test
   void noEndpointAnsweringGivesUnreachable() throws Exception {
     String dead = "http://127.0.0.1:" + TestPorts.take();
