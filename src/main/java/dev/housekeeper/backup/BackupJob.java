@@ -67,7 +67,6 @@ public final class BackupJob {
     }
   }
 
-  private static final Duration SERVER_POLL = Duration.ofSeconds(1);
 
   private final ClickHouseClient client;
   private final ObjectStore store;
@@ -297,7 +296,8 @@ public final class BackupJob {
    * deleted under it.
    */
   private void awaitServerBackup() throws Interrupted {
-    long deadline = System.nanoTime() + statementLimit().toNanos();
+    ServerOperation server = new ServerOperation(client, serverBackupId, "BACKUP", "", "the backup is incomplete",
+        statementLimit(), progress);
     boolean killed = false;
     Row backup = null;
     while (true) {
@@ -308,40 +308,13 @@ public final class BackupJob {
             : nativeQuery);
         killed = true;
       }
+      backup = server.read();
+      if (backup != null && server.finished(backup)) {
+        return;
+      }
+      server.checkDeadline();
       try {
-        List<Row> rows = client.query(Sql.query("SELECT * FROM system.backups WHERE id = ?", serverBackupId));
-        if (rows.isEmpty()) {
-          throw new IllegalStateException("the server no longer lists its backup " + serverBackupId + " (it restarted);"
-              + " the backup is incomplete");
-        }
-        backup = rows.get(0);
-      } catch (dev.housekeeper.clickhouse.ClickHouseException e) {
-        backup = null;
-        if (!dev.housekeeper.common.Transient.is(e) || System.nanoTime() > deadline) {
-          throw e;
-        }
-        progress.accept("server-side BACKUP " + serverBackupId + ": its progress cannot be read (" + e.getMessage()
-            + "); trying again");
-      }
-      if (backup != null) {
-        String state = backup.string("status");
-        switch (state) {
-          case "BACKUP_CREATED":
-            return;
-          case "BACKUP_FAILED":
-            throw new IllegalStateException("the server's BACKUP failed: " + backup.string("error"));
-          case "BACKUP_CANCELLED":
-            throw new IllegalStateException("the server cancelled its BACKUP");
-          default:
-            progress.accept("server-side BACKUP " + serverBackupId + ": " + state + describeProgress(backup));
-        }
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the server's BACKUP did not end within spec.statementTimeout ("
-            + dev.housekeeper.common.StatementTimeout.text(statementLimit()) + ")");
-      }
-      try {
-        Thread.sleep(SERVER_POLL.toMillis());
+        Thread.sleep(ServerOperation.POLL.toMillis());
       } catch (InterruptedException e) {
         if (cancelled) {
           continue;
@@ -350,21 +323,6 @@ public final class BackupJob {
         throw new Interrupted(e);
       }
     }
-  }
-
-  /** Files and bytes of a row of system.backups, as far as the server's version reports them. */
-  static String describeProgress(Row backup) {
-    StringBuilder out = new StringBuilder();
-    if (backup.has("num_files")) {
-      out.append(", ").append(backup.longValue("num_files")).append(" files");
-    }
-    for (String column : List.of("total_size", "uncompressed_size")) {
-      if (backup.has(column)) {
-        out.append(", ").append(backup.longValue(column)).append(" bytes");
-        break;
-      }
-    }
-    return out.toString();
   }
 
   private boolean exists() {

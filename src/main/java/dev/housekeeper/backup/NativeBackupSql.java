@@ -24,15 +24,11 @@ public final class NativeBackupSql {
     return out.toString();
   }
 
-  /** {@code BACKUP TABLE a.b, TABLE a.c TO S3('url', 'key', 'secret')}. */
-  public static Sql backupToS3(List<LogicalBackup.TableRef> tables, String url, String accessKey, String secretKey) {
-    return backupToS3(tables, url, accessKey, secretKey, false);
-  }
-
   /**
-   * The same; with {@code async} the server runs it in the background ({@code ... ASYNC}): the
-   * statement returns the backup's id at once and {@code system.backups} shows its progress; a
-   * restarted operator finds it there by its destination, which names the backup id.
+   * {@code BACKUP TABLE a.b, TABLE a.c TO S3('url', 'key', 'secret')}; with {@code async} the server
+   * runs it in the background ({@code ... ASYNC}): the statement returns the backup's id at once and
+   * {@code system.backups} shows its progress; a restarted operator finds it there by its destination,
+   * which names the backup id.
    */
   public static Sql backupToS3(List<LogicalBackup.TableRef> tables, String url, String accessKey, String secretKey,
       boolean async) {
@@ -40,12 +36,7 @@ public final class NativeBackupSql {
         secretKey);
   }
 
-  /** {@code BACKUP TABLE a.b TO Disk('disk', 'path')}. */
-  public static Sql backupToDisk(List<LogicalBackup.TableRef> tables, String disk, String path) {
-    return backupToDisk(tables, disk, path, false);
-  }
-
-  /** The same, {@code async} as {@link #backupToS3(List, String, String, String, boolean)}. */
+  /** {@code BACKUP TABLE a.b TO Disk('disk', 'path')}, {@code async} as in {@link #backupToS3}. */
   public static Sql backupToDisk(List<LogicalBackup.TableRef> tables, String disk, String path, boolean async) {
     return Sql.command("BACKUP " + tables(tables) + " TO Disk(?, ?)" + (async ? " ASYNC" : ""), disk, path);
   }
@@ -55,13 +46,10 @@ public final class NativeBackupSql {
     return Sql.query("SELECT * FROM system.backups WHERE position(name, ?) > 0 ORDER BY start_time DESC", backupId);
   }
 
-  /** {@code RESTORE TABLE a.b AS c.b FROM S3(...)}: into another database, beside the original. */
-  public static Sql restoreFromS3(LogicalBackup.TableRef table, String targetDatabase, String url, String accessKey,
-      String secretKey) {
-    return restoreFromS3(table, targetDatabase, url, accessKey, secretKey, false);
-  }
-
-  /** The same; with {@code async} the server runs it in the background and answers with its id at once. */
+  /**
+   * {@code RESTORE TABLE a.b AS c.b FROM S3(...)}: into another database, beside the original; with
+   * {@code async} the server runs it in the background and answers with its id at once.
+   */
   public static Sql restoreFromS3(LogicalBackup.TableRef table, String targetDatabase, String url, String accessKey,
       String secretKey, boolean async) {
     return Sql.command("RESTORE TABLE ? AS ? FROM S3(?, ?, ?)" + (async ? " ASYNC" : ""),
@@ -69,12 +57,7 @@ public final class NativeBackupSql {
         secretKey);
   }
 
-  /** {@code RESTORE TABLE a.b AS c.b FROM Disk('disk', 'path')}. */
-  public static Sql restoreFromDisk(LogicalBackup.TableRef table, String targetDatabase, String disk, String path) {
-    return restoreFromDisk(table, targetDatabase, disk, path, false);
-  }
-
-  /** The same, {@code async} as {@link #restoreFromS3(LogicalBackup.TableRef, String, String, String, String, boolean)}. */
+  /** {@code RESTORE TABLE a.b AS c.b FROM Disk('disk', 'path')}, {@code async} as in {@link #restoreFromS3}. */
   public static Sql restoreFromDisk(LogicalBackup.TableRef table, String targetDatabase, String disk, String path,
       boolean async) {
     return Sql.command("RESTORE TABLE ? AS ? FROM Disk(?, ?)" + (async ? " ASYNC" : ""),

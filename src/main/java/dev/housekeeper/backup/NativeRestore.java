@@ -23,9 +23,6 @@ import java.util.function.Predicate;
  */
 final class NativeRestore {
 
-  /** How often the server's progress is read. */
-  static final Duration POLL = Duration.ofSeconds(1);
-
   /** A server-side restore to watch instead of starting one: a previous process started it. */
   record Resume(String serverRestoreId, String table) {}
 
@@ -123,38 +120,15 @@ final class NativeRestore {
    * server's restore running for the next operator.
    */
   private void await(String id, String source) throws InterruptedException {
-    long deadline = System.nanoTime() + limit.toNanos();
+    ServerOperation server = new ServerOperation(client, id, "RESTORE", " of " + source,
+        "the table may be incomplete: drop it and restore again", limit, progress);
     while (true) {
-      try {
-        List<Row> rows = client.query(Sql.query("SELECT * FROM system.backups WHERE id = ?", id));
-        if (rows.isEmpty()) {
-          throw new IllegalStateException("the server no longer lists its restore " + id + " of " + source
-              + " (it restarted); the table may be incomplete: drop it and restore again");
-        }
-        Row r = rows.get(0);
-        switch (r.string("status")) {
-          case "RESTORED":
-            return;
-          case "RESTORE_FAILED":
-            throw new IllegalStateException("the server's RESTORE of " + source + " failed: " + r.string("error"));
-          case "RESTORE_CANCELLED":
-            throw new IllegalStateException("the server's RESTORE of " + source + " was cancelled");
-          default:
-            progress.accept("server-side RESTORE " + id + " of " + source + ": " + r.string("status")
-                + BackupJob.describeProgress(r));
-        }
-      } catch (ClickHouseException e) {
-        if (!Transient.is(e) || System.nanoTime() > deadline) {
-          throw e;
-        }
-        progress.accept("server-side RESTORE " + id + " of " + source + ": its progress cannot be read ("
-            + e.getMessage() + "); trying again");
+      Row row = server.read();
+      if (row != null && server.finished(row)) {
+        return;
       }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("the server's RESTORE of " + source + " did not end within"
-            + " spec.statementTimeout (" + dev.housekeeper.common.StatementTimeout.text(limit) + ")");
-      }
-      Thread.sleep(POLL.toMillis());
+      server.checkDeadline();
+      Thread.sleep(ServerOperation.POLL.toMillis());
     }
   }
 }

@@ -369,7 +369,7 @@ public class ClickHouseMigrationReconciler implements Reconciler<ClickHouseMigra
    * out), else 2, 4, 8 ... 60 s after the failure.
    */
   private Duration backoff(String key, Duration blocked) {
-    if (!blocked.isZero() && !blocked.isNegative()) {
+    if (blocked.compareTo(Duration.ZERO) > 0) {
       return blocked.plusMillis(500);
     }
     int attempt = retryAttempts.merge(key, 1, Integer::sum);

@@ -33,9 +33,9 @@ class NativeBackupOnChdbIT {
         """.formatted(dir));
     Files.createDirectories(dir.resolve("backups"));
     ChdbEngine.Result r = ChdbEngine.run(List.of(CREATE, FILL,
-        NativeBackupSql.backupToDisk(List.of(T), "backups", "b1").text(),
+        NativeBackupSql.backupToDisk(List.of(T), "backups", "b1", false).text(),
         "CREATE DATABASE restored",
-        NativeBackupSql.restoreFromDisk(T, "restored", "backups", "b1").text(),
+        NativeBackupSql.restoreFromDisk(T, "restored", "backups", "b1", false).text(),
         FINGERPRINT + "default.events",
         FINGERPRINT + "restored.events"), dir.resolve("data"), config);
     assertThat(r.outputs().get(2)).contains("BACKUP_CREATED");
@@ -48,10 +48,10 @@ class NativeBackupOnChdbIT {
     try (S3Server s3 = new S3Server("native").start()) {
       String url = s3.endpoint() + "/native/b1";
       ChdbEngine.Result first = ChdbEngine.run(List.of(CREATE, FILL,
-          NativeBackupSql.backupToS3(List.of(T), url, S3Server.ACCESS_KEY, S3Server.SECRET_KEY).text(),
+          NativeBackupSql.backupToS3(List.of(T), url, S3Server.ACCESS_KEY, S3Server.SECRET_KEY, false).text(),
           FINGERPRINT + "default.events"));
       ChdbEngine.Result second = ChdbEngine.run(List.of("CREATE DATABASE restored",
-          NativeBackupSql.restoreFromS3(T, "restored", url, S3Server.ACCESS_KEY, S3Server.SECRET_KEY).text(),
+          NativeBackupSql.restoreFromS3(T, "restored", url, S3Server.ACCESS_KEY, S3Server.SECRET_KEY, false).text(),
           FINGERPRINT + "restored.events"));
       assertThat(first.outputs().get(2)).contains("BACKUP_CREATED");
       assertEquals(first.outputs().get(3), second.outputs().get(2), "identical count and content hash");

@@ -1,0 +1,113 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Row;
+import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.StatementTimeout;
+import dev.housekeeper.common.Transient;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * One BACKUP or RESTORE that the server runs in the background ({@code ... ASYNC}), as
+ * {@code system.backups} shows it by its id. A native backup and each table of a native restore are
+ * watched the same way: the row read once a second, its end states, its progress (files, bytes) in
+ * words, and a read that fails for a passing reason tried again until the statement limit, because
+ * the server's work goes on meanwhile.
+ */
+final class ServerOperation {
+
+  /** How often the server's progress is read. */
+  static final Duration POLL = Duration.ofSeconds(1);
+
+  private final ClickHouseClient client;
+  private final String id;
+  /** BACKUP or RESTORE. */
+  private final String operation;
+  /** What it works on, for messages: "" or " of db.table". */
+  private final String of;
+  /** What a server that no longer lists it means for the user. */
+  private final String ifGone;
+  private final Duration limit;
+  private final long deadline;
+  private final Consumer<String> progress;
+
+  ServerOperation(ClickHouseClient client, String id, String operation, String of, String ifGone, Duration limit,
+      Consumer<String> progress) {
+    this.client = client;
+    this.id = id;
+    this.operation = operation;
+    this.of = of;
+    this.ifGone = ifGone;
+    this.limit = limit;
+    this.deadline = System.nanoTime() + limit.toNanos();
+    this.progress = progress;
+  }
+
+  /** Its row, or null when the row could not be read for a passing reason (said in the progress). */
+  Row read() {
+    try {
+      List<Row> rows = client.query(Sql.query("SELECT * FROM system.backups WHERE id = ?", id));
+      if (rows.isEmpty()) {
+        throw new IllegalStateException("the server no longer lists its " + operation + " " + id + of
+            + " (it restarted); " + ifGone);
+      }
+      return rows.get(0);
+    } catch (ClickHouseException e) {
+      if (!Transient.is(e) || pastDeadline()) {
+        throw e;
+      }
+      progress.accept("server-side " + operation + " " + id + of + ": its progress cannot be read (" + e.getMessage()
+          + "); trying again");
+      return null;
+    }
+  }
+
+  /**
+   * Whether the row says the server finished it; a failed or cancelled one throws; one still running
+   * has its progress said.
+   */
+  boolean finished(Row row) {
+    String state = row.string("status");
+    if (state.equals("BACKUP".equals(operation) ? "BACKUP_CREATED" : "RESTORED")) {
+      return true;
+    }
+    if (state.endsWith("_FAILED")) {
+      throw new IllegalStateException("the server's " + operation + of + " failed: " + row.string("error"));
+    }
+    if (state.endsWith("_CANCELLED")) {
+      throw new IllegalStateException("the server's " + operation + of + " was cancelled");
+    }
+    progress.accept("server-side " + operation + " " + id + of + ": " + state + describeProgress(row));
+    return false;
+  }
+
+  /** Throws once the statement limit has passed. */
+  void checkDeadline() {
+    if (pastDeadline()) {
+      throw new IllegalStateException("the server's " + operation + of + " did not end within spec.statementTimeout ("
+          + StatementTimeout.text(limit) + ")");
+    }
+  }
+
+  private boolean pastDeadline() {
+    return System.nanoTime() > deadline;
+  }
+
+  /** Files and bytes of a row of system.backups, as far as the server's version reports them. */
+  private static String describeProgress(Row row) {
+    StringBuilder out = new StringBuilder();
+    if (row.has("num_files")) {
+      out.append(", ").append(row.longValue("num_files")).append(" files");
+    }
+    for (String column : List.of("total_size", "uncompressed_size")) {
+      if (row.has(column)) {
+        out.append(", ").append(row.longValue(column)).append(" bytes");
+        break;
+      }
+    }
+    return out.toString();
+  }
+}
