@@ -8,8 +8,10 @@ import dev.housekeeper.api.backup.ClickHouseBackupStatus.Phase;
 import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.common.Pass;
 import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.StatementTimeout;
+import dev.housekeeper.common.RetryPolicy;
 import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
@@ -86,11 +88,9 @@ public class ClickHouseBackupReconciler
       }
       if (spec != null && spec.suspend && job != null) {
         job.cancel();
-        return new Pass<>(Phase.Running, false, true, false, "Cancelling",
-            "suspended: cancelling backup " + status.running, POLL);
+        return Pass.running(Phase.Running, "Cancelling", "suspended: cancelling backup " + status.running, POLL);
       }
-      return new Pass<>(Phase.Running, status.lastSuccessful != null, true, false, "Running",
-          "backup " + status.running + ": " + task.get().progress(), POLL);
+      return Pass.running(Phase.Running, "Running", "backup " + status.running + ": " + task.get().progress(), POLL).stillReady(status.lastSuccessful != null);
     }
     Instant now = clock.instant();
     // a native backup started by a process that is gone: the server goes on with it, so the run is taken over
@@ -119,7 +119,7 @@ public class ClickHouseBackupReconciler
     List<String> problems = validate(spec);
     if (!problems.isEmpty()) {
       status.nextScheduleTime = null;
-      return new Pass<>(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
+      return Pass.failed(Phase.Failed, "ValidationError", "The spec is invalid: "
           + String.join("; ", problems) + ". Nothing runs until it is fixed.", null);
     }
     status.location = BackupSetup.describe(spec.storage);
@@ -148,14 +148,12 @@ public class ClickHouseBackupReconciler
     try {
       conn = connection(resource, connName);
     } catch (ConnectionResolver.NotReady e) {
-      return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false,
-          status.phase == Phase.Failed, e.reason(), e.getMessage() + " The backup starts when it is Ready.",
-          notReadyRequeue(e));
+      return Pass.waiting(status.phase == null ? Phase.Pending : status.phase, e.reason(), e.getMessage() + " The backup starts when it is Ready.", notReadyRequeue(e)).degradedWhen(status.phase == Phase.Failed);
     }
     // a taken-over run stays native whatever the spec says now: the server's backup is the run
     String method = takeOver != null ? ClickHouseBackupSpec.NATIVE : method(spec, conn.connection());
     if (method.startsWith("!")) {
-      return new Pass<>(Phase.Failed, false, false, true, "MethodUnavailable", method.substring(1), REFRESH);
+      return Pass.failed(Phase.Failed, "MethodUnavailable", method.substring(1), REFRESH);
     }
     Encryption encryption = null;
     BackupSetup.S3Credentials credentials = null;
@@ -170,7 +168,7 @@ public class ClickHouseBackupReconciler
       }
       store = BackupSetup.open(k8s, ns, spec.storage, hostAliases);
     } catch (BackupSetup.Problem e) {
-      return new Pass<>(Phase.Failed, false, false, true, e.reason(), e.getMessage() + ". The backup starts once this"
+      return Pass.failed(Phase.Failed, e.reason(), e.getMessage() + ". The backup starts once this"
           + " is fixed.", Duration.ofSeconds(10));
     }
     // acknowledged only now: a backup asked for while its Secret was missing still runs once it appears
@@ -194,7 +192,7 @@ public class ClickHouseBackupReconciler
     var shards = conn.shardClients();
     var topology = conn.topology();
     if (topology != null && shards.size() < topology.shards) {
-      return new Pass<>(Phase.Failed, false, false, true, "ShardUnreachable", "The connection has no endpoint for"
+      return Pass.failed(Phase.Failed, "ShardUnreachable", "The connection has no endpoint for"
           + " shard(s) " + dev.housekeeper.connection.ClusterTopology.byShard(topology).keySet().stream()
           .filter(n -> !shards.containsKey(n)).toList() + " of cluster " + topology.cluster + ": a backup without"
           + " them would be incomplete. List every replica's HTTP endpoint in the ClickHouseConnection.", REFRESH);
@@ -266,8 +264,8 @@ public class ClickHouseBackupReconciler
       events.normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases + ", to "
           + BackupSetup.location(spec.storage, id) + ").");
     }
-    return new Pass<>(Phase.Running, status.lastSuccessful != null, true, false, "Running", "backup " + id
-        + " started", POLL);
+    return Pass.running(Phase.Running, "Running", "backup " + id
+        + " started", POLL).stillReady(status.lastSuccessful != null);
   }
 
   /** The manifest goes first, so that a half-deleted backup is never taken for a complete one. */
@@ -367,7 +365,7 @@ public class ClickHouseBackupReconciler
 
   /** After a failed backup: counts it and, for a passing failure with retries left, when it runs again. */
   private static String retry(ClickHouseBackupStatus status, Instant now, boolean retriable) {
-    Transient.Retry retry = Transient.after(status.consecutiveFailures, retriable, now, Transient.BOUNDED);
+    RetryPolicy.Retry retry = RetryPolicy.BOUNDED.after(status.consecutiveFailures, retriable, now);
     status.consecutiveFailures = retry.failures();
     status.retryTime = retry.at() == null ? null : format(retry.at());
     return retry.words("retrying");
@@ -416,17 +414,14 @@ public class ClickHouseBackupReconciler
         : "no schedule (a new value of annotation " + ClickHouseBackup.RUN_NOW_ANNOTATION + " takes one)";
     BackupRecord last = status.backups.isEmpty() ? null : status.backups.get(0);
     if (last == null) {
-      return new Pass<>(Phase.Pending, true, false, false, spec.suspend ? "Suspended" : "Scheduled",
-          "No backup yet; " + when + ".", requeue);
+      return Pass.ok(Phase.Pending, spec.suspend ? "Suspended" : "Scheduled", "No backup yet; " + when + ".", requeue);
     }
     if ("Complete".equals(last.outcome)) {
-      return new Pass<>(Phase.Succeeded, true, false, false, "BackupComplete", "Backup " + last.id + " is complete; "
+      return Pass.ok(Phase.Succeeded, "BackupComplete", "Backup " + last.id + " is complete; "
           + when + ".", requeue);
     }
-    return new Pass<>(Phase.Failed, status.lastSuccessful != null, false, true,
-        "Cancelled".equals(last.outcome) ? "BackupCancelled" : "BackupFailed",
-        "Backup " + last.id + " " + ("Cancelled".equals(last.outcome) ? "was cancelled" : "failed") + ": "
-            + last.message + " (" + when + ").", requeue);
+    return Pass.failed(Phase.Failed, "Cancelled".equals(last.outcome) ? "BackupCancelled" : "BackupFailed", "Backup " + last.id + " " + ("Cancelled".equals(last.outcome) ? "was cancelled" : "failed") + ": "
+            + last.message + " (" + when + ").", requeue).stillReady(status.lastSuccessful != null);
   }
 
   /** The method to use, or "!" and why none can be used. */

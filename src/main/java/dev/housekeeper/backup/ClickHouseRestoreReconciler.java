@@ -11,8 +11,10 @@ import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.Pass;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.StatementTimeout;
+import dev.housekeeper.common.RetryPolicy;
 import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
@@ -103,7 +105,7 @@ public class ClickHouseRestoreReconciler
         status.runningServerRestoreId = running.serverRestoreId();
         status.runningServerRestoreTable = running.tableInFlight();
       }
-      return new Pass<>(Phase.Running, false, true, false, "Running", task.get().progress(), POLL);
+      return Pass.running(Phase.Running, "Running", task.get().progress(), POLL);
     }
     if (task.isPresent()) {
       work.take(key);
@@ -112,7 +114,7 @@ public class ClickHouseRestoreReconciler
         // this process stopped watching (it is stopping); the server's restore goes on and is watched again
         status.runningServerRestoreId = stopped.serverRestoreId();
         status.runningServerRestoreTable = stopped.tableInFlight();
-        return new Pass<>(Phase.Running, false, true, false, "Running", "the server's restore "
+        return Pass.running(Phase.Running, "Running", "the server's restore "
             + stopped.serverRestoreId() + " goes on", POLL);
       }
       status.runningServerRestoreId = null;
@@ -125,7 +127,7 @@ public class ClickHouseRestoreReconciler
     ClickHouseRestoreSpec spec = resource.getSpec();
     List<String> problems = validate(spec);
     if (!problems.isEmpty()) {
-      return new Pass<>(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
+      return Pass.failed(Phase.Failed, "ValidationError", "The spec is invalid: "
           + String.join("; ", problems) + ".", null);
     }
     String runNow = annotation(resource, ClickHouseRestore.RUN_NOW_ANNOTATION);
@@ -143,11 +145,10 @@ public class ClickHouseRestoreReconciler
     } catch (ConnectionResolver.NotReady e) {
       if (resume != null) {
         // the server goes on restoring meanwhile; watching it resumes when the connection is Ready
-        return new Pass<>(Phase.Running, false, true, false, e.reason(), e.getMessage() + " The server's restore "
-            + resume.serverRestoreId() + " goes on; it is watched again when the connection is Ready.",
-            notReadyRequeue(e));
+        return Pass.running(Phase.Running, e.reason(), e.getMessage() + " The server's restore "
+            + resume.serverRestoreId() + " goes on; it is watched again when the connection is Ready.", notReadyRequeue(e));
       }
-      return new Pass<>(Phase.Pending, false, false, false, e.reason(), e.getMessage() + " The restore starts when it is"
+      return Pass.waiting(Phase.Pending, e.reason(), e.getMessage() + " The restore starts when it is"
           + " Ready.", notReadyRequeue(e));
     }
     // the source: a backup resource (its newest complete backup by default) or a location
@@ -158,7 +159,7 @@ public class ClickHouseRestoreReconciler
       ClickHouseBackup backup = k8s.resources(ClickHouseBackup.class).inNamespace(ns)
           .withName(spec.source.backupName).get();
       if (backup == null) {
-        return new Pass<>(Phase.Pending, false, false, false, "BackupNotFound", "ClickHouseBackup "
+        return Pass.waiting(Phase.Pending, "BackupNotFound", "ClickHouseBackup "
             + spec.source.backupName + " does not exist in namespace " + ns + ".", Duration.ofSeconds(15));
       }
       storage = backup.getSpec().storage;
@@ -168,14 +169,13 @@ public class ClickHouseRestoreReconciler
       if (backupId == null) {
         var last = backup.getStatus() == null ? null : backup.getStatus().lastSuccessful;
         if (last == null) {
-          return new Pass<>(Phase.Pending, false, false, false, "NoCompleteBackup", "ClickHouseBackup "
-              + spec.source.backupName + " has no complete backup yet; the restore starts when it has one.",
-              Duration.ofSeconds(15));
+          return Pass.waiting(Phase.Pending, "NoCompleteBackup", "ClickHouseBackup "
+              + spec.source.backupName + " has no complete backup yet; the restore starts when it has one.", Duration.ofSeconds(15));
         }
         backupId = last.id;
       } else if (backup.getStatus() != null && backup.getStatus().backups.stream()
           .anyMatch(b -> backupId(b.id, spec) && !"Complete".equals(b.outcome))) {
-        return new Pass<>(Phase.Failed, false, false, true, "BackupIncomplete", "Backup " + backupId + " of "
+        return Pass.failed(Phase.Failed, "BackupIncomplete", "Backup " + backupId + " of "
             + spec.source.backupName + " is not complete and cannot be restored.", null);
       }
     } else {
@@ -193,7 +193,7 @@ public class ClickHouseRestoreReconciler
       }
       store = BackupSetup.open(k8s, ns, storage, hostAliases);
     } catch (BackupSetup.Problem e) {
-      return new Pass<>(Phase.Pending, false, false, true, e.reason(), e.getMessage() + ". The restore starts once this"
+      return Pass.failed(Phase.Pending, e.reason(), e.getMessage() + ". The restore starts once this"
           + " is fixed.", Duration.ofSeconds(10));
     }
     status.acknowledgedRunNow = runNow;
@@ -248,7 +248,7 @@ public class ClickHouseRestoreReconciler
     } else {
       events.normal(resource, "RestoreStarted", "Restoring backup " + backupId + " from " + status.location + ".");
     }
-    return new Pass<>(Phase.Running, false, true, false, "Running", "restore of " + backupId + " started", POLL);
+    return Pass.running(Phase.Running, "Running", "restore of " + backupId + " started", POLL);
   }
 
   private static boolean backupId(String id, ClickHouseRestoreSpec spec) {
@@ -305,7 +305,7 @@ public class ClickHouseRestoreReconciler
       String message = "The restore of " + status.backupId + " failed: " + BackupJob.rootMessage(cause)
           + retry(status, Transient.is(cause));
       afterWrite.warning(key(resource), resource, "RestoreFailed", message);
-      return new Pass<>(Phase.Failed, false, false, true, "RestoreFailed", message, retryIn(status));
+      return Pass.failed(Phase.Failed, "RestoreFailed", message, retryIn(status));
     }
     status.method = outcome.method();
     boolean retriable = true;
@@ -340,19 +340,19 @@ public class ClickHouseRestoreReconciler
       String message = failed.size() + " table(s) failed and were left untouched: " + String.join("; ", failed)
           + retry(status, retriable);
       afterWrite.warning(key(resource), resource, "TablesFailed", message);
-      return new Pass<>(Phase.Failed, false, false, true, "TablesFailed", message, retryIn(status));
+      return Pass.failed(Phase.Failed, "TablesFailed", message, retryIn(status));
     }
     status.consecutiveFailures = null;
     afterWrite.then(key(resource), () -> metrics.action(KIND, ns, "restore", "success"));
     String message = "Restored " + restored + " table(s), " + rows + " rows verified, from backup " + status.backupId
         + (outcome.tables().size() > restored ? " (" + (outcome.tables().size() - restored) + " skipped)" : "") + ".";
     afterWrite.normal(key(resource), resource, "Restored", message);
-    return new Pass<>(Phase.Succeeded, true, false, false, "Restored", message, null);
+    return Pass.ok(Phase.Succeeded, "Restored", message, null);
   }
 
   /** After a failure: counts it and, for a passing one with retries left, when the failed tables are tried again. */
   private String retry(ClickHouseRestoreStatus status, boolean retriable) {
-    Transient.Retry retry = Transient.after(status.consecutiveFailures, retriable, clock.instant(), Transient.BOUNDED);
+    RetryPolicy.Retry retry = RetryPolicy.BOUNDED.after(status.consecutiveFailures, retriable, clock.instant());
     status.consecutiveFailures = retry.failures();
     status.retryTime = retry.at() == null ? null : format(retry.at());
     return retry.words("those are tried again");
@@ -368,8 +368,7 @@ public class ClickHouseRestoreReconciler
     String reason = ready.map(c -> c.getReason()).orElse(status.phase == Phase.Succeeded ? "Restored" : "RestoreFailed");
     String message = ready.map(c -> c.getMessage()).orElse("");
     Duration requeue = retryIn(status);
-    return new Pass<>(status.phase, status.phase == Phase.Succeeded, false, status.phase == Phase.Failed, reason,
-        message, requeue == null || requeue.isNegative() ? null : requeue);
+    return Pass.waiting(status.phase, reason, message, requeue == null || requeue.isNegative() ? null : requeue).stillReady(status.phase == Phase.Succeeded).degradedWhen(status.phase == Phase.Failed);
   }
 
   static List<String> validate(ClickHouseRestoreSpec spec) {

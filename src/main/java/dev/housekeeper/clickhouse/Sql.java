@@ -32,6 +32,82 @@ public final class Sql {
   /** An identifier argument, validated and quoted. */
   public record Identifier(String quoted) {}
 
+  /**
+   * A piece of SQL to pass as an argument, inserted as it is: built by code from a template with the
+   * same doors as a statement ({@link #fragment}), a spec's expression or column type that passed its
+   * check ({@link #expression}, {@link #type}), an {@code ON CLUSTER} clause, or DDL the server itself
+   * reported ({@link #serverDdl}). It cannot be made from other text.
+   */
+  public static final class Fragment {
+    private final String text;
+
+    private Fragment(String text) {
+      this.text = text;
+    }
+
+    public String text() {
+      return text;
+    }
+
+    /** The fragments one after another, {@code separator} between them. */
+    public static Fragment join(List<Fragment> parts, String separator) {
+      StringBuilder out = new StringBuilder();
+      for (Fragment part : parts) {
+        if (!out.isEmpty()) {
+          out.append(separator);
+        }
+        out.append(part.text);
+      }
+      return new Fragment(out.toString());
+    }
+
+    @Override
+    public String toString() {
+      return text;
+    }
+  }
+
+  /** A fragment from a template written in code, bound like a statement. */
+  public static Fragment fragment(String template, Object... args) {
+    return new Fragment(bind(template, args));
+  }
+
+  /** Nothing: for an optional part of a statement. */
+  public static Fragment empty() {
+    return new Fragment("");
+  }
+
+  /** {@code ON CLUSTER `name`} with a space before it, or nothing when {@code cluster} is null (a single server). */
+  public static Fragment onCluster(String cluster) {
+    return cluster == null ? empty() : new Fragment(" ON CLUSTER " + Identifiers.quote(cluster));
+  }
+
+  /** A spec's expression (ORDER BY, PARTITION BY, an engine) that passes {@link SqlFragments#expressionProblem}. */
+  public static Fragment expression(String field, String expression) {
+    String problem = SqlFragments.expressionProblem(expression);
+    if (problem != null) {
+      throw ClickHouseException.invalidInput(field + " " + problem);
+    }
+    return new Fragment(expression);
+  }
+
+  /** A spec's column type that passes {@link SqlFragments#typeProblem}. */
+  public static Fragment type(String field, String type) {
+    String problem = SqlFragments.typeProblem(type);
+    if (problem != null) {
+      throw ClickHouseException.invalidInput(field + " " + problem);
+    }
+    return new Fragment(type);
+  }
+
+  /**
+   * DDL as the server reported it ({@code SHOW CREATE}, {@code system.tables.create_table_query}, or
+   * a backup manifest that recorded it), to run again as it is.
+   */
+  public static Fragment serverDdl(String ddl) {
+    return new Fragment(Objects.requireNonNull(ddl, "ddl"));
+  }
+
   /** A validated, quoted identifier to pass as an argument. */
   public static Identifier id(String name) {
     return new Identifier(Identifiers.quote(name));
@@ -148,7 +224,8 @@ public final class Sql {
           throw new IllegalArgumentException("more placeholders than arguments in: " + template);
         }
         Object arg = args[next++];
-        out.append(arg instanceof Identifier ident ? ident.quoted() : SqlLiterals.render(arg));
+        out.append(arg instanceof Identifier ident ? ident.quoted() : arg instanceof Fragment f ? f.text()
+            : SqlLiterals.render(arg));
       } else {
         out.append(c);
       }

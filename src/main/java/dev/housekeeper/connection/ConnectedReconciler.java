@@ -7,6 +7,7 @@ import dev.housekeeper.common.AfterWrite;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
+import dev.housekeeper.common.Pass;
 import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.common.WorkExecutor;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -47,10 +48,6 @@ import java.util.function.Supplier;
 public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S extends HousekeeperStatus, P>
     implements Reconciler<R>, Cleaner<R> {
 
-  /** What one pass concluded. */
-  public record Pass<P>(P phase, boolean ready, boolean progressing, boolean degraded, String reason,
-      String message, Duration requeue) {}
-
   protected final ConnectionResolver resolver;
   protected final WorkExecutor work;
   protected final StatusWriter statusWriter;
@@ -67,7 +64,8 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
   private final Set<String> routineReasons;
   private final Map<String, String> announced = new ConcurrentHashMap<>();
   private final SimpleInboundEventSource<R> finished;
-  private InformerEventSource<ClickHouseConnection, R> connectionSource;
+  private final Map<Class<?>, InformerEventSource<?, R>> informers = new ConcurrentHashMap<>();
+  private volatile KubernetesClient apiForLookups;
 
   protected ConnectedReconciler(Class<R> type, String kind, Supplier<R> blank, Supplier<S> newStatus,
       Function<R, ConnectionRef> connectionRef, Set<String> routineReasons, Services services) {
@@ -93,8 +91,9 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
 
   @Override
   public List<EventSource<?, R>> prepareEventSources(EventSourceContext<R> ctx) {
-    connectionSource = ConnectionEventSource.create(type, ctx, r -> r.getSpec() == null ? null
+    var connectionSource = ConnectionEventSource.create(type, ctx, r -> r.getSpec() == null ? null
         : connectionRef.apply(r));
+    informer(ClickHouseConnection.class, connectionSource);
     List<EventSource<?, R>> sources = new java.util.ArrayList<>(List.of(connectionSource, finished));
     sources.addAll(moreEventSources(ctx));
     return sources;
@@ -118,6 +117,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
       S previous = Objects.requireNonNullElseGet(statusWriter.current(resource), newStatus);
       S status = Objects.requireNonNullElseGet(Serialization.clone(previous), newStatus);
       status.setObservedGeneration(resource.getMetadata().getGeneration());
+      apiForLookups = ctx.getClient();
       pass = pass(resource, status, ctx.getClient());
       phase(status, pass.phase());
       status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
@@ -166,7 +166,27 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
   /** The connection the resource names, Ready and probed by this process. */
   protected ConnectionResolver.Resolved connection(R resource, String name) throws ConnectionResolver.NotReady {
     String ns = resource.getMetadata().getNamespace();
-    return resolver.resolve(ns, name, connectionSource.get(new ResourceID(name, ns)).orElse(null));
+    return resolver.resolve(ns, name, secondary(ClickHouseConnection.class, ns, name));
+  }
+
+  /**
+   * A resource this one refers to by name (its connection, a ConfigMap), from the informer cache; a
+   * reconciler driven without an operator (the transition tests' harness) has no informers and reads it
+   * from the API.
+   */
+  protected <T extends HasMetadata> T secondary(Class<T> type, String namespace, String name) {
+    InformerEventSource<?, R> source = informers.get(type);
+    if (source != null) {
+      @SuppressWarnings("unchecked")
+      T cached = (T) source.get(new ResourceID(name, namespace)).orElse(null);
+      return cached;
+    }
+    return apiForLookups == null ? null : apiForLookups.resources(type).inNamespace(namespace).withName(name).get();
+  }
+
+  /** Registers an informer that {@link #secondary} reads from. */
+  protected void informer(Class<? extends HasMetadata> type, InformerEventSource<?, R> source) {
+    informers.put(type, source);
   }
 
   /** Requeue after a connection is not ready: soon while this process warms up, else in 15 s. */

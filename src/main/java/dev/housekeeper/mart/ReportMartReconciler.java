@@ -9,9 +9,11 @@ import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.SqlFragments;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.clickhouse.ServerVersion;
+import dev.housekeeper.common.Pass;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.StatementTimeout;
+import dev.housekeeper.common.RetryPolicy;
 import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
@@ -43,7 +45,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
   private static final Duration POLL = Duration.ofSeconds(1);
   private static final Duration REFRESH = Duration.ofMinutes(5);
   /** A source that cannot be reached is tried again without a limit: 5 s, doubling, at most 5 minutes apart. */
-  private static final Transient.Policy RETRY = new Transient.Policy(0, Duration.ofSeconds(5), Duration.ofMinutes(5));
+  private static final RetryPolicy RETRY = RetryPolicy.MART;
 
   private final Map<String, String> running = new ConcurrentHashMap<>();
   private final Map<String, String> hostAliases;
@@ -66,8 +68,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     Instant now = clock.instant();
     var task = work.<ReportMartStatus.Refresh>get(key);
     if (task.isPresent() && !task.get().done()) {
-      return new Pass<>(Phase.Refreshing, status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome),
-          true, false, "Refreshing", task.get().progress(), POLL);
+      return Pass.running(Phase.Refreshing, "Refreshing", task.get().progress(), POLL).stillReady(status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome));
     }
     Pass<Phase> failed = null;
     if (task.isPresent()) {
@@ -78,7 +79,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     List<String> problems = validate(spec);
     if (!problems.isEmpty()) {
       status.nextRefreshTime = null;
-      return new Pass<>(Phase.Failed, false, false, true, "ValidationError", "The spec is invalid: "
+      return Pass.failed(Phase.Failed, "ValidationError", "The spec is invalid: "
           + String.join("; ", problems) + ". Nothing runs until it is fixed.", null);
     }
     String ns = resource.getMetadata().getNamespace();
@@ -86,8 +87,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     try {
       conn = connection(resource, spec.connectionRef.getName());
     } catch (ConnectionResolver.NotReady e) {
-      return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false, false, e.reason(),
-          e.getMessage(), notReadyRequeue(e));
+      return Pass.waiting(status.phase == null ? Phase.Pending : status.phase, e.reason(), e.getMessage(), notReadyRequeue(e));
     }
     String configuredDb = conn.connection().getSpec().getDatabase();
     String database = spec.database != null ? spec.database : configuredDb == null ? "default" : configuredDb;
@@ -112,8 +112,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     try {
       exists = conn.forJob().tableExists(database, spec.table);
     } catch (ClickHouseException e) {
-      return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false, true, "ClickHouseError",
-          "Looking up the mart table failed: " + e.getMessage(), Duration.ofSeconds(30));
+      return Pass.failed(status.phase == null ? Phase.Pending : status.phase, "ClickHouseError", "Looking up the mart table failed: " + e.getMessage(), Duration.ofSeconds(30));
     }
     boolean schemaChanged = exists && status.schemaHash != null && !hash.equals(status.schemaHash);
     boolean retryDue = status.retryTime != null && !Instant.parse(status.retryTime).isAfter(now);
@@ -141,8 +140,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       try {
         credentials = credentials(k8s, ns, spec.source.jdbc);
       } catch (dev.housekeeper.common.Secrets.Problem e) {
-        return new Pass<>(status.phase == null ? Phase.Pending : status.phase, false, false, true, e.reason(),
-            e.getMessage() + ". The refresh starts once it is fixed.", Duration.ofSeconds(10));
+        return Pass.failed(status.phase == null ? Phase.Pending : status.phase, e.reason(), e.getMessage() + ". The refresh starts once it is fixed.", Duration.ofSeconds(10));
       }
     }
     status.acknowledgedRunNow = runNow;
@@ -170,7 +168,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     var topology = conn.topology();
     if (spec.onCluster && (cluster == null || cluster.isBlank() || topology == null)) {
       running.remove(key);
-      return new Pass<>(Phase.Failed, false, false, true, "ValidationError", "spec.onCluster is true but"
+      return Pass.failed(Phase.Failed, "ValidationError", "spec.onCluster is true but"
           + " ClickHouseConnection \"" + spec.connectionRef.getName() + "\" names no cluster (spec.cluster).", null);
     }
     List<dev.housekeeper.clickhouse.ClickHouseClient> replicas = new java.util.ArrayList<>();
@@ -190,8 +188,7 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     }, reconcileWhenDone(resource));
     events.normal(resource, "RefreshStarted", (full ? "Full" : "Incremental") + " refresh of " + status.table
         + " started (" + why + ", window [" + window.start() + ", " + window.end() + ")).");
-    return new Pass<>(Phase.Refreshing, status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome),
-        true, false, "Refreshing", (full ? "full" : "incremental") + " refresh started: " + why, POLL);
+    return Pass.running(Phase.Refreshing, "Refreshing", (full ? "full" : "incremental") + " refresh started: " + why, POLL).stillReady(status.lastRefresh != null && "Succeeded".equals(status.lastRefresh.outcome));
   }
 
   static MartRefresh.JdbcCredentials credentials(KubernetesClient k8s, String ns, ReportMartSpec.JdbcSource jdbc)
@@ -239,14 +236,14 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
       afterWrite.then(key(resource), () -> metrics.action(KIND, ns, "refresh", "failure"));
       String message = "The refresh failed: " + cause.getMessage() + ". The mart keeps its previous data.";
       if (retriable) {
-        Transient.Retry retry = Transient.after(status.consecutiveFailures, true, now, RETRY);
+        RetryPolicy.Retry retry = RETRY.after(status.consecutiveFailures, true, now);
         status.consecutiveFailures = retry.failures();
         status.retryTime = format(retry.at());
         message += " Retrying at " + status.retryTime + " (attempt " + (retry.failures() + 1) + ").";
       }
       afterWrite.warning(key(resource), resource, reason, message);
       announced(resource, reason, message);
-      return new Pass<>(Phase.Failed, false, false, true, reason, message, retriable
+      return Pass.failed(Phase.Failed, reason, message, retriable
           ? Duration.between(now, Instant.parse(status.retryTime)).plusMillis(500) : REFRESH);
     }
   }
@@ -280,13 +277,12 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     var last = status.lastRefresh;
     if (last != null && "Failed".equals(last.outcome)) {
       var ready = Conditions.find(status.getConditions(), Conditions.READY);
-      return new Pass<>(Phase.Failed, false, false, true, ready.map(c -> c.getReason()).orElse("RefreshFailed"),
-          ready.map(c -> c.getMessage()).orElse(last.error), requeue);
+      return Pass.failed(Phase.Failed, ready.map(c -> c.getReason()).orElse("RefreshFailed"), ready.map(c -> c.getMessage()).orElse(last.error), requeue);
     }
     if (last == null) {
-      return new Pass<>(Phase.Pending, false, false, false, "Scheduled", "Not built yet; " + when + ".", requeue);
+      return Pass.waiting(Phase.Pending, "Scheduled", "Not built yet; " + when + ".", requeue);
     }
-    return new Pass<>(Phase.Ready, true, false, false, "Refreshed", "Last " + last.mode + " refresh at " + last.endTime
+    return Pass.ok(Phase.Ready, "Refreshed", "Last " + last.mode + " refresh at " + last.endTime
         + ": " + last.rowsWritten + " rows; " + when + ".", requeue);
   }
 

@@ -15,6 +15,7 @@ import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.common.StatusWriter;
+import dev.housekeeper.common.RetryPolicy;
 import dev.housekeeper.common.Transient;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectionEventSource;
@@ -288,7 +289,7 @@ public class RetentionPolicyReconciler implements Reconciler<RetentionPolicy>, C
 
   /** After a failed run: counts it and, for a passing failure with retries left, when it runs again. */
   private String retry(RetentionPolicyStatus status, boolean retriable) {
-    Transient.Retry retry = Transient.after(status.consecutiveFailures, retriable, clock.instant(), Transient.BOUNDED);
+    RetryPolicy.Retry retry = RetryPolicy.BOUNDED.after(status.consecutiveFailures, retriable, clock.instant());
     status.consecutiveFailures = retry.failures();
     status.retryTime = retry.at() == null ? null : format(retry.at());
     return retry.words("it runs again");

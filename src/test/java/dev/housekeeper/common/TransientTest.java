@@ -32,15 +32,15 @@ class TransientTest {
 
   @Test
   void boundedRetriesComeAt15And30And60SecondsThenStop() {
-    List<Transient.Retry> seen = new ArrayList<>();
+    List<RetryPolicy.Retry> seen = new ArrayList<>();
     Integer failures = null;
     for (int i = 0; i < 4; i++) {
-      Transient.Retry r = Transient.after(failures, true, NOW, Transient.BOUNDED);
+      RetryPolicy.Retry r = RetryPolicy.BOUNDED.after(failures, true, NOW);
       seen.add(r);
       failures = r.failures();
     }
-    assertThat(seen).extracting(Transient.Retry::failures).containsExactly(1, 2, 3, 4);
-    assertThat(seen).extracting(Transient.Retry::at).containsExactly(NOW.plusSeconds(15), NOW.plusSeconds(30),
+    assertThat(seen).extracting(RetryPolicy.Retry::failures).containsExactly(1, 2, 3, 4);
+    assertThat(seen).extracting(RetryPolicy.Retry::at).containsExactly(NOW.plusSeconds(15), NOW.plusSeconds(30),
         NOW.plusSeconds(60), null);
     assertThat(seen.get(0).words("retrying")).isEqualTo("; retrying at 2026-11-22T10:00:15Z (retry 1 of 3)");
     assertThat(seen.get(3).words("retrying"))
@@ -49,7 +49,7 @@ class TransientTest {
 
   @Test
   void aLastingFailureIsCountedButNotRetried() {
-    Transient.Retry r = Transient.after(1, false, NOW, Transient.BOUNDED);
+    RetryPolicy.Retry r = RetryPolicy.BOUNDED.after(1, false, NOW);
     assertThat(r.failures()).isEqualTo(2);
     assertThat(r.at()).isNull();
     assertThat(r.words("retrying")).isEmpty();
@@ -57,10 +57,10 @@ class TransientTest {
 
   @Test
   void anUnboundedPolicyDoublesUpToItsCapAndNeverStops() {
-    var policy = new Transient.Policy(0, Duration.ofSeconds(5), Duration.ofMinutes(5));
-    assertThat(Transient.after(null, true, NOW, policy).at()).isEqualTo(NOW.plusSeconds(5));
-    assertThat(Transient.after(3, true, NOW, policy).at()).isEqualTo(NOW.plusSeconds(40));
-    Transient.Retry late = Transient.after(500, true, NOW, policy);
+    var policy = RetryPolicy.MART;
+    assertThat(policy.after(null, true, NOW).at()).isEqualTo(NOW.plusSeconds(5));
+    assertThat(policy.after(3, true, NOW).at()).isEqualTo(NOW.plusSeconds(40));
+    RetryPolicy.Retry late = policy.after(500, true, NOW);
     assertThat(late.at()).isEqualTo(NOW.plus(Duration.ofMinutes(5)));
     assertThat(late.words("retrying")).endsWith("(attempt 502)");
   }

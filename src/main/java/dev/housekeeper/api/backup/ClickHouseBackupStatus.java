@@ -2,13 +2,13 @@ package dev.housekeeper.api.backup;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import dev.housekeeper.api.common.HousekeeperStatus;
+import dev.housekeeper.api.common.RunStatus;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Observed state of a ClickHouseBackup: the durable record of the backups taken. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class ClickHouseBackupStatus extends HousekeeperStatus {
+public class ClickHouseBackupStatus extends RunStatus {
 
   /** Lifecycle phases. */
   public enum Phase {
@@ -58,13 +58,6 @@ public class ClickHouseBackupStatus extends HousekeeperStatus {
 
   @JsonPropertyDescription("Next scheduled backup (RFC 3339), when a schedule is set and not suspended.")
   public String nextScheduleTime;
-
-  @JsonPropertyDescription("After a backup failed because ClickHouse or the storage could not be reached (or the"
-      + " operator restarted mid-backup): when it is tried again by itself (RFC 3339). At most 3 retries in a row.")
-  public String retryTime;
-
-  @JsonPropertyDescription("Backups in a row that failed for such a passing reason; reset by a complete backup.")
-  public Integer consecutiveFailures;
 
   @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
   public String acknowledgedRunNow;

@@ -2,13 +2,13 @@ package dev.housekeeper.api.backup;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import dev.housekeeper.api.common.HousekeeperStatus;
+import dev.housekeeper.api.common.RunStatus;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Observed state of a ClickHouseRestore. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class ClickHouseRestoreStatus extends HousekeeperStatus {
+public class ClickHouseRestoreStatus extends RunStatus {
 
   /** Lifecycle phases. */
   public enum Phase {
@@ -58,12 +58,7 @@ public class ClickHouseRestoreStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Outcome per table.")
   public List<TableResult> tables = new ArrayList<>();
 
-  @JsonPropertyDescription("After tables failed because ClickHouse or the storage could not be reached: when those"
-      + " tables are tried again by themselves (RFC 3339). At most 3 retries in a row.")
-  public String retryTime;
 
-  @JsonPropertyDescription("Attempts in a row that failed for such a passing reason.")
-  public Integer consecutiveFailures;
 
   @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
   public String acknowledgedRunNow;

@@ -2,13 +2,13 @@ package dev.housekeeper.api.mart;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import dev.housekeeper.api.common.HousekeeperStatus;
+import dev.housekeeper.api.common.RunStatus;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Observed state of a ReportMart. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class ReportMartStatus extends HousekeeperStatus {
+public class ReportMartStatus extends RunStatus {
 
   /** Lifecycle phases. */
   public enum Phase {
@@ -45,11 +45,7 @@ public class ReportMartStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Next scheduled refresh (RFC 3339).")
   public String nextRefreshTime;
 
-  @JsonPropertyDescription("When the source was unreachable: the next attempt (RFC 3339), with backoff.")
-  public String retryTime;
 
-  @JsonPropertyDescription("Failed attempts in a row because the source was unreachable.")
-  public Integer consecutiveFailures;
 
   @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
   public String acknowledgedRunNow;

@@ -2,13 +2,13 @@ package dev.housekeeper.api.retention;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import dev.housekeeper.api.common.HousekeeperStatus;
+import dev.housekeeper.api.common.RunStatus;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Observed state of a RetentionPolicy. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class RetentionPolicyStatus extends HousekeeperStatus {
+public class RetentionPolicyStatus extends RunStatus {
 
   /** Lifecycle phases. */
   public enum Phase {
@@ -52,12 +52,7 @@ public class RetentionPolicyStatus extends HousekeeperStatus {
   @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
   public String acknowledgedRunNow;
 
-  @JsonPropertyDescription("After a run that failed because ClickHouse could not be reached: when it runs again by"
-      + " itself (RFC 3339). At most 3 retries in a row.")
-  public String retryTime;
 
-  @JsonPropertyDescription("Runs in a row that failed for such a passing reason.")
-  public Integer consecutiveFailures;
 
   @JsonPropertyDescription("Value of housekeeper.dev/optimize-now last acted upon.")
   public String acknowledgedOptimizeNow;
