@@ -8,6 +8,7 @@ import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.Pass;
+import dev.housekeeper.common.RunTiming;
 import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.common.WorkExecutor;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -26,7 +27,6 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -212,10 +212,10 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
   }
 
   protected static String annotation(HasMetadata r, String name) {
-    return r.getMetadata().getAnnotations() == null ? null : r.getMetadata().getAnnotations().get(name);
+    return RunTiming.annotation(r, name);
   }
 
   protected static String format(Instant i) {
-    return i.truncatedTo(ChronoUnit.SECONDS).toString();
+    return RunTiming.format(i);
   }
 }
