@@ -122,7 +122,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
       phase(status, pass.phase());
       status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
           pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
-      announce(resource, pass.reason(), pass.message());
+      announce(resource, previous, pass.reason(), pass.message());
       String ns = resource.getMetadata().getNamespace();
       String name = resource.getMetadata().getName();
       metrics.ready(kind, ns, name, pass.ready());
@@ -150,10 +150,16 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
     return null;
   }
 
-  /** A Warning Event when a non-routine reason or its message changes. */
-  private void announce(R resource, String reason, String message) {
+  /**
+   * A Warning Event when a non-routine reason or its message changes. What was said last starts from
+   * the Ready condition of the status as written, so that a restarted operator does not say it again.
+   */
+  private void announce(R resource, S previous, String reason, String message) {
     String said = reason + message;
-    if (!routineReasons.contains(reason) && !Objects.equals(announced.put(key(resource), said), said)) {
+    String before = announced.computeIfAbsent(key(resource), k -> Conditions.find(previous.getConditions(),
+        Conditions.READY).map(c -> c.getReason() + c.getMessage()).orElse(""));
+    announced.put(key(resource), said);
+    if (!routineReasons.contains(reason) && !Objects.equals(before, said)) {
       events.warning(resource, reason, message);
     }
   }
