@@ -1,6 +1,7 @@
 package dev.housekeeper.migration;
 
 import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.ReplicatedEngine;
 import dev.housekeeper.clickhouse.Row;
 import dev.housekeeper.clickhouse.Sql;
 import java.util.ArrayList;
@@ -47,16 +48,14 @@ public final class Ledger {
 
   /** The ledger's DDL: plain MergeTree, or ReplicatedMergeTree ON CLUSTER. Runs on 18.16 and 26.x. */
   public Sql createTable() {
-    String onCluster = cluster == null ? "" : " ON CLUSTER " + dev.housekeeper.clickhouse.Identifiers.quote(cluster);
-    String engine = cluster == null ? "MergeTree"
-        : "ReplicatedMergeTree(" + dev.housekeeper.clickhouse.SqlLiterals.quoteString(
-            "/clickhouse/housekeeper/" + database + "/" + table) + ", '{replica}')";
-    return Sql.command("CREATE TABLE IF NOT EXISTS ?" + onCluster + " ("
+    return Sql.command("CREATE TABLE IF NOT EXISTS ?? ("
         + "version UInt64, name String, direction String, event String, checksum String,"
         + " statement_index Int32, statement_count UInt32, statement_checksum String, query_id String,"
         + " error String, duration_ms UInt64, run_id String, resource String,"
         + " event_time DateTime DEFAULT now(), seq UInt64"
-        + ") ENGINE = " + engine + " ORDER BY (version, seq)", Sql.table(database, table)).idempotent(true);
+        + ") ENGINE = ? ORDER BY (version, seq)", Sql.table(database, table), Sql.onCluster(cluster),
+        ReplicatedEngine.mergeTree(cluster != null, "/clickhouse/housekeeper/" + database + "/" + table))
+        .idempotent(true);
   }
 
   public void ensureTable() {
@@ -143,71 +142,76 @@ public final class Ledger {
     public boolean applied() {
       return "applied".equals(state);
     }
+
+    /** Takes one event of this version into its state. */
+    void apply(Event e) {
+      name = e.name();
+      switch (e.event()) {
+        case STARTED -> started(e);
+        case STATEMENT_STARTED -> {
+          state = "in_progress";
+          inFlightIndex = e.statementIndex();
+          inFlightQueryId = e.queryId();
+          inFlightChecksum = e.statementChecksum();
+        }
+        case STATEMENT_DONE -> {
+          doneIndex = Math.max(doneIndex, e.statementIndex());
+          doneChecksums.put(e.statementIndex(), e.statementChecksum());
+          inFlightIndex = null;
+        }
+        case FAILED -> {
+          state = "failed";
+          direction = e.direction();
+          failedIndex = e.statementIndex();
+          error = e.error();
+          inFlightIndex = null;
+        }
+        case APPLIED -> applied(e);
+        case ROLLED_BACK -> {
+          state = "rolled_back";
+          clearRun();
+        }
+        default -> {
+          // unknown events from a newer operator are ignored
+        }
+      }
+    }
+
+    /** A run from statement 0 (a resumed run writes no 'started'). */
+    private void started(Event e) {
+      clearRun();
+      state = "in_progress";
+      direction = e.direction();
+      statementCount = e.statementCount();
+      if ("up".equals(e.direction())) {
+        checksum = e.checksum();
+      }
+    }
+
+    private void applied(Event e) {
+      clearRun();
+      state = "applied";
+      checksum = e.checksum();
+      statementCount = e.statementCount();
+      appliedAt = e.eventTime();
+      durationMs = e.durationMs();
+    }
+
+    /** Forgets the statements of the run before: done, in flight, failed. */
+    private void clearRun() {
+      inFlightIndex = null;
+      doneIndex = -1;
+      doneChecksums.clear();
+      error = "";
+      failedIndex = -1;
+    }
   }
 
   /** Folds events into per-version state, by version. */
   public static Map<Long, VersionState> fold(List<Event> events) {
     Map<Long, VersionState> out = new TreeMap<>();
     for (Event e : events) {
-      VersionState s = out.computeIfAbsent(e.version(), VersionState::new);
-      s.name = e.name();
-      switch (e.event()) {
-        case STARTED -> {
-          s.state = "in_progress";
-          s.direction = e.direction();
-          s.statementCount = e.statementCount();
-          // a run from statement 0; a resumed run writes no 'started'
-          s.doneIndex = -1;
-          s.doneChecksums.clear();
-          s.error = "";
-          s.failedIndex = -1;
-          s.inFlightIndex = null;
-          if ("up".equals(e.direction())) {
-            s.checksum = e.checksum();
-          }
-        }
-        case STATEMENT_STARTED -> {
-          s.state = "in_progress";
-          s.inFlightIndex = e.statementIndex();
-          s.inFlightQueryId = e.queryId();
-          s.inFlightChecksum = e.statementChecksum();
-        }
-        case STATEMENT_DONE -> {
-          s.doneIndex = Math.max(s.doneIndex, e.statementIndex());
-          s.doneChecksums.put(e.statementIndex(), e.statementChecksum());
-          s.inFlightIndex = null;
-        }
-        case FAILED -> {
-          s.state = "failed";
-          s.direction = e.direction();
-          s.failedIndex = e.statementIndex();
-          s.error = e.error();
-          s.inFlightIndex = null;
-        }
-        case APPLIED -> {
-          s.state = "applied";
-          s.checksum = e.checksum();
-          s.statementCount = e.statementCount();
-          s.appliedAt = e.eventTime();
-          s.durationMs = e.durationMs();
-          s.inFlightIndex = null;
-          s.doneIndex = -1;
-          s.doneChecksums.clear();
-          s.error = "";
-          s.failedIndex = -1;
-        }
-        case ROLLED_BACK -> {
-          s.state = "rolled_back";
-          s.inFlightIndex = null;
-          s.doneIndex = -1;
-          s.doneChecksums.clear();
-          s.error = "";
-          s.failedIndex = -1;
-        }
-        default -> {
-          // unknown events from a newer operator are ignored
-        }
-      }
+      out.computeIfAbsent(e.version(), VersionState::new).apply(e);
     }
     return out;
   }

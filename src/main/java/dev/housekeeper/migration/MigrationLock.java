@@ -1,13 +1,11 @@
 package dev.housekeeper.migration;
 
 import dev.housekeeper.clickhouse.ClickHouseClient;
-import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.clickhouse.ReplicatedEngine;
 import dev.housekeeper.clickhouse.Row;
 import dev.housekeeper.clickhouse.Sql;
-import dev.housekeeper.clickhouse.SqlLiterals;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.UUID;
 
 /**
@@ -95,14 +93,13 @@ public final class MigrationLock {
     return quorum > 1 ? sql.withSetting("select_sequential_consistency", "1") : sql;
   }
 
+  /** The lock table's DDL: plain MergeTree, or ReplicatedMergeTree ON CLUSTER. */
   public Sql createTable() {
-    String onCluster = cluster == null ? "" : " ON CLUSTER " + Identifiers.quote(cluster);
-    String engine = cluster == null ? "MergeTree"
-        : "ReplicatedMergeTree(" + SqlLiterals.quoteString("/clickhouse/housekeeper/" + database + "/" + TABLE)
-            + ", '{replica}')";
-    return Sql.command("CREATE TABLE IF NOT EXISTS ?" + onCluster + " (lock_name String, token String, holder String,"
-        + " claimed_at DateTime, expires_at DateTime, released UInt8) ENGINE = " + engine
-        + " ORDER BY (lock_name, token)", Sql.table(database, TABLE)).idempotent(true);
+    return Sql.command("CREATE TABLE IF NOT EXISTS ?? (lock_name String, token String, holder String,"
+        + " claimed_at DateTime, expires_at DateTime, released UInt8) ENGINE = ? ORDER BY (lock_name, token)",
+        Sql.table(database, TABLE), Sql.onCluster(cluster),
+        ReplicatedEngine.mergeTree(cluster != null, "/clickhouse/housekeeper/" + database + "/" + TABLE))
+        .idempotent(true);
   }
 
   /** The holder of the lock now, or null when free. */
@@ -186,59 +183,8 @@ public final class MigrationLock {
    * statements would expire under it and let a second holder in. Closing stops the renewals and
    * throws {@link LockLostException} if one of them found the lock lost.
    */
-  public KeepAlive keepAlive() {
-    return new KeepAlive();
-  }
-
-  /** The background renewal of {@link #keepAlive()}. */
-  public final class KeepAlive implements AutoCloseable {
-    private final Thread renewer;
-    private volatile RuntimeException failure;
-    private volatile boolean done;
-
-    private KeepAlive() {
-      renewer = new Thread(this::renewUntilDone, "housekeeper-lock-" + holder);
-      renewer.setDaemon(true);
-      renewer.start();
-    }
-
-    private void renewUntilDone() {
-      long period = Math.max(200, ttl.toMillis() / 3);
-      while (!done) {
-        try {
-          Thread.sleep(period);
-        } catch (InterruptedException e) {
-          return;
-        }
-        if (done) {
-          return;
-        }
-        try {
-          renewIfDue();
-        } catch (RuntimeException e) {
-          // a lost lock cannot be taken back; a passing failure is tried again at the next period, while the claim
-          // (renewed within the last third) still has time
-          if (e instanceof LockLostException) {
-            failure = e;
-            return;
-          }
-        }
-      }
-    }
-
-    @Override
-    public void close() {
-      done = true;
-      renewer.interrupt();
-      try {
-        renewer.join(TimeUnit.SECONDS.toMillis(30));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      if (failure != null) {
-        throw failure;
-      }
-    }
+  public LockKeepAlive keepAlive() {
+    return new LockKeepAlive(this, holder, ttl);
   }
 
   /** Gives the lock up. */

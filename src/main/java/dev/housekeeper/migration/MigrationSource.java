@@ -34,19 +34,7 @@ public final class MigrationSource {
     TreeMap<Long, MigrationScript> byVersion = new TreeMap<>();
     for (ClickHouseMigrationSpec.Migration m : spec.getMigrations() == null ? List.<ClickHouseMigrationSpec.Migration>of()
         : spec.getMigrations()) {
-      String where = "spec.migrations[version " + m.getVersion() + "]";
-      if (m.getVersion() < 1) {
-        problems.add(where + ": version must be 1 or more");
-        continue;
-      }
-      if (m.getName() == null || !m.getName().matches("^[A-Za-z0-9_.-]{1,200}$")) {
-        problems.add(where + ": name must be 1 to 200 letters, digits, '_', '.' or '-'");
-      }
-      if (m.getUp() == null || SqlSplitter.split(m.getUp()).isEmpty()) {
-        problems.add(where + ": 'up' has no statement");
-      }
-      add(byVersion, new MigrationScript(m.getVersion(), m.getName(), m.getUp() == null ? "" : m.getUp(), m.getDown(),
-          "inline"), problems);
+      inline(m, byVersion, problems);
     }
     for (ClickHouseMigrationSpec.ConfigMapSource ref : spec.getConfigMaps() == null
         ? List.<ClickHouseMigrationSpec.ConfigMapSource>of() : spec.getConfigMaps()) {
@@ -55,44 +43,61 @@ public final class MigrationSource {
         problems.add("ConfigMap \"" + ref.getName() + "\" does not exist");
         continue;
       }
-      Map<String, String> ups = new TreeMap<>();
-      Map<String, String> downs = new HashMap<>();
-      Map<String, Long> versions = new HashMap<>();
-      Map<String, String> data = cm.getData() == null ? Map.of() : cm.getData();
-      for (Map.Entry<String, String> e : data.entrySet()) {
-        Matcher f = FILE.matcher(e.getKey());
-        if (!f.matches()) {
-          problems.add("ConfigMap \"" + ref.getName() + "\": key \"" + e.getKey()
-              + "\" is not named V<version>__<name>.sql or V<version>__<name>.down.sql");
-          continue;
-        }
-        String key = f.group(1) + "__" + f.group(2);
-        versions.put(key, Long.parseLong(f.group(1)));
-        if (f.group(3) != null) {
-          downs.put(key, e.getValue());
-        } else {
-          ups.put(key, e.getValue());
-        }
-      }
-      for (String key : downs.keySet()) {
-        if (!ups.containsKey(key)) {
-          problems.add("ConfigMap \"" + ref.getName() + "\": V" + key + ".down.sql has no V" + key + ".sql");
-        }
-      }
-      for (Map.Entry<String, String> up : ups.entrySet()) {
-        String name = up.getKey().substring(up.getKey().indexOf("__") + 2);
-        long version = versions.get(up.getKey());
-        if (SqlSplitter.split(up.getValue()).isEmpty()) {
-          problems.add("ConfigMap \"" + ref.getName() + "\": V" + up.getKey() + ".sql has no statement");
-        }
-        add(byVersion, new MigrationScript(version, name, up.getValue(), downs.get(up.getKey()),
-            "configmap/" + ref.getName()), problems);
-      }
+      fromConfigMap(ref.getName(), cm.getData() == null ? Map.of() : cm.getData(), byVersion, problems);
     }
     if (byVersion.isEmpty() && problems.isEmpty()) {
       problems.add("no migrations: give spec.migrations or spec.configMaps");
     }
     return new Collected(List.copyOf(byVersion.values()), problems);
+  }
+
+  private static void inline(ClickHouseMigrationSpec.Migration m, TreeMap<Long, MigrationScript> byVersion,
+      List<String> problems) {
+    String where = "spec.migrations[version " + m.getVersion() + "]";
+    if (m.getVersion() < 1) {
+      problems.add(where + ": version must be 1 or more");
+      return;
+    }
+    if (m.getName() == null || !m.getName().matches("^[A-Za-z0-9_.-]{1,200}$")) {
+      problems.add(where + ": name must be 1 to 200 letters, digits, '_', '.' or '-'");
+    }
+    if (m.getUp() == null || SqlSplitter.split(m.getUp()).isEmpty()) {
+      problems.add(where + ": 'up' has no statement");
+    }
+    add(byVersion, new MigrationScript(m.getVersion(), m.getName(), m.getUp() == null ? "" : m.getUp(), m.getDown(),
+        "inline"), problems);
+  }
+
+  /** The scripts of one ConfigMap: one key per file, {@code V<version>__<name>.sql} and its {@code .down.sql}. */
+  private static void fromConfigMap(String cmName, Map<String, String> data, TreeMap<Long, MigrationScript> byVersion,
+      List<String> problems) {
+    Map<String, String> ups = new TreeMap<>();
+    Map<String, String> downs = new HashMap<>();
+    Map<String, Long> versions = new HashMap<>();
+    for (Map.Entry<String, String> e : data.entrySet()) {
+      Matcher f = FILE.matcher(e.getKey());
+      if (!f.matches()) {
+        problems.add("ConfigMap \"" + cmName + "\": key \"" + e.getKey()
+            + "\" is not named V<version>__<name>.sql or V<version>__<name>.down.sql");
+        continue;
+      }
+      String key = f.group(1) + "__" + f.group(2);
+      versions.put(key, Long.parseLong(f.group(1)));
+      (f.group(3) != null ? downs : ups).put(key, e.getValue());
+    }
+    for (String key : downs.keySet()) {
+      if (!ups.containsKey(key)) {
+        problems.add("ConfigMap \"" + cmName + "\": V" + key + ".down.sql has no V" + key + ".sql");
+      }
+    }
+    for (Map.Entry<String, String> up : ups.entrySet()) {
+      String name = up.getKey().substring(up.getKey().indexOf("__") + 2);
+      if (SqlSplitter.split(up.getValue()).isEmpty()) {
+        problems.add("ConfigMap \"" + cmName + "\": V" + up.getKey() + ".sql has no statement");
+      }
+      add(byVersion, new MigrationScript(versions.get(up.getKey()), name, up.getValue(), downs.get(up.getKey()),
+          "configmap/" + cmName), problems);
+    }
   }
 
   private static void add(TreeMap<Long, MigrationScript> byVersion, MigrationScript script, List<String> problems) {

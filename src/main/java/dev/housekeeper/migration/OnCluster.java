@@ -1,6 +1,6 @@
 package dev.housekeeper.migration;
 
-import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.clickhouse.Sql;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -40,7 +40,7 @@ public final class OnCluster {
     for (Pattern form : FORMS) {
       Matcher m = form.matcher(body);
       if (m.lookingAt()) {
-        return statement.substring(0, start) + m.group(1) + " ON CLUSTER " + Identifiers.quote(cluster)
+        return statement.substring(0, start) + m.group(1) + Sql.onCluster(cluster).text()
             + body.substring(m.end(1));
       }
     }

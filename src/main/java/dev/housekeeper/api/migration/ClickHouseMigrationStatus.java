@@ -2,13 +2,13 @@ package dev.housekeeper.api.migration;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import dev.housekeeper.api.common.HousekeeperStatus;
+import dev.housekeeper.api.common.RunStatus;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Observed state of a ClickHouseMigration, read from its ledger in ClickHouse. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public class ClickHouseMigrationStatus extends HousekeeperStatus {
+public class ClickHouseMigrationStatus extends RunStatus {
 
   /** Lifecycle phases. */
   public enum Phase {
@@ -86,6 +86,15 @@ public class ClickHouseMigrationStatus extends HousekeeperStatus {
 
   @JsonPropertyDescription("When the last run started and ended, and what it did.")
   private String lastRun;
+
+  @JsonPropertyDescription("A hash of what the last finished run depended on (the generation, the retry annotation, the"
+      + " ConfigMaps' versions), while the status shows that run's outcome: with the same inputs no run starts again"
+      + " before recheckTime or retryTime, and never after a final outcome (Dirty, Drift, a blocked plan).")
+  public String runInputs;
+
+  @JsonPropertyDescription("When the ledger is read again with unchanged inputs (RFC 3339): 10 minutes after a run"
+      + " reached the target, sooner while replicas or the lock are waited for. Empty after a final outcome.")
+  public String recheckTime;
 
   /** One applied migration. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
