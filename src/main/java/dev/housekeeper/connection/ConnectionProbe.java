@@ -24,7 +24,7 @@ import java.util.stream.Collectors;
  * server's capabilities, and what that makes of the connection (Connected, PartiallyAvailable,
  * AuthenticationFailed, Unreachable, CapabilityDetectionFailed).
  */
-final class ConnectionProbe {
+public final class ConnectionProbe {
 
   private final HousekeeperMetrics metrics;
   private final Clock clock;
@@ -91,7 +91,7 @@ final class ConnectionProbe {
   }
 
   /** The server's capabilities as the connection's status shows them. */
-  static ClickHouseConnectionStatus.Capabilities toStatus(ServerCapabilities caps) {
+  public static ClickHouseConnectionStatus.Capabilities toStatus(ServerCapabilities caps) {
     var out = new ClickHouseConnectionStatus.Capabilities();
     out.setNativeBackup(caps.nativeBackup());
     out.setTableTtl(caps.tableTtl());
