@@ -42,7 +42,6 @@ public class ClickHouseMigrationReconciler
     extends ConnectedReconciler<ClickHouseMigration, ClickHouseMigrationStatus, Phase> {
 
   static final String KIND = "ClickHouseMigration";
-  static final String REPLICAS_PENDING = MigrationOutcome.REPLICAS_PENDING;
   private static final Duration POLL = RunTiming.POLL;
   /** Reasons said by a Normal Event when they or their message change (the template says only Warnings). */
   private static final Set<String> NORMAL = Set.of("WaitingForLock", "DryRunPlanned");

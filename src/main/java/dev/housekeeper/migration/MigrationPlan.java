@@ -65,7 +65,8 @@ final class MigrationPlan {
             + " targetVersion. Nothing was run.");
       }
     }
-    return report(Outcome.READY, plan.isEmpty() ? "nothing to do" : plan.size() + " step(s) to reach version " + target);
+    return report(Outcome.READY, plan.isEmpty() ? "nothing to do"
+        : plan.size() + " step(s) to reach version " + target);
   }
 
   /** A failed or interrupted migration goes on from the statement after the last one done; null: planned. */

@@ -60,6 +60,22 @@ public final class MigrationRunner {
     }
   }
 
+  /**
+   * The user's statement as sent, the only SQL of the operator taken verbatim: ON CLUSTER added where
+   * it takes it, with its query id, database and limit.
+   */
+  static Sql userStatement(Request request, String statement, String qid) {
+    Sql sql = Sql.verbatim(OnCluster.rewrite(statement, request.cluster()))
+        .withQueryId(qid)
+        .inDatabase(request.database())
+        .withTimeout(request.statementTimeout())
+        .withSetting("log_queries", "1");
+    if (request.cluster() != null && request.clusterDdlTimeout() != null) {
+      sql = sql.withSetting("distributed_ddl_task_timeout", String.valueOf(request.clusterDdlTimeout().toSeconds()));
+    }
+    return sql;
+  }
+
   /** How long the client this run used sends nothing, its circuit breakers open (see ClickHouseClient#blockedFor). */
   public Duration clientBlockedFor() {
     return client.blockedFor();

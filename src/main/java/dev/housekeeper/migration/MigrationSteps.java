@@ -3,7 +3,6 @@ package dev.housekeeper.migration;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.clickhouse.ClickHouseException.Kind;
-import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.migration.MigrationRunner.Action;
 import dev.housekeeper.migration.MigrationRunner.Outcome;
 import dev.housekeeper.migration.MigrationRunner.Report;
@@ -98,7 +97,7 @@ final class MigrationSteps {
     long t0 = System.nanoTime();
     currentQueryId = qid;
     try (LockKeepAlive held = lock.keepAlive()) {
-      client.execute(statement(statement, qid));
+      client.execute(MigrationRunner.userStatement(request, statement, qid));
     } catch (ClickHouseException e) {
       long ms = (System.nanoTime() - t0) / 1_000_000;
       if (request.cluster() != null && MigrationRunner.queuedOnCluster(e)) {
@@ -107,7 +106,8 @@ final class MigrationSteps {
         record(step, Ledger.STATEMENT_DONE, i, checksum, qid, "queued on the cluster: " + e.getMessage(), ms);
         return null;
       }
-      if (MigrationRunner.TRANSIENT.contains(e.kind()) || (e.kind() == Kind.CANCELLED && Thread.currentThread().isInterrupted())) {
+      if (MigrationRunner.TRANSIENT.contains(e.kind())
+          || (e.kind() == Kind.CANCELLED && Thread.currentThread().isInterrupted())) {
         // the outcome is unknown: the next run settles it by query id
         return report(Outcome.RETRY, "connection lost during statement " + i + " of version " + script.version()
             + ": " + e.getMessage(), plan);
@@ -119,19 +119,6 @@ final class MigrationSteps {
     }
     record(step, Ledger.STATEMENT_DONE, i, checksum, qid, "", (System.nanoTime() - t0) / 1_000_000);
     return null;
-  }
-
-  /** The user's statement as sent: ON CLUSTER added where it takes it, with its query id, database and limit. */
-  private Sql statement(String statement, String qid) {
-    Sql sql = Sql.verbatim(OnCluster.rewrite(statement, request.cluster()))
-        .withQueryId(qid)
-        .inDatabase(request.database())
-        .withTimeout(request.statementTimeout())
-        .withSetting("log_queries", "1");
-    if (request.cluster() != null && request.clusterDdlTimeout() != null) {
-      sql = sql.withSetting("distributed_ddl_task_timeout", String.valueOf(request.clusterDdlTimeout().toSeconds()));
-    }
-    return sql;
   }
 
   /** Appends one event of a step to the ledger. */
