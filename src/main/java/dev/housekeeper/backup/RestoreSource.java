@@ -61,7 +61,7 @@ record RestoreSource(BackupStorage storage, String backupId, String keySecret) {
     return new Found(new RestoreSource(backup.getSpec().storage, backupId, keySecret));
   }
 
-  /** Reads the key Secret and the S3 credentials and opens the store; a missing one is a {@link BackupSetup.Problem}. */
+  /** Reads the key Secret and S3 credentials, opens the store; a missing one is a {@link BackupSetup.Problem}. */
   Opened open(KubernetesClient k8s, String namespace, Map<String, String> hostAliases) throws BackupSetup.Problem {
     Map<String, byte[]> keys = keySecret == null ? null : BackupSetup.keys(k8s, namespace, keySecret);
     BackupSetup.S3Credentials credentials = storage.s3 == null ? null
