@@ -108,6 +108,14 @@ public final class Sql {
     return new Fragment(Objects.requireNonNull(ddl, "ddl"));
   }
 
+  /**
+   * An expression or value as the server itself reported it (a table's partition key in
+   * system.tables, a partition's value in system.parts), to send back to it as it is.
+   */
+  public static Fragment serverExpression(String text) {
+    return new Fragment(Objects.requireNonNull(text, "expression"));
+  }
+
   /** A validated, quoted identifier to pass as an argument. */
   public static Identifier id(String name) {
     return new Identifier(Identifiers.quote(name));
