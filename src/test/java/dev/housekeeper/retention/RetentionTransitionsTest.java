@@ -12,6 +12,7 @@ import dev.housekeeper.common.Conditions;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
 import dev.housekeeper.testing.Specs;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -105,6 +106,12 @@ class RetentionTransitionsTest {
     }
     clickhouse.answer("sum\\(rows\\) AS rows", partitions);
     clickhouse.accept("^ALTER TABLE `shop`.`events` DROP PARTITION ID");
+  }
+
+  /** Starts the run the policy asks for, waits for it and runs the pass that folds it; that pass's answer. */
+  UpdateControl<RetentionPolicy> runToTheEnd(RetentionPolicy policy) {
+    harness.reconcile(reconciler, policy);
+    return harness.finishWork(reconciler, policy);
   }
 
   static String ready(RetentionPolicyStatus status) {
@@ -222,8 +229,7 @@ class RetentionTransitionsTest {
   void dryRunReportsAndChangesNothing() {
     serverWithEvents("26.7.2.1");
     var policy = runNow(policy(spec -> spec.setDryRun(true)), "d1");
-    harness.reconcile(reconciler, policy);
-    harness.finishWork(reconciler, policy);
+    runToTheEnd(policy);
     RetentionPolicyStatus done = harness.status(policy);
     assertThat(done.lastRun.dryRun).isTrue();
     assertThat(done.lastRun.tables).singleElement().satisfies(t ->
@@ -239,8 +245,7 @@ class RetentionTransitionsTest {
     serverWithEvents("26.7.2.1");
     clickhouse.failNext("DROP PARTITION", 1, connectionRefused());
     var policy = runNow(policy(spec -> { }), "r1");
-    harness.reconcile(reconciler, policy);
-    var control = harness.finishWork(reconciler, policy);
+    var control = runToTheEnd(policy);
     RetentionPolicyStatus failed = harness.status(policy);
     assertThat(failed.phase).isEqualTo(Phase.Degraded);
     assertThat(ready(failed)).as("the policy stays in force").isEqualTo("True/TableFailed");
@@ -276,8 +281,7 @@ class RetentionTransitionsTest {
     clickhouse.fail("DROP PARTITION", connectionRefused());
     var policy = runNow(policy(spec -> { }), "r1");
     for (int attempt = 1; attempt <= 4; attempt++) {
-      harness.reconcile(reconciler, policy);
-      harness.finishWork(reconciler, policy);
+      runToTheEnd(policy);
       RetentionPolicyStatus status = harness.status(policy);
       assertThat(status.consecutiveFailures).isEqualTo(attempt);
       if (attempt < 4) {
@@ -299,8 +303,7 @@ class RetentionTransitionsTest {
     serverWithEvents("26.7.2.1");
     clickhouse.failNext("SELECT name, engine FROM system.tables", 1, connectionRefused());
     var policy = runNow(policy(spec -> { }), "r1");
-    harness.reconcile(reconciler, policy);
-    var control = harness.finishWork(reconciler, policy);
+    var control = runToTheEnd(policy);
     RetentionPolicyStatus failed = harness.status(policy);
     assertThat(failed.phase).isEqualTo(Phase.Degraded);
     assertThat(ready(failed)).isEqualTo("False/RunFailed");
@@ -436,8 +439,7 @@ class RetentionTransitionsTest {
       spec.setAction(RetentionPolicySpec.Action.ttl);
       spec.setColumn("d");
     }), "t1");
-    harness.reconcile(reconciler, policy);
-    harness.finishWork(reconciler, policy);
+    runToTheEnd(policy);
     assertThat(clickhouse.sent("MODIFY TTL")).containsExactly("ALTER TABLE `shop`.`events` MODIFY TTL"
         + " d + toIntervalDay(7) TO VOLUME 'cold', `d` + INTERVAL 6 MONTH");
     assertThat(said()).anyMatch(e -> e.reason().equals("TtlSet"));
@@ -469,8 +471,7 @@ class RetentionTransitionsTest {
       spec.setAction(RetentionPolicySpec.Action.delete);
       spec.setColumn("d");
     }), "d1");
-    harness.reconcile(reconciler, policy);
-    harness.finishWork(reconciler, policy);
+    runToTheEnd(policy);
     assertThat(harness.status(policy).lastRun.rowsDeleted).isEqualTo(200);
     assertThat(said()).anyMatch(e -> e.reason().equals("MutationIssued"));
     return clickhouse.sent("DELETE");
