@@ -47,7 +47,7 @@ final class RetentionPreview {
     }
   }
 
-  /** Refusals found: what each says, and the reason of the first (null: only a retry is pending). */
+  /** Refusals found: what each says, and the reason of the first (null: none yet). */
   private record Findings(List<String> said, String firstReason) {
     Findings add(String reason, String text) {
       said.add(text);
@@ -72,8 +72,9 @@ final class RetentionPreview {
           + status.consecutiveFailures + " of " + RetryPolicy.BOUNDED.maxRetries() + ")");
     }
     if (!found.said().isEmpty()) {
-      return Pass.failed(Phase.Degraded, found.firstReason(), String.join("; ", found.said()), requeue)
-          .stillReady(true);
+      // a retry pending after a whole run failed is the only finding: still a reason a condition can carry
+      String reason = found.firstReason() == null ? "RetryScheduled" : found.firstReason();
+      return Pass.failed(Phase.Degraded, reason, String.join("; ", found.said()), requeue).stillReady(true);
     }
     return Pass.ok(Phase.Ready, "Ready", "Policy in force; next run " + (status.nextRunTime == null
         ? "on request (annotation " + RetentionPolicy.RUN_NOW_ANNOTATION + ")" : "at " + status.nextRunTime) + ".",

@@ -316,6 +316,13 @@ class RetentionTransitionsTest {
     assertThat(harness.metrics().registry().find("housekeeper_actions").tag("action", "retention")
         .tag("outcome", "failure").tag("namespace", ns).counter().count()).isEqualTo(1.0);
     assertThat(said()).anyMatch(e -> e.type().equals("Warning") && e.reason().equals("RunFailed"));
+
+    // the next look before the retry is due: the pending retry is the finding, with a reason of its own
+    harness.clock().advance(Duration.ofSeconds(5));
+    harness.reconcile(reconciler, policy);
+    RetentionPolicyStatus waiting = harness.status(policy);
+    assertThat(ready(waiting)).isEqualTo("True/RetryScheduled");
+    assertThat(readyMessage(waiting)).contains("the failed tables are tried again at 2026-06-01T10:00:15Z");
   }
 
   @Test
