@@ -105,13 +105,13 @@ public final class HousekeeperOperator implements AutoCloseable {
     ConnectionResolver resolver = new ConnectionResolver(connections);
     register(new ClickHouseConnectionReconciler(connections, statusWriter, events, metrics, clock,
         settings.hostAliases()));
-    register(new RetentionPolicyReconciler(resolver, work, statusWriter, events, metrics, clock));
     var services = new dev.housekeeper.connection.ConnectedReconciler.Services(resolver, work, statusWriter, events,
         metrics, clock);
     register(new ClickHouseMigrationReconciler(services, settings.identity()));
     register(new dev.housekeeper.backup.ClickHouseBackupReconciler(services, settings.hostAliases()));
     register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(services, settings.hostAliases()));
     register(new dev.housekeeper.mart.ReportMartReconciler(services, settings.hostAliases()));
+    register(new RetentionPolicyReconciler(services));
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {
