@@ -38,7 +38,7 @@ public final class MartSql {
     }
     Sql.Fragment partitionBy = spec.partitionBy == null || spec.partitionBy.isBlank() ? Sql.empty()
         : Sql.fragment(" PARTITION BY ?", Sql.expression("spec.partitionBy", spec.partitionBy.strip()));
-    return Sql.command("CREATE TABLE ?? (?) ENGINE = ??? ORDER BY ??", Sql.table(database, table),
+    return Sql.command("CREATE TABLE ?? (?) ENGINE = ?? ORDER BY ??", Sql.table(database, table),
         Sql.onCluster(cluster), columns(spec), Sql.expression("spec.engine", engine), partitionBy,
         Sql.expression("spec.orderBy", spec.orderBy.strip()), settings(spec));
   }
