@@ -133,67 +133,81 @@ public final class Encryption {
     h.write(id);
     h.write(prefix);
     byte[] header = h.toByteArray();
-    return new InputStream() {
-      private byte[] plain = new byte[0];
-      private int pos;
-      private int index;
-      private boolean last;
+    return new DecryptingStream(data, key, prefix, header);
+  }
 
-      private boolean fill() throws IOException {
-        while (pos == plain.length) {
-          if (last) {
-            return false;
-          }
-          int length;
-          try {
-            length = data.readInt();
-          } catch (EOFException e) {
-            throw new IOException("encrypted object is truncated (no final segment)");
-          }
-          if (length < 16 || length > SEGMENT + 16) {
-            throw new IOException("encrypted object is corrupt (segment length " + length + ")");
-          }
-          byte[] sealed = data.readNBytes(length);
-          if (sealed.length != length) {
-            throw new IOException("encrypted object is truncated");
-          }
-          // the last flag is not stored: a segment opens with exactly one of the two nonces
-          try {
-            plain = crypt(Cipher.DECRYPT_MODE, key, prefix, index, false, header, sealed, sealed.length);
-          } catch (IOException notMiddle) {
-            plain = crypt(Cipher.DECRYPT_MODE, key, prefix, index, true, header, sealed, sealed.length);
-            last = true;
-          }
-          index++;
-          pos = 0;
+  /** The plain bytes of an encrypted object, segment by segment, each checked before any of it is given out. */
+  private static final class DecryptingStream extends InputStream {
+    private final DataInputStream data;
+    private final byte[] key;
+    private final byte[] prefix;
+    private final byte[] header;
+    private byte[] plain = new byte[0];
+    private int pos;
+    private int index;
+    private boolean last;
+
+    DecryptingStream(DataInputStream data, byte[] key, byte[] prefix, byte[] header) {
+      this.data = data;
+      this.key = key;
+      this.prefix = prefix;
+      this.header = header;
+    }
+
+    private boolean fill() throws IOException {
+      while (pos == plain.length) {
+        if (last) {
+          return false;
         }
-        return true;
-      }
-
-      @Override
-      public int read() throws IOException {
-        return fill() ? plain[pos++] & 0xff : -1;
-      }
-
-      @Override
-      public int read(byte[] b, int off, int len) throws IOException {
-        if (len == 0) {
-          return 0;
+        int length;
+        try {
+          length = data.readInt();
+        } catch (EOFException e) {
+          throw new IOException("encrypted object is truncated (no final segment)");
         }
-        if (!fill()) {
-          return -1;
+        if (length < 16 || length > SEGMENT + 16) {
+          throw new IOException("encrypted object is corrupt (segment length " + length + ")");
         }
-        int n = Math.min(len, plain.length - pos);
-        System.arraycopy(plain, pos, b, off, n);
-        pos += n;
-        return n;
+        byte[] sealed = data.readNBytes(length);
+        if (sealed.length != length) {
+          throw new IOException("encrypted object is truncated");
+        }
+        // the last flag is not stored: a segment opens with exactly one of the two nonces
+        try {
+          plain = crypt(Cipher.DECRYPT_MODE, key, prefix, index, false, header, sealed, sealed.length);
+        } catch (IOException notMiddle) {
+          plain = crypt(Cipher.DECRYPT_MODE, key, prefix, index, true, header, sealed, sealed.length);
+          last = true;
+        }
+        index++;
+        pos = 0;
       }
+      return true;
+    }
 
-      @Override
-      public void close() throws IOException {
-        data.close();
+    @Override
+    public int read() throws IOException {
+      return fill() ? plain[pos++] & 0xff : -1;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (len == 0) {
+        return 0;
       }
-    };
+      if (!fill()) {
+        return -1;
+      }
+      int n = Math.min(len, plain.length - pos);
+      System.arraycopy(plain, pos, b, off, n);
+      pos += n;
+      return n;
+    }
+
+    @Override
+    public void close() throws IOException {
+      data.close();
+    }
   }
 
   private static byte[] crypt(int mode, byte[] key, byte[] prefix, int index, boolean last, byte[] aad, byte[] input,

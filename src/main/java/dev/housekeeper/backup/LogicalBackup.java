@@ -199,23 +199,7 @@ public final class LogicalBackup {
           return t;
         });
     try {
-      if (shards.isEmpty()) {
-        for (TableRef ref : tables) {
-          checkCancelled();
-          manifest.tables.add(table(backupId, ref, schemaOnly, pool));
-        }
-      } else {
-        for (var s : shards.entrySet()) {
-          client = s.getValue();
-          shard = s.getKey();
-          for (TableRef ref : tables) {
-            checkCancelled();
-            Manifest.TableEntry entry = table(backupId, ref, schemaOnly, pool);
-            entry.shard = s.getKey();
-            manifest.tables.add(entry);
-          }
-        }
-      }
+      tables(backupId, tables, schemaOnly, pool, manifest);
       checkCancelled();
       manifest.endTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
       try (ObjectStore.Upload upload = store.create(backupId + "/" + Manifest.FILE)) {
@@ -245,6 +229,28 @@ public final class LogicalBackup {
     }
   }
 
+  /** Every table, on the one server or on one replica of each shard. */
+  private void tables(String backupId, List<TableRef> tables, boolean schemaOnly,
+      java.util.concurrent.ExecutorService pool, Manifest manifest) throws IOException {
+    if (shards.isEmpty()) {
+      for (TableRef ref : tables) {
+        checkCancelled();
+        manifest.tables.add(table(backupId, ref, schemaOnly, pool));
+      }
+      return;
+    }
+    for (var s : shards.entrySet()) {
+      client = s.getValue();
+      shard = s.getKey();
+      for (TableRef ref : tables) {
+        checkCancelled();
+        Manifest.TableEntry entry = table(backupId, ref, schemaOnly, pool);
+        entry.shard = s.getKey();
+        manifest.tables.add(entry);
+      }
+    }
+  }
+
   /** Deletes every object of an incomplete backup. */
   public void cleanUp(String backupId) {
     try {
@@ -260,19 +266,7 @@ public final class LogicalBackup {
     Manifest.TableEntry entry = new Manifest.TableEntry();
     entry.database = ref.database();
     entry.table = ref.table();
-    String ddl = client.query(Sql.query("SHOW CREATE TABLE ?", Sql.table(ref.database(), ref.table()))).get(0)
-        .string("statement");
-    entry.schemaKey = prefix(backupId) + "/schema/" + ref.database() + "/" + ref.table() + ".sql" + suffix();
-    MessageDigest schemaSha = sha256();
-    ObjectStore.Upload schemaUpload = store.create(entry.schemaKey);
-    try (OutputStream out = seal(new DigestOutputStream(keepOpen(schemaUpload), schemaSha))) {
-      out.write(ddl.getBytes(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      schemaUpload.abort();
-      throw e;
-    }
-    schemaUpload.close();
-    entry.schemaSha256 = hex(schemaSha.digest());
+    schema(backupId, ref, entry);
     if (schemaOnly) {
       return entry;
     }
@@ -290,15 +284,47 @@ public final class LogicalBackup {
         checkCancelled();
         entry.partitions.add(partition(backupId, ref, id, partitionKey, values.get(id)));
       }
-      return entry;
+    } else {
+      entry.partitions.addAll(inParallel(pool, ids, id -> partition(backupId, ref, id, partitionKey, values.get(id))));
     }
+    return entry;
+  }
+
+  /** The table's DDL as the server shows it, written (sealed) to its own object. */
+  private void schema(String backupId, TableRef ref, Manifest.TableEntry entry) throws IOException {
+    String ddl = client.query(Sql.query("SHOW CREATE TABLE ?", Sql.table(ref.database(), ref.table()))).get(0)
+        .string("statement");
+    entry.schemaKey = prefix(backupId) + "/schema/" + ref.database() + "/" + ref.table() + ".sql" + suffix();
+    MessageDigest schemaSha = sha256();
+    ObjectStore.Upload schemaUpload = store.create(entry.schemaKey);
+    try (OutputStream out = seal(new DigestOutputStream(keepOpen(schemaUpload), schemaSha))) {
+      out.write(ddl.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      schemaUpload.abort();
+      throw e;
+    }
+    schemaUpload.close();
+    entry.schemaSha256 = hex(schemaSha.digest());
+  }
+
+  /** Backs up one partition. */
+  private interface PartitionWork {
+    Manifest.PartitionEntry run(String partitionId) throws IOException;
+  }
+
+  /**
+   * The partitions on the pool, in their order; the first one that fails stops the others, and this
+   * returns only when every one has ended (a worker left running could write after the clean-up).
+   */
+  private List<Manifest.PartitionEntry> inParallel(java.util.concurrent.ExecutorService pool, List<String> ids,
+      PartitionWork work) throws IOException {
     List<java.util.concurrent.Future<Manifest.PartitionEntry>> futures = new java.util.ArrayList<>();
     for (String id : ids) {
       futures.add(pool.submit(() -> {
         workers.add(Thread.currentThread());
         try {
           checkCancelled();
-          return partition(backupId, ref, id, partitionKey, values.get(id));
+          return work.run(id);
         } catch (Exception e) {
           if (!(e instanceof Cancelled) && !stopping()) {
             failure.compareAndSet(null, e);
@@ -312,40 +338,46 @@ public final class LogicalBackup {
         }
       }));
     }
+    List<Manifest.PartitionEntry> done = new java.util.ArrayList<>();
     Exception first = null;
     for (var f : futures) {
-      // wait until this partition's worker has ended, however often this thread is woken: every failing worker
-      // stops the others (and wakes this thread); a worker left running could write after the clean-up
-      while (true) {
-        try {
-          Manifest.PartitionEntry p = f.get();
-          if (first == null) {
-            entry.partitions.add(p);
-          }
-          break;
-        } catch (java.util.concurrent.ExecutionException e) {
-          Exception cause = e.getCause() instanceof Exception x ? x : new IOException(e.getCause());
-          if (first == null || (first instanceof Cancelled && !(cause instanceof Cancelled))) {
-            first = cause; // the partition that failed, not the ones it stopped
-          }
-          break;
-        } catch (InterruptedException e) {
-          // woken by a cancellation (or by a failing partition, which stopped the others already)
-          if (!stopping()) {
-            cancelled = true;
-            stopAll();
-          }
-          if (first == null) {
-            first = new Cancelled();
-          }
-        }
-      }
+      first = awaitPartition(f, done, first);
     }
     if (failure.get() != null && !cancelled) {
       first = failure.get(); // the waiting thread may have been woken before it saw the failing partition's future
     }
     rethrow(first);
-    return entry;
+    return done;
+  }
+
+  /**
+   * Waits until this partition's worker has ended, however often this thread is woken: every failing
+   * worker stops the others (and wakes this thread). Returns the first failure seen so far.
+   */
+  private Exception awaitPartition(java.util.concurrent.Future<Manifest.PartitionEntry> f,
+      List<Manifest.PartitionEntry> done, Exception first) {
+    while (true) {
+      try {
+        Manifest.PartitionEntry p = f.get();
+        if (first == null) {
+          done.add(p);
+        }
+        return first;
+      } catch (java.util.concurrent.ExecutionException e) {
+        Exception cause = e.getCause() instanceof Exception x ? x : new IOException(e.getCause());
+        boolean moreTelling = first == null || (first instanceof Cancelled && !(cause instanceof Cancelled));
+        return moreTelling ? cause : first; // the partition that failed, not the ones it stopped
+      } catch (InterruptedException e) {
+        // woken by a cancellation (or by a failing partition, which stopped the others already)
+        if (!stopping()) {
+          cancelled = true;
+          stopAll();
+        }
+        if (first == null) {
+          first = new Cancelled();
+        }
+      }
+    }
   }
 
   /**
@@ -355,15 +387,16 @@ public final class LogicalBackup {
    * server skip the other parts. The key condition is used only where it selects exactly the
    * partition's rows (counted with both conditions before the data is read).
    */
-  private String where(TableRef ref, String partitionId, String partitionKey, String value, long rows) {
-    String exact = "_partition_id = " + dev.housekeeper.clickhouse.SqlLiterals.render(partitionId);
+  private Sql.Fragment where(TableRef ref, String partitionId, String partitionKey, String value, long rows) {
+    Sql.Fragment exact = Sql.fragment("_partition_id = ?", partitionId);
     if (partitionKey.isEmpty() || value == null || value.isBlank() || "tuple()".equals(value)) {
       return exact;
     }
-    String pruned = "(" + partitionKey + ") = " + value + " AND " + exact;
+    Sql.Fragment pruned = Sql.fragment("(?) = ? AND ?", Sql.serverExpression(partitionKey),
+        Sql.serverExpression(value), exact);
     try {
-      long n = client.query(Sql.verbatim("SELECT count() AS n FROM " + dev.housekeeper.clickhouse.Identifiers
-          .qualified(ref.database(), ref.table()) + " WHERE " + pruned)).get(0).longValue("n");
+      long n = client.query(Sql.query("SELECT count() AS n FROM ? WHERE ?", Sql.table(ref.database(), ref.table()),
+          pruned)).get(0).longValue("n");
       return n == rows ? pruned : exact;
     } catch (RuntimeException e) {
       return exact; // a key the server cannot compare this way: the exact condition alone
@@ -377,7 +410,7 @@ public final class LogicalBackup {
     for (int attempt = 1; ; attempt++) {
       progress.accept("backing up " + ref.database() + "." + ref.table() + " partition " + partitionId);
       long before = count(ref, partitionId);
-      String where = where(ref, partitionId, partitionKey, value, before);
+      Sql.Fragment where = where(ref, partitionId, partitionKey, value, before);
       Manifest.PartitionEntry entry = stream(backupId, ref, partitionId, where, key);
       long after = count(ref, partitionId);
       if (before == after) {
@@ -400,11 +433,13 @@ public final class LogicalBackup {
         Sql.table(ref.database(), ref.table()), partitionId)).get(0).longValue("n");
   }
 
-  private Manifest.PartitionEntry stream(String backupId, TableRef ref, String partitionId, String where,
+  private Manifest.PartitionEntry stream(String backupId, TableRef ref, String partitionId, Sql.Fragment where,
       String key) {
     String qid = queryIdPrefix(backupId) + queries.incrementAndGet();
-    Sql select = Sql.verbatim("SELECT * FROM " + dev.housekeeper.clickhouse.Identifiers.qualified(ref.database(),
-        ref.table()) + " WHERE " + where).idempotent(false).withTimeout(dataTimeout).withQueryId(qid);
+    // not re-sent by the client after a dropped connection: the stream is half written to storage by then, and the
+    // partition's own attempts (count before and after) decide what is tried again
+    Sql select = Sql.query("SELECT * FROM ? WHERE ?", Sql.table(ref.database(), ref.table()), where)
+        .idempotent(false).withTimeout(dataTimeout).withQueryId(qid);
     runningQueries.add(qid);
     try {
       return streamAs(select, partitionId, key);

@@ -110,6 +110,14 @@ public final class Sql {
   }
 
   /**
+   * An expression or value as the server itself reported it (a table's partition key in
+   * system.tables, a partition's value in system.parts), to send back to it as it is.
+   */
+  public static Fragment serverExpression(String text) {
+    return new Fragment(Objects.requireNonNull(text, "expression"));
+  }
+
+  /**
    * The user's own query (a mart's source query), taken as it is, to embed in a statement the operator
    * builds ({@code INSERT INTO t (columns) <query>}): the one fragment made of text the user wrote, with
    * the same contract as {@link #verbatim}. It must pass {@link SqlFragments#selectProblem}.

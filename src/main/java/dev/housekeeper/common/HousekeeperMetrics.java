@@ -56,6 +56,16 @@ public class HousekeeperMetrics {
         .increment();
   }
 
+  /** What a complete backup read and stored: rows, bytes as read (raw) and as stored (compressed, encrypted). */
+  public void backupVolume(String namespace, long rows, long rawBytes, long storedBytes) {
+    Counter.builder("housekeeper_backup_rows").description("Rows in complete backups")
+        .tags("namespace", namespace).register(registry).increment(rows);
+    Counter.builder("housekeeper_backup_bytes").description("Bytes in complete backups, as read and as stored")
+        .tags("namespace", namespace, "stage", "raw").register(registry).increment(rawBytes);
+    Counter.builder("housekeeper_backup_bytes").description("Bytes in complete backups, as read and as stored")
+        .tags("namespace", namespace, "stage", "stored").register(registry).increment(storedBytes);
+  }
+
   /** Duration of an action. */
   public void duration(String kind, String namespace, String action, Duration duration) {
     Timer.builder("housekeeper_action_duration")

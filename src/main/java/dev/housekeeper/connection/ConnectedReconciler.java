@@ -197,7 +197,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
 
   /** Requeue after a connection is not ready: soon while this process warms up, else in 15 s. */
   protected static Duration notReadyRequeue(ConnectionResolver.NotReady e) {
-    return Duration.ofSeconds(ConnectionResolver.WARMING_UP.equals(e.reason()) ? 2 : 15);
+    return e.requeue();
   }
 
   /** Given to the work pool: reconciles the resource as soon as its work ends. */

@@ -116,6 +116,11 @@ public final class ConnectionResolver {
     public String reason() {
       return reason;
     }
+
+    /** When to look again: soon while this process warms up (it probes the connection in a moment), else in 15 s. */
+    public java.time.Duration requeue() {
+      return java.time.Duration.ofSeconds(WARMING_UP.equals(reason) ? 2 : 15);
+    }
   }
 
   /**

@@ -89,23 +89,24 @@ class BackupRulesTest {
 
   @Test
   void autoPicksNativeOnlyWhereEverythingAllowsIt() {
-    assertEquals("native", ClickHouseBackupReconciler.method(spec(), server(true)));
-    assertEquals("logical", ClickHouseBackupReconciler.method(spec(), server(false)));
+    assertEquals(new BackupMethod.Chosen("native"), BackupMethod.choose(spec(), server(true)));
+    assertEquals(new BackupMethod.Chosen("logical"), BackupMethod.choose(spec(), server(false)));
     ClickHouseBackupSpec encrypted = spec();
     encrypted.encryption = new ClickHouseBackupSpec.BackupEncryption();
     encrypted.encryption.keySecret = "k";
-    assertEquals("logical", ClickHouseBackupReconciler.method(encrypted, server(true)));
+    assertEquals(new BackupMethod.Chosen("logical"), BackupMethod.choose(encrypted, server(true)));
     encrypted.method = "native";
-    assertThat(ClickHouseBackupReconciler.method(encrypted, server(true))).startsWith("!")
-        .contains("client-side encryption");
+    assertThat(BackupMethod.choose(encrypted, server(true))).isInstanceOfSatisfying(BackupMethod.Unavailable.class,
+        u -> assertThat(u.why()).contains("client-side encryption"));
     ClickHouseBackupSpec old = spec();
     old.method = "native";
-    assertThat(ClickHouseBackupReconciler.method(old, server(false))).startsWith("!").contains("BACKUP");
+    assertThat(BackupMethod.choose(old, server(false))).isInstanceOfSatisfying(BackupMethod.Unavailable.class,
+        u -> assertThat(u.why()).contains("BACKUP"));
   }
 
   @Test
   void validationNamesEachBadField() {
-    assertEquals(List.of(), ClickHouseBackupReconciler.validate(spec()));
+    assertEquals(List.of(), BackupValidation.problems(spec()));
     ClickHouseBackupSpec bad = spec();
     bad.storage.volume = new BackupStorage.Volume();
     bad.schedule = new ClickHouseBackupSpec.Schedule();
@@ -114,7 +115,7 @@ class BackupRulesTest {
     bad.retention.maxAge = "3 days";
     bad.scope = new ClickHouseBackupSpec.Scope();
     bad.scope.databases = List.of("bad-db");
-    assertThat(ClickHouseBackupReconciler.validate(bad)).hasSize(4).anyMatch(p -> p.contains("exactly one"))
+    assertThat(BackupValidation.problems(bad)).hasSize(4).anyMatch(p -> p.contains("exactly one"))
         .anyMatch(p -> p.contains("spec.schedule")).anyMatch(p -> p.contains("maxAge"))
         .anyMatch(p -> p.contains("bad-db"));
   }

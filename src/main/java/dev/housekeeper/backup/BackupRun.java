@@ -1,0 +1,120 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.api.backup.ClickHouseBackupSpec;
+import dev.housekeeper.api.backup.ClickHouseBackupStatus.BackupRecord;
+import dev.housekeeper.backup.storage.ObjectStore;
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.common.Transient;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * What one backup run does on the work pool: deletes what earlier incomplete backups left, takes the
+ * backup ({@link BackupJob}), and prunes the backups that the new one makes expire. Its result is
+ * folded into status by {@link BackupOutcome}.
+ */
+final class BackupRun {
+
+  /** What a run produced. */
+  sealed interface Result {}
+
+  /**
+   * The run ended: its record (Complete, Failed or Cancelled), whether its own objects are gone after
+   * a failure, the tables it left out, the backups pruned and the incomplete ones cleaned, a storage
+   * housekeeping problem, and whether a failure is worth retrying.
+   */
+  record Ended(BackupRecord record, boolean objectsDeleted, List<String> skipped, List<String> pruned,
+      List<String> cleaned, String housekeepingError, boolean retriable) implements Result {}
+
+  /** This process stopped watching a native backup the server goes on with: status.running stays for the take-over. */
+  record StoppedWatching() implements Result {}
+
+  /** What the run needs besides its job. */
+  record Inputs(BackupJob.Plan plan, ClickHouseClient client, Map<Integer, ClickHouseClient> shards,
+      ObjectStore store, List<String> pendingCleanup, List<BackupRecord> complete, boolean takeOver) {}
+
+  private final Inputs in;
+  private final Clock clock;
+  private final Consumer<BackupJob> started;
+
+  /** @param started told the job once it exists, so that a suspend or delete can cancel it */
+  BackupRun(Inputs in, Clock clock, Consumer<BackupJob> started) {
+    this.in = in;
+    this.clock = clock;
+    this.started = started;
+  }
+
+  Result run(Consumer<String> progress) {
+    try (ObjectStore store = in.store()) {
+      List<String> cleaned = new ArrayList<>();
+      String housekeepingError = null;
+      for (String old : in.pendingCleanup()) {
+        try {
+          deleteBackup(store, old);
+          cleaned.add(old);
+        } catch (IOException e) {
+          housekeepingError = "deleting incomplete backup " + old + " failed: " + e.getMessage();
+        }
+      }
+      BackupJob job = new BackupJob(in.client(), store, in.plan(), progress, clock).shards(in.shards());
+      if (in.takeOver()) {
+        job.resuming();
+      }
+      started.accept(job);
+      BackupRecord record;
+      try {
+        record = job.run();
+      } catch (BackupJob.Failed f) {
+        return f.stopping() ? new StoppedWatching() : failed(f, job, cleaned, housekeepingError);
+      }
+      List<String> pruned = new ArrayList<>();
+      housekeepingError = prune(store, record, pruned, progress, housekeepingError);
+      return new Ended(record, true, job.skipped(), pruned, cleaned, housekeepingError, false);
+    }
+  }
+
+  private Ended failed(BackupJob.Failed f, BackupJob job, List<String> cleaned, String housekeepingError) {
+    BackupRecord record = new BackupRecord();
+    record.id = in.plan().backupId();
+    record.method = in.plan().method();
+    record.outcome = f.cancelled() ? "Cancelled" : "Failed";
+    record.message = f.getMessage();
+    return new Ended(record, f.cleanedUp(), job.skipped(), List.of(), cleaned, housekeepingError,
+        !f.cancelled() && Transient.is(f));
+  }
+
+  /** Deletes the backups that expire now that {@code record} is the newest complete one; returns a problem, if any. */
+  private String prune(ObjectStore store, BackupRecord record, List<String> pruned, Consumer<String> progress,
+      String housekeepingError) {
+    ClickHouseBackupSpec spec = in.plan().spec();
+    List<BackupRecord> all = new ArrayList<>();
+    all.add(record);
+    all.addAll(in.complete());
+    Duration maxAge = spec.retention == null || spec.retention.maxAge == null ? null
+        : BackupRetention.parseAge("maxAge", spec.retention.maxAge);
+    for (String expired : BackupRetention.expired(all, spec.retention == null ? null : spec.retention.keepLast,
+        maxAge, clock.instant())) {
+      try {
+        progress.accept("pruning " + expired);
+        deleteBackup(store, expired);
+        pruned.add(expired);
+      } catch (IOException e) {
+        housekeepingError = "pruning backup " + expired + " failed (retried after the next backup): "
+            + e.getMessage();
+      }
+    }
+    return housekeepingError;
+  }
+
+  /** The manifest goes first, so that a half-deleted backup is never taken for a complete one. */
+  static void deleteBackup(ObjectStore store, String id) throws IOException {
+    store.delete(List.of(id + "/" + Manifest.FILE));
+    List<String> keys = store.list(id + "/").stream().map(ObjectStore.ObjectInfo::key).toList();
+    store.delete(keys);
+  }
+}
