@@ -2,7 +2,6 @@ package dev.housekeeper.mart;
 
 import dev.housekeeper.api.mart.ReportMartSpec;
 import dev.housekeeper.clickhouse.ClickHouseClient;
-import dev.housekeeper.common.Transient;
 import dev.housekeeper.mart.MartRefresh.Failed;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -64,7 +63,7 @@ final class JdbcLoad {
     } catch (SQLException e) {
       throw sourceFailure(e);
     } catch (IOException e) {
-      throw new Failed("LoadFailed", "streaming into ClickHouse failed: " + e.getMessage(), false, e);
+      throw Failed.lasting("LoadFailed", "streaming into ClickHouse failed: " + e.getMessage(), e);
     }
   }
 
@@ -80,9 +79,9 @@ final class JdbcLoad {
     try {
       return DriverManager.getConnection(url, props);
     } catch (SQLException e) {
-      boolean unreachable = unreachable(e);
-      throw new Failed(unreachable ? "SourceUnavailable" : "SourceConnectFailed", "connecting to " + url
-          + " failed: " + e.getMessage(), unreachable, e);
+      String message = "connecting to " + url + " failed: " + e.getMessage();
+      throw unreachable(e) ? Failed.passing("SourceUnavailable", message, e)
+          : Failed.lasting("SourceConnectFailed", message, e);
     }
   }
 
@@ -97,9 +96,9 @@ final class JdbcLoad {
   private void checkColumns(ResultSet rs, List<ColumnType> types) throws SQLException, Failed {
     int n = rs.getMetaData().getColumnCount();
     if (n != types.size()) {
-      throw new Failed("ColumnMismatch", "the source query returns " + n + " columns, the mart has "
+      throw Failed.lasting("ColumnMismatch", "the source query returns " + n + " columns, the mart has "
           + types.size() + " (" + spec.columns.stream().map(c -> c.name).toList() + "); return them in that"
-          + " order", false, null);
+          + " order", null);
     }
   }
 
@@ -119,7 +118,7 @@ final class JdbcLoad {
       // the insert side closed the pipe: its error is the one to report
       waitQuietly(insert);
       rethrowInsert(insert);
-      throw new Failed("LoadFailed", "streaming into ClickHouse failed: " + e.getMessage(), false, e);
+      throw Failed.lasting("LoadFailed", "streaming into ClickHouse failed: " + e.getMessage(), e);
     }
     awaitInsert(insert);
     return rows;
@@ -160,11 +159,10 @@ final class JdbcLoad {
       insert.get();
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
-      throw new Failed("LoadFailed", "inserting into ClickHouse failed: " + cause.getMessage(),
-          Transient.is(cause), cause);
+      throw Failed.clickhouse("LoadFailed", "inserting into ClickHouse failed: " + cause.getMessage(), cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new Failed("Interrupted", "the refresh was interrupted", false, e);
+      throw Failed.lasting("Interrupted", "the refresh was interrupted", e);
     }
   }
 
@@ -181,7 +179,7 @@ final class JdbcLoad {
       try {
         insert.get();
       } catch (ExecutionException e) {
-        throw new Failed("LoadFailed", "inserting into ClickHouse failed: " + e.getCause().getMessage(), false,
+        throw Failed.lasting("LoadFailed", "inserting into ClickHouse failed: " + e.getCause().getMessage(),
             e.getCause());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -198,8 +196,7 @@ final class JdbcLoad {
   }
 
   private static Failed sourceFailure(SQLException e) {
-    boolean unreachable = unreachable(e);
-    return new Failed(unreachable ? "SourceUnavailable" : "SourceQueryFailed", (unreachable
-        ? "the source became unreachable: " : "the source query failed: ") + e.getMessage(), unreachable, e);
+    return unreachable(e) ? Failed.passing("SourceUnavailable", "the source became unreachable: " + e.getMessage(), e)
+        : Failed.lasting("SourceQueryFailed", "the source query failed: " + e.getMessage(), e);
   }
 }

@@ -24,15 +24,30 @@ import java.util.function.Consumer;
  */
 public final class MartRefresh {
 
-  /** Why a refresh failed; {@code retriable} when the source could not be reached. */
+  /** Why a refresh failed, and whether the failure may pass by itself (then the refresh is retried). */
   public static final class Failed extends Exception {
     private final String reason;
     private final boolean retriable;
 
-    public Failed(String reason, String message, boolean retriable, Throwable cause) {
+    private Failed(String reason, String message, boolean retriable, Throwable cause) {
       super(message, cause);
       this.reason = reason;
       this.retriable = retriable;
+    }
+
+    /** A failure that may pass (the source or ClickHouse could not be reached): the refresh is retried. */
+    public static Failed passing(String reason, String message, Throwable cause) {
+      return new Failed(reason, message, true, cause);
+    }
+
+    /** A failure that stays until something changes (the spec, the source's data): it is not retried. */
+    public static Failed lasting(String reason, String message, Throwable cause) {
+      return new Failed(reason, message, false, cause);
+    }
+
+    /** A failure of ClickHouse: passing or lasting as {@link Transient#is} says. */
+    static Failed clickhouse(String reason, String message, Throwable cause) {
+      return new Failed(reason, message, Transient.is(cause), cause);
     }
 
     public String reason() {
@@ -115,8 +130,8 @@ public final class MartRefresh {
     String staging = staging(table);
     try {
       if (cluster != null && mode != Mode.full) {
-        throw new Failed("IncrementalOnCluster", "incremental refreshes of a mart on a cluster are not supported yet;"
-            + " use mode full", false, null);
+        throw Failed.lasting("IncrementalOnCluster", "incremental refreshes of a mart on a cluster are not supported"
+            + " yet; use mode full", null);
       }
       build(staging, window, start, r);
       refuseLoss(table, mode, window, r.rowsWritten);
@@ -132,7 +147,7 @@ public final class MartRefresh {
       r.durationMillis = Duration.between(start, clock.instant()).toMillis();
       return r;
     } catch (ClickHouseException e) {
-      throw new Failed("ClickHouseError", "ClickHouse: " + e.getMessage(), Transient.is(e), e);
+      throw Failed.clickhouse("ClickHouseError", "ClickHouse: " + e.getMessage(), e);
     } finally {
       dropQuietly(staging);
       dropQuietly(old(table));
@@ -185,8 +200,8 @@ public final class MartRefresh {
       client.execute(insert.withTimeout(loadTimeout()).withQueryId(ClickHouseClient.newQueryId("mart")));
     } catch (ClickHouseException e) {
       throw Transient.is(e)
-          ? new Failed("ClickHouseError", "ClickHouse went away during the load: " + e.getMessage(), true, e)
-          : new Failed("SourceQueryFailed", "the source query failed in ClickHouse: " + e.getMessage(), false, e);
+          ? Failed.passing("ClickHouseError", "ClickHouse went away during the load: " + e.getMessage(), e)
+          : Failed.lasting("SourceQueryFailed", "the source query failed in ClickHouse: " + e.getMessage(), e);
     }
   }
 
@@ -209,14 +224,14 @@ public final class MartRefresh {
     }
     ReportMartSpec.Refresh settings = spec.refresh == null ? new ReportMartSpec.Refresh() : spec.refresh;
     if (fresh == 0 && !settings.allowEmpty) {
-      throw new Failed("EmptySourceResult", "the source returned no rows to replace " + what + "; the mart is"
-          + " unchanged. Set spec.refresh.allowEmpty: true if an empty result is right.", false, null);
+      throw Failed.lasting("EmptySourceResult", "the source returned no rows to replace " + what + "; the mart is"
+          + " unchanged. Set spec.refresh.allowEmpty: true if an empty result is right.", null);
     }
     Integer limit = settings.maxShrinkPercent;
     if (limit != null && (replaced - fresh) * 100 > (long) limit * replaced) {
-      throw new Failed("ShrinkLimitExceeded", "the source returned " + fresh + " rows to replace " + what + ", a loss"
-          + " of more than maxShrinkPercent (" + limit + "%); the mart is unchanged. Raise"
-          + " spec.refresh.maxShrinkPercent if the loss is right.", false, null);
+      throw Failed.lasting("ShrinkLimitExceeded", "the source returned " + fresh + " rows to replace " + what
+          + ", a loss of more than maxShrinkPercent (" + limit + "%); the mart is unchanged. Raise"
+          + " spec.refresh.maxShrinkPercent if the loss is right.", null);
     }
   }
 }

@@ -91,15 +91,15 @@ final class MartSwap {
       long n;
       while ((n = MartSql.count(replica, database, staging, null)) != rows) {
         if (System.nanoTime() > deadline) {
-          throw new Failed("ReplicationLagging", "replica " + replica.config().endpoints() + " has " + n + " of the "
-              + rows + " rows of the new build after 5 minutes; the mart was not swapped anywhere", true, null);
+          throw Failed.passing("ReplicationLagging", "replica " + replica.config().endpoints() + " has " + n
+              + " of the " + rows + " rows of the new build after 5 minutes; the mart was not swapped anywhere", null);
         }
         progress.accept("waiting for replica " + replica.config().endpoints() + ": " + n + " of " + rows + " rows");
         try {
           Thread.sleep(200);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          throw new Failed("Interrupted", "interrupted while waiting for the replicas", true, e);
+          throw Failed.passing("Interrupted", "interrupted while waiting for the replicas", e);
         }
       }
     }

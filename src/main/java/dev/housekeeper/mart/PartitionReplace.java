@@ -30,9 +30,9 @@ final class PartitionReplace {
     Sql.Fragment inWindow = MartSql.inWindow(column, window);
     long outside = MartSql.count(client, database, staging, Sql.fragment("NOT (?)", inWindow));
     if (outside > 0) {
-      throw new Failed("RowsOutsideWindow", "the source returned " + outside + " rows outside the window ["
+      throw Failed.lasting("RowsOutsideWindow", "the source returned " + outside + " rows outside the window ["
           + window.start() + ", " + window.end() + "); filter on {window_start} and {window_end}. The mart is"
-          + " unchanged.", false, null);
+          + " unchanged.", null);
     }
     List<String> fresh = new ArrayList<>();
     for (Row row : client.query(Sql.query("SELECT DISTINCT partition_id FROM system.parts WHERE database = ? AND"
@@ -68,9 +68,9 @@ final class PartitionReplace {
       long beyond = MartSql.count(client, database, table, Sql.fragment("_partition_id = ? AND NOT (?)", p,
           inWindow));
       if (beyond > 0) {
-        throw new Failed("WindowNotAligned", "partition " + p + " of the mart has " + beyond + " rows outside the"
+        throw Failed.lasting("WindowNotAligned", "partition " + p + " of the mart has " + beyond + " rows outside the"
             + " window [" + window.start() + ", " + window.end() + "); the window's periods must line up with"
-            + " partitionBy. The mart is unchanged.", false, null);
+            + " partitionBy. The mart is unchanged.", null);
       }
     }
   }
