@@ -26,7 +26,7 @@ public final class BackupJob {
   /** Everything a run needs, resolved by the reconciler before it starts. */
   public record Plan(String backupId, String method, List<String> databases, ClickHouseBackupSpec spec,
       BackupStorage storage, BackupSetup.S3Credentials s3Credentials, Encryption encryption,
-      boolean partCountsExact) {}
+      boolean partCountsExact, Duration statementTimeout) {}
 
   /** A run that failed; {@code cleanedUp} says whether its objects are gone. */
   public static final class Failed extends Exception {
@@ -94,13 +94,12 @@ public final class BackupJob {
 
   private java.util.Map<Integer, ClickHouseClient> shards = java.util.Map.of();
 
-  /** On a cluster: one client per shard; each shard is backed up through its own. */
   /** The limit of the server's BACKUP and of each table's data read (spec.statementTimeout, default 12h). */
   private Duration statementLimit() {
-    return dev.housekeeper.common.StatementTimeout.of(plan.spec().statementTimeout,
-        dev.housekeeper.common.StatementTimeout.BACKUP);
+    return plan.statementTimeout();
   }
 
+  /** On a cluster: one client per shard; each shard is backed up through its own. */
   public BackupJob shards(java.util.Map<Integer, ClickHouseClient> clients) {
     this.shards = clients;
     return this;

@@ -117,14 +117,15 @@ final class BackupStart {
     List<String> databases = spec.scope != null && spec.scope.databases != null && !spec.scope.databases.isEmpty()
         ? List.copyOf(spec.scope.databases) : List.of(configuredDb == null ? "default" : configuredDb);
     var caps = conn.connection().getStatus().getCapabilities();
+    Duration limit = StatementTimeout.of(spec.statementTimeout, StatementTimeout.BACKUP);
     var plan = new BackupJob.Plan(id, method, databases, spec, spec.storage, secrets.credentials(),
-        secrets.encryption(), caps != null && !caps.isLightweightDelete());
+        secrets.encryption(), caps != null && !caps.isLightweightDelete(), limit);
     List<BackupRecord> complete = status.backups.stream().filter(b -> "Complete".equals(b.outcome)).toList();
     submit.accept(new BackupRun.Inputs(plan, conn.forJob(), shards, secrets.store(),
         List.copyOf(status.pendingCleanup), complete, takeOver));
     status.running = id;
     status.method = method;
-    status.statementTimeout = StatementTimeout.text(StatementTimeout.of(spec.statementTimeout, StatementTimeout.BACKUP));
+    status.statementTimeout = StatementTimeout.text(limit);
     status.retryTime = null;
     if (takeOver) {
       ctx.events().normal(resource, "BackupTakenOver", "Backup " + id + " was started by an operator that is gone;"

@@ -57,9 +57,9 @@ final class NativeRestore {
     return tableInFlight;
   }
 
-  List<LogicalRestore.TableResult> run(Predicate<Manifest.TableEntry> selected,
-      Function<Manifest.TableEntry, String> target, LogicalRestore.Mode mode) throws InterruptedException {
-    List<LogicalRestore.TableResult> out = new ArrayList<>();
+  List<RestoreTable> run(Predicate<Manifest.TableEntry> selected, Function<Manifest.TableEntry, String> target,
+      LogicalRestore.Mode mode) throws InterruptedException {
+    List<RestoreTable> out = new ArrayList<>();
     for (Manifest.TableEntry t : manifest.tables) {
       if (!selected.test(t)) {
         continue;
@@ -68,42 +68,49 @@ final class NativeRestore {
       String source = t.database + "." + t.table;
       boolean takenOver = resume != null && source.equals(resume.table());
       if (!takenOver && client.tableExists(db, t.table)) {
-        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, mode == LogicalRestore.Mode.createMissing
-            ? "Skipped" : "Failed", 0, 0, "table exists; the native method restores only missing tables"));
+        String why = "table exists; the native method restores only missing tables";
+        out.add(mode == LogicalRestore.Mode.createMissing ? RestoreTable.skipped(source, db + "." + t.table, why)
+            : RestoreTable.failed(source, db + "." + t.table, why, false));
         continue;
       }
-      try {
-        String id;
-        if (takenOver) {
-          id = resume.serverRestoreId();
-          progress.accept("going on with the server's restore " + id + " of " + source);
-        } else {
-          client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
-          id = client.query(statement(t, db)).get(0).string("id");
-        }
-        tableInFlight = source;
-        serverRestoreId = id;
-        await(id, source);
-        serverRestoreId = null;
-        tableInFlight = null;
-        long rows = client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(db, t.table))).get(0)
-            .longValue("n");
-        long expected = t.partitions.stream().mapToLong(p -> p.rows).sum();
-        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, rows == expected ? "Restored" : "Failed",
-            rows, t.partitions.size(), rows == expected ? null : rows + " rows restored, the manifest says "
-                + expected));
-      } catch (ClickHouseException | IllegalStateException e) {
-        if (Thread.currentThread().isInterrupted() && serverRestoreId != null) {
-          // this process is stopping: the server's restore goes on, and the next operator watches it
-          throw new InterruptedException("stopped watching the server's restore " + serverRestoreId);
-        }
-        serverRestoreId = null;
-        tableInFlight = null;
-        out.add(new LogicalRestore.TableResult(source, db + "." + t.table, "Failed", 0, 0, e.getMessage(),
-            Transient.is(e)));
-      }
+      out.add(table(t, db, takenOver));
     }
     return out;
+  }
+
+  /** One table: its server-side restore started (or the one taken over), watched to its end, its rows counted. */
+  private RestoreTable table(Manifest.TableEntry t, String db, boolean takenOver) throws InterruptedException {
+    String source = t.database + "." + t.table;
+    String dest = db + "." + t.table;
+    try {
+      String id;
+      if (takenOver) {
+        id = resume.serverRestoreId();
+        progress.accept("going on with the server's restore " + id + " of " + source);
+      } else {
+        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
+        id = client.query(statement(t, db)).get(0).string("id");
+      }
+      tableInFlight = source;
+      serverRestoreId = id;
+      await(id, source);
+      serverRestoreId = null;
+      tableInFlight = null;
+      long rows = client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(db, t.table))).get(0)
+          .longValue("n");
+      long expected = t.partitions.stream().mapToLong(p -> p.rows).sum();
+      return rows == expected ? RestoreTable.restored(source, dest, rows, t.partitions.size())
+          : new RestoreTable(source, dest, RestoreTable.State.Failed, rows, t.partitions.size(), rows
+              + " rows restored, the manifest says " + expected, false);
+    } catch (ClickHouseException | IllegalStateException e) {
+      if (Thread.currentThread().isInterrupted() && serverRestoreId != null) {
+        // this process is stopping: the server's restore goes on, and the next operator watches it
+        throw new InterruptedException("stopped watching the server's restore " + serverRestoreId);
+      }
+      serverRestoreId = null;
+      tableInFlight = null;
+      return RestoreTable.failed(source, dest, e.getMessage(), Transient.is(e));
+    }
   }
 
   private Sql statement(Manifest.TableEntry t, String db) {

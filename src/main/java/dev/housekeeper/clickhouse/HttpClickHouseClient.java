@@ -174,7 +174,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
     List<String> quotedColumns = columns == null ? List.of() : columns.stream().map(Identifiers::quote).toList();
     String qid = queryId != null ? queryId : ClickHouseClient.newQueryId("insert");
     // An insert's body cannot be replayed: it is retried only when it never reached a server.
-    Sql marker = Sql.verbatim("INSERT INTO " + target).withQueryId(qid);
+    Sql marker = Sql.command("INSERT INTO ?", Sql.table(database, table)).withQueryId(qid);
     if (limit != null) {
       marker = marker.withTimeout(limit);
     }

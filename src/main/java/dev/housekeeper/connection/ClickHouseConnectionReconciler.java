@@ -13,6 +13,7 @@ import dev.housekeeper.clickhouse.ServerCapabilities;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
+import dev.housekeeper.common.Pass;
 import dev.housekeeper.common.StatusWriter;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -93,23 +94,18 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
     ClickHouseConnectionStatus status = new ClickHouseConnectionStatus();
     status.setConditions(previous.getConditions());
     status.setObservedGeneration(resource.getMetadata().getGeneration());
-    Outcome outcome = observe(resource, status);
+    Pass<Phase> outcome = observe(resource, status);
     apply(resource, previous, status, outcome);
     statusWriter.write(resource, status, ClickHouseConnection::new);
     UpdateControl<ClickHouseConnection> control = UpdateControl.noUpdate();
-    return outcome.retryAfter() == null ? control : control.rescheduleAfter(outcome.retryAfter());
+    return outcome.requeue() == null ? control : control.rescheduleAfter(outcome.requeue());
   }
 
-  /** What one pass found: the Ready condition's status, reason and message, and when to look again. */
-  record Outcome(Phase phase, boolean ready, String reason, String message, Duration retryAfter) {}
-
-  private Outcome observe(ClickHouseConnection resource, ClickHouseConnectionStatus status) {
+  private Pass<Phase> observe(ClickHouseConnection resource, ClickHouseConnectionStatus status) {
     ClickHouseConnectionSpec spec = resource.getSpec();
     List<String> problems = ConnectionSettings.validate(spec);
     if (!problems.isEmpty()) {
-      return new Outcome(Phase.Failed, false, "ValidationError",
-          "The spec is invalid: " + String.join("; ", problems) + ". Fix the resource; nothing is retried until then.",
-          null);
+      return Pass.failed(Phase.Failed, "ValidationError", "The spec is invalid: " + String.join("; ", problems) + ". Fix the resource; nothing is retried until then.", null);
     }
     Duration interval = ConnectionSettings.probeInterval(spec);
     String ns = resource.getMetadata().getNamespace();
@@ -121,7 +117,7 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
       String what = secret == null ? "Secret \"" + creds.getSecretName() + "\" does not exist in namespace " + ns
           : "Secret \"" + creds.getSecretName() + "\" has no key \""
               + (username == null ? creds.getUsernameKey() : creds.getPasswordKey()) + "\"";
-      return new Outcome(Phase.Failed, false, "SecretNotFound", what + ". Create it with the keys \""
+      return Pass.failed(Phase.Failed, "SecretNotFound", what + ". Create it with the keys \""
           + creds.getUsernameKey() + "\" and \"" + creds.getPasswordKey() + "\"; the connection is probed again as"
           + " soon as the Secret appears.", interval);
     }
@@ -130,15 +126,15 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
       var ref = spec.getTls().getCaCertificate();
       caPem = value(secretNamed(ns, ref.getName()), ref.getKey());
       if (caPem == null) {
-        return new Outcome(Phase.Failed, false, "SecretNotFound", "TLS CA certificate: Secret \"" + ref.getName()
+        return Pass.failed(Phase.Failed, "SecretNotFound", "TLS CA certificate: Secret \"" + ref.getName()
             + "\" or its key \"" + ref.getKey() + "\" does not exist in namespace " + ns + ".", interval);
       }
     }
     status.setSecretResourceVersion(secret.getMetadata().getResourceVersion());
     ClickHouseClient client = clients.obtain(ns, resource.getMetadata().getName(),
         ConnectionSettings.toClientConfig(spec, username, password, caPem, hostAliases));
-    Outcome outcome = probe(client, status, spec.getEndpoints(), creds.getUsernameKey(), creds.getSecretName(), interval,
-        ns);
+    Pass<Phase> outcome = new ConnectionProbe(metrics, clock).probe(client, status, spec.getEndpoints(),
+        creds.getUsernameKey(), creds.getSecretName(), interval, ns);
     if (spec.getCluster() == null || spec.getCluster().isBlank() || outcome.phase() == Phase.Failed) {
       return outcome;
     }
@@ -148,15 +144,14 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
       status.topology = ClusterTopology.discover(client, spec.getCluster(), spec.getEndpoints(),
           i -> clients.subset(ns, name, List.of(i)), healthy, previousTopology(resource));
     } catch (ClusterTopology.NotFound e) {
-      return new Outcome(Phase.Failed, false, "ClusterNotFound", e.getMessage() + ". Fix spec.cluster or the"
+      return Pass.failed(Phase.Failed, "ClusterNotFound", e.getMessage() + ". Fix spec.cluster or the"
           + " server's remote_servers; probing again every " + interval.toSeconds() + "s.", interval);
     } catch (ClickHouseException e) {
-      return new Outcome(Phase.Degraded, outcome.ready(), "TopologyUnknown", "Reading system.clusters failed: "
-          + e.getMessage() + ". " + outcome.message(), interval);
+      return Pass.failed(Phase.Degraded, "TopologyUnknown", "Reading system.clusters failed: "
+          + e.getMessage() + ". " + outcome.message(), interval).stillReady(outcome.ready());
     }
     String cluster = ClusterTopology.describe(status.topology);
-    return new Outcome(outcome.phase(), outcome.ready(), outcome.reason(), outcome.message() + " " + cluster,
-        outcome.retryAfter());
+    return outcome.message(outcome.message() + " " + cluster);
   }
 
   private ClickHouseConnectionStatus.Topology previousTopology(ClickHouseConnection resource) {
@@ -164,68 +159,12 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
     return current == null ? null : current.topology;
   }
 
-  private Outcome probe(ClickHouseClient client, ClickHouseConnectionStatus status, List<String> specEndpoints,
-      String usernameKey, String secretName, Duration interval, String ns) {
-    List<EndpointProbe> probes = client.probe();
-    List<EndpointStatus> endpoints = new ArrayList<>();
-    for (int i = 0; i < probes.size(); i++) {
-      EndpointProbe p = probes.get(i);
-      EndpointStatus e = new EndpointStatus();
-      e.setUrl(specEndpoints.get(i));
-      e.setHealthy(p.healthy());
-      e.setLatencyMillis(p.latencyMillis());
-      e.setServerVersion(p.serverVersion());
-      if (p.error() != null) {
-        e.setLastError(Conditions.truncate(p.error().getMessage(), 512));
-        e.setLastErrorKind(p.error().kind().reason());
-      }
-      endpoints.add(e);
-      metrics.action(KIND, ns, "probe", p.healthy() ? "success" : "failure");
-    }
-    long healthy = probes.stream().filter(EndpointProbe::healthy).count();
-    status.setEndpoints(endpoints);
-    status.setHealthyEndpoints(healthy + "/" + probes.size());
-    status.setLastProbeTime(Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString());
-    if (healthy == 0) {
-      boolean auth = probes.stream().anyMatch(p -> p.error() != null && p.error().kind() == Kind.AUTHENTICATION);
-      String errors = probes.stream().map(p -> p.endpoint() + ": " + p.error().getMessage())
-          .collect(Collectors.joining("; "));
-      if (auth) {
-        // the user is named by its Secret and key, never by its value: a key may hold anything (a password, a token)
-        return new Outcome(Phase.Failed, false, "AuthenticationFailed", "ClickHouse rejected the user in key \""
-            + usernameKey + "\" of Secret \"" + secretName + "\" (" + errors
-            + "). Check the user name and password in Secret \"" + secretName
-            + "\"; the connection is probed again when the Secret changes.", interval);
-      }
-      return new Outcome(Phase.Failed, false, "Unreachable", "No endpoint answered (" + errors + "). Check that"
-          + " ClickHouse is running and that the endpoints' hosts and ports are right; retrying every "
-          + shorter(interval, Duration.ofSeconds(10)).toSeconds() + "s.", shorter(interval, Duration.ofSeconds(10)));
-    }
-    EndpointProbe first = probes.stream().filter(EndpointProbe::healthy).findFirst().orElseThrow();
-    status.setServerVersion(first.serverVersion());
-    status.setLatencyMillis(first.latencyMillis());
-    try {
-      status.setCapabilities(toStatus(client.capabilities()));
-    } catch (ClickHouseException e) {
-      return new Outcome(Phase.Failed, false, "CapabilityDetectionFailed", "The server answered, but reading its"
-          + " capabilities failed: " + e.getMessage() + ". Check that the user may read system tables.", interval);
-    }
-    if (healthy < probes.size()) {
-      String down = probes.stream().filter(p -> !p.healthy()).map(EndpointProbe::endpoint)
-          .collect(Collectors.joining(", "));
-      return new Outcome(Phase.Degraded, true, "PartiallyAvailable", healthy + " of " + probes.size()
-          + " endpoints answer; down: " + down + ". Queries fail over to the healthy ones.", interval);
-    }
-    return new Outcome(Phase.Ready, true, "Connected", "All " + probes.size() + " endpoint(s) answer; ClickHouse "
-        + first.serverVersion() + ".", interval);
-  }
-
   private void apply(ClickHouseConnection resource, ClickHouseConnectionStatus previous,
-      ClickHouseConnectionStatus status, Outcome outcome) {
+      ClickHouseConnectionStatus status, Pass<Phase> outcome) {
     Long generation = resource.getMetadata().getGeneration();
     status.setPhase(outcome.phase());
-    var conditions = Conditions.standard(status.getConditions(), outcome.ready(), false,
-        outcome.phase() != Phase.Ready, outcome.reason(), outcome.message(), generation, clock);
+    var conditions = Conditions.standard(status.getConditions(), outcome.ready(), outcome.progressing(),
+        outcome.degraded(), outcome.reason(), outcome.message(), generation, clock);
     status.setConditions(conditions);
     String before = Conditions.find(previous.getConditions(), Conditions.READY).map(c -> c.getReason()).orElse(null);
     if (!Objects.equals(before, outcome.reason())) {
@@ -249,21 +188,6 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
 
   private static String value(Secret secret, String key) {
     return dev.housekeeper.common.Secrets.find(secret, key);
-  }
-
-  private static ClickHouseConnectionStatus.Capabilities toStatus(ServerCapabilities caps) {
-    var out = new ClickHouseConnectionStatus.Capabilities();
-    out.setNativeBackup(caps.nativeBackup());
-    out.setTableTtl(caps.tableTtl());
-    out.setExchangeTables(caps.exchangeTables());
-    out.setLightweightDelete(caps.lightweightDelete());
-    out.setPostgresqlTableFunction(caps.postgresqlTableFunction());
-    out.setQueryParameters(caps.queryParameters());
-    return out;
-  }
-
-  private static Duration shorter(Duration a, Duration b) {
-    return a.compareTo(b) <= 0 ? a : b;
   }
 
   @Override

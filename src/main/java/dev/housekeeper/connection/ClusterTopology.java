@@ -57,37 +57,12 @@ public final class ClusterTopology {
       replica.host = r.string("host_name") + ":" + r.longValue("port");
       byPlace.put(replica.shard + "/" + replica.replica, replica);
     }
-    // which replica each endpoint is. The rows an endpoint reports as is_local give its shard (on 18.16
-    // is_local is set for every replica of the server's own shard; on newer servers for the server
-    // alone); within a shard, the replica whose host_name is the endpoint's {replica} macro, else the
-    // shard's replicas in spec.endpoints order
     Map<Integer, List<Integer>> unplaced = new TreeMap<>();
     for (int i = 0; i < specEndpoints.size(); i++) {
-      String place = null;
-      if (healthy.get(i)) {
-        Optional<ClickHouseClient> one = endpoint.apply(i);
-        if (one.isPresent()) {
-          try {
-            List<Row> self = one.get().query(Sql.query("SELECT shard_num, replica_num, host_name,"
-                + " (SELECT any(substitution) FROM system.macros WHERE macro = 'replica') AS replica_macro"
-                + " FROM system.clusters WHERE cluster = ? AND is_local = 1", cluster));
-            if (self.size() == 1) {
-              place = self.get(0).longValue("shard_num") + "/" + self.get(0).longValue("replica_num");
-            } else if (!self.isEmpty()) {
-              for (Row r : self) {
-                if (r.string("host_name").equals(r.string("replica_macro"))) {
-                  place = r.longValue("shard_num") + "/" + r.longValue("replica_num");
-                }
-              }
-              if (place == null) {
-                int shard = (int) self.get(0).longValue("shard_num");
-                unplaced.computeIfAbsent(shard, k -> new ArrayList<>()).add(i);
-              }
-            }
-          } catch (ClickHouseException e) {
-            place = null;
-          }
-        }
+      String place = healthy.get(i) ? endpoint.apply(i).map(one -> place(one, cluster)).orElse(null) : null;
+      if (place != null && place.startsWith("shard ")) {
+        unplaced.computeIfAbsent(Integer.parseInt(place.substring(6)), k -> new ArrayList<>()).add(i);
+        place = null;
       }
       Integer me = i;
       boolean answered = place != null || unplaced.values().stream().anyMatch(l -> l.contains(me));
@@ -113,6 +88,38 @@ public final class ClusterTopology {
         free.get(k).placedByOrder = true;
       }
     });
+    return topology(cluster, byPlace);
+  }
+
+  /**
+   * Which replica one endpoint is: {@code "<shard>/<replica>"}, {@code "shard <n>"} when only its shard
+   * is known, or null when it cannot tell. The rows an endpoint reports as is_local give its shard (on
+   * 18.16 is_local is set for every replica of the server's own shard; on newer servers for the server
+   * alone); within a shard, the replica whose host_name is the endpoint's {replica} macro, else the
+   * shard's replicas are placed in spec.endpoints order.
+   */
+  private static String place(ClickHouseClient one, String cluster) {
+    List<Row> self;
+    try {
+      self = one.query(Sql.query("SELECT shard_num, replica_num, host_name,"
+          + " (SELECT any(substitution) FROM system.macros WHERE macro = 'replica') AS replica_macro"
+          + " FROM system.clusters WHERE cluster = ? AND is_local = 1", cluster));
+    } catch (ClickHouseException e) {
+      return null;
+    }
+    if (self.size() == 1) {
+      return self.get(0).longValue("shard_num") + "/" + self.get(0).longValue("replica_num");
+    }
+    String place = null;
+    for (Row r : self) {
+      if (r.string("host_name").equals(r.string("replica_macro"))) {
+        place = r.longValue("shard_num") + "/" + r.longValue("replica_num");
+      }
+    }
+    return place != null || self.isEmpty() ? place : "shard " + self.get(0).longValue("shard_num");
+  }
+
+  private static Topology topology(String cluster, Map<String, Replica> byPlace) {
     Topology t = new Topology();
     t.cluster = cluster;
     t.replicas = new ArrayList<>(byPlace.values());

@@ -13,6 +13,7 @@ import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionClients;
+import dev.housekeeper.connection.ConnectionProbe;
 import dev.housekeeper.connection.ConnectionResolver;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -25,17 +26,13 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Proxy;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs one reconciler, with no operator around it, against the in-memory Kubernetes API and a
@@ -53,7 +50,7 @@ public final class ReconcilerHarness implements AutoCloseable {
 
   private final KubernetesApi api;
   private final FakeClickHouseClient clickhouse = new FakeClickHouseClient();
-  private final FixedClock clock = new FixedClock(START);
+  private final TestClock clock = TestClock.fixedAt(START);
   private final ConnectionClients clients = new ConnectionClients(config -> clickhouse.config(config));
   private final WorkExecutor work = new WorkExecutor(2);
   private final List<Said> events = new CopyOnWriteArrayList<>();
@@ -115,7 +112,7 @@ public final class ReconcilerHarness implements AutoCloseable {
     return clickhouse;
   }
 
-  public FixedClock clock() {
+  public TestClock clock() {
     return clock;
   }
 
@@ -150,14 +147,7 @@ public final class ReconcilerHarness implements AutoCloseable {
     var status = new ClickHouseConnectionStatus();
     status.setPhase(ClickHouseConnectionStatus.Phase.Ready);
     status.setServerVersion(version);
-    var capabilities = new ClickHouseConnectionStatus.Capabilities();
-    capabilities.setNativeBackup(caps.nativeBackup());
-    capabilities.setTableTtl(caps.tableTtl());
-    capabilities.setExchangeTables(caps.exchangeTables());
-    capabilities.setLightweightDelete(caps.lightweightDelete());
-    capabilities.setPostgresqlTableFunction(caps.postgresqlTableFunction());
-    capabilities.setQueryParameters(caps.queryParameters());
-    status.setCapabilities(capabilities);
+    status.setCapabilities(ConnectionProbe.toStatus(caps));
     status.setConditions(Conditions.standard(List.of(), true, false, false, "Connected", "probed", 1L, clock));
     connection.setStatus(status);
     api.client().resource(connection).updateStatus();
@@ -234,37 +224,5 @@ public final class ReconcilerHarness implements AutoCloseable {
     work.close();
     clients.close();
     api.close();
-  }
-
-  /** A clock that stands still until the test moves it. */
-  public static final class FixedClock extends Clock {
-    private final AtomicReference<Instant> now;
-
-    FixedClock(Instant start) {
-      this.now = new AtomicReference<>(start);
-    }
-
-    public void advance(Duration by) {
-      now.updateAndGet(t -> t.plus(by));
-    }
-
-    public void set(Instant to) {
-      now.set(to);
-    }
-
-    @Override
-    public Instant instant() {
-      return now.get();
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
   }
 }

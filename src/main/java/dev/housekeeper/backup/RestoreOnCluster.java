@@ -1,0 +1,192 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.clickhouse.ClickHouseClient;
+import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.clickhouse.ReplicatedEngine;
+import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.Transient;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/**
+ * Restores a backup taken on a cluster (entries marked with their shard) into a cluster: each table
+ * is created ON CLUSTER in the target database (a replicated table's ZooKeeper path moved from the
+ * source database's to the target's, so it does not join the original), then each shard's
+ * partitions are loaded through that shard's client into one of its replicas; replication copies
+ * them to the others, and every replica's row counts are checked against the manifest. A table that
+ * fails is dropped ON CLUSTER again. Modes createMissing and failIfExists.
+ */
+final class RestoreOnCluster {
+
+  /** How long the replicas may take to catch up with what was loaded. */
+  private static final Duration REPLICATION = Duration.ofSeconds(120);
+
+  private final ClickHouseClient client;
+  private final RestoreReader reader;
+  private final Consumer<String> progress;
+  private final Duration dataTimeout;
+  private final String cluster;
+  private final Map<Integer, ClickHouseClient> shards;
+  private final Map<Integer, List<ClickHouseClient>> replicas;
+
+  /**
+   * @param shards a client per shard (failing over among its replicas)
+   * @param replicas clients for each reachable replica, per shard, for the checks
+   */
+  RestoreOnCluster(ClickHouseClient client, RestoreReader reader, Consumer<String> progress, Duration dataTimeout,
+      String cluster, Map<Integer, ClickHouseClient> shards, Map<Integer, List<ClickHouseClient>> replicas) {
+    this.client = client;
+    this.reader = reader;
+    this.progress = progress;
+    this.dataTimeout = dataTimeout;
+    this.cluster = cluster;
+    this.shards = shards;
+    this.replicas = replicas;
+  }
+
+  List<RestoreTable> run(Manifest manifest, Function<Manifest.TableEntry, String> target,
+      Predicate<Manifest.TableEntry> selected, LogicalRestore.Mode mode) throws IOException {
+    if (mode == LogicalRestore.Mode.replacePartitions) {
+      throw new IOException("mode replacePartitions is not supported for a cluster backup yet; restore into a new"
+          + " database (targetDatabase) with mode createMissing or failIfExists");
+    }
+    Map<String, List<Manifest.TableEntry>> byTable = byTable(manifest, selected);
+    Map<String, String> ddl = new LinkedHashMap<>();
+    for (var e : byTable.entrySet()) {
+      ddl.put(e.getKey(), reader.schema(manifest, e.getValue().get(0)));
+    }
+    List<RestoreTable> results = new ArrayList<>();
+    Set<String> created = new HashSet<>();
+    for (var e : byTable.entrySet()) {
+      String db = target.apply(e.getValue().get(0));
+      Identifiers.quote(db);
+      if (created.add(db)) {
+        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ??", Sql.id(db), Sql.onCluster(cluster))
+            .idempotent(true));
+      }
+      results.add(table(manifest, e.getKey(), e.getValue(), ddl.get(e.getKey()), db, mode));
+    }
+    return results;
+  }
+
+  /** The selected entries by source table ({@code db.table}): one per shard; a shard without an endpoint fails all. */
+  private Map<String, List<Manifest.TableEntry>> byTable(Manifest manifest, Predicate<Manifest.TableEntry> selected)
+      throws IOException {
+    Map<String, List<Manifest.TableEntry>> byTable = new LinkedHashMap<>();
+    for (Manifest.TableEntry t : manifest.tables) {
+      if (selected.test(t)) {
+        byTable.computeIfAbsent(t.database + "." + t.table, k -> new ArrayList<>()).add(t);
+      }
+    }
+    for (Manifest.TableEntry t : manifest.tables) {
+      if (selected.test(t) && t.shard != null && !shards.containsKey(t.shard)) {
+        throw new IOException("the backup has data of shard " + t.shard + ", which the connection has no endpoint"
+            + " for; nothing was restored");
+      }
+    }
+    return byTable;
+  }
+
+  private RestoreTable table(Manifest manifest, String source, List<Manifest.TableEntry> entries, String ddl,
+      String db, LogicalRestore.Mode mode) {
+    Manifest.TableEntry first = entries.get(0);
+    String dest = db + "." + first.table;
+    if (client.tableExists(db, first.table)) {
+      return mode == LogicalRestore.Mode.failIfExists
+          ? RestoreTable.failed(source, dest, "table " + dest + " exists and mode is failIfExists; nothing was"
+              + " changed", false)
+          : RestoreTable.skipped(source, dest, "table exists (mode createMissing)");
+    }
+    String body = LogicalRestore.body(ddl);
+    if (body == null) {
+      return RestoreTable.failed(source, dest, "the schema does not start with CREATE TABLE", false);
+    }
+    try {
+      // IF NOT EXISTS (it did not exist a moment ago): a retry after a dropped connection is harmless
+      client.execute(Sql.command("CREATE TABLE IF NOT EXISTS ?? ?", Sql.table(db, first.table),
+          Sql.onCluster(cluster), Sql.serverDdl(retargetReplicationPath(body, first.database, db))).idempotent(true));
+      long rows = 0;
+      int partitions = 0;
+      for (Manifest.TableEntry shardEntry : entries) {
+        ClickHouseClient shard = shards.getOrDefault(shardEntry.shard, client);
+        for (Manifest.PartitionEntry p : shardEntry.partitions) {
+          progress.accept("loading " + source + " shard " + shardEntry.shard + " partition " + p.partitionId);
+          reader.load(shard, manifest, p, db, first.table, dataTimeout);
+          rows += p.rows;
+          partitions++;
+        }
+      }
+      verifyReplicas(entries, db, first.table);
+      return RestoreTable.restored(source, dest, rows, partitions);
+    } catch (IOException | RuntimeException ex) {
+      try {
+        client.execute(Sql.command("DROP TABLE IF EXISTS ??", Sql.table(db, first.table), Sql.onCluster(cluster))
+            .idempotent(true));
+      } catch (RuntimeException dropFailed) {
+        progress.accept("dropping " + dest + " after the failure failed: " + dropFailed.getMessage());
+      }
+      return RestoreTable.failed(source, dest, ex.getMessage(), Transient.is(ex));
+    }
+  }
+
+  /** Each replica of each shard has every partition with the manifest's row count (waits for replication). */
+  private void verifyReplicas(List<Manifest.TableEntry> entries, String db, String table) throws IOException {
+    long deadline = System.nanoTime() + REPLICATION.toNanos();
+    for (Manifest.TableEntry e : entries) {
+      Map<String, Long> expected = new TreeMap<>();
+      e.partitions.forEach(p -> expected.merge(p.partitionId, p.rows, Long::sum));
+      for (ClickHouseClient replica : replicas.getOrDefault(e.shard, List.of())) {
+        awaitRows(replica, e.shard, db, table, expected, deadline);
+      }
+    }
+  }
+
+  private static void awaitRows(ClickHouseClient replica, Integer shard, String db, String table,
+      Map<String, Long> expected, long deadline) throws IOException {
+    while (true) {
+      Map<String, Long> actual = new TreeMap<>();
+      for (var r : replica.query(Sql.query("SELECT partition_id, sum(rows) AS n FROM system.parts WHERE"
+          + " database = ? AND table = ? AND active GROUP BY partition_id", db, table))) {
+        actual.put(r.string("partition_id"), r.longValue("n"));
+      }
+      if (actual.equals(expected)) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IOException("shard " + shard + " replica " + replica.config().endpoints() + " has " + actual
+            + " rows per partition, the backup " + expected + " (replication did not catch up in 120 s)");
+      }
+      try {
+        Thread.sleep(300);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while checking the replicas", ie);
+      }
+    }
+  }
+
+  /**
+   * A replicated table's ZooKeeper path names where its replicas meet: a restore into another
+   * database must not meet the original's. The source database's segment becomes the target's, or,
+   * when the path does not name it, the target database is appended.
+   */
+  static String retargetReplicationPath(String ddlBody, String sourceDb, String targetDb) {
+    if (sourceDb.equals(targetDb)) {
+      return ddlBody;
+    }
+    return ReplicatedEngine.withPath(ddlBody, path -> {
+      String moved = path.replace("/" + sourceDb + "/", "/" + targetDb + "/");
+      return moved.equals(path) ? path + "/" + targetDb : moved;
+    });
+  }
+}

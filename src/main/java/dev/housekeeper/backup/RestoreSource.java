@@ -1,0 +1,71 @@
+package dev.housekeeper.backup;
+
+import dev.housekeeper.api.backup.BackupStorage;
+import dev.housekeeper.api.backup.ClickHouseBackup;
+import dev.housekeeper.api.backup.ClickHouseRestoreSpec;
+import dev.housekeeper.api.backup.ClickHouseRestoreStatus.Phase;
+import dev.housekeeper.backup.storage.ObjectStore;
+import dev.housekeeper.common.Pass;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * What a restore reads: a backup resource's storage (its newest complete backup unless the spec
+ * names one, its encryption key Secret unless the spec gives one), or a storage location and id.
+ */
+record RestoreSource(BackupStorage storage, String backupId, String keySecret) {
+
+  private static final Duration AGAIN = Duration.ofSeconds(15);
+
+  /** The source found, or why the restore cannot start yet (or at all). */
+  sealed interface Lookup permits Found, Blocked {}
+
+  /** The source to restore from. */
+  record Found(RestoreSource source) implements Lookup {}
+
+  /** The pass that says why the restore does not start. */
+  record Blocked(Pass<Phase> pass) implements Lookup {}
+
+  /** The store opened, with the backup's keys and the S3 credentials for a native restore (either may be null). */
+  record Opened(ObjectStore store, Map<String, byte[]> keys, BackupSetup.S3Credentials credentials) {}
+
+  static Lookup find(KubernetesClient k8s, String namespace, ClickHouseRestoreSpec spec) {
+    var named = spec.source;
+    if (named.backupName == null) {
+      return new Found(new RestoreSource(named.storage, named.backupId, spec.keySecret));
+    }
+    ClickHouseBackup backup = k8s.resources(ClickHouseBackup.class).inNamespace(namespace)
+        .withName(named.backupName).get();
+    if (backup == null) {
+      return new Blocked(Pass.waiting(Phase.Pending, "BackupNotFound", "ClickHouseBackup " + named.backupName
+          + " does not exist in namespace " + namespace + ".", AGAIN));
+    }
+    String keySecret = spec.keySecret;
+    if (keySecret == null && backup.getSpec().encryption != null) {
+      keySecret = backup.getSpec().encryption.keySecret;
+    }
+    String backupId = named.backupId;
+    var status = backup.getStatus();
+    if (backupId == null) {
+      if (status == null || status.lastSuccessful == null) {
+        return new Blocked(Pass.waiting(Phase.Pending, "NoCompleteBackup", "ClickHouseBackup " + named.backupName
+            + " has no complete backup yet; the restore starts when it has one.", AGAIN));
+      }
+      backupId = status.lastSuccessful.id;
+    } else if (status != null && status.backups.stream()
+        .anyMatch(b -> named.backupId.equals(b.id) && !"Complete".equals(b.outcome))) {
+      return new Blocked(Pass.failed(Phase.Failed, "BackupIncomplete", "Backup " + backupId + " of "
+          + named.backupName + " is not complete and cannot be restored.", null));
+    }
+    return new Found(new RestoreSource(backup.getSpec().storage, backupId, keySecret));
+  }
+
+  /** Reads the key Secret and S3 credentials, opens the store; a missing one is a {@link BackupSetup.Problem}. */
+  Opened open(KubernetesClient k8s, String namespace, Map<String, String> hostAliases) throws BackupSetup.Problem {
+    Map<String, byte[]> keys = keySecret == null ? null : BackupSetup.keys(k8s, namespace, keySecret);
+    BackupSetup.S3Credentials credentials = storage.s3 == null ? null
+        : BackupSetup.credentials(k8s, namespace, storage.s3);
+    return new Opened(BackupSetup.open(k8s, namespace, storage, hostAliases), keys, credentials);
+  }
+}
