@@ -75,6 +75,19 @@ public class HousekeeperMetrics {
         .record(duration);
   }
 
+  /**
+   * What one retention run removed, counted per namespace: partitions dropped, rows deleted, bytes
+   * freed, and tables that failed (registered at zero from the first run on, so that increase() sees
+   * the first failure).
+   */
+  public void retentionRun(String namespace, long partitionsDropped, long rowsDeleted, long bytesFreed,
+      long tableFailures) {
+    registry.counter("housekeeper_retention_partitions_dropped", "namespace", namespace).increment(partitionsDropped);
+    registry.counter("housekeeper_retention_rows_deleted", "namespace", namespace).increment(rowsDeleted);
+    registry.counter("housekeeper_retention_bytes_freed", "namespace", namespace).increment(bytesFreed);
+    registry.counter("housekeeper_retention_table_failures", "namespace", namespace).increment(tableFailures);
+  }
+
   /** A mart refresh that succeeded: the rows it wrote into the mart and the rows its source returned. */
   public void martRows(String namespace, long written, long source) {
     registry.counter("housekeeper_mart_rows_written", "namespace", namespace).increment(written);

@@ -107,12 +107,12 @@ public final class HousekeeperOperator implements AutoCloseable {
         settings.hostAliases()));
     register(new ClickHouseMigrationReconciler(resolver, work, statusWriter, events, metrics, clock,
         settings.identity()));
-    register(new RetentionPolicyReconciler(resolver, work, statusWriter, events, metrics, clock));
     var services = new dev.housekeeper.connection.ConnectedReconciler.Services(resolver, work, statusWriter, events,
         metrics, clock);
     register(new dev.housekeeper.backup.ClickHouseBackupReconciler(services, settings.hostAliases()));
     register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(services, settings.hostAliases()));
     register(new dev.housekeeper.mart.ReportMartReconciler(services, settings.hostAliases()));
+    register(new RetentionPolicyReconciler(services));
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {

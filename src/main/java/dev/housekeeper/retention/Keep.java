@@ -1,5 +1,6 @@
 package dev.housekeeper.retention;
 
+import dev.housekeeper.clickhouse.Sql;
 import java.time.LocalDate;
 import java.time.Period;
 import java.util.regex.Matcher;
@@ -48,12 +49,12 @@ public record Keep(int amount, char unit) {
   }
 
   /** The INTERVAL clause for a TTL. */
-  public String interval() {
-    return "INTERVAL " + amount + " " + switch (unit) {
+  public Sql.Fragment interval() {
+    return Sql.fragment("INTERVAL ? " + switch (unit) {
       case 'd' -> "DAY";
       case 'w' -> "WEEK";
       case 'M' -> "MONTH";
       default -> "YEAR";
-    };
+    }, amount);
   }
 }

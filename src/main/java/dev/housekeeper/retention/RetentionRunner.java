@@ -198,8 +198,7 @@ public final class RetentionRunner {
           }
           String id = p.string("partition_id");
           progress.accept("OPTIMIZE " + table + " partition " + id);
-          client.execute(Sql.command("OPTIMIZE TABLE ? PARTITION ID ?" + (o.isFinalMerge() ? " FINAL" : "")
-              + (o.isDeduplicate() ? " DEDUPLICATE" : ""), Sql.table(database, table), id)
+          client.execute(RetentionSql.optimize(database, table, id, o.isFinalMerge(), o.isDeduplicate())
               .withTimeout(limit));
           OptimizedPartition done = new OptimizedPartition();
           done.table = table;

@@ -14,13 +14,13 @@ class RetentionSqlOnChdbIT {
   void ttlActionSetsTheTableTtl() {
     ChdbEngine.Result r = ChdbEngine.run(List.of(
         "CREATE TABLE events (d Date, id UInt64) ENGINE = MergeTree PARTITION BY toYYYYMM(d) ORDER BY id",
-        RetentionPlanner.ttlStatement("default", "events", "d", Keep.parse("keep", "18M")).text(),
+        RetentionSql.ttl("default", "events", "d", Keep.parse("keep", "18M")).text(),
         "SELECT engine_full FROM system.tables WHERE database = 'default' AND name = 'events'",
         "INSERT INTO events VALUES (today(), 1), ('2001-01-01', 2)",
         "OPTIMIZE TABLE events FINAL",
         "SELECT count() FROM events"));
     assertEquals("ALTER TABLE `default`.`events` MODIFY TTL `d` + INTERVAL 18 MONTH",
-        RetentionPlanner.ttlStatement("default", "events", "d", Keep.parse("keep", "18M")).text());
+        RetentionSql.ttl("default", "events", "d", Keep.parse("keep", "18M")).text());
     assertThat(r.outputs().get(2)).contains("TTL d + toIntervalMonth(18)");
     assertEquals("1", r.outputs().get(5).strip(), "ClickHouse enforced the TTL: the 2001 row is gone");
   }
