@@ -36,7 +36,8 @@ public final class Sql {
    * A piece of SQL to pass as an argument, inserted as it is: built by code from a template with the
    * same doors as a statement ({@link #fragment}), a spec's expression or column type that passed its
    * check ({@link #expression}, {@link #type}), an {@code ON CLUSTER} clause, or DDL the server itself
-   * reported ({@link #serverDdl}). It cannot be made from other text.
+   * reported ({@link #serverDdl}), or a mart's source query as the user wrote it ({@link #userQuery}).
+   * It cannot be made from other text.
    */
   public static final class Fragment {
     private final String text;
@@ -114,6 +115,19 @@ public final class Sql {
    */
   public static Fragment serverExpression(String text) {
     return new Fragment(Objects.requireNonNull(text, "expression"));
+  }
+
+  /**
+   * The user's own query (a mart's source query), taken as it is, to embed in a statement the operator
+   * builds ({@code INSERT INTO t (columns) <query>}): the one fragment made of text the user wrote, with
+   * the same contract as {@link #verbatim}. It must pass {@link SqlFragments#selectProblem}.
+   */
+  public static Fragment userQuery(String field, String query) {
+    String problem = SqlFragments.selectProblem(query);
+    if (problem != null) {
+      throw ClickHouseException.invalidInput(field + " " + problem);
+    }
+    return new Fragment(query);
   }
 
   /** A validated, quoted identifier to pass as an argument. */

@@ -88,6 +88,12 @@ public class HousekeeperMetrics {
     registry.counter("housekeeper_retention_table_failures", "namespace", namespace).increment(tableFailures);
   }
 
+  /** A mart refresh that succeeded: the rows it wrote into the mart and the rows its source returned. */
+  public void martRows(String namespace, long written, long source) {
+    registry.counter("housekeeper_mart_rows_written", "namespace", namespace).increment(written);
+    registry.counter("housekeeper_mart_source_rows", "namespace", namespace).increment(source);
+  }
+
   /** Whether a resource is Ready (1) or not (0). */
   public void ready(String kind, String namespace, String name, boolean isReady) {
     String key = kind + "/" + namespace + "/" + name;

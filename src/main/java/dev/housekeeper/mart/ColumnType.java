@@ -43,15 +43,23 @@ public final class ColumnType {
   /** Parses a type; throws IllegalArgumentException for one this writer does not support. */
   public static ColumnType parse(String type) {
     String t = type == null ? "" : type.strip();
-    boolean nullable = false;
     if (t.startsWith("LowCardinality(") && t.endsWith(")")) {
       t = t.substring("LowCardinality(".length(), t.length() - 1).strip(); // RowBinary: as the inner type
     }
-    if (t.startsWith("Nullable(") && t.endsWith(")")) {
-      nullable = true;
+    boolean nullable = t.startsWith("Nullable(") && t.endsWith(")");
+    if (nullable) {
       t = t.substring("Nullable(".length(), t.length() - 1).strip();
     }
-    Base base = switch (t) {
+    Base base = base(t);
+    if (base != null) {
+      return new ColumnType(type.strip(), base, nullable, 0, 0);
+    }
+    return parseDecimal(type, t, nullable);
+  }
+
+  /** The type of a fixed width or a String, Date, DateTime; null for another. */
+  private static Base base(String t) {
+    return switch (t) {
       case "Int8" -> Base.INT8;
       case "Int16" -> Base.INT16;
       case "Int32" -> Base.INT32;
@@ -67,9 +75,10 @@ public final class ColumnType {
       case "DateTime" -> Base.DATETIME;
       default -> null;
     };
-    if (base != null) {
-      return new ColumnType(type.strip(), base, nullable, 0, 0);
-    }
+  }
+
+  /** Decimal(P, S), Decimal(P), Decimal32/64/128(S); {@code t} is {@code type} without its wrappers. */
+  private static ColumnType parseDecimal(String type, String t, boolean nullable) {
     Matcher m = DECIMAL.matcher(t);
     Matcher s = DECIMAL_SHORT.matcher(t);
     int precision;
@@ -101,8 +110,8 @@ public final class ColumnType {
     Object probe = rs.getObject(index);
     if (probe == null) {
       if (!nullable) {
-        throw new SQLException("column " + rs.getMetaData().getColumnLabel(index) + " is NULL, but its mart type " + text
-            + " is not Nullable");
+        throw new SQLException("column " + rs.getMetaData().getColumnLabel(index) + " is NULL, but its mart type "
+            + text + " is not Nullable");
       }
       out.write(1);
       return;

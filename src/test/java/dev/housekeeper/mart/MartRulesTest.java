@@ -75,7 +75,7 @@ class MartRulesTest {
     key.orderBy = "(d, v)";
     assertNotEquals(h, MartSql.schemaHash(key));
     assertEquals("CREATE TABLE `db`.`t` (`d` Date, `v` Decimal(12, 2)) ENGINE = MergeTree() PARTITION BY"
-        + " toYYYYMM(d) ORDER BY d", MartSql.createTable(spec(), "db", "t"));
+        + " toYYYYMM(d) ORDER BY d", MartSql.createTable(spec(), "db", "t").text());
   }
 
   @Test
@@ -92,7 +92,7 @@ class MartRulesTest {
     bad.columns.add(new ReportMartSpec.Column("tags", "Array(String)"));
     bad.refresh = new ReportMartSpec.Refresh();
     bad.refresh.mode = ReportMartSpec.Mode.incremental;
-    assertThat(ReportMartReconciler.validate(bad)).anyMatch(p -> p.contains("jdbc:postgresql"))
+    assertThat(MartValidation.problems(bad)).anyMatch(p -> p.contains("jdbc:postgresql"))
         .anyMatch(p -> p.contains("tags")).anyMatch(p -> p.contains("incremental.column"));
   }
 }

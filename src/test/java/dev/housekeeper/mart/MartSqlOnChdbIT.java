@@ -28,8 +28,8 @@ class MartSqlOnChdbIT {
   void exchangeTablesSwapsTheStagingTableInAtOnce() {
     ChdbEngine.Result r = ChdbEngine.run(List.of(
         "CREATE DATABASE reports ENGINE = Atomic",
-        MartSql.createTable(spec(), "reports", "report"),
-        MartSql.createTable(spec(), "reports", MartRefresh.staging("report")),
+        MartSql.createTable(spec(), "reports", "report").text(),
+        MartSql.createTable(spec(), "reports", MartRefresh.staging("report")).text(),
         "INSERT INTO reports.report VALUES ('2024-01-01', 1, 10.5)",
         "INSERT INTO reports.report_hk_staging VALUES ('2024-01-01', 1, 11.5), ('2024-02-01', 2, 3)",
         MartRefresh.exchangeSql("reports", MartRefresh.staging("report"), "report").text(),
@@ -48,8 +48,8 @@ class MartSqlOnChdbIT {
   void theRenameSwapAndReplacePartitionRunThereToo() {
     ChdbEngine.Result r = ChdbEngine.run(List.of(
         "CREATE DATABASE reports",
-        MartSql.createTable(spec(), "reports", "report"),
-        MartSql.createTable(spec(), "reports", MartRefresh.staging("report")),
+        MartSql.createTable(spec(), "reports", "report").text(),
+        MartSql.createTable(spec(), "reports", MartRefresh.staging("report")).text(),
         "INSERT INTO reports.report VALUES ('2024-01-01', 1, 1), ('2024-02-01', 1, 2)",
         "INSERT INTO reports.report_hk_staging VALUES ('2024-02-01', 1, 20)",
         Sql.command("ALTER TABLE ? REPLACE PARTITION ID ? FROM ?", Sql.table("reports", "report"), "202402",
