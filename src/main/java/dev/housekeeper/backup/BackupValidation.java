@@ -4,7 +4,7 @@ import dev.housekeeper.api.backup.ClickHouseBackupSpec;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.KubernetesNames;
-import dev.housekeeper.common.StatementTimeout;
+import dev.housekeeper.common.SpecChecks;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,11 +17,7 @@ final class BackupValidation {
     if (spec == null) {
       return List.of("spec is missing");
     }
-    List<String> problems = new ArrayList<>();
-    StatementTimeout.check(spec.statementTimeout, problems);
-    if (spec.connectionRef == null || spec.connectionRef.getName() == null) {
-      problems.add("spec.connectionRef.name is required");
-    }
+    List<String> problems = SpecChecks.connectedWork(spec.connectionRef, spec.statementTimeout);
     problems.addAll(BackupSetup.validate("spec.storage", spec.storage));
     if (spec.method != null && !List.of("auto", "logical", "native").contains(spec.method)) {
       problems.add("spec.method must be auto, logical or native");

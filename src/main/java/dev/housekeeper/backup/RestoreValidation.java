@@ -3,7 +3,7 @@ package dev.housekeeper.backup;
 import dev.housekeeper.api.backup.ClickHouseRestoreSpec;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.KubernetesNames;
-import dev.housekeeper.common.StatementTimeout;
+import dev.housekeeper.common.SpecChecks;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,11 +19,7 @@ final class RestoreValidation {
     if (spec == null) {
       return List.of("spec is missing");
     }
-    List<String> problems = new ArrayList<>();
-    StatementTimeout.check(spec.statementTimeout, problems);
-    if (spec.connectionRef == null || spec.connectionRef.getName() == null) {
-      problems.add("spec.connectionRef.name is required");
-    }
+    List<String> problems = SpecChecks.connectedWork(spec.connectionRef, spec.statementTimeout);
     source(spec, problems);
     if (spec.keySecret != null && !KubernetesNames.isObjectName(spec.keySecret)) {
       problems.add("spec.keySecret: " + Identifiers.describe(spec.keySecret) + " is not the name of a Secret");

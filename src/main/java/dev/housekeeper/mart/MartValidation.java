@@ -5,7 +5,7 @@ import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.SqlFragments;
 import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.KubernetesNames;
-import dev.housekeeper.common.StatementTimeout;
+import dev.housekeeper.common.SpecChecks;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -21,11 +21,7 @@ final class MartValidation {
     if (spec == null) {
       return List.of("spec is missing");
     }
-    List<String> problems = new ArrayList<>();
-    StatementTimeout.check(spec.statementTimeout, problems);
-    if (spec.connectionRef == null || spec.connectionRef.getName() == null) {
-      problems.add("spec.connectionRef.name is required");
-    }
+    List<String> problems = SpecChecks.connectedWork(spec.connectionRef, spec.statementTimeout);
     if (spec.database != null && !Identifiers.isValid(spec.database)) {
       problems.add("spec.database is not a database name");
     }

@@ -49,11 +49,8 @@ class BackupTransitionsTest {
 
   @BeforeEach
   void freshNamespace(TestInfo test) {
-    ns = "t-" + test.getTestMethod().orElseThrow().getName().toLowerCase().replaceAll("[^a-z0-9]", "").substring(0, 20)
-        + "-" + System.nanoTime() % 100000;
-    harness.clock().set(ReconcilerHarness.START);
+    ns = harness.freshNamespace(test);
     clickhouse = harness.clickhouse();
-    clickhouse.reset();
     reconciler = new ClickHouseBackupReconciler(harness.services(), Map.of());
   }
 

@@ -54,11 +54,8 @@ class RestoreTransitionsTest {
 
   @BeforeEach
   void freshNamespace(TestInfo test) {
-    String name = test.getTestMethod().orElseThrow().getName().toLowerCase().replaceAll("[^a-z0-9]", "");
-    ns = "r-" + name.substring(0, Math.min(20, name.length())) + "-" + System.nanoTime() % 100000;
-    harness.clock().set(ReconcilerHarness.START);
+    ns = harness.freshNamespace(test);
     clickhouse = harness.clickhouse();
-    clickhouse.reset();
     reconciler = new ClickHouseRestoreReconciler(harness.services(), Map.of());
   }
 

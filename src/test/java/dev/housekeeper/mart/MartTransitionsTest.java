@@ -60,11 +60,8 @@ class MartTransitionsTest {
 
   @BeforeEach
   void freshNamespace(TestInfo test) {
-    String name = test.getTestMethod().orElseThrow().getName().toLowerCase().replaceAll("[^a-z0-9]", "");
-    ns = "m-" + name.substring(0, Math.min(20, name.length())) + "-" + System.nanoTime() % 100000;
-    harness.clock().set(ReconcilerHarness.START);
+    ns = harness.freshNamespace(test);
     clickhouse = harness.clickhouse();
-    clickhouse.reset();
     reconciler = new ReportMartReconciler(harness.services(), Map.of());
   }
 

@@ -58,11 +58,8 @@ class MigrationTransitionsTest {
 
   @BeforeEach
   void freshNamespace(TestInfo test) {
-    String method = test.getTestMethod().orElseThrow().getName().toLowerCase().replaceAll("[^a-z0-9]", "");
-    ns = "m-" + method.substring(0, Math.min(20, method.length())) + "-" + System.nanoTime() % 100000;
-    harness.clock().set(ReconcilerHarness.START);
+    ns = harness.freshNamespace(test);
     clickhouse = harness.clickhouse();
-    clickhouse.reset();
     ledger.clear();
     reconciler = new ClickHouseMigrationReconciler(harness.services(), IDENTITY);
   }

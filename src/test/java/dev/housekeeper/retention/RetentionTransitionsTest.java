@@ -51,11 +51,8 @@ class RetentionTransitionsTest {
 
   @BeforeEach
   void freshNamespace(TestInfo test) {
-    String method = test.getTestMethod().orElseThrow().getName().toLowerCase().replaceAll("[^a-z0-9]", "");
-    ns = "r-" + method.substring(0, Math.min(20, method.length())) + "-" + System.nanoTime() % 100000;
-    harness.clock().set(ReconcilerHarness.START);
+    ns = harness.freshNamespace(test);
     clickhouse = harness.clickhouse();
-    clickhouse.reset();
     reconciler = new RetentionPolicyReconciler(harness.services());
     saidBefore = harness.said().size();
   }

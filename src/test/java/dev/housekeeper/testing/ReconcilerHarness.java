@@ -82,6 +82,21 @@ public final class ReconcilerHarness implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts a test afresh: the clock back at {@link #START}, the fake server without rules or
+   * statements, and a namespace of its own (named after the test) so that tests of a class do not
+   * see each other's resources.
+   */
+  public String freshNamespace(org.junit.jupiter.api.TestInfo test) {
+    clock.set(START);
+    clickhouse.reset();
+    String method = test.getTestMethod().map(java.lang.reflect.Method::getName).orElse("test").toLowerCase()
+        .replaceAll("[^a-z0-9]", "");
+    return "t-" + method.substring(0, Math.min(20, method.length())) + "-" + NAMESPACES.incrementAndGet();
+  }
+
+  private static final java.util.concurrent.atomic.AtomicInteger NAMESPACES = new java.util.concurrent.atomic.AtomicInteger();
+
   /** What a reconciler of the {@link ConnectedReconciler} shape is built from. */
   public ConnectedReconciler.Services services() {
     return new ConnectedReconciler.Services(new ConnectionResolver(clients), work, statusWriter, recorder, metrics,
