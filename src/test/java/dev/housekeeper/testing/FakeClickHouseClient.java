@@ -41,6 +41,8 @@ public final class FakeClickHouseClient implements ClickHouseClient {
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
   private final List<Sent> sent = new CopyOnWriteArrayList<>();
   private volatile ServerCapabilities capabilities;
+  /** What each endpoint answers a probe: null for healthy, else the failure. */
+  private volatile Map<String, ClickHouseException> endpointFailures = Map.of();
   private volatile ClientConfig config = ClientConfig.of(List.of("http://fake-clickhouse:8123"), "default", "");
 
   /** Statements matching {@code regex} (found anywhere, case-insensitive) answer these rows. */
@@ -79,10 +81,17 @@ public final class FakeClickHouseClient implements ClickHouseClient {
     return this;
   }
 
-  /** Forgets the rules and the statements sent. */
+  /** Forgets the rules, the statements sent and the probe failures. */
   public void reset() {
     rules.clear();
     sent.clear();
+    endpointFailures = Map.of();
+  }
+
+  /** Probes of these endpoints fail with these failures; every other endpoint answers. */
+  public FakeClickHouseClient probeFailures(Map<String, ClickHouseException> failures) {
+    this.endpointFailures = Map.copyOf(failures);
+    return this;
   }
 
   /** A failure of the given kind, as the real client raises it. */
@@ -208,9 +217,14 @@ public final class FakeClickHouseClient implements ClickHouseClient {
     return 0;
   }
 
+  /** Every endpoint of the configuration, answering or failing as {@link #probeFailures} says; recorded as "probe". */
   @Override
   public List<EndpointProbe> probe() {
-    return List.of(new EndpointProbe(config.endpoints().get(0), true, 1, versionText(), null));
+    sent.add(new Sent("probe", "probe", true, null, null, Map.of()));
+    return config.endpoints().stream().map(endpoint -> {
+      ClickHouseException failure = endpointFailures.get(endpoint);
+      return new EndpointProbe(endpoint, failure == null, 1, failure == null ? versionText() : null, failure);
+    }).toList();
   }
 
   private String versionText() {

@@ -103,6 +103,11 @@ public final class ReconcilerHarness implements AutoCloseable {
         clock);
   }
 
+  /** The clients the operator keeps per connection: every one is the fake. */
+  public ConnectionClients clients() {
+    return clients;
+  }
+
   public ConnectionResolver resolver() {
     return new ConnectionResolver(clients);
   }
