@@ -8,7 +8,7 @@ import java.util.List;
 /** The method a backup runs with: the server's BACKUP, Housekeeper's own logical copy, or none and why. */
 sealed interface BackupMethod {
 
-  /** A method that can run: {@code name} is {@link ClickHouseBackupSpec#NATIVE} or {@link ClickHouseBackupSpec#LOGICAL}. */
+  /** A method that can run: {@code name} is {@code native} or {@code logical}. */
   record Chosen(String name) implements BackupMethod {}
 
   /** The spec asks for the native method and something rules it out. */

@@ -125,7 +125,8 @@ final class BackupOutcome {
     String key = key(resource);
     if (!result.pruned().isEmpty()) {
       status.backups.removeIf(b -> result.pruned().contains(b.id));
-      afterWrite.normal(key, resource, "BackupPruned", "Deleted expired backup(s) " + result.pruned() + " from storage.");
+      afterWrite.normal(key, resource, "BackupPruned", "Deleted expired backup(s) " + result.pruned()
+          + " from storage.");
     }
     if (!result.skipped().isEmpty()) {
       afterWrite.normal(key, resource, "TablesSkipped", "Not backed up (no data to back up with this method): "

@@ -84,7 +84,8 @@ final class BackupStart {
     if (!takeOver) {
       status.acknowledgedRunNow = RunTiming.annotation(resource, ClickHouseBackup.RUN_NOW_ANNOTATION);
       if (RunTiming.reached(next, now)) {
-        status.nextScheduleTime = RunTiming.format(BackupValidation.schedule(spec).next(now)); // a missed time runs once
+        // a missed time runs once, then the schedule counts from now
+        status.nextScheduleTime = RunTiming.format(BackupValidation.schedule(spec).next(now));
       }
     }
     String id = takeOver ? status.running : backupId(now);

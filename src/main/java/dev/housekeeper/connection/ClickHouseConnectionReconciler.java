@@ -91,7 +91,8 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
 
   @Override
   public UpdateControl<ClickHouseConnection> reconcile(ClickHouseConnection resource, Context<ClickHouseConnection> ctx) {
-    ClickHouseConnectionStatus previous = java.util.Objects.requireNonNullElseGet(statusWriter.current(resource), ClickHouseConnectionStatus::new);
+    ClickHouseConnectionStatus previous = Objects.requireNonNullElseGet(statusWriter.current(resource),
+        ClickHouseConnectionStatus::new);
     ClickHouseConnectionStatus status = new ClickHouseConnectionStatus();
     status.setConditions(previous.getConditions());
     status.setObservedGeneration(resource.getMetadata().getGeneration());
@@ -106,7 +107,8 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
     ClickHouseConnectionSpec spec = resource.getSpec();
     List<String> problems = ConnectionSettings.validate(spec);
     if (!problems.isEmpty()) {
-      return Pass.failed(Phase.Failed, "ValidationError", "The spec is invalid: " + String.join("; ", problems) + ". Fix the resource; nothing is retried until then.", null);
+      return Pass.failed(Phase.Failed, "ValidationError", "The spec is invalid: " + String.join("; ", problems)
+          + ". Fix the resource; nothing is retried until then.", null);
     }
     Duration interval = ConnectionSettings.probeInterval(spec);
     String ns = resource.getMetadata().getNamespace();

@@ -95,7 +95,8 @@ public final class ReconcilerHarness implements AutoCloseable {
     return "t-" + method.substring(0, Math.min(20, method.length())) + "-" + NAMESPACES.incrementAndGet();
   }
 
-  private static final java.util.concurrent.atomic.AtomicInteger NAMESPACES = new java.util.concurrent.atomic.AtomicInteger();
+  private static final java.util.concurrent.atomic.AtomicInteger NAMESPACES =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   /** What a reconciler of the {@link ConnectedReconciler} shape is built from. */
   public ConnectedReconciler.Services services() {
