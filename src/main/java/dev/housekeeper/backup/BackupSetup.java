@@ -124,7 +124,13 @@ public final class BackupSetup {
   }
 
   /** S3 credentials read from their Secrets. */
-  public record S3Credentials(String accessKeyId, String secretAccessKey) {}
+  public record S3Credentials(String accessKeyId, String secretAccessKey) {
+    /** Never the values: a record's own toString would print the secret wherever the record is logged. */
+    @Override
+    public String toString() {
+      return "S3Credentials[hidden]";
+    }
+  }
 
   public static S3Credentials credentials(KubernetesClient k8s, String namespace, BackupStorage.S3 s3) throws Problem {
     return new S3Credentials(text(k8s, namespace, s3.accessKeyId, "s3.accessKeyId"),

@@ -18,6 +18,8 @@ public final class Conditions {
   public static final String READY = "Ready";
   public static final String PROGRESSING = "Progressing";
   public static final String DEGRADED = "Degraded";
+  /** The longest message a condition keeps; a longer one is cut. */
+  public static final int MAX_MESSAGE = 2048;
 
   private Conditions() {}
 
@@ -37,7 +39,7 @@ public final class Conditions {
         .withType(type)
         .withStatus(statusText)
         .withReason(reason)
-        .withMessage(message == null ? "" : truncate(message, 2048))
+        .withMessage(message == null ? "" : truncate(message, MAX_MESSAGE))
         .withObservedGeneration(generation)
         .withLastTransitionTime(transition)
         .build();

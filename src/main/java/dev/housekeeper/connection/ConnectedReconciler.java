@@ -125,7 +125,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
       announce(resource, previous, pass.reason(), pass.message());
       String ns = resource.getMetadata().getNamespace();
       String name = resource.getMetadata().getName();
-      metrics.ready(kind, ns, name, pass.ready());
+      metrics.ready(kind, ns, name, readyGauge(pass));
       metrics.phase(kind, ns, name, pass.phase() == null ? null : pass.phase().toString());
       metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, kind, ns, name, lastSuccess(status));
       metrics.timestamp(HousekeeperMetrics.NEXT_RUN, kind, ns, name, nextRun(status));
@@ -151,22 +151,39 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
   }
 
   /**
-   * A Warning Event when a non-routine reason or its message changes. What was said last starts from
-   * the Ready condition of the status as written, so that a restarted operator does not say it again.
+   * A Warning Event when a non-routine reason or its message changes; a routine reason (work running,
+   * all well) neither says anything nor resets what was said. What was said last starts from the
+   * Ready condition of the status as written, so that a restarted operator does not say it again.
    */
   private void announce(R resource, S previous, String reason, String message) {
-    String said = reason + message;
+    if (routineReasons.contains(reason)) {
+      return;
+    }
+    String said = announcement(reason, message);
     String before = announced.computeIfAbsent(key(resource), k -> Conditions.find(previous.getConditions(),
-        Conditions.READY).map(c -> c.getReason() + c.getMessage()).orElse(""));
-    announced.put(key(resource), said);
-    if (!routineReasons.contains(reason) && !Objects.equals(before, said)) {
+        Conditions.READY).map(c -> announcement(c.getReason(), c.getMessage())).orElse(""));
+    if (!Objects.equals(before, said)) {
+      announced.put(key(resource), said);
       events.warning(resource, reason, message);
     }
   }
 
+  /**
+   * What makes an announcement new: its reason and message (as the condition keeps it, truncated). A
+   * kind whose messages change on every attempt (a migration's retries) announces by reason alone.
+   */
+  protected String announcement(String reason, String message) {
+    return reason + Conditions.truncate(message == null ? "" : message, Conditions.MAX_MESSAGE);
+  }
+
   /** Records that a reason was already announced (by an Event the pass sent itself). */
   protected void announced(R resource, String reason, String message) {
-    announced.put(key(resource), reason + message);
+    announced.put(key(resource), announcement(reason, message));
+  }
+
+  /** The value of the ready gauge for this pass: whether the resource is Ready. */
+  protected boolean readyGauge(Pass<P> pass) {
+    return pass.ready();
   }
 
   /** The connection the resource names, Ready and probed by this process. */

@@ -60,7 +60,13 @@ public final class MartRefresh {
   }
 
   /** Credentials of a jdbc source, read from its Secret by the reconciler. */
-  public record JdbcCredentials(String user, String password) {}
+  public record JdbcCredentials(String user, String password) {
+    /** Never the values: a record's own toString would print the password wherever the record is logged. */
+    @Override
+    public String toString() {
+      return "JdbcCredentials[hidden]";
+    }
+  }
 
   /** A mart's working tables: the one being built, and the previous one during the swap. */
   public static final String STAGING_SUFFIX = WorkingTables.MART_STAGING_SUFFIX;

@@ -49,7 +49,10 @@ public class ClickHouseMigrationReconciler
       "DryRunPlanned");
 
   private final String identity;
-  /** The runner of each resource's run in flight, to kill its statement when the resource is deleted. */
+  /**
+   * The runner of each resource's last run, to kill its statement when the resource is deleted; kept
+   * after the run ends, so that a result folded again (after a failed status write) still finds it.
+   */
   private final Map<String, MigrationRunner> runners = new ConcurrentHashMap<>();
 
   public ClickHouseMigrationReconciler(Services services, String identity) {
@@ -85,7 +88,7 @@ public class ClickHouseMigrationReconciler
   protected Pass<Phase> pass(ClickHouseMigration resource, ClickHouseMigrationStatus status, KubernetesClient k8s) {
     Pass<Phase> pass = decide(resource, status);
     if (NORMAL.contains(pass.reason()) && !Conditions.find(status.getConditions(), Conditions.READY)
-        .map(c -> pass.reason().equals(c.getReason()) && pass.message().equals(c.getMessage())).orElse(false)) {
+        .map(c -> pass.reason().equals(c.getReason())).orElse(false)) {
       afterWrite.normal(key(resource), resource, pass.reason(), pass.message());
     }
     return pass;
@@ -100,7 +103,7 @@ public class ClickHouseMigrationReconciler
     if (task.isPresent()) {
       work.take(key);
       return new MigrationOutcome(resource, status, afterWrite, metrics, clock.instant())
-          .fold(task.get(), runners.remove(key), () -> connectionOrNull(resource));
+          .fold(task.get(), runners.get(key), () -> connectionOrNull(resource));
     }
     List<String> problems = MigrationValidation.problems(resource.getSpec());
     if (!problems.isEmpty()) {
@@ -174,7 +177,12 @@ public class ClickHouseMigrationReconciler
       return MigrationTiming.asWritten(status, notReadyRequeue(e));
     }
     Phase phase = status.getPhase() == null ? Phase.Pending : status.getPhase();
-    return Pass.waiting(phase, e.reason(), e.getMessage() + " Waiting for it.", notReadyRequeue(e))
+    String message = e.getMessage() + " Waiting for it.";
+    if (phase == Phase.Progressing) {
+      // a run retrying or waiting for the lock is still on its way
+      return Pass.running(phase, e.reason(), message, notReadyRequeue(e));
+    }
+    return Pass.waiting(phase, e.reason(), message, notReadyRequeue(e))
         .degradedWhen(phase == Phase.Dirty || phase == Phase.Drift || phase == Phase.Failed);
   }
 
@@ -188,6 +196,15 @@ public class ClickHouseMigrationReconciler
 
   private ConfigMap configMap(ClickHouseMigration resource, String name) {
     return secondary(ConfigMap.class, resource.getMetadata().getNamespace(), name);
+  }
+
+  /**
+   * A migration announces by reason alone: a run retried without end says the error of each attempt,
+   * and one Warning per kind of trouble is enough.
+   */
+  @Override
+  protected String announcement(String reason, String message) {
+    return reason;
   }
 
   @Override

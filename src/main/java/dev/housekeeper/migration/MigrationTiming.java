@@ -33,11 +33,12 @@ final class MigrationTiming {
     if (!inputs.equals(status.runInputs)) {
       return null;
     }
-    Duration wake = wake(status, now);
-    if (wake == null) {
-      return asWritten(status, null);
+    Instant retry = RetryPolicy.retryAt(status);
+    Instant recheck = status.recheckTime == null ? null : Instant.parse(status.recheckTime);
+    if (RunTiming.reached(retry, now) || RunTiming.reached(recheck, now)) {
+      return null;
     }
-    return wake.equals(RunTiming.POLL) ? null : asWritten(status, wake);
+    return asWritten(status, wake(status, now));
   }
 
   /** When to look again: at the retry or recheck time, whichever is first; null: only on a change. */

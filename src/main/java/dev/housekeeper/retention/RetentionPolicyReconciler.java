@@ -124,6 +124,15 @@ public class RetentionPolicyReconciler
   }
 
   /** The connection is not ready: the phase stays (Pending at first), and so do its conditions. */
+  /**
+   * The ready gauge of a policy is 1 only in phase Ready: a policy in force yet Degraded (a table
+   * refused, a run failed) is not counted as ready, as alerts on the gauge expect.
+   */
+  @Override
+  protected boolean readyGauge(Pass<Phase> pass) {
+    return pass.phase() == Phase.Ready;
+  }
+
   private static Pass<Phase> notReady(RetentionPolicyStatus status, ConnectionResolver.NotReady e) {
     Phase phase = status.phase == null ? Phase.Pending : status.phase;
     if (phase == Phase.Progressing) {

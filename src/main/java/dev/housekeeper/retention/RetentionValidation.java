@@ -48,13 +48,13 @@ final class RetentionValidation {
       return;
     }
     if (tables.getNames() != null) {
-      tables.getNames().forEach(n -> name(problems, "spec.tables.names", n, "table"));
+      tables.getNames().forEach(n -> listed(problems, "spec.tables.names", n));
     }
     if (tables.getPattern() != null && !tables.getPattern().isBlank()) {
       pattern(problems, tables.getPattern());
     }
     if (tables.getExclude() != null) {
-      tables.getExclude().forEach(n -> name(problems, "spec.tables.exclude", n, "table"));
+      tables.getExclude().forEach(n -> listed(problems, "spec.tables.exclude", n));
     }
   }
 
@@ -117,6 +117,13 @@ final class RetentionValidation {
   private static void name(List<String> problems, String field, String value, String what) {
     if (value != null && !Identifiers.isValid(value)) {
       problems.add(field + ": " + Identifiers.describe(value) + " is not a valid " + what + " name");
+    }
+  }
+
+  /** A table name in a list: required there, unlike an optional field. */
+  private static void listed(List<String> problems, String field, String value) {
+    if (!Identifiers.isValid(value)) {
+      problems.add(field + ": " + Identifiers.describe(value) + " is not a valid table name");
     }
   }
 

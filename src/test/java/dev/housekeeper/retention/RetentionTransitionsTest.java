@@ -462,6 +462,13 @@ class RetentionTransitionsTest {
     assertThat(ready(status)).isEqualTo("True/TtlNotSupported");
     assertThat(readyMessage(status)).contains("it needs 19.6 or later");
     assertThat(said()).anyMatch(e -> e.type().equals("Warning") && e.reason().equals("TtlNotSupported"));
+
+    // a run in between (Running, then the same refusal again) says nothing new; the gauge counts it not ready
+    runToTheEnd(runNow(policy, "r1"));
+    assertThat(ready(harness.status(policy))).isEqualTo("True/TtlNotSupported");
+    assertThat(said()).filteredOn(e -> e.reason().equals("TtlNotSupported")).hasSize(1);
+    assertThat(harness.metrics().registry().find("housekeeper_resource_ready").tag("kind", "RetentionPolicy")
+        .tag("namespace", ns).gauge().value()).isEqualTo(0.0);
   }
 
   /** A delete run on a server of {@code version}: the statements it sent. */
