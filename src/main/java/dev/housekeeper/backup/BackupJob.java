@@ -142,9 +142,9 @@ public final class BackupJob {
   public BackupRecord run() throws Failed {
     Instant start = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     var scope = plan.spec().scope;
-    List<LogicalBackup.TableRef> tables;
+    BackupScope.Found found;
     try {
-      tables = BackupScope.resolve(client, plan.databases(), scope == null ? List.of() : scope.tables, skipped);
+      found = BackupScope.resolve(client, plan.databases(), scope == null ? List.of() : scope.tables, skipped);
     } catch (BackupScope.UnknownTable e) {
       throw new Failed(e.getMessage(), e, true, false);
     } catch (RuntimeException e) {
@@ -155,9 +155,9 @@ public final class BackupJob {
     }
     Manifest manifest;
     if (ClickHouseBackupSpec.NATIVE.equals(plan.method())) {
-      manifest = runNative(tables);
+      manifest = runNative(nativeTables(found));
     } else {
-      manifest = runLogical(tables);
+      manifest = runLogical(found);
     }
     BackupRecord r = new BackupRecord();
     r.id = plan.backupId();
@@ -165,7 +165,8 @@ public final class BackupJob {
     r.method = plan.method();
     r.startTime = start.toString();
     r.endTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
-    r.tables = manifest.tables.size();
+    r.tables = (int) manifest.tables.stream().filter(t -> t.innerOf == null).count();
+    r.objects = manifest.kinds();
     r.partitions = manifest.tables.stream().mapToInt(t -> t.partitions.size()).sum();
     r.rows = manifest.rows();
     r.rawBytes = manifest.rawBytes();
@@ -180,7 +181,27 @@ public final class BackupJob {
     return r;
   }
 
-  private Manifest runLogical(List<LogicalBackup.TableRef> tables) throws Failed {
+  /**
+   * The native method here backs up the MergeTree tables by name, as it always has; the rest of the
+   * database (views, materialized views and their inner tables, Log tables, dictionaries) is named
+   * in the skipped list, so that the status says what this backup does not hold.
+   */
+  private List<LogicalBackup.TableRef> nativeTables(BackupScope.Found found) {
+    List<LogicalBackup.TableRef> tables = new ArrayList<>();
+    for (LogicalBackup.TableRef t : found.tables()) {
+      if (found.innerOf().containsKey(t) || found.whole().contains(t)) {
+        skipped.add(t.database() + "." + t.table() + " (the native method backs up MergeTree tables only; use the"
+            + " logical method for the whole database)");
+      } else {
+        tables.add(t);
+      }
+    }
+    found.objects().forEach(o -> skipped.add(o.database() + "." + o.name() + " (" + o.kind() + ": the native"
+        + " method backs up MergeTree tables only; use the logical method for the whole database)"));
+    return tables;
+  }
+
+  private Manifest runLogical(BackupScope.Found found) throws Failed {
     var scope = plan.spec().scope;
     var compression = Compression.valueOf(plan.spec().compression == null ? "zstd" : plan.spec().compression.name());
     LogicalBackup backup = new LogicalBackup(client, store, compression, plan.encryption(), progress)
@@ -197,7 +218,7 @@ public final class BackupJob {
       backup.cancel();
     }
     try {
-      return backup.run(plan.backupId(), tables, scope != null && scope.schemaOnly);
+      return backup.run(plan.backupId(), found, scope != null && scope.schemaOnly);
     } catch (LogicalBackup.Cancelled e) {
       throw new Failed("the backup was cancelled; its query was killed and its upload aborted", e,
           !exists(), true);

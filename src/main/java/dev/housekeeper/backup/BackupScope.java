@@ -74,29 +74,68 @@ public final class BackupScope {
     return false;
   }
 
-  /** Tables to back up: MergeTree-family tables of the databases that the entries match. */
-  public static List<LogicalBackup.TableRef> resolve(ClickHouseClient client, List<String> databases,
-      List<String> entries, List<String> skipped) throws UnknownTable {
-    List<Row> rows = client.query(Sql.query("SELECT database, name, engine FROM system.tables WHERE has(?, database)"
-        + " ORDER BY database, name", databases));
+  /** What an object in a backup is: it decides how it is backed up and when it is restored. */
+  public enum Kind {
+    /** A table with data: a MergeTree by partition, a Log-family or Memory table whole. */
+    table,
+    /** A table whose engine holds nothing Housekeeper reads (Distributed, Null, Set, Join, Buffer ...): DDL only. */
+    schemaOnlyTable,
+    dictionary,
+    view,
+    materializedView
+  }
+
+  /** Engines whose data is read whole by SELECT (they have no partitions). */
+  static final Set<String> WHOLE = Set.of("Log", "TinyLog", "StripeLog", "Memory");
+
+  /** An object to back up by its DDL alone. */
+  public record ObjectRef(String database, String name, Kind kind, String engine) {}
+
+  /**
+   * What a backup covers: the tables with data (those read whole among them; the inner tables of
+   * materialized views, named by their view), and the other objects in the order they are restored.
+   */
+  public record Found(List<LogicalBackup.TableRef> tables, Set<LogicalBackup.TableRef> whole,
+      java.util.Map<LogicalBackup.TableRef, String> innerOf, List<ObjectRef> objects) {}
+
+  /** The objects of the databases that the entries match. */
+  public static Found resolve(ClickHouseClient client, List<String> databases, List<String> entries,
+      List<String> skipped) throws UnknownTable {
+    List<Row> rows = tables(client, databases);
     Set<String> existingDbs = new LinkedHashSet<>();
+    java.util.Map<String, String> viewByInner = innerTables(rows);
     List<LogicalBackup.TableRef> out = new ArrayList<>();
+    Set<LogicalBackup.TableRef> whole = new LinkedHashSet<>();
+    java.util.Map<LogicalBackup.TableRef, String> innerOf = new java.util.LinkedHashMap<>();
+    List<ObjectRef> objects = new ArrayList<>();
     Set<String> seenNames = new LinkedHashSet<>();
     for (Row r : rows) {
       String db = r.string("database");
       String name = r.string("name");
+      String engine = r.string("engine");
       existingDbs.add(db);
-      if (WorkingTables.isWorkingTable(name) || name.startsWith(".inner") || !matches(entries, db, name)) {
+      String view = viewByInner.get(db + "." + name);
+      String matchedName = view != null ? view : name;
+      if (WorkingTables.isWorkingTable(name) || !matches(entries, db, matchedName)) {
         continue;
       }
       seenNames.add(name);
       seenNames.add(db + "." + name);
-      if (!Identifiers.isValid(name)) {
-        skipped.add(db + "." + name + " (name cannot be quoted safely)");
-      } else if (!r.string("engine").endsWith("MergeTree")) {
-        skipped.add(db + "." + name + " (engine " + r.string("engine") + ")");
+      var ref = new LogicalBackup.TableRef(db, name);
+      if (!Identifiers.isQuotable(name)) {
+        skipped.add(db + "." + name + " (a name ClickHouse itself cannot hold)");
+      } else if (name.startsWith(".inner") && view == null) {
+        skipped.add(db + "." + name + " (the inner table of a view that is gone)");
+      } else if (engine.endsWith("MergeTree") || WHOLE.contains(engine)) {
+        out.add(ref);
+        if (WHOLE.contains(engine)) {
+          whole.add(ref);
+        }
+        if (view != null) {
+          innerOf.put(ref, view);
+        }
       } else {
-        out.add(new LogicalBackup.TableRef(db, name));
+        objects.add(new ObjectRef(db, name, kind(engine), engine));
       }
     }
     List<String> missingDbs = databases.stream().filter(d -> !existingDbs.contains(d)).toList();
@@ -109,11 +148,53 @@ public final class BackupScope {
         throw new UnknownTable("table(s) " + missing + " do not exist in " + databases);
       }
     }
-    if (out.isEmpty()) {
-      throw new UnknownTable("no MergeTree-family table in " + databases + " matches " + (entries == null
-          || entries.isEmpty() ? "(all tables)" : entries) + (skipped.isEmpty() ? "" : "; skipped: " + skipped));
+    if (out.isEmpty() && objects.isEmpty()) {
+      throw new UnknownTable("nothing in " + databases + " matches " + (entries == null || entries.isEmpty()
+          ? "(all tables)" : entries) + (skipped.isEmpty() ? "" : "; skipped: " + skipped));
+    }
+    objects.sort(java.util.Comparator.comparing(o -> o.kind().ordinal()));
+    return new Found(out, whole, innerOf, objects);
+  }
+
+  private static Kind kind(String engine) {
+    return switch (engine) {
+      case "View" -> Kind.view;
+      case "MaterializedView" -> Kind.materializedView;
+      case "Dictionary" -> Kind.dictionary;
+      default -> Kind.schemaOnlyTable;
+    };
+  }
+
+  /**
+   * The databases' tables with their uuid where the server has one (Atomic databases name a view's
+   * inner table by it; 18.16 has no uuid column and names it {@code .inner.<view>}).
+   */
+  private static List<Row> tables(ClickHouseClient client, List<String> databases) {
+    try {
+      return client.query(Sql.query("SELECT database, name, engine, toString(uuid) AS uuid FROM system.tables"
+          + " WHERE has(?, database) ORDER BY database, name", databases));
+    } catch (dev.housekeeper.clickhouse.ClickHouseException e) {
+      return client.query(Sql.query("SELECT database, name, engine, '' AS uuid FROM system.tables"
+          + " WHERE has(?, database) ORDER BY database, name", databases));
+    }
+  }
+
+  /** {@code database.innerTable} to the materialized view that owns it. */
+  private static java.util.Map<String, String> innerTables(List<Row> rows) {
+    java.util.Map<String, String> out = new java.util.HashMap<>();
+    for (Row r : rows) {
+      if ("MaterializedView".equals(r.string("engine"))) {
+        String db = r.string("database");
+        out.put(db + "." + innerTableName(r.string("name"), r.string("uuid")), r.string("name"));
+      }
     }
     return out;
+  }
+
+  /** The inner table of a materialized view: {@code .inner_id.<uuid>} in an Atomic database, else {@code .inner.<view>}. */
+  static String innerTableName(String view, String uuid) {
+    boolean atomic = uuid != null && !uuid.isEmpty() && !uuid.equals("00000000-0000-0000-0000-000000000000");
+    return atomic ? ".inner_id." + uuid : ".inner." + view;
   }
 
   /** A partition selector from a filter (null: all partitions). Ids arrive in ascending order. */

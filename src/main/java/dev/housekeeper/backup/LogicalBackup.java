@@ -30,6 +30,8 @@ public final class LogicalBackup {
   public record TableRef(String database, String table) {}
 
   private static final int ATTEMPTS_PER_PARTITION = 3;
+  /** The partition id of a table read whole (Log, TinyLog, StripeLog, Memory: they have no partitions). */
+  static final String WHOLE = "all";
 
   /** The client of the shard being backed up (the only one on a single server). */
   private volatile ClickHouseClient client;
@@ -51,6 +53,9 @@ public final class LogicalBackup {
   private final java.util.concurrent.atomic.AtomicInteger queries = new java.util.concurrent.atomic.AtomicInteger();
   private int parallelism = 1;
   private boolean partCountsExact;
+  /** What the current run backs up (which tables are read whole, which are a view's inner table). */
+  private BackupScope.Found found = new BackupScope.Found(List.of(), java.util.Set.of(), java.util.Map.of(),
+      List.of());
 
   public LogicalBackup(ClickHouseClient client, ObjectStore store, Compression compression, Consumer<String> progress) {
     this(client, store, compression, null, progress);
@@ -181,6 +186,16 @@ public final class LogicalBackup {
    * exists, so the backup is never offered for restore.
    */
   public Manifest run(String backupId, List<TableRef> tables, boolean schemaOnly) throws IOException {
+    return run(backupId, new BackupScope.Found(tables, java.util.Set.of(), java.util.Map.of(), List.of()), schemaOnly);
+  }
+
+  /**
+   * Backs up what a scope found: its tables with their data, then every other object by its DDL.
+   * On any failure the objects written so far are deleted and no manifest exists.
+   */
+  public Manifest run(String backupId, BackupScope.Found found, boolean schemaOnly) throws IOException {
+    this.found = found;
+    List<TableRef> tables = found.tables();
     Manifest manifest = new Manifest();
     manifest.backupId = backupId;
     manifest.method = "logical";
@@ -200,6 +215,10 @@ public final class LogicalBackup {
         });
     try {
       tables(backupId, tables, schemaOnly, pool, manifest);
+      for (BackupScope.ObjectRef o : found.objects()) {
+        checkCancelled();
+        manifest.objects.add(object(backupId, o));
+      }
       checkCancelled();
       manifest.endTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
       try (ObjectStore.Upload upload = store.create(backupId + "/" + Manifest.FILE)) {
@@ -266,8 +285,14 @@ public final class LogicalBackup {
     Manifest.TableEntry entry = new Manifest.TableEntry();
     entry.database = ref.database();
     entry.table = ref.table();
+    entry.innerOf = found.innerOf().get(ref);
+    entry.whole = found.whole().contains(ref);
     schema(backupId, ref, entry);
     if (schemaOnly) {
+      return entry;
+    }
+    if (entry.whole) {
+      entry.partitions.add(partition(backupId, ref, WHOLE, "", null));
       return entry;
     }
     List<Row> partitions = client.query(Sql.query("SELECT partition_id, any(partition) AS value FROM system.parts"
@@ -292,19 +317,46 @@ public final class LogicalBackup {
 
   /** The table's DDL as the server shows it, written (sealed) to its own object. */
   private void schema(String backupId, TableRef ref, Manifest.TableEntry entry) throws IOException {
-    String ddl = client.query(Sql.query("SHOW CREATE TABLE ?", Sql.table(ref.database(), ref.table()))).get(0)
-        .string("statement");
-    entry.schemaKey = prefix(backupId) + "/schema/" + ref.database() + "/" + ref.table() + ".sql" + suffix();
-    MessageDigest schemaSha = sha256();
-    ObjectStore.Upload schemaUpload = store.create(entry.schemaKey);
-    try (OutputStream out = seal(new DigestOutputStream(keepOpen(schemaUpload), schemaSha))) {
-      out.write(ddl.getBytes(StandardCharsets.UTF_8));
+    entry.schemaKey = schemaKey(backupId, ref.database(), ref.table());
+    entry.schemaSha256 = upload(entry.schemaKey, showCreate("TABLE", ref.database(), ref.table()));
+  }
+
+  /** A view, materialized view, dictionary or data-less table: its DDL alone. */
+  private Manifest.ObjectEntry object(String backupId, BackupScope.ObjectRef o) throws IOException {
+    progress.accept("backing up the definition of " + o.kind() + " " + o.database() + "." + o.name());
+    Manifest.ObjectEntry entry = new Manifest.ObjectEntry();
+    entry.kind = o.kind().name();
+    entry.database = o.database();
+    entry.name = o.name();
+    entry.engine = o.engine();
+    entry.schemaKey = schemaKey(backupId, o.database(), o.name());
+    entry.schemaSha256 = upload(entry.schemaKey, showCreate(o.kind() == BackupScope.Kind.dictionary ? "DICTIONARY"
+        : "TABLE", o.database(), o.name()));
+    return entry;
+  }
+
+  private String showCreate(String what, String database, String name) {
+    return client.query(Sql.query("SHOW CREATE " + ("DICTIONARY".equals(what) ? "DICTIONARY" : "TABLE") + " ?",
+        Sql.table(database, name))).get(0).string("statement");
+  }
+
+  private String schemaKey(String backupId, String database, String name) {
+    return prefix(backupId) + "/schema/" + ObjectKeys.segment(database) + "/" + ObjectKeys.segment(name) + ".sql"
+        + suffix();
+  }
+
+  /** Writes text, sealed, to an object; returns its checksum. */
+  private String upload(String key, String text) throws IOException {
+    MessageDigest sha = sha256();
+    ObjectStore.Upload upload = store.create(key);
+    try (OutputStream out = seal(new DigestOutputStream(keepOpen(upload), sha))) {
+      out.write(text.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
-      schemaUpload.abort();
+      upload.abort();
       throw e;
     }
-    schemaUpload.close();
-    entry.schemaSha256 = hex(schemaSha.digest());
+    upload.close();
+    return hex(sha.digest());
   }
 
   /** Backs up one partition. */
@@ -388,6 +440,9 @@ public final class LogicalBackup {
    * partition's rows (counted with both conditions before the data is read).
    */
   private Sql.Fragment where(TableRef ref, String partitionId, String partitionKey, String value, long rows) {
+    if (WHOLE.equals(partitionId)) {
+      return Sql.fragment("1");
+    }
     Sql.Fragment exact = Sql.fragment("_partition_id = ?", partitionId);
     if (partitionKey.isEmpty() || value == null || value.isBlank() || "tuple()".equals(value)) {
       return exact;
@@ -405,8 +460,8 @@ public final class LogicalBackup {
 
   private Manifest.PartitionEntry partition(String backupId, TableRef ref, String partitionId, String partitionKey,
       String value) throws IOException {
-    String key = prefix(backupId) + "/data/" + ref.database() + "/" + ref.table() + "/" + partitionId + ".native"
-        + compression.suffix() + suffix();
+    String key = prefix(backupId) + "/data/" + ObjectKeys.segment(ref.database()) + "/"
+        + ObjectKeys.segment(ref.table()) + "/" + partitionId + ".native" + compression.suffix() + suffix();
     for (int attempt = 1; ; attempt++) {
       progress.accept("backing up " + ref.database() + "." + ref.table() + " partition " + partitionId);
       long before = count(ref, partitionId);
@@ -425,6 +480,10 @@ public final class LogicalBackup {
   }
 
   private long count(TableRef ref, String partitionId) {
+    if (WHOLE.equals(partitionId)) {
+      return client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(ref.database(), ref.table()))).get(0)
+          .longValue("n");
+    }
     if (partCountsExact) {
       return client.query(Sql.query("SELECT sum(rows) AS n FROM system.parts WHERE database = ? AND table = ?"
           + " AND partition_id = ? AND active", ref.database(), ref.table(), partitionId)).get(0).longValue("n");

@@ -20,8 +20,6 @@ import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Restores a logical backup. Each table is loaded into a staging table first; every object's
@@ -44,10 +42,6 @@ public final class LogicalRestore {
     /** Replace the backed-up partitions of existing tables (missing tables are created). */
     replacePartitions
   }
-
-  /** The head of a recorded CREATE statement: what follows it (columns, engine) is the table's body. */
-  private static final Pattern CREATE = Pattern.compile("^CREATE TABLE\\s+(\\S+?)\\.(\\S+?)\\s",
-      Pattern.CASE_INSENSITIVE);
 
   private final ClickHouseClient client;
   private final RestoreReader reader;
@@ -80,6 +74,11 @@ public final class LogicalRestore {
     return this;
   }
 
+  /** A table's or object's recorded DDL, checked and decrypted. */
+  String schema(Manifest manifest, Manifest.TableEntry t) throws IOException {
+    return reader.schema(manifest, t);
+  }
+
   /** The manifest of a complete backup; a backup without one is refused. */
   public Manifest manifest(String backupId) throws IOException {
     return reader.manifest(backupId);
@@ -99,21 +98,30 @@ public final class LogicalRestore {
    */
   public List<RestoreTable> run(Manifest manifest, Function<Manifest.TableEntry, String> target,
       Predicate<Manifest.TableEntry> selected, Mode mode) throws IOException {
-    List<Manifest.TableEntry> chosen = manifest.tables.stream().filter(selected).toList();
+    List<Manifest.TableEntry> chosen = manifest.tables.stream().filter(t -> t.innerOf == null).filter(selected)
+        .toList();
+    List<Manifest.TableEntry> objects = manifest.objects.stream().map(RestoreObjects::asEntry).filter(selected)
+        .toList();
     Map<Manifest.TableEntry, String> ddl = new LinkedHashMap<>();
     for (Manifest.TableEntry t : chosen) {
       ddl.put(t, reader.schema(manifest, t));
     }
+    for (Manifest.TableEntry o : objects) {
+      ddl.put(o, reader.schema(manifest, o));
+    }
     List<RestoreTable> results = new ArrayList<>();
     Set<String> created = new HashSet<>();
-    for (Manifest.TableEntry t : chosen) {
+    for (Manifest.TableEntry t : ddl.keySet()) {
       String db = target.apply(t);
-      Identifiers.quote(db);
       if (created.add(db)) {
         client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
       }
-      results.add(table(manifest, t, ddl.get(t), db, mode));
     }
+    for (Manifest.TableEntry t : chosen) {
+      results.add(table(manifest, t, ddl.get(t), target.apply(t), t.table, mode));
+    }
+    // after the tables and their data, so that loading a view's source does not run the view a second time
+    results.addAll(new RestoreObjects(client, this).run(manifest, objects, ddl, target, mode));
     return results;
   }
 
@@ -132,14 +140,18 @@ public final class LogicalRestore {
 
   /** What follows {@code CREATE TABLE db.table} in a recorded CREATE statement; null when it does not start so. */
   static String body(String ddl) {
-    Matcher m = CREATE.matcher(ddl);
-    return m.find() ? ddl.substring(m.end()) : null;
+    SchemaText text = SchemaText.parse(ddl);
+    return text == null || !"TABLE".equals(text.what()) ? null : text.rest();
   }
 
-  private RestoreTable table(Manifest manifest, Manifest.TableEntry t, String ddl, String db, Mode mode) {
+  /**
+   * Restores one table's schema and data into {@code db.name} (a materialized view's inner table is
+   * restored into the new view's own inner table, which exists by then).
+   */
+  RestoreTable table(Manifest manifest, Manifest.TableEntry t, String ddl, String db, String name, Mode mode) {
     String source = t.database + "." + t.table;
-    String dest = db + "." + t.table;
-    boolean exists = client.tableExists(db, t.table);
+    String dest = db + "." + name;
+    boolean exists = client.tableExists(db, name);
     if (exists && mode == Mode.failIfExists) {
       return RestoreTable.failed(source, dest, "table " + dest + " exists and mode is failIfExists; nothing was"
           + " changed", false);
@@ -147,7 +159,11 @@ public final class LogicalRestore {
     if (exists && mode == Mode.createMissing) {
       return RestoreTable.skipped(source, dest, "table exists (mode createMissing)");
     }
-    String staging = staging(t.table);
+    if (exists && t.whole) {
+      return RestoreTable.skipped(source, dest, "table exists, and its data (read whole: it has no partitions) is not"
+          + " replaced into an existing table");
+    }
+    String staging = staging(name);
     try {
       String body = body(ddl);
       if (body == null) {
@@ -156,7 +172,7 @@ public final class LogicalRestore {
       client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(db, staging)).idempotent(true));
       client.execute(Sql.command("CREATE TABLE ? ?", Sql.table(db, staging), Sql.serverDdl(body)));
       long rows = RestoreLoads.runAll(loads(manifest, t, db, staging), parallelism);
-      swapIn(t, db, staging, exists);
+      swapIn(t, db, name, staging, exists);
       return RestoreTable.restored(source, dest, rows, t.partitions.size());
     } catch (IOException | ClickHouseException e) {
       try {
@@ -182,7 +198,8 @@ public final class LogicalRestore {
         progress.accept("restoring " + source + " partition " + p.partitionId);
         reader.load(client, manifest, p, db, staging, dataTimeout);
         // a fresh staging table has no deleted rows: its parts' row counts are exact
-        long loaded = client.query(Sql.query("SELECT sum(rows) AS n FROM system.parts WHERE database = ? AND"
+        long loaded = t.whole ? client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(db, staging))).get(0)
+            .longValue("n") : client.query(Sql.query("SELECT sum(rows) AS n FROM system.parts WHERE database = ? AND"
             + " table = ? AND partition_id = ? AND active", db, staging, p.partitionId)).get(0).longValue("n");
         if (loaded != p.rows) {
           throw new IOException("partition " + p.partitionId + " of " + source + ": " + loaded + " rows loaded, the"
@@ -195,13 +212,13 @@ public final class LogicalRestore {
   }
 
   /** The verified staging table becomes the target: renamed, or its partitions replace the existing table's. */
-  private void swapIn(Manifest.TableEntry t, String db, String staging, boolean exists) {
+  private void swapIn(Manifest.TableEntry t, String db, String name, String staging, boolean exists) {
     if (!exists) {
-      client.execute(Sql.command("RENAME TABLE ? TO ?", Sql.table(db, staging), Sql.table(db, t.table)));
+      client.execute(Sql.command("RENAME TABLE ? TO ?", Sql.table(db, staging), Sql.table(db, name)));
       return;
     }
     for (Manifest.PartitionEntry p : t.partitions) {
-      client.execute(Sql.command("ALTER TABLE ? REPLACE PARTITION ID ? FROM ?", Sql.table(db, t.table),
+      client.execute(Sql.command("ALTER TABLE ? REPLACE PARTITION ID ? FROM ?", Sql.table(db, name),
           p.partitionId, Sql.table(db, staging)));
     }
     client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(db, staging)).idempotent(true));

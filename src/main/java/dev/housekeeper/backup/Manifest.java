@@ -34,17 +34,49 @@ public final class Manifest {
   public String consistency = "each partition is read by one query; partitions and tables are read one after another,"
       + " so writes between them are seen by later partitions only";
   public List<TableEntry> tables = new ArrayList<>();
+  /**
+   * The database's objects besides its tables with data: views, materialized views, dictionaries,
+   * and tables whose engine holds no data Housekeeper can read (Distributed, Null, Set ...), each
+   * with its DDL. Restored after the tables, in the order listed.
+   */
+  public List<ObjectEntry> objects = new ArrayList<>();
 
   /** One backed-up table. */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public static final class TableEntry {
+  public static class TableEntry {
     public String database;
     public String table;
     /** On a cluster: the shard this entry's data came from (null on a single server). */
     public Integer shard;
     public String schemaKey;
     public String schemaSha256;
+    /** The table's engine (MergeTree, SummingMergeTree, Log ...); null in backups taken before it was recorded. */
+    public String engine;
+    /** Its data was read whole, as one object with partition id {@code all} (Log, TinyLog, StripeLog, Memory). */
+    public boolean whole;
+    /** The materialized view this is the inner table of (its data is restored into the new view's inner table). */
+    public String innerOf;
     public List<PartitionEntry> partitions = new ArrayList<>();
+  }
+
+  /** One object restored by its DDL alone. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public static final class ObjectEntry {
+    /** {@link BackupScope.Kind}'s name: view, materializedView, dictionary, table. */
+    public String kind;
+    public String database;
+    public String name;
+    public String engine;
+    public String schemaKey;
+    public String schemaSha256;
+  }
+
+  /** How many objects of each kind the backup holds (tables with data count as table). */
+  public java.util.Map<String, Integer> kinds() {
+    java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+    tables.stream().filter(t -> t.innerOf == null).forEach(t -> out.merge("table", 1, Integer::sum));
+    objects.forEach(o -> out.merge(o.kind, 1, Integer::sum));
+    return out;
   }
 
   /** One partition's data object. */

@@ -3,9 +3,12 @@ package dev.housekeeper.clickhouse;
 import java.util.regex.Pattern;
 
 /**
- * The one place where names that come from a spec become SQL identifiers. A name is accepted only
- * if it is a plain identifier (letters, digits, underscore, not starting with a digit, at most 206
- * characters: the longest file name ClickHouse can keep), and is always emitted back-quoted.
+ * The one place where names become SQL identifiers. Every name is emitted back-quoted, with a
+ * back-quote and a backslash in it escaped by a backslash (as ClickHouse reads quoted identifiers on
+ * 18.16 and 26.x), so that any name the server holds (a materialized view's {@code .inner.} table, a
+ * hyphen, Cyrillic) can be named. Only what no ClickHouse name can be is refused: an empty name, a
+ * control character, more than 206 characters (the longest file name ClickHouse can keep). Names
+ * written in a spec are checked first by {@link #isValid}.
  */
 public final class Identifiers {
 
@@ -21,18 +24,47 @@ public final class Identifiers {
     return name != null && VALID.matcher(name).matches();
   }
 
+  /** Whether {@code name} can be quoted: not empty, no control character, at most 206 characters. */
+  public static boolean isQuotable(String name) {
+    if (name == null || name.isEmpty() || name.length() > 206) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c < 0x20 || c == 0x7f || Character.isSurrogate(c) && !validSurrogatePair(name, i)) {
+        return false;
+      }
+      if (Character.isHighSurrogate(c)) {
+        i++;
+      }
+    }
+    return true;
+  }
+
+  private static boolean validSurrogatePair(String name, int i) {
+    return Character.isHighSurrogate(name.charAt(i)) && i + 1 < name.length()
+        && Character.isLowSurrogate(name.charAt(i + 1));
+  }
+
   /**
-   * Validates and quotes one identifier.
+   * Quotes one identifier, escaping a back-quote and a backslash in it.
    *
-   * @throws ClickHouseException of kind INVALID_INPUT when the name is not a plain identifier
+   * @throws ClickHouseException of kind INVALID_INPUT when the name cannot be a ClickHouse name
    */
   public static String quote(String name) {
-    if (!isValid(name)) {
-      throw ClickHouseException.invalidInput(
-          "invalid identifier " + describe(name) + ": use letters, digits and underscore only, not starting with a digit,"
-              + " at most 206 characters");
+    if (!isQuotable(name)) {
+      throw ClickHouseException.invalidInput("invalid identifier " + describe(name) + ": a name must have 1 to 206"
+          + " characters and no control character");
     }
-    return '`' + name + '`';
+    StringBuilder out = new StringBuilder(name.length() + 2).append('`');
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c == '`' || c == '\\') {
+        out.append('\\');
+      }
+      out.append(c);
+    }
+    return out.append('`').toString();
   }
 
   /** Quotes {@code database.table}. */

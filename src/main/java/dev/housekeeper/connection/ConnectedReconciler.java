@@ -156,7 +156,8 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
    * Ready condition of the status as written, so that a restarted operator does not say it again.
    */
   private void announce(R resource, S previous, String reason, String message) {
-    if (routineReasons.contains(reason)) {
+    // warming up is this process's own first seconds after a start, not news about the resource
+    if (routineReasons.contains(reason) || ConnectionResolver.WARMING_UP.equals(reason)) {
       return;
     }
     String said = announcement(reason, message);

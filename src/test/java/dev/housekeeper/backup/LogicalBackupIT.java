@@ -158,7 +158,7 @@ class LogicalBackupIT {
         + "CREATE TABLE bk_work._hk_restore_m (k UInt64) ENGINE = MergeTree ORDER BY k");
     List<String> skipped = new java.util.ArrayList<>();
     assertEquals(List.of(new LogicalBackup.TableRef("bk_work", "m")),
-        BackupScope.resolve(client, List.of("bk_work"), List.of(), skipped));
+        BackupScope.resolve(client, List.of("bk_work"), List.of(), skipped).tables());
     assertEquals(List.of(), skipped);
   }
 

@@ -62,10 +62,26 @@ class SqlTest {
   @ParameterizedTest
   @ValueSource(strings = {"", "1abc", "a b", "a`b", "a;b", "a--b", "a/*b", "a'b", "a\"b", "таблица", "a.b",
       "a\nb", "a\u0000b"})
-  void invalidIdentifiersAreRefused(String name) {
+  void namesOutsideThePlainPatternAreNotValidInASpec(String name) {
+    assertFalse(Identifiers.isValid(name));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "a\nb", "a\u0000b", "a\u007fb", "a\ud800b"})
+  void whatCannotBeANameIsRefusedByTheQuotingFunction(String name) {
     ClickHouseException e = assertThrows(ClickHouseException.class, () -> Identifiers.quote(name));
     assertEquals(ClickHouseException.Kind.INVALID_INPUT, e.kind());
     assertThat(e.getMessage()).doesNotContain("\n").doesNotContain("\u0000");
+  }
+
+  @Test
+  void anyOtherNameIsQuotedWithItsBackQuotesAndBackslashesEscaped() {
+    assertEquals("`a\\`b`", Identifiers.quote("a`b"));
+    assertEquals("`a\\\\b`", Identifiers.quote("a\\b"));
+    assertEquals("`.inner.daily`", Identifiers.quote(".inner.daily"));
+    assertEquals("`таблица`", Identifiers.quote("таблица"));
+    assertEquals("`a'b; DROP TABLE x --`", Identifiers.quote("a'b; DROP TABLE x --"));
+    assertEquals("`a`.`b.c`", Identifiers.qualified("a", "b.c"));
   }
 
   @Test

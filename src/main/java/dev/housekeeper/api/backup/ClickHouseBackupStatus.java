@@ -81,6 +81,9 @@ public class ClickHouseBackupStatus extends RunStatus {
     public String endTime;
     @JsonPropertyDescription("Tables backed up.")
     public Integer tables;
+    @JsonPropertyDescription("Objects backed up, by kind: table (with its data), schemaOnlyTable (Distributed, Null,"
+        + " Set ...: DDL only), view, materializedView (its inner table's data too), dictionary.")
+    public java.util.Map<String, Integer> objects;
     @JsonPropertyDescription("Partitions backed up.")
     public Integer partitions;
     @JsonPropertyDescription("Rows backed up.")
