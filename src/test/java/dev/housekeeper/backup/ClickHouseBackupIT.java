@@ -200,6 +200,7 @@ class ClickHouseBackupIT {
     assertEquals("Complete", r.outcome);
     assertEquals("logical", r.method);
     assertEquals(3, r.tables);
+    assertEquals(java.util.Map.of("table", 3), r.objects, "objects by kind in status");
     assertEquals(1_100_000L, r.rows);
     assertEquals(6 + 4 + 1, r.partitions);
     assertThat(r.storedBytes).isPositive().isLessThan(r.rawBytes);

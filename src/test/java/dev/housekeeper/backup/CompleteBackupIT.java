@@ -7,6 +7,7 @@ import dev.housekeeper.backup.storage.FileObjectStore;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClientConfig;
 import dev.housekeeper.clickhouse.HttpClickHouseClient;
+import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.testing.ChdbServer;
 import dev.housekeeper.testing.ClickHouseServer;
 import java.nio.file.Files;
@@ -74,11 +75,19 @@ class CompleteBackupIT {
         + " FROM system.numbers LIMIT 3000;\n"
         + "INSERT INTO " + db + ".events_log SELECT number, concat('e', toString(number)) FROM system.numbers"
         + " LIMIT 100");
+    // names the server holds that are no plain identifier: a back-quote, a quote, a space, a backslash, Cyrillic
+    run(s, "CREATE TABLE " + db + "." + ODD + " (k UInt64, v String) ENGINE = MergeTree ORDER BY k;\n"
+        + "INSERT INTO " + db + "." + ODD + " SELECT number, concat('v', toString(number)) FROM system.numbers"
+        + " LIMIT 50;\n"
+        + "CREATE VIEW " + db + "." + Identifiers.quote("вид") + " AS SELECT count() AS n FROM " + db + "." + ODD);
     if (s.modern()) {
       run(s, "CREATE DICTIONARY " + db + ".amounts (id UInt64, amount UInt32) PRIMARY KEY id"
           + " SOURCE(CLICKHOUSE(TABLE 'orders' DB '" + db + "')) LIFETIME(0) LAYOUT(FLAT())");
     }
   }
+
+  /** A table name with a back-quote, a quote, a backslash, a space and Cyrillic, quoted by the one quoting function. */
+  static final String ODD = Identifiers.quote("odd `name' \\ имя");
 
   /** Per partition: rows and an order-independent content hash. */
   static String fingerprint(Server s, String db, String table, String columns) {
@@ -102,7 +111,7 @@ class CompleteBackupIT {
       BackupScope.Found found = BackupScope.resolve(client, List.of(src), List.of(), skipped);
       Manifest m = new LogicalBackup(client, store, Compression.zstd, p -> { }).run("complete-1", found, false);
 
-      Map<String, Integer> expected = new TreeMap<>(Map.of("table", 3, "schemaOnlyTable", 1, "view", 2,
+      Map<String, Integer> expected = new TreeMap<>(Map.of("table", 4, "schemaOnlyTable", 1, "view", 3,
           "materializedView", 2));
       if (s.modern()) {
         expected.put("dictionary", 1);
@@ -131,6 +140,9 @@ class CompleteBackupIT {
     assertEquals(s.sql().apply("SELECT n, s FROM " + src + ".a_on_big"),
         s.sql().apply("SELECT n, s FROM " + dst + ".a_on_big"));
     assertEquals("0", s.sql().apply("SELECT count() FROM " + dst + ".sink"));
+    assertEquals(s.sql().apply("SELECT count(), sum(cityHash64(k, v)) FROM " + src + "." + ODD),
+        s.sql().apply("SELECT count(), sum(cityHash64(k, v)) FROM " + dst + "." + ODD));
+    assertEquals("50", s.sql().apply("SELECT n FROM " + dst + "." + Identifiers.quote("вид")));
     if (s.modern()) {
       assertEquals(s.sql().apply("SELECT dictGet('" + src + ".amounts', 'amount', toUInt64(42))"),
           s.sql().apply("SELECT dictGet('" + dst + ".amounts', 'amount', toUInt64(42))"));
