@@ -144,7 +144,8 @@ public final class BackupJob {
     var scope = plan.spec().scope;
     BackupScope.Found found;
     try {
-      found = BackupScope.resolve(client, plan.databases(), scope == null ? List.of() : scope.tables, skipped);
+      found = BackupScope.resolve(client, plan.databases(), scope == null ? List.of() : scope.tables,
+          scope == null ? List.of() : scope.kinds, skipped);
     } catch (BackupScope.UnknownTable e) {
       throw new Failed(e.getMessage(), e, true, false);
     } catch (RuntimeException e) {

@@ -98,8 +98,30 @@ public final class BackupScope {
   public record Found(List<LogicalBackup.TableRef> tables, Set<LogicalBackup.TableRef> whole,
       java.util.Map<LogicalBackup.TableRef, String> innerOf, List<ObjectRef> objects) {}
 
-  /** The objects of the databases that the entries match. */
+  /** The objects of the databases that the entries match, of every kind. */
   public static Found resolve(ClickHouseClient client, List<String> databases, List<String> entries,
+      List<String> skipped) throws UnknownTable {
+    return resolve(client, databases, entries, List.of(), skipped);
+  }
+
+  /** The objects of the databases that the entries match, of the kinds given (none: every kind). */
+  public static Found resolve(ClickHouseClient client, List<String> databases, List<String> entries,
+      List<String> kinds, List<String> skipped) throws UnknownTable {
+    Found all = resolveAll(client, databases, entries, skipped);
+    if (kinds == null || kinds.isEmpty()) {
+      return all;
+    }
+    // a materialized view's inner table goes with its view, not with the tables
+    List<LogicalBackup.TableRef> tables = all.tables().stream().filter(t -> all.innerOf().containsKey(t)
+        ? kinds.contains(Kind.materializedView.name()) : kinds.contains(Kind.table.name())).toList();
+    List<ObjectRef> objects = all.objects().stream().filter(o -> kinds.contains(o.kind().name())).toList();
+    if (tables.isEmpty() && objects.isEmpty()) {
+      throw new UnknownTable("nothing of the kinds " + kinds + " in " + databases);
+    }
+    return new Found(tables, all.whole(), all.innerOf(), objects);
+  }
+
+  private static Found resolveAll(ClickHouseClient client, List<String> databases, List<String> entries,
       List<String> skipped) throws UnknownTable {
     List<Row> rows = tables(client, databases);
     Set<String> existingDbs = new LinkedHashSet<>();

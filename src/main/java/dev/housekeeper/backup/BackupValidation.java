@@ -54,6 +54,11 @@ final class BackupValidation {
           problems.add("spec.scope.databases: " + Identifiers.describe(d) + " is not a database name"));
     }
     problems.addAll(BackupScope.validate("spec.scope.tables", scope.tables));
+    if (scope.kinds != null) {
+      scope.kinds.stream().filter(k -> java.util.Arrays.stream(BackupScope.Kind.values()).noneMatch(v -> v.name()
+          .equals(k))).forEach(k -> problems.add("spec.scope.kinds: " + Identifiers.describe(k) + " is not one of "
+          + java.util.Arrays.toString(BackupScope.Kind.values())));
+    }
     var partitions = scope.partitions;
     if (partitions != null) {
       if (partitions.newest != null && (partitions.newest < 1 || partitions.newest > 100000)) {

@@ -118,5 +118,10 @@ class BackupRulesTest {
     assertThat(BackupValidation.problems(bad)).hasSize(4).anyMatch(p -> p.contains("exactly one"))
         .anyMatch(p -> p.contains("spec.schedule")).anyMatch(p -> p.contains("maxAge"))
         .anyMatch(p -> p.contains("bad-db"));
+    ClickHouseBackupSpec kinds = spec();
+    kinds.scope = new ClickHouseBackupSpec.Scope();
+    kinds.scope.kinds = List.of("view", "everything");
+    assertThat(BackupValidation.problems(kinds)).singleElement().asString().contains("spec.scope.kinds")
+        .contains("\"everything\"").contains("materializedView");
   }
 }

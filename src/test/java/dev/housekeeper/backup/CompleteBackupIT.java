@@ -159,4 +159,25 @@ class CompleteBackupIT {
     assertEquals(Long.parseLong(totalsBefore) + 1, Long.parseLong(s.sql().apply("SELECT sum(n) FROM " + dst
         + ".totals")));
   }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("servers")
+  void scopeKindsSelectsObjectsByKindAndAViewKeepsItsInnerTable(Server s) throws Exception {
+    createSource(s, "cb_kinds");
+    try (ClickHouseClient client = new HttpClickHouseClient(ClientConfig.of(List.of(s.httpUrl()),
+        ClickHouseServer.USER, ClickHouseServer.PASSWORD))) {
+      List<String> skipped = new ArrayList<>();
+      BackupScope.Found views = BackupScope.resolve(client, List.of("cb_kinds"), List.of(),
+          List.of("view", "materializedView"), skipped);
+      assertThat(views.objects()).extracting(o -> o.kind() + ":" + o.name()).containsExactlyInAnyOrder(
+          "view:big", "view:a_on_big", "view:вид", "materializedView:daily", "materializedView:counter");
+      assertThat(views.tables()).singleElement().satisfies(t -> assertThat(views.innerOf()).containsEntry(t,
+          "daily"));
+      BackupScope.Found tables = BackupScope.resolve(client, List.of("cb_kinds"), List.of(), List.of("table"),
+          skipped);
+      assertThat(tables.objects()).isEmpty();
+      assertThat(tables.tables()).extracting(LogicalBackup.TableRef::table).containsExactlyInAnyOrder("orders",
+          "events_log", "totals", "odd `name' \\ имя");
+    }
+  }
 }

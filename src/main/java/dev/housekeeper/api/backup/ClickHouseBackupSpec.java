@@ -87,8 +87,12 @@ public class ClickHouseBackupSpec {
     public List<String> databases = new ArrayList<>();
 
     @JsonPropertyDescription("Tables to back up, by name; an entry starting with ~ is a regular expression matched"
-        + " against the whole name (for example ~^events_.*). Default: every MergeTree-family table.")
+        + " against the whole name (for example ~^events_.*). Default: every object of the databases.")
     public List<String> tables = new ArrayList<>();
+
+    @JsonPropertyDescription("Kinds of objects to back up: table (with its data), schemaOnlyTable (Distributed, Null,"
+        + " Set ...), view, materializedView (with its inner table's data), dictionary. Default: every kind.")
+    public List<String> kinds = new ArrayList<>();
 
     @JsonPropertyDescription("Which partitions of each table to back up. Default: all.")
     public PartitionFilter partitions;
