@@ -10,17 +10,15 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
+import dev.housekeeper.testing.TransitionTest;
 import dev.housekeeper.testing.Specs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -28,29 +26,14 @@ import org.junit.jupiter.api.io.TempDir;
  * 26.7 server, a Disk the server writes to and a volume the operator writes the manifest to). The SQL
  * itself is proven against real servers in ClickHouseBackupIT, NativeBackupOnChdbIT and ModernServerIT.
  */
-class BackupTransitionsTest {
+class BackupTransitionsTest extends TransitionTest {
 
-  static ReconcilerHarness harness;
   @TempDir
   static Path volume;
   ClickHouseBackupReconciler reconciler;
-  FakeClickHouseClient clickhouse;
-  String ns;
-
-  @BeforeAll
-  static void startHarness() {
-    harness = ReconcilerHarness.start();
-  }
-
-  @AfterAll
-  static void stopHarness() {
-    harness.close();
-  }
 
   @BeforeEach
-  void freshNamespace(TestInfo test) {
-    ns = harness.freshNamespace(test);
-    clickhouse = harness.clickhouse();
+  void newReconciler() {
     reconciler = new ClickHouseBackupReconciler(harness.services(), Map.of());
   }
 

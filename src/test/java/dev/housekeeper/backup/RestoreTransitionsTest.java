@@ -10,6 +10,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
+import dev.housekeeper.testing.TransitionTest;
 import dev.housekeeper.testing.Specs;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,11 +19,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -31,31 +29,16 @@ import org.junit.jupiter.api.io.TempDir;
  * with RESTORE ... ASYNC. The SQL itself is proven against real servers in ClickHouseBackupIT,
  * LogicalBackupIT, NativeBackupOnChdbIT, ModernServerIT and ClusterIT.
  */
-class RestoreTransitionsTest {
+class RestoreTransitionsTest extends TransitionTest {
 
   static final String BACKUP_ID = "nightly-20260601-090000";
 
-  static ReconcilerHarness harness;
   @TempDir
   static Path volume;
   ClickHouseRestoreReconciler reconciler;
-  FakeClickHouseClient clickhouse;
-  String ns;
-
-  @BeforeAll
-  static void startHarness() {
-    harness = ReconcilerHarness.start();
-  }
-
-  @AfterAll
-  static void stopHarness() {
-    harness.close();
-  }
 
   @BeforeEach
-  void freshNamespace(TestInfo test) {
-    ns = harness.freshNamespace(test);
-    clickhouse = harness.clickhouse();
+  void newReconciler() {
     reconciler = new ClickHouseRestoreReconciler(harness.services(), Map.of());
   }
 

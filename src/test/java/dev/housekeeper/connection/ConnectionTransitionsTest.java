@@ -12,23 +12,21 @@ import dev.housekeeper.clickhouse.ServerVersion;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
+import dev.housekeeper.testing.TransitionTest;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 /**
  * What the connection reconciler makes of a probe, pass by pass, against a scripted ClickHouse. The
  * probes themselves are proven against real servers in ClickHouseConnectionReconcilerIT,
  * IndependentEndpointsIT and ClusterIT.
  */
-class ConnectionTransitionsTest {
+class ConnectionTransitionsTest extends TransitionTest {
 
   static final String FIRST = "http://ch-0.example:8123";
   static final String SECOND = "http://ch-1.example:8123";
@@ -36,25 +34,10 @@ class ConnectionTransitionsTest {
   static final String USER = "svc-reporting";
   static final String PASSWORD = "s3cret-Passw0rd";
 
-  static ReconcilerHarness harness;
   ClickHouseConnectionReconciler reconciler;
-  FakeClickHouseClient clickhouse;
-  String ns;
-
-  @BeforeAll
-  static void startHarness() {
-    harness = ReconcilerHarness.start();
-  }
-
-  @AfterAll
-  static void stopHarness() {
-    harness.close();
-  }
 
   @BeforeEach
-  void freshNamespace(TestInfo test) {
-    ns = harness.freshNamespace(test);
-    clickhouse = harness.clickhouse();
+  void newReconciler() {
     clickhouse.capabilities(ServerCapabilities.derive(ServerVersion.parse("26.7.2.1"), "Atomic", true, true));
     reconciler = new ClickHouseConnectionReconciler(harness.clients(), harness.statusWriter(), harness.events(),
         harness.metrics(), harness.clock(), Map.of());

@@ -13,6 +13,7 @@ import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
+import dev.housekeeper.testing.TransitionTest;
 import dev.housekeeper.testing.Specs;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,45 +24,27 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 /**
  * What the mart reconciler decides, pass by pass, against a scripted ClickHouse 26.7 that keeps a
  * small catalogue (which tables exist) so that the swap can be followed. The SQL itself is proven
  * against real servers in ReportMartIT, MartSqlOnChdbIT and ClusterIT.
  */
-class MartTransitionsTest {
+class MartTransitionsTest extends TransitionTest {
 
   static final String QUERY = "SELECT day, count() FROM shop.sales WHERE day >= {window_start} AND day < {window_end}"
       + " GROUP BY day";
   static final String MART = "`reports`.`daily`";
   static final String STAGING = "`reports`.`daily_hk_staging`";
 
-  static ReconcilerHarness harness;
   ReportMartReconciler reconciler;
-  FakeClickHouseClient clickhouse;
-  String ns;
   /** The tables the fake server holds (quoted database.table). */
   final Set<String> tables = ConcurrentHashMap.newKeySet();
 
-  @BeforeAll
-  static void startHarness() {
-    harness = ReconcilerHarness.start();
-  }
-
-  @AfterAll
-  static void stopHarness() {
-    harness.close();
-  }
-
   @BeforeEach
-  void freshNamespace(TestInfo test) {
-    ns = harness.freshNamespace(test);
-    clickhouse = harness.clickhouse();
+  void newReconciler() {
     reconciler = new ReportMartReconciler(harness.services(), Map.of());
   }
 

@@ -10,6 +10,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
+import dev.housekeeper.testing.TransitionTest;
 import dev.housekeeper.testing.Specs;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,11 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 /**
  * What the migration reconciler decides, pass by pass, against a scripted ClickHouse that keeps the
@@ -30,7 +28,7 @@ import org.junit.jupiter.api.TestInfo;
  * The SQL itself is proven against real servers in ClickHouseMigrationIT, MigrationSqlOnChdbIT and
  * ClusterIT.
  */
-class MigrationTransitionsTest {
+class MigrationTransitionsTest extends TransitionTest {
 
   static final String DB = "app";
   static final String IDENTITY = "operator-1";
@@ -39,27 +37,12 @@ class MigrationTransitionsTest {
   /** A claim on the lock withdrawn. */
   static final String RELEASE = "^INSERT INTO `app`.`housekeeper_locks`.*now\\(\\), now\\(\\), 1$";
 
-  static ReconcilerHarness harness;
   ClickHouseMigrationReconciler reconciler;
-  FakeClickHouseClient clickhouse;
-  String ns;
   /** The ledger's rows as the fake holds them, in seq order. */
   final List<Map<String, Object>> ledger = new CopyOnWriteArrayList<>();
 
-  @BeforeAll
-  static void startHarness() {
-    harness = ReconcilerHarness.start();
-  }
-
-  @AfterAll
-  static void stopHarness() {
-    harness.close();
-  }
-
   @BeforeEach
-  void freshNamespace(TestInfo test) {
-    ns = harness.freshNamespace(test);
-    clickhouse = harness.clickhouse();
+  void newReconciler() {
     ledger.clear();
     reconciler = new ClickHouseMigrationReconciler(harness.services(), IDENTITY);
   }

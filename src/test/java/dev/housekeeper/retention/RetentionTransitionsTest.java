@@ -11,6 +11,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
+import dev.housekeeper.testing.TransitionTest;
 import dev.housekeeper.testing.Specs;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import java.time.Duration;
@@ -19,11 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 /**
  * What the retention reconciler decides, pass by pass, against a scripted ClickHouse: a database
@@ -31,28 +29,13 @@ import org.junit.jupiter.api.TestInfo;
  * than a keep of 6 months on the harness's day (2026-06-01). The SQL itself is proven against real
  * servers in RetentionPolicyIT, RetentionSqlOnChdbIT and ClusterIT.
  */
-class RetentionTransitionsTest {
+class RetentionTransitionsTest extends TransitionTest {
 
-  static ReconcilerHarness harness;
   RetentionPolicyReconciler reconciler;
-  FakeClickHouseClient clickhouse;
-  String ns;
   int saidBefore;
 
-  @BeforeAll
-  static void startHarness() {
-    harness = ReconcilerHarness.start();
-  }
-
-  @AfterAll
-  static void stopHarness() {
-    harness.close();
-  }
-
   @BeforeEach
-  void freshNamespace(TestInfo test) {
-    ns = harness.freshNamespace(test);
-    clickhouse = harness.clickhouse();
+  void newReconciler() {
     reconciler = new RetentionPolicyReconciler(harness.services());
     saidBefore = harness.said().size();
   }
