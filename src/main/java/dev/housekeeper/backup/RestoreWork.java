@@ -88,9 +88,12 @@ record RestoreWork(ClickHouseClient client, ConnectionResolver.Resolved conn, Cl
             + "; restore them separately or narrow spec.tables");
       }
     }
-    if (seen.isEmpty()) {
-      throw new IOException("no table of backup " + manifest.backupId + " matches spec.tables; it holds "
-          + manifest.tables.stream().map(t -> t.database + "." + t.table).toList());
+    boolean objectSelected = manifest.objects.stream().anyMatch(o -> selected.test(RestoreObjects.asEntry(o)));
+    if (seen.isEmpty() && !objectSelected) {
+      throw new IOException("nothing in backup " + manifest.backupId + " matches spec.tables; it holds "
+          + manifest.tables.stream().filter(t -> t.innerOf == null).map(t -> t.database + "." + t.table).toList()
+          + (manifest.objects.isEmpty() ? "" : " and " + manifest.objects.stream().map(o -> o.kind + " " + o.database
+          + "." + o.name).toList()));
     }
   }
 }

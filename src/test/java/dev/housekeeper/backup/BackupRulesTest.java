@@ -124,4 +124,19 @@ class BackupRulesTest {
     assertThat(BackupValidation.problems(kinds)).singleElement().asString().contains("spec.scope.kinds")
         .contains("\"everything\"").contains("materializedView");
   }
+
+  @Test
+  void aBackupOfViewsAloneCanBeRestoredAndAScopeMatchingNothingNamesWhatItHolds() throws Exception {
+    Manifest m = new Manifest();
+    m.backupId = "views-1";
+    Manifest.ObjectEntry view = new Manifest.ObjectEntry();
+    view.kind = "view";
+    view.database = "shop";
+    view.name = "big";
+    m.objects.add(view);
+    RestoreWork.checkTargets(m, t -> true, t -> "restored");
+    java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+        () -> RestoreWork.checkTargets(m, t -> false, t -> "restored"));
+    assertThat(e.getMessage()).contains("nothing in backup views-1 matches").contains("view shop.big");
+  }
 }
