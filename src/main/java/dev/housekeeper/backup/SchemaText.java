@@ -1,6 +1,7 @@
 package dev.housekeeper.backup;
 
 import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.clickhouse.SqlLiterals;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -76,12 +77,7 @@ record SchemaText(String what, String database, String name, String rest) {
         : "");
     String moved = Pattern.compile("(?<![\\w.`])(?:" + names + ")\\.").matcher(rest)
         .replaceAll(Matcher.quoteReplacement(Identifiers.quote(to) + "."));
-    return Pattern.compile("(\\bDB\\s+)'" + Pattern.quote(literal(from)) + "'").matcher(moved)
-        .replaceAll(m -> Matcher.quoteReplacement(m.group(1) + "'" + literal(to) + "'"));
-  }
-
-  /** The text of a string literal's inside: backslash and quote escaped. */
-  private static String literal(String text) {
-    return text.replace("\\", "\\\\").replace("'", "\\'");
+    return Pattern.compile("(\\bDB\\s+)" + Pattern.quote(SqlLiterals.quoteString(from))).matcher(moved)
+        .replaceAll(m -> Matcher.quoteReplacement(m.group(1) + SqlLiterals.quoteString(to)));
   }
 }
