@@ -154,11 +154,17 @@ public final class BackupJob {
     if (cancelled) {
       throw new Failed("the backup was cancelled before it started", null, true, true);
     }
+    ServerObjects.Found server;
+    try {
+      server = new ServerObjects(client).read(scope == null ? List.of() : scope.kinds, serverVersion());
+    } catch (RuntimeException e) {
+      throw new Failed("reading the server's functions and access entities failed: " + e.getMessage(), e, true, false);
+    }
     Manifest manifest;
     if (ClickHouseBackupSpec.NATIVE.equals(plan.method())) {
-      manifest = runNative(nativeTables(found));
+      manifest = runNative(nativeTables(found), found, server);
     } else {
-      manifest = runLogical(found);
+      manifest = runLogical(found, server);
     }
     BackupRecord r = new BackupRecord();
     r.id = plan.backupId();
@@ -168,6 +174,9 @@ public final class BackupJob {
     r.endTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
     r.tables = (int) manifest.tables.stream().filter(t -> t.innerOf == null).count();
     r.objects = manifest.kinds();
+    List<String> notBackedUp = new ArrayList<>(skipped);
+    notBackedUp.addAll(server.notHeld());
+    r.notBackedUp = notBackedUp.isEmpty() ? null : notBackedUp;
     r.partitions = manifest.tables.stream().mapToInt(t -> t.partitions.size()).sum();
     r.rows = manifest.rows();
     r.rawBytes = manifest.rawBytes();
@@ -182,33 +191,40 @@ public final class BackupJob {
     return r;
   }
 
+  private String serverVersion() {
+    return client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
+  }
+
   /**
-   * The native method here backs up the MergeTree tables by name, as it always has; the rest of the
-   * database (views, materialized views and their inner tables, Log tables, dictionaries) is named
-   * in the skipped list, so that the status says what this backup does not hold.
+   * The tables the server backs up itself (the MergeTree tables, by name). The definitions of views,
+   * dictionaries and data-less tables and the server's objects are written beside them by
+   * Housekeeper; the data of materialized views' inner tables and of Log tables is not held, and is
+   * named in the skipped list, so that the status says what this backup does not hold.
    */
   private List<LogicalBackup.TableRef> nativeTables(BackupScope.Found found) {
     List<LogicalBackup.TableRef> tables = new ArrayList<>();
     for (LogicalBackup.TableRef t : found.tables()) {
-      if (found.innerOf().containsKey(t) || found.whole().contains(t)) {
-        skipped.add(t.database() + "." + t.table() + " (the native method backs up MergeTree tables only; use the"
-            + " logical method for the whole database)");
+      if (found.innerOf().containsKey(t)) {
+        skipped.add(t.database() + "." + t.table() + " (the data of materialized view " + found.innerOf().get(t)
+            + ": the native method here holds the view's definition only; use the logical method for its data)");
+      } else if (found.whole().contains(t)) {
+        skipped.add(t.database() + "." + t.table() + " (a table without partitions: the native method here backs up"
+            + " MergeTree tables only; use the logical method for its data)");
       } else {
         tables.add(t);
       }
     }
-    found.objects().forEach(o -> skipped.add(o.database() + "." + o.name() + " (" + o.kind() + ": the native"
-        + " method backs up MergeTree tables only; use the logical method for the whole database)"));
     return tables;
   }
 
-  private Manifest runLogical(BackupScope.Found found) throws Failed {
+  private Manifest runLogical(BackupScope.Found found, ServerObjects.Found server) throws Failed {
     var scope = plan.spec().scope;
     var compression = Compression.valueOf(plan.spec().compression == null ? "zstd" : plan.spec().compression.name());
     LogicalBackup backup = new LogicalBackup(client, store, compression, plan.encryption(), progress)
         .parallelism(plan.spec().parallelism == null ? 3 : plan.spec().parallelism)
         .statementTimeout(statementLimit())
         .partCountsExact(plan.partCountsExact())
+        .serverObjects(server)
         .shards(shards);
     var filter = scope == null ? null : scope.partitions;
     if (filter != null) {
@@ -228,7 +244,8 @@ public final class BackupJob {
     }
   }
 
-  private Manifest runNative(List<LogicalBackup.TableRef> tables) throws Failed {
+  private Manifest runNative(List<LogicalBackup.TableRef> tables, BackupScope.Found found, ServerObjects.Found server)
+      throws Failed {
     Sql sql;
     String destination;
     if (plan.storage().s3 != null) {
@@ -265,6 +282,12 @@ public final class BackupJob {
         serverBackupId = client.query(sql.withQueryId(qid)).get(0).string("id");
       }
       awaitServerBackup();
+      if (plan.encryption() != null) { // the server's files are its own; the definitions written here are sealed
+        manifest.encryption = Encryption.ALGORITHM;
+        manifest.keyId = plan.encryption().keyId();
+      }
+      new LogicalBackup(client, store, Compression.none, plan.encryption(), progress).definitions(plan.backupId(),
+          found, server, manifest);
       manifest.endTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
       try (ObjectStore.Upload upload = store.create(plan.backupId() + "/" + Manifest.FILE)) {
         upload.write(manifest.toJson());

@@ -82,7 +82,11 @@ public final class BackupScope {
     schemaOnlyTable,
     dictionary,
     view,
-    materializedView
+    materializedView,
+    /** A user-defined SQL function: the server's, not a database's; backed up unless kinds leaves it out. */
+    function,
+    /** Users, roles, grants, row policies, quotas, settings profiles: backed up only when kinds names this. */
+    accessEntity
   }
 
   /** Engines whose data is read whole by SELECT (they have no partitions). */
@@ -115,7 +119,9 @@ public final class BackupScope {
     List<LogicalBackup.TableRef> tables = all.tables().stream().filter(t -> all.innerOf().containsKey(t)
         ? kinds.contains(Kind.materializedView.name()) : kinds.contains(Kind.table.name())).toList();
     List<ObjectRef> objects = all.objects().stream().filter(o -> kinds.contains(o.kind().name())).toList();
-    if (tables.isEmpty() && objects.isEmpty()) {
+    boolean serverKinds = kinds.stream().anyMatch(k -> k.equals(Kind.function.name())
+        || k.equals(Kind.accessEntity.name()));
+    if (tables.isEmpty() && objects.isEmpty() && !serverKinds) {
       throw new UnknownTable("nothing of the kinds " + kinds + " in " + databases);
     }
     return new Found(tables, all.whole(), all.innerOf(), objects);

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -100,6 +101,14 @@ public final class LogicalBackup {
   }
 
   private Duration dataTimeout = dev.housekeeper.common.StatementTimeout.BACKUP;
+
+  /** The server's own objects (functions, access entities) to back up beside the databases' objects. */
+  LogicalBackup serverObjects(ServerObjects.Found server) {
+    this.server = server;
+    return this;
+  }
+
+  private ServerObjects.Found server;
 
   public LogicalBackup parallelism(int n) {
     this.parallelism = Math.max(1, n);
@@ -219,6 +228,7 @@ public final class LogicalBackup {
         checkCancelled();
         manifest.objects.add(object(backupId, o));
       }
+      serverObjects(backupId, server, manifest);
       checkCancelled();
       manifest.endTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
       try (ObjectStore.Upload upload = store.create(backupId + "/" + Manifest.FILE)) {
@@ -330,10 +340,55 @@ public final class LogicalBackup {
     entry.name = o.name();
     entry.engine = o.engine();
     entry.schemaKey = schemaKey(backupId, o.database(), o.name());
-    entry.schemaSha256 = upload(entry.schemaKey, showCreate(o.kind() == BackupScope.Kind.dictionary ? "DICTIONARY"
-        : "TABLE", o.database(), o.name()));
+    String ddl = showCreate(o.kind() == BackupScope.Kind.dictionary ? "DICTIONARY" : "TABLE", o.database(), o.name());
+    entry.schemaSha256 = upload(entry.schemaKey, ddl);
+    entry.dependsOn = ObjectDependencies.of(ddl, o.database(), o.name(), dependencyCandidates());
     return entry;
   }
+
+  /** What an object can depend on: the backed-up tables (not inner tables: they go with their view) and objects. */
+  private List<TableRef> dependencyCandidates() {
+    List<TableRef> out = new ArrayList<>(found.tables().stream().filter(t -> !found.innerOf().containsKey(t))
+        .toList());
+    found.objects().forEach(o -> out.add(new TableRef(o.database(), o.name())));
+    return out;
+  }
+
+  /**
+   * The definitions alone, for a backup whose data the server writes itself (the native method):
+   * the objects of the scope (views, dictionaries, data-less tables) and the server's objects, each
+   * to its own object, listed in the manifest.
+   */
+  void definitions(String backupId, BackupScope.Found scope, ServerObjects.Found server, Manifest manifest)
+      throws IOException {
+    this.found = scope;
+    for (BackupScope.ObjectRef o : scope.objects()) {
+      manifest.objects.add(object(backupId, o));
+    }
+    serverObjects(backupId, server, manifest);
+  }
+
+  /** User-defined functions and access entities: each one's statements, as a JSON array, in its own object. */
+  private void serverObjects(String backupId, ServerObjects.Found server, Manifest manifest) throws IOException {
+    if (server == null) {
+      return;
+    }
+    List<ServerObjects.Entity> all = new ArrayList<>(server.functions());
+    all.addAll(server.access());
+    for (ServerObjects.Entity e : all) {
+      checkCancelled();
+      Manifest.ObjectEntry entry = new Manifest.ObjectEntry();
+      entry.kind = e.kind();
+      entry.name = e.name();
+      entry.schemaKey = prefix(backupId) + "/server/" + e.kind() + "/" + ObjectKeys.segment(e.name()) + ".json"
+          + suffix();
+      entry.schemaSha256 = upload(entry.schemaKey, STATEMENTS.writeValueAsString(e.statements()));
+      manifest.server.add(entry);
+    }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper STATEMENTS =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   private String showCreate(String what, String database, String name) {
     return client.query(Sql.query("SHOW CREATE " + ("DICTIONARY".equals(what) ? "DICTIONARY" : "TABLE") + " ?",

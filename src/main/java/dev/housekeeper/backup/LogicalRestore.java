@@ -117,11 +117,34 @@ public final class LogicalRestore {
         client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
       }
     }
+    RestoreServerObjects server = new RestoreServerObjects(client, this);
+    results.addAll(server.functions(manifest, selected, mode)); // a column default or a view may call one
     for (Manifest.TableEntry t : chosen) {
       results.add(table(manifest, t, ddl.get(t), target.apply(t), t.table, mode));
     }
     // after the tables and their data, so that loading a view's source does not run the view a second time
     results.addAll(new RestoreObjects(client, this).run(manifest, objects, ddl, target, mode));
+    results.addAll(server.access(manifest, selected, mode)); // grants and row policies name the tables
+    return results;
+  }
+
+  /**
+   * Restores the definitions of a backup whose tables the server restored itself (the native
+   * method): the selected views, dictionaries and data-less tables, and the server's objects.
+   */
+  List<RestoreTable> definitions(Manifest manifest, Function<Manifest.TableEntry, String> target,
+      Predicate<Manifest.TableEntry> selected, Mode mode) throws IOException {
+    List<Manifest.TableEntry> objects = manifest.objects.stream().map(RestoreObjects::asEntry).filter(selected)
+        .toList();
+    Map<Manifest.TableEntry, String> ddl = new LinkedHashMap<>();
+    for (Manifest.TableEntry o : objects) {
+      ddl.put(o, reader.schema(manifest, o));
+      client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(target.apply(o))).idempotent(true));
+    }
+    RestoreServerObjects server = new RestoreServerObjects(client, this);
+    List<RestoreTable> results = new ArrayList<>(server.functions(manifest, selected, mode));
+    results.addAll(new RestoreObjects(client, this).run(manifest, objects, ddl, target, mode));
+    results.addAll(server.access(manifest, selected, mode));
     return results;
   }
 

@@ -40,6 +40,13 @@ public final class Manifest {
    * with its DDL. Restored after the tables, in the order listed.
    */
   public List<ObjectEntry> objects = new ArrayList<>();
+  /**
+   * Objects of the server rather than of a database (database null): user-defined functions (kind
+   * {@code function}), restored before the tables, and access entities (kinds {@code settingsProfile},
+   * {@code role}, {@code user}, {@code quota}, {@code rowPolicy}), restored after everything else.
+   * Each one's object holds a JSON array of the statements that make it (CREATE, then GRANTs).
+   */
+  public List<ObjectEntry> server = new ArrayList<>();
 
   /** One backed-up table. */
   @JsonIgnoreProperties(ignoreUnknown = true)
@@ -69,6 +76,11 @@ public final class Manifest {
     public String engine;
     public String schemaKey;
     public String schemaSha256;
+    /**
+     * The backed-up tables and objects ({@code database.name}) its DDL names: it is restored after
+     * them. Null in backups taken before dependencies were recorded (restored by retrying instead).
+     */
+    public List<String> dependsOn;
   }
 
   /** How many objects of each kind the backup holds (tables with data count as table). */
@@ -76,6 +88,7 @@ public final class Manifest {
     java.util.Map<String, Integer> out = new java.util.TreeMap<>();
     tables.stream().filter(t -> t.innerOf == null).forEach(t -> out.merge("table", 1, Integer::sum));
     objects.forEach(o -> out.merge(o.kind, 1, Integer::sum));
+    server.forEach(o -> out.merge(o.kind, 1, Integer::sum));
     return out;
   }
 

@@ -13,8 +13,9 @@ import java.util.function.Function;
 /**
  * Restores what a backup holds besides its tables' data, after the tables: data-less tables,
  * dictionaries, views and materialized views, each from its recorded DDL moved into the target
- * database; a materialized view's inner table then gets its data back. An object that fails because
- * another is not there yet (a view on a view) is tried again once the others are created.
+ * database, in the order of the dependencies the manifest records; a materialized view's inner table
+ * then gets its data back. An object that fails because another is not there yet (a view on a view
+ * in a backup without recorded dependencies) is tried again once the others are created.
  */
 final class RestoreObjects {
 
@@ -49,7 +50,9 @@ final class RestoreObjects {
   List<RestoreTable> run(Manifest manifest, List<Manifest.TableEntry> objects, Map<Manifest.TableEntry, String> ddl,
       Function<Manifest.TableEntry, String> target, LogicalRestore.Mode mode) {
     Map<Manifest.TableEntry, RestoreTable> done = new LinkedHashMap<>();
-    List<Manifest.TableEntry> pending = new ArrayList<>(objects);
+    // in the order of the recorded dependencies; what is still out of order (older backups) is retried below
+    List<Manifest.TableEntry> pending = ObjectDependencies.ordered(objects, o -> o.database + "." + o.table,
+        o -> ((ObjectAsTable) o).object.dependsOn);
     while (!pending.isEmpty()) {
       List<Manifest.TableEntry> failed = new ArrayList<>();
       for (Manifest.TableEntry o : pending) {

@@ -48,7 +48,9 @@ record RestoreWork(ClickHouseClient client, ConnectionResolver.Resolved conn, Cl
         var nativeRestore = new NativeRestore(client, source.storage(), opened.credentials(), manifest, limit,
             progress, resume);
         started.accept(nativeRestore);
-        return new Result(source.backupId(), "native", nativeRestore.run(selected, target, mode));
+        List<RestoreTable> tables = new ArrayList<>(nativeRestore.run(selected, target, mode));
+        tables.addAll(restore.definitions(manifest, target, selected, mode)); // written beside the server's files
+        return new Result(source.backupId(), "native", tables);
       }
       if (manifest.tables.stream().anyMatch(t -> t.shard != null)) {
         return new Result(source.backupId(), "logical", onCluster(restore, manifest, target, selected, mode));

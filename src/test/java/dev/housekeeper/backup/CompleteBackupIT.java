@@ -1,6 +1,7 @@
 package dev.housekeeper.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.housekeeper.backup.storage.FileObjectStore;
@@ -103,21 +104,47 @@ class CompleteBackupIT {
     String dst = "cb_dst";
     createSource(s, src);
     s.sql().apply("DROP DATABASE IF EXISTS " + dst);
+    if (s.modern()) { // a user-defined function (the server's, not the database's) and a view that calls it
+      run(s, "DROP FUNCTION IF EXISTS cb_double;\n"
+          + "CREATE FUNCTION cb_double AS (x) -> x * 2;\n"
+          + "CREATE VIEW " + src + ".doubled AS SELECT sum(cb_double(amount)) AS a FROM " + src + ".orders");
+    }
     Path dir = Files.createTempDirectory("hk-complete-");
     try (ClickHouseClient client = new HttpClickHouseClient(ClientConfig.of(List.of(s.httpUrl()),
         ClickHouseServer.USER, ClickHouseServer.PASSWORD).withTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(120)));
         FileObjectStore store = new FileObjectStore(dir)) {
       List<String> skipped = new ArrayList<>();
       BackupScope.Found found = BackupScope.resolve(client, List.of(src), List.of(), skipped);
-      Manifest m = new LogicalBackup(client, store, Compression.zstd, p -> { }).run("complete-1", found, false);
+      ServerObjects.Found server = new ServerObjects(client).read(List.of(), s.modern() ? "26.7" : "18.16");
+      Manifest m = new LogicalBackup(client, store, Compression.zstd, p -> { }).serverObjects(server)
+          .run("complete-1", found, false);
 
       Map<String, Integer> expected = new TreeMap<>(Map.of("table", 4, "schemaOnlyTable", 1, "view", 3,
           "materializedView", 2));
       if (s.modern()) {
         expected.put("dictionary", 1);
+        expected.put("view", 4);
+        expected.put("function", 1);
+      } else {
+        assertThat(server.notHeld()).contains("user-defined functions: ClickHouse 18.16 has none (CREATE FUNCTION"
+            + " came in 21.10)");
       }
       assertEquals(expected, m.kinds(), "objects by kind; skipped: " + skipped);
       assertThat(skipped).isEmpty();
+      // each object records what it reads and writes, and the restore creates it after them
+      Map<String, List<String>> deps = new TreeMap<>();
+      m.objects.forEach(o -> deps.put(o.name, o.dependsOn));
+      assertEquals(List.of(src + ".orders"), deps.get("big"));
+      assertEquals(List.of(src + ".big"), deps.get("a_on_big"));
+      assertEquals(List.of(src + ".orders"), deps.get("daily"));
+      assertThat(deps.get("counter")).containsExactlyInAnyOrder(src + ".orders", src + ".totals");
+      assertEquals(List.of(src + ".odd `name' \\ имя"), deps.get("вид"));
+      assertEquals(List.of(), deps.get("sink"));
+      if (s.modern()) {
+        assertEquals(List.of(src + ".orders"), deps.get("amounts"), "a dictionary's ClickHouse source");
+        // the function comes back from the backup, not from the server it never left
+        s.sql().apply("DROP FUNCTION cb_double");
+      }
       assertThat(m.tables).filteredOn(t -> "daily".equals(t.innerOf)).singleElement()
           .satisfies(t -> assertThat(t.table).startsWith(".inner"));
 
@@ -144,6 +171,10 @@ class CompleteBackupIT {
         s.sql().apply("SELECT count(), sum(cityHash64(k, v)) FROM " + dst + "." + ODD));
     assertEquals("50", s.sql().apply("SELECT n FROM " + dst + "." + Identifiers.quote("вид")));
     if (s.modern()) {
+      assertEquals("CREATE FUNCTION cb_double AS x -> (x * 2)", s.sql().apply("SELECT create_query FROM"
+          + " system.functions WHERE name = 'cb_double'"));
+      assertEquals(s.sql().apply("SELECT a FROM " + src + ".doubled"), s.sql().apply("SELECT a FROM " + dst
+          + ".doubled"));
       assertEquals(s.sql().apply("SELECT dictGet('" + src + ".amounts', 'amount', toUInt64(42))"),
           s.sql().apply("SELECT dictGet('" + dst + ".amounts', 'amount', toUInt64(42))"));
     }
@@ -178,6 +209,35 @@ class CompleteBackupIT {
       assertThat(tables.objects()).isEmpty();
       assertThat(tables.tables()).extracting(LogicalBackup.TableRef::table).containsExactlyInAnyOrder("orders",
           "events_log", "totals", "odd `name' \\ имя");
+    }
+  }
+
+  /**
+   * Access entities are backed up only when asked for; a server without access control by SQL
+   * (18.16) says so in words, and one whose user may not read them fails the backup with what grant
+   * is missing (the chDB server's user has none of the SHOW grants).
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("servers")
+  void accessEntitiesAreSaidInWordsWhereTheServerCannotGiveThem(Server s) throws Exception {
+    try (ClickHouseClient client = new HttpClickHouseClient(ClientConfig.of(List.of(s.httpUrl()),
+        ClickHouseServer.USER, ClickHouseServer.PASSWORD))) {
+      ServerObjects objects = new ServerObjects(client);
+      assertThat(objects.read(List.of("table"), "x").notHeld()).contains("access entities: not asked for (add"
+          + " accessEntity to spec.scope.kinds to back up users, roles, grants, row policies, quotas and settings"
+          + " profiles)");
+      if (s.modern()) {
+        assertThatThrownBy(() -> objects.read(List.of("accessEntity"), "26.7"))
+            .hasMessageContaining("spec.scope.kinds asks for access entities, but the connection's user may not"
+                + " read them").hasMessageContaining("SHOW USERS");
+      } else {
+        ServerObjects.Found found = objects.read(List.of("accessEntity"), "18.16");
+        assertThat(found.access()).isEmpty();
+        assertThat(found.functions()).isEmpty();
+        assertThat(found.notHeld()).containsExactly("access entities: ClickHouse 18.16 has no access control by SQL"
+            + " (its users are defined in its configuration files, which a backup of the server's SQL objects does"
+            + " not hold)");
+      }
     }
   }
 }

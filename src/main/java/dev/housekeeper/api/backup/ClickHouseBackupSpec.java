@@ -91,7 +91,9 @@ public class ClickHouseBackupSpec {
     public List<String> tables = new ArrayList<>();
 
     @JsonPropertyDescription("Kinds of objects to back up: table (with its data), schemaOnlyTable (Distributed, Null,"
-        + " Set ...), view, materializedView (with its inner table's data), dictionary. Default: every kind.")
+        + " Set ...), view, materializedView (with its inner table's data), dictionary, function (the server's"
+        + " user-defined SQL functions), accessEntity (users, roles, grants, row policies, quotas, settings profiles"
+        + " created by SQL; only when named here). Default: every kind but accessEntity.")
     public List<String> kinds = new ArrayList<>();
 
     @JsonPropertyDescription("Which partitions of each table to back up. Default: all.")

@@ -82,8 +82,13 @@ public class ClickHouseBackupStatus extends RunStatus {
     @JsonPropertyDescription("Tables backed up.")
     public Integer tables;
     @JsonPropertyDescription("Objects backed up, by kind: table (with its data), schemaOnlyTable (Distributed, Null,"
-        + " Set ...: DDL only), view, materializedView (its inner table's data too), dictionary.")
+        + " Set ...: DDL only), view, materializedView (its inner table's data too), dictionary, function, and the"
+        + " access entities settingsProfile, role, user, quota, rowPolicy.")
     public java.util.Map<String, Integer> objects;
+    @JsonPropertyDescription("What this backup does not hold, in words: objects the method leaves out, and what the"
+        + " server has none of (user-defined functions before 21.10, access control by SQL on 18.16) or was not asked"
+        + " for (access entities unless spec.scope.kinds names accessEntity).")
+    public List<String> notBackedUp;
     @JsonPropertyDescription("Partitions backed up.")
     public Integer partitions;
     @JsonPropertyDescription("Rows backed up.")
