@@ -369,6 +369,63 @@ class ModernServerIT {
     }
   }
 
+  /**
+   * A native backup of a database holds its views, its materialized view and the server's function
+   * beside the server's own files, says in status what it does not hold, and its restore into
+   * another database brings them back reading the restored tables.
+   */
+  @Test
+  void aNativeBackupHoldsViewsAndFunctionsAndTheRestoredViewsReadTheRestoredTables() {
+    database("modern_views", "Atomic");
+    ch.sql("CREATE TABLE modern_views.orders (d Date, id UInt64, amount UInt32) ENGINE = MergeTree"
+        + " PARTITION BY toYYYYMM(d) ORDER BY id");
+    ch.sql("CREATE TABLE modern_views.totals (d Date, n UInt64) ENGINE = SummingMergeTree ORDER BY d");
+    ch.sql("CREATE MATERIALIZED VIEW modern_views.counter TO modern_views.totals AS SELECT d, count() AS n"
+        + " FROM modern_views.orders GROUP BY d");
+    ch.sql("DROP FUNCTION IF EXISTS modern_triple");
+    ch.sql("CREATE FUNCTION modern_triple AS (x) -> x * 3");
+    ch.sql("CREATE VIEW modern_views.tripled AS SELECT sum(modern_triple(amount)) AS a FROM modern_views.orders");
+    ch.sql("INSERT INTO modern_views.orders SELECT toDate('2024-01-01') + number % 60, number, number % 1000"
+        + " FROM numbers(20000)");
+    ClickHouseBackup b = backup("native-views", Specs.s3(s3.endpoint(), "modern", "native-views"), null,
+        "modern_views");
+    ClickHouseBackupStatus.BackupRecord r = b.getStatus().lastSuccessful;
+    assertEquals("native", r.method);
+    assertEquals(Map.of("table", 2, "view", 1, "materializedView", 1, "function", 1), r.objects);
+    assertThat(r.notBackedUp).containsExactly("access entities: not asked for (add accessEntity to"
+        + " spec.scope.kinds to back up users, roles, grants, row policies, quotas and settings profiles)");
+    ch.sql("DROP FUNCTION modern_triple"); // it comes back from the backup
+
+    ClickHouseRestore restored = restore("native-views-restored", "native-views", "modern_views_to");
+    assertEquals(ClickHouseRestoreStatus.Phase.Succeeded, restored.getStatus().phase,
+        () -> Serialization.asJson(restored.getStatus()));
+    assertEquals(fingerprint("modern_views.orders"), fingerprint("modern_views_to.orders"));
+    assertEquals(fingerprint("modern_views.totals"), fingerprint("modern_views_to.totals"));
+    assertEquals(ch.sql("SELECT a FROM modern_views.tripled"), ch.sql("SELECT a FROM modern_views_to.tripled"));
+    assertThat(restored.getStatus().tables).extracting(t -> t.source + "=" + t.outcome).contains(
+        "function modern_triple=Restored", "modern_views.tripled=Restored", "modern_views.counter=Restored");
+    // a row into the restored source reaches the restored totals, not the original's
+    String totals = ch.sql("SELECT sum(n) FROM modern_views.totals");
+    ch.sql("INSERT INTO modern_views_to.orders VALUES ('2024-01-01', 99999, 5)");
+    assertEquals(totals, ch.sql("SELECT sum(n) FROM modern_views.totals"));
+    assertEquals(Long.parseLong(totals) + 1, ch.sqlLong("SELECT sum(n) FROM modern_views_to.totals"));
+  }
+
+  /** Access entities asked for from a user who may not read them: the backup fails saying which grant is missing. */
+  @Test
+  void accessEntitiesAskedForWithoutTheGrantToReadThemFailTheBackupInWords() throws Exception {
+    backupSource();
+    ClickHouseBackupSpec spec = Specs.backupSpec(Specs.s3(s3.endpoint(), "modern", "access"), "modern_src");
+    spec.scope.kinds = List.of("table", "accessEntity");
+    harness.client().resource(Specs.backup(NS, "access", spec)).create();
+    ClickHouseBackup failed = awaitStatus(ClickHouseBackup.class, "access", x -> x.getStatus() != null
+        && x.getStatus().backups.stream().anyMatch(rec -> "Failed".equals(rec.outcome)));
+    assertThat(failed.getStatus().backups.get(0).message).contains("spec.scope.kinds asks for access entities, but"
+        + " the connection's user may not read them").contains("SHOW USERS");
+    assertThat(bucket.list("access/")).isEmpty(); // nothing of the failed backup is left in storage
+    harness.client().resource(failed).delete();
+  }
+
   @Test
   void autoPicksNativeToADiskAndTheRestoreIsIdenticalPerPartition() {
     bigSource(); // 3,000,000 rows
