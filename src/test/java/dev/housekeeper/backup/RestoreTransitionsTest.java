@@ -380,12 +380,12 @@ class RestoreTransitionsTest extends TransitionTest {
   void clusterRestoreMovesTheReplicationPathToTheTargetDatabase() {
     String body = "(`id` UInt64) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/shop/orders',"
         + " '{replica}') ORDER BY id";
-    assertThat(RestoreOnCluster.retargetReplicationPath(body, "shop", "restored"))
+    assertThat(RestoreTargets.movePath(body, "shop", "orders", "restored", "orders"))
         .contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/restored/orders', '{replica}')");
-    assertThat(RestoreOnCluster.retargetReplicationPath(body.replace("/shop/", "/"), "shop", "restored"))
+    assertThat(RestoreTargets.movePath(body.replace("/shop/", "/"), "shop", "orders", "restored", "orders"))
         .as("a path that does not name the database gets it appended")
         .contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/orders/restored', '{replica}')");
-    assertThat(RestoreOnCluster.retargetReplicationPath(body, "shop", "shop")).isEqualTo(body);
+    assertThat(RestoreTargets.movePath(body, "shop", "orders", "shop", "orders")).isEqualTo(body);
     assertThat(LogicalRestore.body("CREATE TABLE shop.orders " + body)).isEqualTo(body);
     assertThat(LogicalRestore.body("CREATE VIEW shop.v AS SELECT 1")).isNull();
   }
