@@ -228,9 +228,13 @@ final class RestoreTargets {
       if (tableMapping.containsKey(t.database + "." + t.table)) {
         renamed.put(t.database + "." + t.table, target(t).qualified());
       }
-      int kept = partitions(t).size();
-      chosen += kept;
-      skipped += t.partitions.size() - kept;
+    }
+    for (Manifest.TableEntry t : manifest.tables) { // with the inner tables of views, whose data is restored too
+      if (inScope(t)) {
+        int kept = partitions(t).size();
+        chosen += kept;
+        skipped += t.partitions.size() - kept;
+      }
     }
     applied.databaseMapping = dbs.isEmpty() ? null : dbs;
     applied.tableMapping = renamed.isEmpty() ? null : renamed;
