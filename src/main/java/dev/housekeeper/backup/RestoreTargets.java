@@ -122,13 +122,23 @@ final class RestoreTargets {
     return t.partitions.stream().filter(p -> keeps(p.partitionId)).toList();
   }
 
+  /**
+   * Whether the filter keeps the partition. A table without partitions has the one id {@code all},
+   * which a filter keeps only when its ids name it (a range is of partition keys).
+   */
   private boolean keeps(String id) {
     if (partitions == null) {
       return true;
     }
+    if (WHOLE.equals(id)) {
+      return partitions.ids != null && partitions.ids.contains(WHOLE);
+    }
     return BackupScope.partitions(partitions.ids, partitions.from, partitions.to, null).apply(List.of(id))
         .size() == 1;
   }
+
+  /** The partition id of a table without partitions (and of a table read whole). */
+  private static final String WHOLE = "all";
 
   boolean schemaOnly() {
     return schemaOnly;

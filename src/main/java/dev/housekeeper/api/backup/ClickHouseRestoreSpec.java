@@ -70,8 +70,9 @@ public class ClickHouseRestoreSpec {
   public Map<String, String> databaseMapping;
 
   @JsonPropertyDescription("Which partitions of each table to restore, by partition id (system.parts.partition_id):"
-      + " ids, and/or a from/to range. A table read whole (Log, Memory ...) has the one partition id all. Default:"
-      + " every partition in the backup. Shown per table in status (partitions, partitionsSkipped).")
+      + " ids, and/or a from/to range. A table without partitions (and one read whole: Log, Memory ...) has the one"
+      + " partition id all, which a filter keeps only when ids names it. Default: every partition in the backup."
+      + " Shown per table in status (partitions, partitionsSkipped).")
   public Partitions partitions;
 
   @JsonPropertyDescription("Create the tables, views, materialized views and dictionaries without loading any data."
