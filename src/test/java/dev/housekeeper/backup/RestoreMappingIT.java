@@ -177,33 +177,39 @@ class RestoreMappingIT {
     fresh(s, dst);
     ClickHouseRestoreStatus status = restore(s, "mapped", spec -> {
       spec.databaseMapping = Map.of(src, dst);
-      spec.tableMapping = Map.of(src + ".orders", dst + ".orders2", src + ".customers", "customers_r");
+      spec.tableMapping = Map.of(src + ".orders", dst + ".orders2", src + ".customers", "customers_r",
+          src + ".daily", "daily2");
     });
     assertEquals(Phase.Succeeded, status.phase, () -> Serialization.asJson(status));
     assertEquals(fingerprint(s, src + ".orders", ORDERS), fingerprint(s, dst + ".orders2", ORDERS));
     assertEquals(s.sql().apply("SELECT count(), sum(cityHash64(id, name)) FROM " + src + ".customers"),
         s.sql().apply("SELECT count(), sum(cityHash64(id, name)) FROM " + dst + ".customers_r"));
     assertEquals("0", s.sql().apply("SELECT count() FROM system.tables WHERE database = '" + dst + "' AND name IN"
-        + " ('orders', 'customers')"), "nothing under the old names");
+        + " ('orders', 'customers', 'daily')"), "nothing under the old names");
     // the view and the materialized view read the renamed table in the new database
     assertThat(s.sql().apply("SHOW CREATE TABLE " + dst + ".big")).contains("orders2").contains(dst)
         .doesNotContain(src + ".");
     assertEquals(s.sql().apply("SELECT count(), sum(amount) FROM " + src + ".big"),
         s.sql().apply("SELECT count(), sum(amount) FROM " + dst + ".big"));
-    String daily = "SELECT d, sum(total) FROM %s.daily GROUP BY d ORDER BY d";
-    assertEquals(s.sql().apply(daily.formatted(src)), s.sql().apply(daily.formatted(dst)));
+    // the materialized view, renamed too, has its data in its own new inner table
+    String daily = "SELECT d, sum(total) FROM %s GROUP BY d ORDER BY d";
+    assertEquals(s.sql().apply(daily.formatted(src + ".daily")), s.sql().apply(daily.formatted(dst + ".daily2")));
     String before = s.sql().apply("SELECT sum(total) FROM " + src + ".daily");
     s.sql().apply("INSERT INTO " + dst + ".orders2 VALUES ('2026-01-01', 99999, 1000)");
     assertEquals(Long.parseLong(before) + 1000, Long.parseLong(s.sql().apply("SELECT sum(total) FROM " + dst
-        + ".daily")), "a row into the renamed table reaches the restored view");
+        + ".daily2")), "a row into the renamed table reaches the restored view");
     assertEquals(before, s.sql().apply("SELECT sum(total) FROM " + src + ".daily"), "and not the original");
     if (s.modern()) {
       assertThat(s.sql().apply("SHOW CREATE DICTIONARY " + dst + ".names")).contains("customers_r").contains(dst);
       assertEquals("c42", s.sql().apply("SELECT dictGet('" + dst + ".names', 'name', toUInt64(42))"));
     }
     assertEquals(Map.of(src, dst), status.applied.databaseMapping);
-    assertEquals(Map.of(src + ".orders", dst + ".orders2", src + ".customers", dst + ".customers_r"),
-        status.applied.tableMapping);
+    assertEquals(Map.of(src + ".orders", dst + ".orders2", src + ".customers", dst + ".customers_r",
+        src + ".daily", dst + ".daily2"), status.applied.tableMapping);
+    assertThat(table(status, src + ".daily")).satisfies(t -> {
+      assertEquals(dst + ".daily2", t.target);
+      assertEquals(3, t.partitions);
+    });
     assertThat(table(status, src + ".orders")).satisfies(t -> {
       assertEquals(dst + ".orders2", t.target);
       assertEquals(Boolean.FALSE, t.targetExisted);
