@@ -282,12 +282,7 @@ public final class BackupJob {
         serverBackupId = client.query(sql.withQueryId(qid)).get(0).string("id");
       }
       awaitServerBackup();
-      if (plan.encryption() != null) { // the server's files are its own; the definitions written here are sealed
-        manifest.encryption = Encryption.ALGORITHM;
-        manifest.keyId = plan.encryption().keyId();
-      }
-      new LogicalBackup(client, store, Compression.none, plan.encryption(), progress).definitions(plan.backupId(),
-          found, server, manifest);
+      definitions(manifest, found, server);
       manifest.endTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
       try (ObjectStore.Upload upload = store.create(plan.backupId() + "/" + Manifest.FILE)) {
         upload.write(manifest.toJson());
@@ -306,6 +301,16 @@ public final class BackupJob {
     } finally {
       nativeQuery = null;
     }
+  }
+
+  /** Beside the server's files: the definitions of the scope's other objects and the server's objects. */
+  private void definitions(Manifest manifest, BackupScope.Found found, ServerObjects.Found server) throws IOException {
+    if (plan.encryption() != null) { // the server's files are its own; the definitions written here are sealed
+      manifest.encryption = Encryption.ALGORITHM;
+      manifest.keyId = plan.encryption().keyId();
+    }
+    new LogicalBackup(client, store, Compression.none, plan.encryption(), progress).definitions(plan.backupId(), found,
+        server, manifest);
   }
 
   private Manifest.TableEntry nativeEntry(LogicalBackup.TableRef t) {

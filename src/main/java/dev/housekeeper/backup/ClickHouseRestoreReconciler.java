@@ -189,6 +189,7 @@ public class ClickHouseRestoreReconciler
     status.tables = new ArrayList<>(kept);
     status.rows = null;
     status.tablesRestored = null;
+    status.applied = null;
     return new HashSet<>(kept.stream().map(t -> t.source).toList());
   }
 

@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -87,21 +86,20 @@ public final class LogicalRestore {
   public List<RestoreTable> run(String backupId, String targetDatabase, Set<String> tables, Mode mode)
       throws IOException {
     Identifiers.quote(targetDatabase);
-    return run(manifest(backupId), t -> targetDatabase,
-        t -> tables == null || tables.isEmpty() || tables.contains(t.table), mode);
+    Manifest manifest = manifest(backupId);
+    return run(manifest, RestoreTargets.into(manifest, targetDatabase, tables), mode);
   }
 
   /**
-   * Restores the selected tables of a complete backup, each into the database {@code target}
-   * names. Before any table is touched, every selected schema object is read, checked and
-   * decrypted, so that a wrong key or a corrupt schema changes nothing.
+   * Restores the selected tables of a complete backup, each where {@code targets} says. Before any
+   * table is touched, every selected schema object is read, checked and decrypted, so that a wrong key
+   * or a corrupt schema changes nothing.
    */
-  public List<RestoreTable> run(Manifest manifest, Function<Manifest.TableEntry, String> target,
-      Predicate<Manifest.TableEntry> selected, Mode mode) throws IOException {
-    List<Manifest.TableEntry> chosen = manifest.tables.stream().filter(t -> t.innerOf == null).filter(selected)
-        .toList();
-    List<Manifest.TableEntry> objects = manifest.objects.stream().map(RestoreObjects::asEntry).filter(selected)
-        .toList();
+  List<RestoreTable> run(Manifest manifest, RestoreTargets targets, Mode mode) throws IOException {
+    List<Manifest.TableEntry> chosen = manifest.tables.stream().filter(t -> t.innerOf == null)
+        .filter(targets::selected).toList();
+    List<Manifest.TableEntry> objects = manifest.objects.stream().map(RestoreObjects::asEntry)
+        .filter(targets::selected).toList();
     Map<Manifest.TableEntry, String> ddl = new LinkedHashMap<>();
     for (Manifest.TableEntry t : chosen) {
       ddl.put(t, reader.schema(manifest, t));
@@ -112,19 +110,20 @@ public final class LogicalRestore {
     List<RestoreTable> results = new ArrayList<>();
     Set<String> created = new HashSet<>();
     for (Manifest.TableEntry t : ddl.keySet()) {
-      String db = target.apply(t);
-      if (created.add(db)) {
+      String db = targets.target(t).database();
+      if (!targets.dataOnly() && created.add(db)) { // dataOnly creates nothing
         client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
       }
     }
     RestoreServerObjects server = new RestoreServerObjects(client, this);
-    results.addAll(server.functions(manifest, selected, mode)); // a column default or a view may call one
+    Predicate<Manifest.TableEntry> serverObjects = t -> !targets.dataOnly() && targets.selected(t);
+    results.addAll(server.functions(manifest, serverObjects, mode)); // a column default or a view may call one
     for (Manifest.TableEntry t : chosen) {
-      results.add(table(manifest, t, ddl.get(t), target.apply(t), t.table, mode));
+      results.add(table(manifest, t, ddl.get(t), targets.target(t), mode, targets));
     }
     // after the tables and their data, so that loading a view's source does not run the view a second time
-    results.addAll(new RestoreObjects(client, this).run(manifest, objects, ddl, target, mode));
-    results.addAll(server.access(manifest, selected, mode)); // grants and row policies name the tables
+    results.addAll(new RestoreObjects(client, this).run(manifest, objects, ddl, targets, mode));
+    results.addAll(server.access(manifest, serverObjects, mode)); // grants and row policies name the tables
     return results;
   }
 
@@ -132,19 +131,20 @@ public final class LogicalRestore {
    * Restores the definitions of a backup whose tables the server restored itself (the native
    * method): the selected views, dictionaries and data-less tables, and the server's objects.
    */
-  List<RestoreTable> definitions(Manifest manifest, Function<Manifest.TableEntry, String> target,
-      Predicate<Manifest.TableEntry> selected, Mode mode) throws IOException {
-    List<Manifest.TableEntry> objects = manifest.objects.stream().map(RestoreObjects::asEntry).filter(selected)
-        .toList();
+  List<RestoreTable> definitions(Manifest manifest, RestoreTargets targets, Mode mode) throws IOException {
+    List<Manifest.TableEntry> objects = manifest.objects.stream().map(RestoreObjects::asEntry)
+        .filter(targets::selected).toList();
     Map<Manifest.TableEntry, String> ddl = new LinkedHashMap<>();
     for (Manifest.TableEntry o : objects) {
       ddl.put(o, reader.schema(manifest, o));
-      client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(target.apply(o))).idempotent(true));
+      client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(targets.target(o).database()))
+          .idempotent(true));
     }
     RestoreServerObjects server = new RestoreServerObjects(client, this);
-    List<RestoreTable> results = new ArrayList<>(server.functions(manifest, selected, mode));
-    results.addAll(new RestoreObjects(client, this).run(manifest, objects, ddl, target, mode));
-    results.addAll(server.access(manifest, selected, mode));
+    Predicate<Manifest.TableEntry> serverObjects = t -> !targets.dataOnly() && targets.selected(t);
+    List<RestoreTable> results = new ArrayList<>(server.functions(manifest, serverObjects, mode));
+    results.addAll(new RestoreObjects(client, this).run(manifest, objects, ddl, targets, mode));
+    results.addAll(server.access(manifest, serverObjects, mode));
     return results;
   }
 
@@ -154,11 +154,10 @@ public final class LogicalRestore {
    * @param shards a client per shard (failing over among its replicas)
    * @param replicas clients for each reachable replica, per shard, for the checks
    */
-  public List<RestoreTable> runOnCluster(Manifest manifest, Function<Manifest.TableEntry, String> target,
-      Predicate<Manifest.TableEntry> selected, Mode mode, String cluster, Map<Integer, ClickHouseClient> shards,
-      Map<Integer, List<ClickHouseClient>> replicas) throws IOException {
+  List<RestoreTable> runOnCluster(Manifest manifest, RestoreTargets targets, Mode mode, String cluster,
+      Map<Integer, ClickHouseClient> shards, Map<Integer, List<ClickHouseClient>> replicas) throws IOException {
     return new RestoreOnCluster(client, reader, progress, dataTimeout, cluster, shards, replicas)
-        .run(manifest, target, selected, mode);
+        .run(manifest, targets, mode);
   }
 
   /** What follows {@code CREATE TABLE db.table} in a recorded CREATE statement; null when it does not start so. */
@@ -168,13 +167,26 @@ public final class LogicalRestore {
   }
 
   /**
-   * Restores one table's schema and data into {@code db.name} (a materialized view's inner table is
-   * restored into the new view's own inner table, which exists by then).
+   * Restores one table's schema and its selected partitions into {@code to} (a materialized view's
+   * inner table is restored into the new view's own inner table, which exists by then), and says
+   * whether {@code to} existed and how many partitions were left out.
    */
-  RestoreTable table(Manifest manifest, Manifest.TableEntry t, String ddl, String db, String name, Mode mode) {
+  RestoreTable table(Manifest manifest, Manifest.TableEntry t, String ddl, RestoreTargets.Target to, Mode mode,
+      RestoreTargets targets) {
+    boolean exists = client.tableExists(to.database(), to.table());
+    List<Manifest.PartitionEntry> partitions = targets.partitions(t);
+    return into(manifest, t, ddl, to, exists, mode, partitions, targets.dataOnly())
+        .found(exists, t.partitions.size() - partitions.size());
+  }
+
+  private RestoreTable into(Manifest manifest, Manifest.TableEntry t, String ddl, RestoreTargets.Target to,
+      boolean exists, Mode mode, List<Manifest.PartitionEntry> partitions, boolean dataOnly) {
     String source = t.database + "." + t.table;
-    String dest = db + "." + name;
-    boolean exists = client.tableExists(db, name);
+    String dest = to.qualified();
+    if (!exists && dataOnly) {
+      return RestoreTable.failed(source, dest, "table " + dest + " does not exist; dataOnly loads data into existing"
+          + " tables only: create it, or restore without dataOnly", false);
+    }
     if (exists && mode == Mode.failIfExists) {
       return RestoreTable.failed(source, dest, "table " + dest + " exists and mode is failIfExists; nothing was"
           + " changed", false);
@@ -186,17 +198,24 @@ public final class LogicalRestore {
       return RestoreTable.skipped(source, dest, "table exists, and its data (read whole: it has no partitions) is not"
           + " replaced into an existing table");
     }
-    String staging = staging(name);
+    if (exists && partitions.isEmpty()) {
+      return RestoreTable.skipped(source, dest, "table exists, and no partition of it is to be restored"
+          + " (spec.partitions or schemaOnly)");
+    }
+    String staging = staging(to.table());
+    String db = to.database();
     try {
       String body = body(ddl);
       if (body == null) {
         throw new IOException("the schema of " + source + " does not start with CREATE TABLE db.table");
       }
+      body = exists ? RestoreTargets.stagingPath(body, t.database, t.table, to, staging)
+          : RestoreTargets.movePath(body, t.database, t.table, db, to.table());
       client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(db, staging)).idempotent(true));
       client.execute(Sql.command("CREATE TABLE ? ?", Sql.table(db, staging), Sql.serverDdl(body)));
-      long rows = RestoreLoads.runAll(loads(manifest, t, db, staging), parallelism);
-      swapIn(t, db, name, staging, exists);
-      return RestoreTable.restored(source, dest, rows, t.partitions.size());
+      long rows = RestoreLoads.runAll(loads(manifest, t, partitions, db, staging), parallelism);
+      swapIn(partitions, db, to.table(), staging, exists);
+      return RestoreTable.restored(source, dest, rows, partitions.size());
     } catch (IOException | ClickHouseException e) {
       try {
         client.execute(Sql.command("DROP TABLE IF EXISTS ?", Sql.table(db, staging)).idempotent(true));
@@ -213,10 +232,11 @@ public final class LogicalRestore {
   }
 
   /** One load per partition into the staging table, each checking the rows it loaded against the manifest. */
-  private List<Callable<Long>> loads(Manifest manifest, Manifest.TableEntry t, String db, String staging) {
+  private List<Callable<Long>> loads(Manifest manifest, Manifest.TableEntry t, List<Manifest.PartitionEntry> parts,
+      String db, String staging) {
     String source = t.database + "." + t.table;
     List<Callable<Long>> loads = new ArrayList<>();
-    for (Manifest.PartitionEntry p : t.partitions) {
+    for (Manifest.PartitionEntry p : parts) {
       loads.add(() -> {
         progress.accept("restoring " + source + " partition " + p.partitionId);
         reader.load(client, manifest, p, db, staging, dataTimeout);
@@ -235,12 +255,12 @@ public final class LogicalRestore {
   }
 
   /** The verified staging table becomes the target: renamed, or its partitions replace the existing table's. */
-  private void swapIn(Manifest.TableEntry t, String db, String name, String staging, boolean exists) {
+  private void swapIn(List<Manifest.PartitionEntry> parts, String db, String name, String staging, boolean exists) {
     if (!exists) {
       client.execute(Sql.command("RENAME TABLE ? TO ?", Sql.table(db, staging), Sql.table(db, name)));
       return;
     }
-    for (Manifest.PartitionEntry p : t.partitions) {
+    for (Manifest.PartitionEntry p : parts) {
       client.execute(Sql.command("ALTER TABLE ? REPLACE PARTITION ID ? FROM ?", Sql.table(db, name),
           p.partitionId, Sql.table(db, staging)));
     }

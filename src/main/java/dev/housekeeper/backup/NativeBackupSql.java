@@ -2,6 +2,7 @@ package dev.housekeeper.backup;
 
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -52,15 +53,53 @@ public final class NativeBackupSql {
    */
   public static Sql restoreFromS3(LogicalBackup.TableRef table, String targetDatabase, String url, String accessKey,
       String secretKey, boolean async) {
-    return Sql.command("RESTORE TABLE ? AS ? FROM S3(?, ?, ?)" + (async ? " ASYNC" : ""),
-        Sql.table(table.database(), table.table()), Sql.table(targetDatabase, table.table()), url, accessKey,
-        secretKey);
+    return restoreFromS3(table, new LogicalBackup.TableRef(targetDatabase, table.table()), null, url, accessKey,
+        secretKey, async);
   }
 
   /** {@code RESTORE TABLE a.b AS c.b FROM Disk('disk', 'path')}, {@code async} as in {@link #restoreFromS3}. */
   public static Sql restoreFromDisk(LogicalBackup.TableRef table, String targetDatabase, String disk, String path,
       boolean async) {
-    return Sql.command("RESTORE TABLE ? AS ? FROM Disk(?, ?)" + (async ? " ASYNC" : ""),
-        Sql.table(table.database(), table.table()), Sql.table(targetDatabase, table.table()), disk, path);
+    return restoreFromDisk(table, new LogicalBackup.TableRef(targetDatabase, table.table()), null, disk, path, async);
+  }
+
+  /**
+   * {@code RESTORE TABLE a.b AS c.d [PARTITIONS ID 'p1', ID 'p2'] FROM S3(...)}: under another name, of
+   * some partitions ({@code partitionIds}; null: all; empty: none, the table alone, with
+   * {@code SETTINGS structure_only = 1}).
+   */
+  public static Sql restoreFromS3(LogicalBackup.TableRef table, LogicalBackup.TableRef target,
+      List<String> partitionIds, String url, String accessKey, String secretKey, boolean async) {
+    List<Object> args = new ArrayList<>(List.of(Sql.table(table.database(), table.table()),
+        Sql.table(target.database(), target.table())));
+    String partitions = partitions(partitionIds, args);
+    args.addAll(List.of(url, accessKey, secretKey));
+    return Sql.command("RESTORE TABLE ? AS ?" + partitions + " FROM S3(?, ?, ?)" + settings(partitionIds)
+        + (async ? " ASYNC" : ""), args.toArray());
+  }
+
+  /** {@code RESTORE TABLE a.b AS c.d [PARTITIONS ...] FROM Disk('disk', 'path')}, as {@link #restoreFromS3}. */
+  public static Sql restoreFromDisk(LogicalBackup.TableRef table, LogicalBackup.TableRef target,
+      List<String> partitionIds, String disk, String path, boolean async) {
+    List<Object> args = new ArrayList<>(List.of(Sql.table(table.database(), table.table()),
+        Sql.table(target.database(), target.table())));
+    String partitions = partitions(partitionIds, args);
+    args.addAll(List.of(disk, path));
+    return Sql.command("RESTORE TABLE ? AS ?" + partitions + " FROM Disk(?, ?)" + settings(partitionIds)
+        + (async ? " ASYNC" : ""), args.toArray());
+  }
+
+  /** {@code PARTITIONS ID ?, ID ?} with the ids added to {@code args}; nothing for all or none. */
+  private static String partitions(List<String> ids, List<Object> args) {
+    if (ids == null || ids.isEmpty()) {
+      return "";
+    }
+    args.addAll(ids);
+    return " PARTITIONS " + String.join(", ", java.util.Collections.nCopies(ids.size(), "ID ?"));
+  }
+
+  /** No partition at all: the table's structure alone. */
+  private static String settings(List<String> ids) {
+    return ids != null && ids.isEmpty() ? " SETTINGS structure_only = 1" : "";
   }
 }

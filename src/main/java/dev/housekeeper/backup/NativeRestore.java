@@ -10,8 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.function.Predicate;
 
 /**
  * A native restore, table by table, each one a {@code RESTORE ... ASYNC} that the server runs in the
@@ -57,50 +55,62 @@ final class NativeRestore {
     return tableInFlight;
   }
 
-  List<RestoreTable> run(Predicate<Manifest.TableEntry> selected, Function<Manifest.TableEntry, String> target,
-      LogicalRestore.Mode mode) throws InterruptedException {
+  List<RestoreTable> run(RestoreTargets targets, LogicalRestore.Mode mode) throws InterruptedException {
     List<RestoreTable> out = new ArrayList<>();
     for (Manifest.TableEntry t : manifest.tables) {
-      if (!selected.test(t)) {
+      if (!targets.selected(t)) {
         continue;
       }
-      String db = target.apply(t);
+      RestoreTargets.Target to = targets.target(t);
       String source = t.database + "." + t.table;
+      List<Manifest.PartitionEntry> partitions = targets.partitions(t);
+      int skipped = t.partitions.size() - partitions.size();
       boolean takenOver = resume != null && source.equals(resume.table());
-      if (!takenOver && client.tableExists(db, t.table)) {
+      boolean exists = !takenOver && client.tableExists(to.database(), to.table());
+      if (targets.dataOnly()) {
+        out.add(RestoreTable.failed(source, to.qualified(), "dataOnly: the native method's RESTORE creates the table"
+            + " it restores and cannot replace partitions of an existing one; restore a logical backup for that",
+            false).found(exists, skipped));
+      } else if (exists) {
         String why = "table exists; the native method restores only missing tables";
-        out.add(mode == LogicalRestore.Mode.createMissing ? RestoreTable.skipped(source, db + "." + t.table, why)
-            : RestoreTable.failed(source, db + "." + t.table, why, false));
-        continue;
+        out.add((mode == LogicalRestore.Mode.createMissing ? RestoreTable.skipped(source, to.qualified(), why)
+            : RestoreTable.failed(source, to.qualified(), why, false)).found(true, skipped));
+      } else {
+        out.add(table(t, to, targets.filtersPartitions() ? partitions : null, takenOver).found(false, skipped));
       }
-      out.add(table(t, db, takenOver));
     }
     return out;
   }
 
-  /** One table: its server-side restore started (or the one taken over), watched to its end, its rows counted. */
-  private RestoreTable table(Manifest.TableEntry t, String db, boolean takenOver) throws InterruptedException {
+  /**
+   * One table: its server-side restore started (or the one taken over), watched to its end, its rows
+   * counted against the manifest's rows of the partitions restored ({@code partitions}; null: all).
+   */
+  private RestoreTable table(Manifest.TableEntry t, RestoreTargets.Target to, List<Manifest.PartitionEntry> partitions,
+      boolean takenOver) throws InterruptedException {
     String source = t.database + "." + t.table;
-    String dest = db + "." + t.table;
+    String dest = to.qualified();
+    List<Manifest.PartitionEntry> restored = partitions == null ? t.partitions : partitions;
     try {
       String id;
       if (takenOver) {
         id = resume.serverRestoreId();
         progress.accept("going on with the server's restore " + id + " of " + source);
       } else {
-        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(db)).idempotent(true));
-        id = client.query(statement(t, db)).get(0).string("id");
+        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ?", Sql.id(to.database())).idempotent(true));
+        id = client.query(statement(t, to, partitions == null ? null
+            : partitions.stream().map(p -> p.partitionId).toList())).get(0).string("id");
       }
       tableInFlight = source;
       serverRestoreId = id;
       await(id, source);
       serverRestoreId = null;
       tableInFlight = null;
-      long rows = client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(db, t.table))).get(0)
+      long rows = client.query(Sql.query("SELECT count() AS n FROM ?", Sql.table(to.database(), to.table()))).get(0)
           .longValue("n");
-      long expected = t.partitions.stream().mapToLong(p -> p.rows).sum();
-      return rows == expected ? RestoreTable.restored(source, dest, rows, t.partitions.size())
-          : new RestoreTable(source, dest, RestoreTable.State.Failed, rows, t.partitions.size(), rows
+      long expected = restored.stream().mapToLong(p -> p.rows).sum();
+      return rows == expected ? RestoreTable.restored(source, dest, rows, restored.size())
+          : new RestoreTable(source, dest, RestoreTable.State.Failed, rows, restored.size(), rows
               + " rows restored, the manifest says " + expected, false);
     } catch (ClickHouseException | IllegalStateException e) {
       if (Thread.currentThread().isInterrupted() && serverRestoreId != null) {
@@ -113,12 +123,14 @@ final class NativeRestore {
     }
   }
 
-  private Sql statement(Manifest.TableEntry t, String db) {
+  private Sql statement(Manifest.TableEntry t, RestoreTargets.Target to, List<String> partitionIds) {
     var ref = new LogicalBackup.TableRef(t.database, t.table);
+    var target = new LogicalBackup.TableRef(to.database(), to.table());
     return storage.s3 != null
-        ? NativeBackupSql.restoreFromS3(ref, db, BackupSetup.nativeUrl(storage.s3, manifest.backupId),
-            credentials.accessKeyId(), credentials.secretAccessKey(), true)
-        : NativeBackupSql.restoreFromDisk(ref, db, storage.volume.clickhouseDisk, manifest.backupId, true);
+        ? NativeBackupSql.restoreFromS3(ref, target, partitionIds, BackupSetup.nativeUrl(storage.s3,
+            manifest.backupId), credentials.accessKeyId(), credentials.secretAccessKey(), true)
+        : NativeBackupSql.restoreFromDisk(ref, target, partitionIds, storage.volume.clickhouseDisk, manifest.backupId,
+            true);
   }
 
   /**

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * Restores what a backup holds besides its tables' data, after the tables: data-less tables,
@@ -48,7 +47,7 @@ final class RestoreObjects {
   }
 
   List<RestoreTable> run(Manifest manifest, List<Manifest.TableEntry> objects, Map<Manifest.TableEntry, String> ddl,
-      Function<Manifest.TableEntry, String> target, LogicalRestore.Mode mode) {
+      RestoreTargets targets, LogicalRestore.Mode mode) {
     Map<Manifest.TableEntry, RestoreTable> done = new LinkedHashMap<>();
     // in the order of the recorded dependencies; what is still out of order (older backups) is retried below
     List<Manifest.TableEntry> pending = ObjectDependencies.ordered(objects, o -> o.database + "." + o.table,
@@ -56,7 +55,7 @@ final class RestoreObjects {
     while (!pending.isEmpty()) {
       List<Manifest.TableEntry> failed = new ArrayList<>();
       for (Manifest.TableEntry o : pending) {
-        RestoreTable result = object(manifest, (ObjectAsTable) o, ddl.get(o), target.apply(o), mode);
+        RestoreTable result = object(manifest, (ObjectAsTable) o, ddl.get(o), targets, mode);
         done.put(o, result);
         if (result.state() == RestoreTable.State.Failed) {
           failed.add(o);
@@ -74,28 +73,48 @@ final class RestoreObjects {
     return out;
   }
 
-  private RestoreTable object(Manifest manifest, ObjectAsTable o, String ddl, String db, LogicalRestore.Mode mode) {
+  private RestoreTable object(Manifest manifest, ObjectAsTable o, String ddl, RestoreTargets targets,
+      LogicalRestore.Mode mode) {
     String source = o.database + "." + o.table;
-    String dest = db + "." + o.table;
+    RestoreTargets.Target to = targets.target(o);
+    String dest = to.qualified();
     SchemaText text = SchemaText.parse(ddl);
     if (text == null) {
       return RestoreTable.failed(source, dest, "its recorded DDL does not start with CREATE and a name", false);
     }
+    boolean view = BackupScope.Kind.materializedView.name().equals(o.object.kind);
+    boolean exists;
     try {
-      if (client.tableExists(db, o.table)) {
-        return mode == LogicalRestore.Mode.failIfExists
-            ? RestoreTable.failed(source, dest, dest + " exists and mode is failIfExists; nothing was changed", false)
-            : RestoreTable.skipped(source, dest, "exists");
+      exists = client.tableExists(to.database(), to.table());
+      if (targets.dataOnly()) {
+        return (view ? dataOnly(manifest, o, to, exists, targets) : RestoreTable.skipped(source, dest, "dataOnly: a "
+            + o.object.kind + " holds no data of its own")).found(exists, 0);
       }
-      client.execute(Sql.command("CREATE " + keyword(text.what()) + " ? ?", Sql.table(db, o.table),
-          Sql.serverDdl(text.restIn(o.database, db))));
+      if (exists) {
+        return (mode == LogicalRestore.Mode.failIfExists
+            ? RestoreTable.failed(source, dest, dest + " exists and mode is failIfExists; nothing was changed", false)
+            : RestoreTable.skipped(source, dest, "exists")).found(true, 0);
+      }
+      client.execute(Sql.command("CREATE " + keyword(text.what()) + " ? ?", Sql.table(to.database(), to.table()),
+          Sql.serverDdl(text.restMoved(targets::moved))));
     } catch (ClickHouseException e) {
       return RestoreTable.failed(source, dest, o.object.kind + ": " + e.getMessage(), Transient.is(e));
     }
-    if (BackupScope.Kind.materializedView.name().equals(o.object.kind)) {
-      return innerData(manifest, o, db, source, dest);
+    if (view) {
+      return innerData(manifest, o, to, source, dest, targets);
     }
-    return RestoreTable.restored(source, dest, 0, 0);
+    return RestoreTable.restored(source, dest, 0, 0).found(false, 0);
+  }
+
+  /** dataOnly: an existing materialized view's inner table gets the backed-up partitions; a missing view fails. */
+  private RestoreTable dataOnly(Manifest manifest, ObjectAsTable view, RestoreTargets.Target to, boolean exists,
+      RestoreTargets targets) {
+    String source = view.database + "." + view.table;
+    if (!exists) {
+      return RestoreTable.failed(source, to.qualified(), "materialized view " + to.qualified() + " does not exist;"
+          + " dataOnly loads data into existing objects only: create it, or restore without dataOnly", false);
+    }
+    return innerData(manifest, view, to, source, to.qualified(), targets);
   }
 
   /** The words a CREATE statement starts with, from the fixed set a recorded DDL may hold. */
@@ -109,22 +128,25 @@ final class RestoreObjects {
   }
 
   /** The view's inner table (created with the view) gets the data its original held. */
-  private RestoreTable innerData(Manifest manifest, ObjectAsTable view, String db, String source, String dest) {
+  private RestoreTable innerData(Manifest manifest, ObjectAsTable view, RestoreTargets.Target to, String source,
+      String dest, RestoreTargets targets) {
     Manifest.TableEntry inner = manifest.tables.stream().filter(t -> view.table.equals(t.innerOf)
         && view.database.equals(t.database)).findFirst().orElse(null);
     if (inner == null) {
       return RestoreTable.restored(source, dest, 0, 0); // a view TO a table: that table holds the data
     }
-    String innerName = BackupScope.innerTableName(view.table, uuid(db, view.table));
+    String innerName = BackupScope.innerTableName(to.table(), uuid(to.database(), to.table()));
     try {
       String innerDdl = tables.schema(manifest, inner);
-      RestoreTable loaded = tables.table(manifest, inner, innerDdl, db, innerName,
-          LogicalRestore.Mode.replacePartitions);
-      return loaded.state() == RestoreTable.State.Failed ? RestoreTable.failed(source, dest, "the view was created;"
-          + " its data was not restored: " + loaded.error(), loaded.retriable())
+      RestoreTable loaded = tables.table(manifest, inner, innerDdl, new RestoreTargets.Target(to.database(),
+          innerName), LogicalRestore.Mode.replacePartitions, targets);
+      RestoreTable out = loaded.state() == RestoreTable.State.Failed ? RestoreTable.failed(source, dest, "the view"
+          + " exists; its data was not restored: " + loaded.error(), loaded.retriable())
+          : loaded.state() == RestoreTable.State.Skipped ? RestoreTable.restored(source, dest, 0, 0)
           : RestoreTable.restored(source, dest, loaded.rows(), loaded.partitions());
+      return out.found(targets.dataOnly(), loaded.partitionsSkipped()); // dataOnly: the view was there before
     } catch (java.io.IOException e) {
-      return RestoreTable.failed(source, dest, "the view was created; its data was not restored: " + e.getMessage(),
+      return RestoreTable.failed(source, dest, "the view exists; its data was not restored: " + e.getMessage(),
           false);
     }
   }

@@ -2,7 +2,6 @@ package dev.housekeeper.backup;
 
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.Identifiers;
-import dev.housekeeper.clickhouse.ReplicatedEngine;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.Transient;
 import java.io.IOException;
@@ -15,13 +14,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
-import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
  * Restores a backup taken on a cluster (entries marked with their shard) into a cluster: each table
- * is created ON CLUSTER in the target database (a replicated table's ZooKeeper path moved from the
- * source database's to the target's, so it does not join the original), then each shard's
+ * is created ON CLUSTER where the restore maps it (a replicated table's ZooKeeper path moved with it,
+ * {@link RestoreTargets#movePath}, so it does not join the original), then each shard's
  * partitions are loaded through that shard's client into one of its replicas; replication copies
  * them to the others, and every replica's row counts are checked against the manifest. A table that
  * fails is dropped ON CLUSTER again. Modes createMissing and failIfExists.
@@ -54,13 +52,13 @@ final class RestoreOnCluster {
     this.replicas = replicas;
   }
 
-  List<RestoreTable> run(Manifest manifest, Function<Manifest.TableEntry, String> target,
-      Predicate<Manifest.TableEntry> selected, LogicalRestore.Mode mode) throws IOException {
-    if (mode == LogicalRestore.Mode.replacePartitions) {
-      throw new IOException("mode replacePartitions is not supported for a cluster backup yet; restore into a new"
-          + " database (targetDatabase) with mode createMissing or failIfExists");
+  List<RestoreTable> run(Manifest manifest, RestoreTargets targets, LogicalRestore.Mode mode) throws IOException {
+    if (mode == LogicalRestore.Mode.replacePartitions || targets.dataOnly()) {
+      throw new IOException("mode replacePartitions (and dataOnly, which needs it) is not supported for a cluster"
+          + " backup yet; restore into a new database (targetDatabase or databaseMapping) with mode createMissing or"
+          + " failIfExists");
     }
-    Map<String, List<Manifest.TableEntry>> byTable = byTable(manifest, selected);
+    Map<String, List<Manifest.TableEntry>> byTable = byTable(manifest, targets::selected);
     Map<String, String> ddl = new LinkedHashMap<>();
     for (var e : byTable.entrySet()) {
       ddl.put(e.getKey(), reader.schema(manifest, e.getValue().get(0)));
@@ -68,13 +66,13 @@ final class RestoreOnCluster {
     List<RestoreTable> results = new ArrayList<>();
     Set<String> created = new HashSet<>();
     for (var e : byTable.entrySet()) {
-      String db = target.apply(e.getValue().get(0));
-      Identifiers.quote(db);
-      if (created.add(db)) {
-        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ??", Sql.id(db), Sql.onCluster(cluster))
+      RestoreTargets.Target to = targets.target(e.getValue().get(0));
+      Identifiers.quote(to.database());
+      if (created.add(to.database())) {
+        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ??", Sql.id(to.database()), Sql.onCluster(cluster))
             .idempotent(true));
       }
-      results.add(table(manifest, e.getKey(), e.getValue(), ddl.get(e.getKey()), db, mode));
+      results.add(table(manifest, e.getKey(), e.getValue(), ddl.get(e.getKey()), to, mode, targets));
     }
     return results;
   }
@@ -99,14 +97,15 @@ final class RestoreOnCluster {
   }
 
   private RestoreTable table(Manifest manifest, String source, List<Manifest.TableEntry> entries, String ddl,
-      String db, LogicalRestore.Mode mode) {
+      RestoreTargets.Target to, LogicalRestore.Mode mode, RestoreTargets targets) {
     Manifest.TableEntry first = entries.get(0);
-    String dest = db + "." + first.table;
-    if (client.tableExists(db, first.table)) {
-      return mode == LogicalRestore.Mode.failIfExists
+    String dest = to.qualified();
+    int skipped = entries.stream().mapToInt(e -> e.partitions.size() - targets.partitions(e).size()).sum();
+    if (client.tableExists(to.database(), to.table())) {
+      return (mode == LogicalRestore.Mode.failIfExists
           ? RestoreTable.failed(source, dest, "table " + dest + " exists and mode is failIfExists; nothing was"
               + " changed", false)
-          : RestoreTable.skipped(source, dest, "table exists (mode createMissing)");
+          : RestoreTable.skipped(source, dest, "table exists (mode createMissing)")).found(true, skipped);
     }
     String body = LogicalRestore.body(ddl);
     if (body == null) {
@@ -114,40 +113,42 @@ final class RestoreOnCluster {
     }
     try {
       // IF NOT EXISTS (it did not exist a moment ago): a retry after a dropped connection is harmless
-      client.execute(Sql.command("CREATE TABLE IF NOT EXISTS ?? ?", Sql.table(db, first.table),
-          Sql.onCluster(cluster), Sql.serverDdl(retargetReplicationPath(body, first.database, db))).idempotent(true));
+      client.execute(Sql.command("CREATE TABLE IF NOT EXISTS ?? ?", Sql.table(to.database(), to.table()),
+          Sql.onCluster(cluster), Sql.serverDdl(RestoreTargets.movePath(body, first.database, first.table,
+          to.database(), to.table()))).idempotent(true));
       long rows = 0;
       int partitions = 0;
       for (Manifest.TableEntry shardEntry : entries) {
         ClickHouseClient shard = shards.getOrDefault(shardEntry.shard, client);
-        for (Manifest.PartitionEntry p : shardEntry.partitions) {
+        for (Manifest.PartitionEntry p : targets.partitions(shardEntry)) {
           progress.accept("loading " + source + " shard " + shardEntry.shard + " partition " + p.partitionId);
-          reader.load(shard, manifest, p, db, first.table, dataTimeout);
+          reader.load(shard, manifest, p, to.database(), to.table(), dataTimeout);
           rows += p.rows;
           partitions++;
         }
       }
-      verifyReplicas(entries, db, first.table);
-      return RestoreTable.restored(source, dest, rows, partitions);
+      verifyReplicas(entries, to, targets);
+      return RestoreTable.restored(source, dest, rows, partitions).found(false, skipped);
     } catch (IOException | RuntimeException ex) {
       try {
-        client.execute(Sql.command("DROP TABLE IF EXISTS ??", Sql.table(db, first.table), Sql.onCluster(cluster))
-            .idempotent(true));
+        client.execute(Sql.command("DROP TABLE IF EXISTS ??", Sql.table(to.database(), to.table()),
+            Sql.onCluster(cluster)).idempotent(true));
       } catch (RuntimeException dropFailed) {
         progress.accept("dropping " + dest + " after the failure failed: " + dropFailed.getMessage());
       }
-      return RestoreTable.failed(source, dest, ex.getMessage(), Transient.is(ex));
+      return RestoreTable.failed(source, dest, ex.getMessage(), Transient.is(ex)).found(false, skipped);
     }
   }
 
-  /** Each replica of each shard has every partition with the manifest's row count (waits for replication). */
-  private void verifyReplicas(List<Manifest.TableEntry> entries, String db, String table) throws IOException {
+  /** Each replica of each shard has every selected partition with the manifest's row count (waits for replication). */
+  private void verifyReplicas(List<Manifest.TableEntry> entries, RestoreTargets.Target to, RestoreTargets targets)
+      throws IOException {
     long deadline = System.nanoTime() + REPLICATION.toNanos();
     for (Manifest.TableEntry e : entries) {
       Map<String, Long> expected = new TreeMap<>();
-      e.partitions.forEach(p -> expected.merge(p.partitionId, p.rows, Long::sum));
+      targets.partitions(e).forEach(p -> expected.merge(p.partitionId, p.rows, Long::sum));
       for (ClickHouseClient replica : replicas.getOrDefault(e.shard, List.of())) {
-        awaitRows(replica, e.shard, db, table, expected, deadline);
+        awaitRows(replica, e.shard, to.database(), to.table(), expected, deadline);
       }
     }
   }
@@ -176,18 +177,4 @@ final class RestoreOnCluster {
     }
   }
 
-  /**
-   * A replicated table's ZooKeeper path names where its replicas meet: a restore into another
-   * database must not meet the original's. The source database's segment becomes the target's, or,
-   * when the path does not name it, the target database is appended.
-   */
-  static String retargetReplicationPath(String ddlBody, String sourceDb, String targetDb) {
-    if (sourceDb.equals(targetDb)) {
-      return ddlBody;
-    }
-    return ReplicatedEngine.withPath(ddlBody, path -> {
-      String moved = path.replace("/" + sourceDb + "/", "/" + targetDb + "/");
-      return moved.equals(path) ? path + "/" + targetDb : moved;
-    });
-  }
 }

@@ -71,6 +71,7 @@ final class RestoreOutcome {
       return failed(key, resource, status, "RestoreFailed", message);
     }
     status.method = result.method();
+    status.applied = result.applied();
     boolean retriable = addTables(status, result.tables());
     long rows = status.tables.stream().mapToLong(t -> t.rows).sum();
     int restored = (int) status.tables.stream().filter(t -> "Restored".equals(t.outcome)).count();
@@ -114,6 +115,8 @@ final class RestoreOutcome {
       r.rows = t.rows();
       r.partitions = t.partitions();
       r.message = t.error();
+      r.targetExisted = t.targetExisted();
+      r.partitionsSkipped = t.partitionsSkipped() > 0 ? t.partitionsSkipped() : null;
       status.tables.add(r);
       if (t.isFailed() && !t.retriable()) {
         retriable = false;

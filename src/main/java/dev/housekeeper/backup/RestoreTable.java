@@ -6,15 +6,22 @@ package dev.housekeeper.backup;
  *
  * @param source {@code db.table} in the backup
  * @param target {@code db.table} restored into
+ * @param targetExisted whether the target existed before the restore touched it (null: not looked at)
+ * @param partitionsSkipped partitions of the backup's table that the partition filter or schemaOnly left out
  */
 public record RestoreTable(String source, String target, State state, long rows, int partitions, String error,
-    boolean retriable) {
+    boolean retriable, Boolean targetExisted, int partitionsSkipped) {
 
   /** How a table's restore ended. */
   public enum State {
     Restored,
     Skipped,
     Failed
+  }
+
+  RestoreTable(String source, String target, State state, long rows, int partitions, String error,
+      boolean retriable) {
+    this(source, target, state, rows, partitions, error, retriable, null, 0);
   }
 
   static RestoreTable restored(String source, String target, long rows, int partitions) {
@@ -27,6 +34,11 @@ public record RestoreTable(String source, String target, State state, long rows,
 
   static RestoreTable failed(String source, String target, String why, boolean retriable) {
     return new RestoreTable(source, target, State.Failed, 0, 0, why, retriable);
+  }
+
+  /** The same outcome, with whether its target existed and how many of its partitions were left out. */
+  RestoreTable found(boolean existed, int skipped) {
+    return new RestoreTable(source, target, state, rows, partitions, error, retriable, existed, skipped);
   }
 
   /** The state as status shows it: Restored, Skipped or Failed. */

@@ -5,12 +5,17 @@ import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.KubernetesNames;
 import dev.housekeeper.common.SpecChecks;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 
 /** The checks of a ClickHouseRestore's spec, made before anything is read or touched. */
 final class RestoreValidation {
 
   private static final String BACKUP_ID = "^[A-Za-z0-9][-A-Za-z0-9_.]*$";
+  /** A partition id as system.parts shows it: digits, letters, '-' and '_'. */
+  private static final String PARTITION_ID = "^[A-Za-z0-9_-]{1,256}$";
 
   private RestoreValidation() {}
 
@@ -28,6 +33,8 @@ final class RestoreValidation {
       problems.add("spec.targetDatabase is not a database name");
     }
     problems.addAll(BackupScope.validate("spec.tables", spec.tables));
+    mappings(spec, problems);
+    dataAndSchema(spec, problems);
     return problems;
   }
 
@@ -48,6 +55,77 @@ final class RestoreValidation {
     if (source != null && source.backupName != null && !KubernetesNames.isObjectName(source.backupName)) {
       problems.add("spec.source.backupName: " + Identifiers.describe(source.backupName)
           + " is not the name of a ClickHouseBackup");
+    }
+  }
+
+  /**
+   * Mapping keys and values are names: {@code databaseMapping} database to database, {@code tableMapping}
+   * database.table to database.table or to a table name; two tables are not mapped onto one; and
+   * {@code targetDatabase} (every database into one) is not given with {@code databaseMapping}.
+   */
+  private static void mappings(ClickHouseRestoreSpec spec, List<String> problems) {
+    if (spec.databaseMapping != null) {
+      if (spec.targetDatabase != null && !spec.databaseMapping.isEmpty()) {
+        problems.add("spec.targetDatabase and spec.databaseMapping: give one (targetDatabase moves every database"
+            + " into one, databaseMapping moves each database it names)");
+      }
+      spec.databaseMapping.forEach((from, to) -> {
+        if (!Identifiers.isValid(from) || !Identifiers.isValid(to)) {
+          problems.add("spec.databaseMapping: " + Identifiers.describe(from) + " to " + Identifiers.describe(to)
+              + " is not a database name to a database name");
+        }
+      });
+    }
+    if (spec.tableMapping != null) {
+      Map<String, String> seen = new HashMap<>();
+      spec.tableMapping.forEach((from, to) -> {
+        if (!qualified(from) || to == null || !(qualified(to) || Identifiers.isValid(to))) {
+          problems.add("spec.tableMapping: " + Identifiers.describe(from) + " to " + Identifiers.describe(to)
+              + " is not database.table to database.table (or to a table name)");
+        } else if (seen.containsKey(to)) {
+          problems.add("spec.tableMapping maps both " + seen.get(to) + " and " + from + " to " + to);
+        }
+        seen.put(to, from);
+      });
+    }
+  }
+
+  private static boolean qualified(String name) {
+    if (name == null) {
+      return false;
+    }
+    String[] parts = name.split("\\.", -1);
+    return parts.length == 2 && Identifiers.isValid(parts[0]) && Identifiers.isValid(parts[1]);
+  }
+
+  /** schemaOnly and dataOnly exclude each other; dataOnly replaces partitions; a partition filter is partition ids. */
+  private static void dataAndSchema(ClickHouseRestoreSpec spec, List<String> problems) {
+    if (spec.schemaOnly && spec.dataOnly) {
+      problems.add("spec.schemaOnly and spec.dataOnly exclude each other: give one, or neither for schema and data");
+    }
+    if (spec.dataOnly && spec.mode != ClickHouseRestoreSpec.Mode.replacePartitions) {
+      problems.add("spec.dataOnly needs mode replacePartitions: it replaces the backed-up partitions of tables that"
+          + " exist");
+    }
+    var p = spec.partitions;
+    if (p == null) {
+      return;
+    }
+    if (spec.schemaOnly) {
+      problems.add("spec.partitions selects data, which schemaOnly does not restore");
+    }
+    if ((p.ids == null || p.ids.isEmpty()) && p.from == null && p.to == null) {
+      problems.add("spec.partitions: give ids, from or to");
+    }
+    List<String> all = new ArrayList<>(p.ids == null ? List.of() : p.ids);
+    Stream.of(p.from, p.to).filter(id -> id != null).forEach(all::add);
+    for (String id : all) {
+      if (id == null || !id.matches(PARTITION_ID)) {
+        problems.add("spec.partitions: " + Identifiers.describe(id) + " is not a partition id");
+      }
+    }
+    if (p.from != null && p.to != null && p.from.compareTo(p.to) > 0) {
+      problems.add("spec.partitions: from " + p.from + " comes after to " + p.to + ", so nothing is selected");
     }
   }
 }

@@ -2,6 +2,7 @@ package dev.housekeeper.backup;
 
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.SqlLiterals;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -64,20 +65,95 @@ record SchemaText(String what, String database, String name, String rest) {
     return out.isEmpty() ? null : out.toString();
   }
 
-  /**
-   * The rest with every reference to {@code from} (as {@code from.x}, {@code `from`.x}, or a
-   * dictionary source's {@code DB 'from'}) moved to {@code to}. A string literal that happens to hold
-   * {@code from.} is moved too; names in a view's query are what ClickHouse itself wrote.
-   */
+  /** A name a recorded statement refers to: a database and a table in it (null: the database alone). */
+  record Ref(String database, String name) {}
+
+  private static final String ID = "`(?:[^`\\\\]|\\\\.)*`|[A-Za-z_][A-Za-z0-9_]*";
+  private static final String LITERAL = "'(?:[^'\\\\]|\\\\.)*'";
+  /** A string literal, a qualified name (two identifiers, bare or back-quoted), or a lone back-quoted name. */
+  private static final Pattern TOKEN = Pattern.compile(LITERAL + "|(?<![\\w.`])(" + ID + ")\\.(" + ID + ")|`(?:[^`\\\\]"
+      + "|\\\\.)*`");
+  private static final Pattern PAIR = Pattern.compile("^(" + ID + ")\\.(" + ID + ")$");
+
+  /** The rest with every reference to {@code from} moved to {@code to}. */
   String restIn(String from, String to) {
-    if (from.equals(to)) {
-      return rest;
+    return restMoved(r -> r.database().equals(from) ? new Ref(to, r.name()) : r);
+  }
+
+  /**
+   * The rest with every name it refers to moved as {@code move} says: each qualified name
+   * ({@code db.x}, back-quoted or bare), one that a string literal holds whole (a view's
+   * {@code dictGet('db.dict', ...)}), and a dictionary source's {@code DB 'db'} with its
+   * {@code TABLE 'x'}. Names in a view's query are what ClickHouse itself wrote.
+   */
+  String restMoved(UnaryOperator<Ref> move) {
+    Matcher m = TOKEN.matcher(rest);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String token = m.group();
+      String replacement = token;
+      if (m.group(1) != null) {
+        Ref from = new Ref(name(m.group(1)), name(m.group(2)));
+        Ref to = move.apply(from);
+        replacement = to.equals(from) ? token : Identifiers.qualified(to.database(), to.name());
+      } else if (token.startsWith("'")) {
+        replacement = literalMoved(token, move);
+      }
+      m.appendReplacement(out, Matcher.quoteReplacement(replacement));
     }
-    String names = Pattern.quote(Identifiers.quote(from)) + (Identifiers.isValid(from) ? "|" + Pattern.quote(from)
-        : "");
-    String moved = Pattern.compile("(?<![\\w.`])(?:" + names + ")\\.").matcher(rest)
-        .replaceAll(Matcher.quoteReplacement(Identifiers.quote(to) + "."));
-    return Pattern.compile("(\\bDB\\s+)" + Pattern.quote(SqlLiterals.quoteString(from))).matcher(moved)
-        .replaceAll(m -> Matcher.quoteReplacement(m.group(1) + SqlLiterals.quoteString(to)));
+    m.appendTail(out);
+    return "DICTIONARY".equals(what) ? sourceMoved(out.toString(), move) : out.toString();
+  }
+
+  /** A string literal that holds a qualified name and nothing else, moved; any other literal as it is. */
+  private static String literalMoved(String literal, UnaryOperator<Ref> move) {
+    Matcher pair = PAIR.matcher(unquote(literal));
+    if (!pair.matches()) {
+      return literal;
+    }
+    Ref from = new Ref(name(pair.group(1)), name(pair.group(2)));
+    Ref to = move.apply(from);
+    return to.equals(from) ? literal : SqlLiterals.quoteString(bare(to.database()) + "." + bare(to.name()));
+  }
+
+  private static final Pattern SOURCE_DB = Pattern.compile("(\\bDB\\s+)(" + LITERAL + ")", Pattern.CASE_INSENSITIVE);
+  private static final Pattern SOURCE_TABLE = Pattern.compile("(\\bTABLE\\s+)(" + LITERAL + ")",
+      Pattern.CASE_INSENSITIVE);
+
+  /** A dictionary's ClickHouse source ({@code DB 'db' TABLE 'x'}) moved as its table (or database) moves. */
+  private static String sourceMoved(String text, UnaryOperator<Ref> move) {
+    Matcher db = SOURCE_DB.matcher(text);
+    if (!db.find()) {
+      return text;
+    }
+    Matcher table = SOURCE_TABLE.matcher(text);
+    String name = table.find() ? unquote(table.group(2)) : null;
+    Ref from = new Ref(unquote(db.group(2)), name);
+    Ref to = move.apply(from);
+    if (to.equals(from)) {
+      return text;
+    }
+    String moved = SOURCE_DB.matcher(text).replaceFirst(Matcher.quoteReplacement(db.group(1)
+        + SqlLiterals.quoteString(to.database())));
+    return name == null ? moved : SOURCE_TABLE.matcher(moved).replaceFirst(Matcher.quoteReplacement(table.group(1)
+        + SqlLiterals.quoteString(to.name())));
+  }
+
+  /** An identifier as written (bare, or back-quoted with backslash escapes) as the name it stands for. */
+  private static String name(String identifier) {
+    return identifier.startsWith("`") ? unescape(identifier.substring(1, identifier.length() - 1)) : identifier;
+  }
+
+  private static String unquote(String literal) {
+    return unescape(literal.substring(1, literal.length() - 1));
+  }
+
+  private static String unescape(String text) {
+    return text.replaceAll("\\\\(.)", "$1");
+  }
+
+  /** A name as a string literal names it: bare when it can be, else back-quoted. */
+  private static String bare(String name) {
+    return Identifiers.isValid(name) ? name : Identifiers.quote(name);
   }
 }

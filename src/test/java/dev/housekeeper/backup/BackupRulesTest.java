@@ -134,9 +134,9 @@ class BackupRulesTest {
     view.database = "shop";
     view.name = "big";
     m.objects.add(view);
-    RestoreWork.checkTargets(m, t -> true, t -> "restored");
+    RestoreTargets.into(m, "restored", List.of()).check();
     java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
-        () -> RestoreWork.checkTargets(m, t -> false, t -> "restored"));
+        () -> RestoreTargets.into(m, "restored", List.of("orders")).check());
     assertThat(e.getMessage()).contains("nothing in backup views-1 matches").contains("view shop.big");
   }
 }

@@ -108,6 +108,80 @@ class RestoreTransitionsTest extends TransitionTest {
   }
 
   @Test
+  void schemaOnlyWithDataOnlyIsAValidationErrorThatNeverTouchesClickHouse() {
+    harness.readyConnection(ns, Specs.CONNECTION, "26.7.2.1");
+    var restore = restore(spec -> {
+      spec.schemaOnly = true;
+      spec.dataOnly = true;
+      spec.databaseMapping = Map.of("shop", "shop2");
+    });
+    harness.reconcile(reconciler, restore);
+    ClickHouseRestoreStatus status = harness.status(restore);
+    assertThat(status.phase).isEqualTo(Phase.Failed);
+    assertThat(ready(status)).isEqualTo("False/ValidationError");
+    assertThat(message(status)).contains("spec.schemaOnly and spec.dataOnly exclude each other")
+        .contains("spec.dataOnly needs mode replacePartitions")
+        .contains("spec.targetDatabase and spec.databaseMapping: give one");
+    assertThat(clickhouse.sent()).isEmpty();
+  }
+
+  @Test
+  void aMappedNativeRestoreOfSomePartitionsNamesThemAndShowsWhatItApplied() throws Exception {
+    nativeBackupOf("orders", "customers");
+    Path file = volume.resolve(ns).resolve(BACKUP_ID).resolve(Manifest.FILE);
+    Manifest manifest = Manifest.fromJson(Files.readAllBytes(file));
+    for (var t : manifest.tables) {
+      var may = new Manifest.PartitionEntry();
+      may.partitionId = "202605";
+      may.rows = 7;
+      t.partitions.add(0, may);
+    }
+    Files.write(file, manifest.toJson());
+    server("RESTORED");
+    clickhouse.accept("^CREATE DATABASE IF NOT EXISTS `archive`$");
+    var restore = restore(spec -> {
+      spec.targetDatabase = null;
+      spec.databaseMapping = Map.of("shop", "restored");
+      spec.tableMapping = Map.of("shop.orders", "archive.orders_2026");
+      spec.partitions = new ClickHouseRestoreSpec.Partitions();
+      spec.partitions.ids = List.of("202606");
+    });
+    harness.reconcile(reconciler, restore);
+    harness.finishWork(reconciler, restore);
+    ClickHouseRestoreStatus done = harness.status(restore);
+    assertThat(done.phase).isEqualTo(Phase.Succeeded);
+    assertThat(clickhouse.sent("^RESTORE TABLE")).containsExactly(
+        "RESTORE TABLE `shop`.`orders` AS `archive`.`orders_2026` PARTITIONS ID '202606' FROM Disk('backups', '"
+            + BACKUP_ID + "') ASYNC",
+        "RESTORE TABLE `shop`.`customers` AS `restored`.`customers` PARTITIONS ID '202606' FROM Disk('backups', '"
+            + BACKUP_ID + "') ASYNC");
+    assertThat(done.applied.databaseMapping).isEqualTo(Map.of("shop", "restored"));
+    assertThat(done.applied.tableMapping).isEqualTo(Map.of("shop.orders", "archive.orders_2026"));
+    assertThat(done.applied.partitions).isEqualTo("ids [202606]");
+    assertThat(done.applied.partitionsSelected).isEqualTo(2);
+    assertThat(done.applied.partitionsSkipped).isEqualTo(2);
+    assertThat(done.tables).extracting(t -> t.source + " " + t.target + " " + t.outcome + " " + t.partitions + " "
+        + t.partitionsSkipped + " " + t.targetExisted).containsExactly(
+        "shop.orders archive.orders_2026 Restored 1 1 false", "shop.customers restored.customers Restored 1 1 false");
+    assertThat(done.rows).as("the restored partitions' rows, as the manifest counts them").isEqualTo(20);
+  }
+
+  @Test
+  void aMappingOfATableTheBackupDoesNotHoldFailsNamingWhatItHolds() throws Exception {
+    nativeBackupOf("orders");
+    server("RESTORED");
+    var restore = restore(spec -> spec.tableMapping = Map.of("shop.order", "shop.o2"));
+    harness.reconcile(reconciler, restore);
+    harness.finishWork(reconciler, restore);
+    ClickHouseRestoreStatus failed = harness.status(restore);
+    assertThat(failed.phase).isEqualTo(Phase.Failed);
+    assertThat(ready(failed)).isEqualTo("False/RestoreFailed");
+    assertThat(message(failed)).contains("spec.tableMapping names shop.order, which backup " + BACKUP_ID
+        + " does not hold; it holds [shop.orders]");
+    assertThat(clickhouse.sent("^RESTORE TABLE")).isEmpty();
+  }
+
+  @Test
   void missingConnectionWaitsWithoutRunning() {
     var restore = restore(spec -> { });
     var control = harness.reconcile(reconciler, restore);
@@ -380,12 +454,12 @@ class RestoreTransitionsTest extends TransitionTest {
   void clusterRestoreMovesTheReplicationPathToTheTargetDatabase() {
     String body = "(`id` UInt64) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/shop/orders',"
         + " '{replica}') ORDER BY id";
-    assertThat(RestoreOnCluster.retargetReplicationPath(body, "shop", "restored"))
+    assertThat(RestoreTargets.movePath(body, "shop", "orders", "restored", "orders"))
         .contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/restored/orders', '{replica}')");
-    assertThat(RestoreOnCluster.retargetReplicationPath(body.replace("/shop/", "/"), "shop", "restored"))
+    assertThat(RestoreTargets.movePath(body.replace("/shop/", "/"), "shop", "orders", "restored", "orders"))
         .as("a path that does not name the database gets it appended")
         .contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/orders/restored', '{replica}')");
-    assertThat(RestoreOnCluster.retargetReplicationPath(body, "shop", "shop")).isEqualTo(body);
+    assertThat(RestoreTargets.movePath(body, "shop", "orders", "shop", "orders")).isEqualTo(body);
     assertThat(LogicalRestore.body("CREATE TABLE shop.orders " + body)).isEqualTo(body);
     assertThat(LogicalRestore.body("CREATE VIEW shop.v AS SELECT 1")).isNull();
   }

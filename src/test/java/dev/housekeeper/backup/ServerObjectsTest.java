@@ -69,8 +69,8 @@ class ServerObjectsTest {
               sql.contains("'ann'") ? 1 : 0))) // ann exists on the target
           .accept("^CREATE (FUNCTION|ROLE|USER|ROW POLICY) ")
           .accept("^GRANT ");
-      List<RestoreTable> results = new LogicalRestore(target, store, p -> { }).definitions(manifest, t -> "shop",
-          t -> true, LogicalRestore.Mode.createMissing);
+      List<RestoreTable> results = new LogicalRestore(target, store, p -> { }).definitions(manifest,
+          RestoreTargets.into(manifest, "shop", List.of()), LogicalRestore.Mode.createMissing);
       assertThat(results).extracting(r -> r.source() + "=" + r.state()).containsExactly("function twice=Restored",
           "role analyst=Restored", "user ann=Skipped", "rowPolicy eu_only ON shop.orders=Restored");
       assertEquals(List.of("CREATE FUNCTION twice AS x -> (x * 2)", "CREATE ROLE analyst",

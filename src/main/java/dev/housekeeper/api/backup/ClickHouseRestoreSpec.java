@@ -8,6 +8,7 @@ import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** Desired state of a ClickHouseRestore. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -54,6 +55,48 @@ public class ClickHouseRestoreSpec {
   @JsonPropertyDescription("Secret with the encryption keys (key id to key), for an encrypted backup. Default: the"
       + " backup resource's encryption.keySecret.")
   public String keySecret;
+
+  @JsonPropertyDescription("Tables (and views, dictionaries) restored under another name: database.table in the"
+      + " backup to database.table, or to a bare table name (then the database it goes to anyway: databaseMapping,"
+      + " targetDatabase or its own). Wins over databaseMapping and targetDatabase for its table. A replicated table's"
+      + " ZooKeeper path moves with it, and views that name it name the new table. A key that is not in the backup"
+      + " fails the restore, naming what the backup holds.")
+  public Map<String, String> tableMapping;
+
+  @JsonPropertyDescription("Databases restored under another name: database in the backup to database (created if"
+      + " missing). Databases not named go to their own. Not together with targetDatabase (which moves every"
+      + " database into one). Views, materialized views and dictionaries follow: their references to a mapped"
+      + " database name the new one. A key that is not in the backup fails the restore, naming what it holds.")
+  public Map<String, String> databaseMapping;
+
+  @JsonPropertyDescription("Which partitions of each table to restore, by partition id (system.parts.partition_id):"
+      + " ids, and/or a from/to range. A table without partitions (and one read whole: Log, Memory ...) has the one"
+      + " partition id all, which a filter keeps only when ids names it. Default: every partition in the backup."
+      + " Shown per table in status (partitions, partitionsSkipped).")
+  public Partitions partitions;
+
+  @JsonPropertyDescription("Create the tables, views, materialized views and dictionaries without loading any data."
+      + " Not together with dataOnly or partitions.")
+  public boolean schemaOnly;
+
+  @JsonPropertyDescription("Load data only, into tables that exist: their backed-up (selected) partitions are"
+      + " replaced, their other partitions are untouched; nothing is created, and a table that does not exist fails."
+      + " Needs mode replacePartitions.")
+  public boolean dataOnly;
+
+  /** Which partitions to restore, by partition id. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Partitions {
+    @JsonPropertyDescription("Exactly these partition ids, for example [\"202401\", \"202402\"].")
+    public List<String> ids;
+
+    @JsonPropertyDescription("Partition ids greater than or equal to this one (string order, which is time order for"
+        + " toYYYYMM/toYYYYMMDD keys).")
+    public String from;
+
+    @JsonPropertyDescription("Partition ids less than or equal to this one.")
+    public String to;
+  }
 
   /** The backup to restore. */
   @JsonInclude(JsonInclude.Include.NON_NULL)

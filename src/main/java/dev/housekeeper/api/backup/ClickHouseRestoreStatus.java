@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import dev.housekeeper.api.common.RunStatus;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** Observed state of a ClickHouseRestore. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -58,6 +59,10 @@ public class ClickHouseRestoreStatus extends RunStatus {
   @JsonPropertyDescription("Outcome per table.")
   public List<TableResult> tables = new ArrayList<>();
 
+  @JsonPropertyDescription("What the restore applied besides its backup: the mappings in effect, the partitions"
+      + " selected and skipped, schemaOnly or dataOnly.")
+  public Applied applied;
+
 
 
   @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
@@ -78,5 +83,30 @@ public class ClickHouseRestoreStatus extends RunStatus {
     public Integer partitions;
     @JsonPropertyDescription("Why it failed or was skipped.")
     public String message;
+    @JsonPropertyDescription("Whether the target existed before the restore touched it.")
+    public Boolean targetExisted;
+    @JsonPropertyDescription("Partitions of the backup that spec.partitions (or schemaOnly) left out.")
+    public Integer partitionsSkipped;
+  }
+
+  /** What a restore applied: mappings, partition selection, schemaOnly or dataOnly. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Applied {
+    @JsonPropertyDescription("Each database of the backup restored under another name (from databaseMapping or"
+        + " targetDatabase): source to target.")
+    public Map<String, String> databaseMapping;
+    @JsonPropertyDescription("Each table or object restored under another name by tableMapping: database.table in"
+        + " the backup to database.table.")
+    public Map<String, String> tableMapping;
+    @JsonPropertyDescription("The partition filter in effect (spec.partitions), in words.")
+    public String partitions;
+    @JsonPropertyDescription("Partitions of the selected tables that are restored.")
+    public Integer partitionsSelected;
+    @JsonPropertyDescription("Partitions of the selected tables left out by the filter or by schemaOnly.")
+    public Integer partitionsSkipped;
+    @JsonPropertyDescription("Only the schema was restored.")
+    public Boolean schemaOnly;
+    @JsonPropertyDescription("Only data was loaded, into existing tables.")
+    public Boolean dataOnly;
   }
 }
