@@ -184,9 +184,9 @@ public final class LogicalRestore {
     }
   }
 
-  private static String staging(String table) {
-    String staging = STAGING_PREFIX + table;
-    return Identifiers.isValid(staging) ? staging : STAGING_PREFIX + Integer.toHexString(table.hashCode());
+  /** {@code _hk_restore_<table>}, cut and hashed when that would be longer than a name may be. */
+  static String staging(String table) {
+    return Identifiers.derived(STAGING_PREFIX, table, "");
   }
 
   /** One load per partition into the staging table, each checking the rows it loaded against the manifest. */

@@ -24,8 +24,9 @@ final class RestoreValidation {
     if (spec.keySecret != null && !KubernetesNames.isObjectName(spec.keySecret)) {
       problems.add("spec.keySecret: " + Identifiers.describe(spec.keySecret) + " is not the name of a Secret");
     }
-    if (spec.targetDatabase != null && !Identifiers.isValid(spec.targetDatabase)) {
-      problems.add("spec.targetDatabase is not a database name");
+    if (spec.targetDatabase != null && Identifiers.nameProblem(spec.targetDatabase) != null) {
+      problems.add("spec.targetDatabase: " + Identifiers.describe(spec.targetDatabase) + " is not a database name: it "
+          + Identifiers.nameProblem(spec.targetDatabase));
     }
     problems.addAll(BackupScope.validate("spec.tables", spec.tables));
     return problems;

@@ -73,7 +73,7 @@ record SchemaText(String what, String database, String name, String rest) {
     if (from.equals(to)) {
       return rest;
     }
-    String names = Pattern.quote(Identifiers.quote(from)) + (Identifiers.isValid(from) ? "|" + Pattern.quote(from)
+    String names = Pattern.quote(Identifiers.quote(from)) + (Identifiers.isPlain(from) ? "|" + Pattern.quote(from)
         : "");
     String moved = Pattern.compile("(?<![\\w.`])(?:" + names + ")\\.").matcher(rest)
         .replaceAll(Matcher.quoteReplacement(Identifiers.quote(to) + "."));

@@ -5,6 +5,7 @@ import dev.housekeeper.api.mart.ReportMartSpec.Mode;
 import dev.housekeeper.api.mart.ReportMartStatus;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.common.Transient;
@@ -102,12 +103,14 @@ public final class MartRefresh {
     return this;
   }
 
+  /** {@code <table>_hk_staging}, cut and hashed when that would be longer than a name may be. */
   static String staging(String table) {
-    return table + STAGING_SUFFIX;
+    return Identifiers.derived("", table, STAGING_SUFFIX);
   }
 
+  /** {@code <table>_hk_old}, cut and hashed when that would be longer than a name may be. */
   static String old(String table) {
-    return table + OLD_SUFFIX;
+    return Identifiers.derived("", table, OLD_SUFFIX);
   }
 
   /** The atomic swap where the server has it (Atomic databases, 20.x and later). */
