@@ -163,7 +163,7 @@ public final class LogicalRestore {
       return RestoreTable.skipped(source, dest, "table exists, and its data (read whole: it has no partitions) is not"
           + " replaced into an existing table");
     }
-    String staging = staging(name);
+    String staging = staging(db, name);
     try {
       String body = body(ddl);
       if (body == null) {
@@ -184,9 +184,9 @@ public final class LogicalRestore {
     }
   }
 
-  /** {@code _hk_restore_<table>}, cut and hashed when that would be longer than a name may be. */
-  static String staging(String table) {
-    return Identifiers.derived(STAGING_PREFIX, table, "");
+  /** {@code _hk_restore_<table>}, cut and hashed when that would be longer than a name in {@code db} may be. */
+  static String staging(String db, String table) {
+    return Identifiers.derived(db, STAGING_PREFIX, table, "");
   }
 
   /** One load per partition into the staging table, each checking the rows it loaded against the manifest. */

@@ -71,20 +71,30 @@ public final class Identifiers {
   }
 
   /**
-   * A name Housekeeper derives from a user's name ({@code prefix + base + suffix}: a restore's
-   * staging table, a mart's table being built and the one swapped out), within
-   * {@link #MAX_FILE_NAME}, so that any name a spec may give has its working tables. When the whole
-   * does not fit, the base is cut (at a character) and the first 8 hex digits of its SHA-256 follow
-   * it: the same base always gives the same name (a restarted operator finds its table), and two
-   * long bases that start alike give two names.
+   * The longest file-name form of a table name in {@code database}: {@link #MAX_FILE_NAME}, or less
+   * in a database whose own file name is longer than 7 characters (ClickHouse 25.1 and later allow
+   * {@code 213 - <the database's file-name length>}; see {@link #MAX_FILE_NAME}).
    */
-  public static String derived(String prefix, String base, String suffix) {
+  public static int maxTableFileName(String database) {
+    return Math.min(MAX_FILE_NAME, 213 - fileNameLength(database));
+  }
+
+  /**
+   * A table name Housekeeper derives from a user's table name ({@code prefix + base + suffix}: a
+   * restore's staging table, a mart's table being built and the one swapped out) in
+   * {@code database}, within {@link #maxTableFileName}, so that any table a spec may name has its
+   * working tables. When the whole does not fit, the base is cut (at a character) and the first 8 hex
+   * digits of its SHA-256 follow it: the same base always gives the same name (a restarted operator
+   * finds its table), and two long bases that start alike give two names.
+   */
+  public static String derived(String database, String prefix, String base, String suffix) {
     String whole = prefix + base + suffix;
-    if (fileNameLength(whole) <= MAX_FILE_NAME) {
+    int limit = maxTableFileName(database);
+    if (fileNameLength(whole) <= limit) {
       return whole;
     }
     String hash = "_" + sha256Hex(base).substring(0, 8);
-    int room = MAX_FILE_NAME - fileNameLength(prefix + hash + suffix);
+    int room = Math.max(0, limit - fileNameLength(prefix + hash + suffix));
     StringBuilder cut = new StringBuilder();
     int used = 0;
     for (int i = 0; i < base.length(); ) {

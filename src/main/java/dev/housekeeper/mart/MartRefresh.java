@@ -103,14 +103,14 @@ public final class MartRefresh {
     return this;
   }
 
-  /** {@code <table>_hk_staging}, cut and hashed when that would be longer than a name may be. */
-  static String staging(String table) {
-    return Identifiers.derived("", table, STAGING_SUFFIX);
+  /** {@code <table>_hk_staging}, cut and hashed when that would be longer than a name in {@code database} may be. */
+  static String staging(String database, String table) {
+    return Identifiers.derived(database, "", table, STAGING_SUFFIX);
   }
 
-  /** {@code <table>_hk_old}, cut and hashed when that would be longer than a name may be. */
-  static String old(String table) {
-    return Identifiers.derived("", table, OLD_SUFFIX);
+  /** {@code <table>_hk_old}, cut and hashed when that would be longer than a name in {@code database} may be. */
+  static String old(String database, String table) {
+    return Identifiers.derived(database, "", table, OLD_SUFFIX);
   }
 
   /** The atomic swap where the server has it (Atomic databases, 20.x and later). */
@@ -136,7 +136,7 @@ public final class MartRefresh {
     r.windowStart = window.start().toString();
     r.windowEnd = window.end().toString();
     String table = spec.table;
-    String staging = staging(table);
+    String staging = staging(database, table);
     try {
       if (cluster != null && mode != Mode.full) {
         throw Failed.lasting("IncrementalOnCluster", "incremental refreshes of a mart on a cluster are not supported"
@@ -159,7 +159,7 @@ public final class MartRefresh {
       throw Failed.clickhouse("ClickHouseError", "ClickHouse: " + e.getMessage(), e);
     } finally {
       dropQuietly(staging);
-      dropQuietly(old(table));
+      dropQuietly(old(database, table));
     }
   }
 
