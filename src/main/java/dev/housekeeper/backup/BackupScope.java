@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
 
 /**
  * Which tables and partitions a backup or restore covers. A table entry is a name, or
- * {@code database.name}, or (starting with {@code ~}) a regular expression matched against the
- * whole name (or database.name when it contains a dot).
+ * {@code database.name} (either part back-quoted as in SQL when it holds a dot:
+ * {@link Identifiers#parseTableName}), or (starting with {@code ~}) a regular expression matched
+ * against the whole name, and against database.name.
  */
 public final class BackupScope {
 
@@ -45,11 +46,11 @@ public final class BackupScope {
           problems.add(field + ": " + e + " is not a regular expression: " + x.getDescription());
         }
       } else {
-        for (String part : e.split("\\.", 2)) {
-          if (!Identifiers.isValid(part)) {
-            problems.add(field + ": " + Identifiers.describe(e) + " is not a table name (or database.table)");
-            break;
-          }
+        try {
+          Identifiers.parseTableName(e);
+        } catch (IllegalArgumentException x) {
+          problems.add(field + ": " + Identifiers.describe(e) + " is not a table name (or database.table): it "
+              + x.getMessage());
         }
       }
     }
@@ -67,7 +68,7 @@ public final class BackupScope {
         if (p.matcher(table).matches() || p.matcher(database + "." + table).matches()) {
           return true;
         }
-      } else if (e.equals(table) || e.equals(database + "." + table)) {
+      } else if (Identifiers.parseTableName(e).names(database, table)) {
         return true;
       }
     }
@@ -136,7 +137,7 @@ public final class BackupScope {
     Set<LogicalBackup.TableRef> whole = new LinkedHashSet<>();
     java.util.Map<LogicalBackup.TableRef, String> innerOf = new java.util.LinkedHashMap<>();
     List<ObjectRef> objects = new ArrayList<>();
-    Set<String> seenNames = new LinkedHashSet<>();
+    Set<LogicalBackup.TableRef> seen = new LinkedHashSet<>();
     for (Row r : rows) {
       String db = r.string("database");
       String name = r.string("name");
@@ -147,9 +148,8 @@ public final class BackupScope {
       if (WorkingTables.isWorkingTable(name) || !matches(entries, db, matchedName)) {
         continue;
       }
-      seenNames.add(name);
-      seenNames.add(db + "." + name);
       var ref = new LogicalBackup.TableRef(db, name);
+      seen.add(ref);
       if (!Identifiers.isQuotable(name)) {
         skipped.add(db + "." + name + " (a name ClickHouse itself cannot hold)");
       } else if (name.startsWith(".inner") && view == null) {
@@ -171,7 +171,8 @@ public final class BackupScope {
       throw new UnknownTable("database(s) " + missingDbs + " do not exist or have no tables");
     }
     if (entries != null) {
-      List<String> missing = entries.stream().filter(e -> !e.startsWith("~") && !seenNames.contains(e)).toList();
+      List<String> missing = entries.stream().filter(e -> !e.startsWith("~")).filter(e -> seen.stream()
+          .noneMatch(t -> Identifiers.parseTableName(e).names(t.database(), t.table()))).toList();
       if (!missing.isEmpty()) {
         throw new UnknownTable("table(s) " + missing + " do not exist in " + databases);
       }

@@ -86,7 +86,7 @@ public final class BackupSetup {
         || !storage.volume.path.matches("^/[A-Za-z0-9_./=+-]{0,1023}$") || storage.volume.path.contains("/../")
         || storage.volume.path.endsWith("/..")) {
       problems.add(field + ".volume.path must be an absolute path of letters, digits and _ . / = + -, without ..");
-    } else if (storage.volume.clickhouseDisk != null && !Identifiers.isValid(storage.volume.clickhouseDisk)) {
+    } else if (storage.volume.clickhouseDisk != null && !Identifiers.isPlain(storage.volume.clickhouseDisk)) {
       problems.add(field + ".volume.clickhouseDisk: " + Identifiers.describe(storage.volume.clickhouseDisk)
           + " is not a disk name");
     }

@@ -50,8 +50,9 @@ final class BackupValidation {
 
   private static void scope(ClickHouseBackupSpec.Scope scope, List<String> problems) {
     if (scope.databases != null) {
-      scope.databases.stream().filter(d -> !Identifiers.isValid(d)).forEach(d ->
-          problems.add("spec.scope.databases: " + Identifiers.describe(d) + " is not a database name"));
+      scope.databases.stream().filter(d -> Identifiers.nameProblem(d) != null).forEach(d ->
+          problems.add("spec.scope.databases: " + Identifiers.describe(d) + " is not a database name: it "
+              + Identifiers.nameProblem(d)));
     }
     problems.addAll(BackupScope.validate("spec.scope.tables", scope.tables));
     if (scope.kinds != null) {

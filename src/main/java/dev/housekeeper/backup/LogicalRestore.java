@@ -202,8 +202,8 @@ public final class LogicalRestore {
       return RestoreTable.skipped(source, dest, "table exists, and no partition of it is to be restored"
           + " (spec.partitions or schemaOnly)");
     }
-    String staging = staging(to.table());
     String db = to.database();
+    String staging = staging(db, to.table());
     try {
       String body = body(ddl);
       if (body == null) {
@@ -226,9 +226,9 @@ public final class LogicalRestore {
     }
   }
 
-  private static String staging(String table) {
-    String staging = STAGING_PREFIX + table;
-    return Identifiers.isValid(staging) ? staging : STAGING_PREFIX + Integer.toHexString(table.hashCode());
+  /** {@code _hk_restore_<table>}, cut and hashed when that would be longer than a name in {@code db} may be. */
+  static String staging(String db, String table) {
+    return Identifiers.derived(db, STAGING_PREFIX, table, "");
   }
 
   /** One load per partition into the staging table, each checking the rows it loaded against the manifest. */

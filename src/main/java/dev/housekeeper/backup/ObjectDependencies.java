@@ -41,7 +41,7 @@ final class ObjectDependencies {
 
   private static String alternatives(String name) {
     String quoted = Pattern.quote(Identifiers.quote(name));
-    return Identifiers.isValid(name) ? "(?:" + quoted + "|" + Pattern.quote(name) + ")" : quoted;
+    return Identifiers.isPlain(name) ? "(?:" + quoted + "|" + Pattern.quote(name) + ")" : quoted;
   }
 
   private static Pattern qualified(LogicalBackup.TableRef c) {

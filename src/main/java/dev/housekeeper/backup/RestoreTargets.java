@@ -53,7 +53,10 @@ final class RestoreTargets {
     this.targetDatabase = spec.targetDatabase;
     this.databaseMapping = spec.databaseMapping == null ? Map.of() : spec.databaseMapping;
     if (spec.tableMapping != null) {
-      spec.tableMapping.forEach((from, to) -> tableMapping.put(from, parse(to)));
+      spec.tableMapping.forEach((from, to) -> {
+        Target source = parse(from); // keyed as the lookups name an entry: database.table, unquoted
+        tableMapping.put(source.database() + "." + source.table(), parse(to));
+      });
     }
     this.partitions = spec.partitions;
     this.schemaOnly = spec.schemaOnly;
@@ -74,9 +77,10 @@ final class RestoreTargets {
     return new RestoreTargets(manifest, spec, Set.of());
   }
 
-  private static Target parse(String to) {
-    int dot = to.indexOf('.');
-    return dot < 0 ? new Target(null, to) : new Target(to.substring(0, dot), to.substring(dot + 1));
+  /** A mapping's side as written: database.table or a table name, either part back-quoted when it must be. */
+  private static Target parse(String written) {
+    var name = dev.housekeeper.clickhouse.Identifiers.parseTableName(written);
+    return new Target(name.database(), name.table());
   }
 
   /** The backup's tables (not the inner tables of views) and objects, as entries. */

@@ -29,8 +29,9 @@ final class RestoreValidation {
     if (spec.keySecret != null && !KubernetesNames.isObjectName(spec.keySecret)) {
       problems.add("spec.keySecret: " + Identifiers.describe(spec.keySecret) + " is not the name of a Secret");
     }
-    if (spec.targetDatabase != null && !Identifiers.isValid(spec.targetDatabase)) {
-      problems.add("spec.targetDatabase is not a database name");
+    if (spec.targetDatabase != null && Identifiers.nameProblem(spec.targetDatabase) != null) {
+      problems.add("spec.targetDatabase: " + Identifiers.describe(spec.targetDatabase) + " is not a database name: it "
+          + Identifiers.nameProblem(spec.targetDatabase));
     }
     problems.addAll(BackupScope.validate("spec.tables", spec.tables));
     mappings(spec, problems);
@@ -70,7 +71,7 @@ final class RestoreValidation {
             + " into one, databaseMapping moves each database it names)");
       }
       spec.databaseMapping.forEach((from, to) -> {
-        if (!Identifiers.isValid(from) || !Identifiers.isValid(to)) {
+        if (Identifiers.nameProblem(from) != null || Identifiers.nameProblem(to) != null) {
           problems.add("spec.databaseMapping: " + Identifiers.describe(from) + " to " + Identifiers.describe(to)
               + " is not a database name to a database name");
         }
@@ -79,7 +80,7 @@ final class RestoreValidation {
     if (spec.tableMapping != null) {
       Map<String, String> seen = new HashMap<>();
       spec.tableMapping.forEach((from, to) -> {
-        if (!qualified(from) || to == null || !(qualified(to) || Identifiers.isValid(to))) {
+        if (!qualified(from) || to == null || !(qualified(to) || parses(to))) {
           problems.add("spec.tableMapping: " + Identifiers.describe(from) + " to " + Identifiers.describe(to)
               + " is not database.table to database.table (or to a table name)");
         } else if (seen.containsKey(to)) {
@@ -90,12 +91,17 @@ final class RestoreValidation {
     }
   }
 
+  /** A name written as {@code database.table} (see {@link Identifiers#parseTableName}). */
   private static boolean qualified(String name) {
-    if (name == null) {
+    return parses(name) && Identifiers.parseTableName(name).database() != null;
+  }
+
+  private static boolean parses(String name) {
+    try {
+      return name != null && Identifiers.parseTableName(name) != null;
+    } catch (IllegalArgumentException e) {
       return false;
     }
-    String[] parts = name.split("\\.", -1);
-    return parts.length == 2 && Identifiers.isValid(parts[0]) && Identifiers.isValid(parts[1]);
   }
 
   /** schemaOnly and dataOnly exclude each other; dataOnly replaces partitions; a partition filter is partition ids. */

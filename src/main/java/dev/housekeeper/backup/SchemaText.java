@@ -154,6 +154,6 @@ record SchemaText(String what, String database, String name, String rest) {
 
   /** A name as a string literal names it: bare when it can be, else back-quoted. */
   private static String bare(String name) {
-    return Identifiers.isValid(name) ? name : Identifiers.quote(name);
+    return Identifiers.isPlain(name) ? name : Identifiers.quote(name);
   }
 }

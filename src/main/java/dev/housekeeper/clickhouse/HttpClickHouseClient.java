@@ -93,6 +93,9 @@ public final class HttpClickHouseClient implements ClickHouseClient {
         .build();
   }
 
+  /** A header value client-v2 sends as it is (its own test); any other is sent RFC 5987-encoded. */
+  private static final java.util.regex.Pattern PLAIN_HEADER = java.util.regex.Pattern.compile("\\p{Graph}+(?:[ ]\\p{Graph}+)*");
+
   /** Bytes of each HTTP connection's input and output buffer. */
   static final int NETWORK_BUFFER = 64 * 1024;
 
@@ -209,11 +212,16 @@ public final class HttpClickHouseClient implements ClickHouseClient {
       // ends (OPTIMIZE FINAL, INSERT ... SELECT, BACKUP) is not cut at the connection's queryTimeout
       settings.setNetworkTimeout(timeout.plus(CLIENT_SLACK).toMillis(), ChronoUnit.MILLIS);
       // "database" goes as the HTTP interface's own URL parameter, which every server version reads;
-      // the client also sends its default database as the X-ClickHouse-Database header, which newer
-      // servers (26.x) prefer to the parameter: the header must name the statement's database too
+      // the client also sends it as the X-ClickHouse-Database header, which newer servers (26.x) prefer
+      // to the parameter. client-v2 sends a header value that is not printable ASCII with single spaces
+      // (Cyrillic, a leading space) as "X-ClickHouse-Database*: UTF-8''..." instead, which the server
+      // does not read: it then takes the parameter, so the parameter is sent too, also with the
+      // connection's database when the statement names none and that name cannot be a plain header
       sql.settings().forEach(settings::serverSetting);
       if (sql.settings().containsKey("database")) {
         settings.setDatabase(sql.settings().get("database"));
+      } else if (config.database() != null && !PLAIN_HEADER.matcher(config.database()).matches()) {
+        settings.serverSetting("database", config.database());
       }
       var future = endpoint.client().query(text, settings);
       running.put(qid, new Running(endpoint, future));

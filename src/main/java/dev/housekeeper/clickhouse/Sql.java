@@ -184,7 +184,7 @@ public final class Sql {
    * identifiers; values are sent as HTTP parameters, never in the SQL text.
    */
   public Sql withSetting(String name, String value) {
-    if (!Identifiers.isValid(name)) {
+    if (!Identifiers.isPlain(name)) {
       throw ClickHouseException.invalidInput("invalid setting name " + Identifiers.describe(name));
     }
     java.util.Map<String, String> next = new java.util.LinkedHashMap<>(settings);

@@ -34,8 +34,9 @@ public final class ConnectionSettings {
         }
       }
     }
-    if (spec.getDatabase() != null && !Identifiers.isValid(spec.getDatabase())) {
-      problems.add("spec.database: " + Identifiers.describe(spec.getDatabase()) + " is not a valid database name");
+    if (spec.getDatabase() != null && Identifiers.nameProblem(spec.getDatabase()) != null) {
+      problems.add("spec.database: " + Identifiers.describe(spec.getDatabase()) + " is not a valid database name: it "
+          + Identifiers.nameProblem(spec.getDatabase()));
     }
     if (spec.getCredentials() == null || spec.getCredentials().getSecretName() == null
         || spec.getCredentials().getSecretName().isBlank()) {

@@ -5,6 +5,7 @@ import dev.housekeeper.api.mart.ReportMartSpec.Mode;
 import dev.housekeeper.api.mart.ReportMartStatus;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.ClickHouseException;
+import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.common.Transient;
@@ -102,12 +103,14 @@ public final class MartRefresh {
     return this;
   }
 
-  static String staging(String table) {
-    return table + STAGING_SUFFIX;
+  /** {@code <table>_hk_staging}, cut and hashed when that would be longer than a name in {@code database} may be. */
+  static String staging(String database, String table) {
+    return Identifiers.derived(database, "", table, STAGING_SUFFIX);
   }
 
-  static String old(String table) {
-    return table + OLD_SUFFIX;
+  /** {@code <table>_hk_old}, cut and hashed when that would be longer than a name in {@code database} may be. */
+  static String old(String database, String table) {
+    return Identifiers.derived(database, "", table, OLD_SUFFIX);
   }
 
   /** The atomic swap where the server has it (Atomic databases, 20.x and later). */
@@ -133,7 +136,7 @@ public final class MartRefresh {
     r.windowStart = window.start().toString();
     r.windowEnd = window.end().toString();
     String table = spec.table;
-    String staging = staging(table);
+    String staging = staging(database, table);
     try {
       if (cluster != null && mode != Mode.full) {
         throw Failed.lasting("IncrementalOnCluster", "incremental refreshes of a mart on a cluster are not supported"
@@ -156,7 +159,7 @@ public final class MartRefresh {
       throw Failed.clickhouse("ClickHouseError", "ClickHouse: " + e.getMessage(), e);
     } finally {
       dropQuietly(staging);
-      dropQuietly(old(table));
+      dropQuietly(old(database, table));
     }
   }
 

@@ -38,7 +38,7 @@ final class MartSwap {
   /** The swap every server version has: one multi-table RENAME (the mart becomes its old table). */
   static Sql renameSwapSql(String database, String staging, String table, String cluster) {
     return Sql.command("RENAME TABLE ? TO ?, ? TO ??", Sql.table(database, table),
-        Sql.table(database, MartRefresh.old(table)), Sql.table(database, staging), Sql.table(database, table),
+        Sql.table(database, MartRefresh.old(database, table)), Sql.table(database, staging), Sql.table(database, table),
         Sql.onCluster(cluster));
   }
 

@@ -22,11 +22,14 @@ final class MartValidation {
       return List.of("spec is missing");
     }
     List<String> problems = SpecChecks.connectedWork(spec.connectionRef, spec.statementTimeout);
-    if (spec.database != null && !Identifiers.isValid(spec.database)) {
-      problems.add("spec.database is not a database name");
+    // any name ClickHouse can hold; the mart's working tables derive names that fit (Identifiers.derived)
+    if (spec.database != null && Identifiers.nameProblem(spec.database) != null) {
+      problems.add("spec.database: " + Identifiers.describe(spec.database) + " is not a database name: it "
+          + Identifiers.nameProblem(spec.database));
     }
-    if (spec.table == null || !Identifiers.isValid(spec.table) || spec.table.length() > 190) {
-      problems.add("spec.table is not a table name");
+    if (Identifiers.nameProblem(spec.table) != null) {
+      problems.add("spec.table: " + Identifiers.describe(spec.table) + " is not a table name: it "
+          + Identifiers.nameProblem(spec.table));
     }
     columns(spec, problems);
     expressions(spec, problems);
@@ -47,8 +50,9 @@ final class MartValidation {
     }
     Set<String> names = new HashSet<>();
     for (var c : spec.columns) {
-      if (c.name == null || !Identifiers.isValid(c.name)) {
-        problems.add("spec.columns: " + Identifiers.describe(c.name) + " is not a column name");
+      if (Identifiers.nameProblem(c.name) != null) {
+        problems.add("spec.columns: " + Identifiers.describe(c.name) + " is not a column name: it "
+            + Identifiers.nameProblem(c.name));
       } else if (!names.add(c.name)) {
         problems.add("spec.columns: " + c.name + " appears twice");
       }
@@ -84,7 +88,7 @@ final class MartValidation {
       return;
     }
     spec.settings.forEach((k, v) -> {
-      if (!Identifiers.isValid(k)) {
+      if (!Identifiers.isPlain(k)) {
         problems.add("spec.settings: " + Identifiers.describe(k) + " is not a setting name");
       } else if (v == null || !v.strip().matches("^[A-Za-z0-9_.:/+-]{1,256}$")) {
         problems.add("spec.settings." + k + ": " + Identifiers.describe(v)

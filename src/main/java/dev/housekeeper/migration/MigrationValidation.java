@@ -29,11 +29,13 @@ final class MigrationValidation {
         || spec.getConnectionRef().getName().isBlank()) {
       problems.add("spec.connectionRef.name is required");
     }
-    if (spec.getDatabase() != null && !Identifiers.isValid(spec.getDatabase())) {
-      problems.add("spec.database: " + Identifiers.describe(spec.getDatabase()) + " is not a valid database name");
+    if (spec.getDatabase() != null && Identifiers.nameProblem(spec.getDatabase()) != null) {
+      problems.add("spec.database: " + Identifiers.describe(spec.getDatabase()) + " is not a valid database name: it "
+          + Identifiers.nameProblem(spec.getDatabase()));
     }
-    if (!Identifiers.isValid(spec.getLedgerTable())) {
-      problems.add("spec.ledgerTable: " + Identifiers.describe(spec.getLedgerTable()) + " is not a valid table name");
+    if (Identifiers.nameProblem(spec.getLedgerTable()) != null) {
+      problems.add("spec.ledgerTable: " + Identifiers.describe(spec.getLedgerTable()) + " is not a valid table name: it "
+          + Identifiers.nameProblem(spec.getLedgerTable()));
     }
     if (spec.getTargetVersion() != null && spec.getTargetVersion() < 0) {
       problems.add("spec.targetVersion must be 0 or more");

@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * The checks of a RetentionPolicy's spec, made before anything is sent to ClickHouse: names that are
- * identifiers, a keep the planner understands, a table pattern made only of characters a table name
+ * The checks of a RetentionPolicy's spec, made before anything is sent to ClickHouse: names that
+ * ClickHouse can hold (each is then quoted by {@code Identifiers}), a keep the planner understands, a table pattern made only of characters a table name
  * can have, schedules that parse and limits in range. Each problem is one sentence naming its field.
  */
 final class RetentionValidation {
@@ -76,9 +76,7 @@ final class RetentionValidation {
       return;
     }
     for (var o : overrides) {
-      if (!Identifiers.isValid(o.getTable())) {
-        problems.add("spec.overrides.table: " + Identifiers.describe(o.getTable()) + " is not a valid table name");
-      }
+      listed(problems, "spec.overrides.table", o.getTable());
       name(problems, "spec.overrides.column", o.getColumn(), "column");
       if (o.getKeep() != null) {
         tryRun(problems, () -> Keep.parse("spec.overrides[" + o.getTable() + "].keep", o.getKeep()));
@@ -113,17 +111,19 @@ final class RetentionValidation {
     return value < min || value > 100_000;
   }
 
-  /** A problem when an optional name is given and is not an identifier. */
+  /** A problem when an optional name is given and is not a name ClickHouse can hold. */
   private static void name(List<String> problems, String field, String value, String what) {
-    if (value != null && !Identifiers.isValid(value)) {
-      problems.add(field + ": " + Identifiers.describe(value) + " is not a valid " + what + " name");
+    String problem = value == null ? null : Identifiers.nameProblem(value);
+    if (problem != null) {
+      problems.add(field + ": " + Identifiers.describe(value) + " is not a valid " + what + " name: it " + problem);
     }
   }
 
   /** A table name in a list: required there, unlike an optional field. */
   private static void listed(List<String> problems, String field, String value) {
-    if (!Identifiers.isValid(value)) {
-      problems.add(field + ": " + Identifiers.describe(value) + " is not a valid table name");
+    String problem = Identifiers.nameProblem(value);
+    if (problem != null) {
+      problems.add(field + ": " + Identifiers.describe(value) + " is not a valid table name: it " + problem);
     }
   }
 

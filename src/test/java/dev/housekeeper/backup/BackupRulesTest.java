@@ -64,7 +64,11 @@ class BackupRulesTest {
     assertThat(BackupScope.matches(List.of("other.t"), "db", "t")).isFalse();
     assertThat(BackupScope.matches(List.of("~^events_.*"), "db", "events_2024")).isTrue();
     assertThat(BackupScope.matches(List.of("~^events_.*"), "db", "my_events_2024")).isFalse();
-    assertThat(BackupScope.validate("f", List.of("ok", "db.ok", "~(", "bad-name"))).hasSize(2);
+    // a name with a dot is back-quoted; any name without a control character is a name
+    assertThat(BackupScope.matches(List.of("`my.db`.`t.1`"), "my.db", "t.1")).isTrue();
+    assertThat(BackupScope.matches(List.of("my.db.t"), "my.db", "t")).isFalse();
+    assertThat(BackupScope.matches(List.of("odd `name' \\ имя"), "db", "odd `name' \\ имя")).isTrue();
+    assertThat(BackupScope.validate("f", List.of("ok", "db.ok", "~(", "a-name", "`open", "a\nb"))).hasSize(3);
   }
 
   static ClickHouseBackupSpec spec() {
@@ -114,10 +118,10 @@ class BackupRulesTest {
     bad.retention = new ClickHouseBackupSpec.Retention();
     bad.retention.maxAge = "3 days";
     bad.scope = new ClickHouseBackupSpec.Scope();
-    bad.scope.databases = List.of("bad-db");
+    bad.scope.databases = List.of("bad\tdb");
     assertThat(BackupValidation.problems(bad)).hasSize(4).anyMatch(p -> p.contains("exactly one"))
         .anyMatch(p -> p.contains("spec.schedule")).anyMatch(p -> p.contains("maxAge"))
-        .anyMatch(p -> p.contains("bad-db"));
+        .anyMatch(p -> p.contains("spec.scope.databases") && p.contains("control character"));
     ClickHouseBackupSpec kinds = spec();
     kinds.scope = new ClickHouseBackupSpec.Scope();
     kinds.scope.kinds = List.of("view", "everything");

@@ -429,7 +429,8 @@ class RestoreMappingIT {
     assertEquals("native", status.method);
     assertEquals(fingerprint(s, src + ".orders", ORDERS, "202601", "202603"), fingerprint(s, "rmn_dst.picked",
         ORDERS));
-    assertThat(status.tables).singleElement().satisfies(t -> {
+    // the backup also holds the shared server's user-defined functions (other tests' ones): they exist, skipped
+    assertThat(status.tables).filteredOn(t -> !t.source.startsWith("function ")).singleElement().satisfies(t -> {
       assertEquals("rmn_dst.picked", t.target);
       assertEquals(2, t.partitions);
       assertEquals(1, t.partitionsSkipped);

@@ -3,6 +3,8 @@ package dev.housekeeper.clickhouse;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -62,8 +64,70 @@ class SqlTest {
   @ParameterizedTest
   @ValueSource(strings = {"", "1abc", "a b", "a`b", "a;b", "a--b", "a/*b", "a'b", "a\"b", "таблица", "a.b",
       "a\nb", "a\u0000b"})
-  void namesOutsideThePlainPatternAreNotValidInASpec(String name) {
-    assertFalse(Identifiers.isValid(name));
+  void settingNamesArePlainIdentifiersOnly(String name) {
+    assertFalse(Identifiers.isPlain(name));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"odd `name' \\ имя", "a\"b", "a b", "a-b", "a.b", "таблица", "表格", "1abc", ".inner.x",
+      "x; DROP TABLE t --", "😀"})
+  void anyNameClickHouseCanHoldIsAcceptedInASpec(String name) {
+    assertNull(Identifiers.nameProblem(name));
+  }
+
+  @Test
+  void aSpecNameIsRefusedForAControlCharacterOrAFileNameTooLong() {
+    assertEquals("is empty", Identifiers.nameProblem(""));
+    assertThat(Identifiers.nameProblem("a\nb")).contains("control character");
+    assertThat(Identifiers.nameProblem("a\u0000b")).contains("control character");
+    // ClickHouse stores a name as a file name, each byte that is not a letter, digit or _ as %XX
+    assertEquals(206, Identifiers.fileNameLength("a".repeat(206)));
+    assertEquals(6, Identifiers.fileNameLength("и"));
+    assertEquals(9, Identifiers.fileNameLength("表"));
+    assertEquals(3, Identifiers.fileNameLength("`"));
+    assertNull(Identifiers.nameProblem("a".repeat(206)));
+    assertThat(Identifiers.nameProblem("a".repeat(207))).contains("207 characters");
+    assertNull(Identifiers.nameProblem("и".repeat(34)));
+    assertThat(Identifiers.nameProblem("и".repeat(35))).contains("210 characters");
+  }
+
+  @Test
+  void derivedNamesKeepTheirPrefixAndSuffixAndFitWhenTheBaseIsLong() {
+    assertEquals("t_hk_staging", Identifiers.derived("default", "", "t", "_hk_staging"));
+    assertEquals("_hk_restore_odd `name'", Identifiers.derived("default", "_hk_restore_", "odd `name'", ""));
+    String longBase = "и".repeat(34);
+    String staging = Identifiers.derived("default", "", longBase, "_hk_staging");
+    assertThat(staging).startsWith("ииии").endsWith("_hk_staging");
+    assertThat(Identifiers.fileNameLength(staging)).isLessThanOrEqualTo(206);
+    assertEquals(staging, Identifiers.derived("default", "", longBase, "_hk_staging"));
+    // two long bases that differ only at the end get two names
+    String other = Identifiers.derived("default", "", "и".repeat(33) + "й", "_hk_staging");
+    assertNotEquals(staging, other);
+    String emoji = Identifiers.derived("default", "_hk_restore_", "😀".repeat(30), "");
+    assertNull(Identifiers.nameProblem(emoji));
+    // in a database with a longer name, ClickHouse 25.1+ allows shorter table names: 213 - its file name
+    String db = "отчёты";
+    assertEquals(213 - 36, Identifiers.maxTableFileName(db));
+    assertThat(Identifiers.fileNameLength(Identifiers.derived(db, "", "t".repeat(170), "_hk_staging"))).isEqualTo(177);
+  }
+
+  @Test
+  void aTableEntryIsANameOrDatabaseDotNameWithBackQuotedPartsAsInSql() {
+    assertEquals(new Identifiers.TableName(null, "events"), Identifiers.parseTableName("events"));
+    assertEquals(new Identifiers.TableName("shop", "events"), Identifiers.parseTableName("shop.events"));
+    // bare: the first dot ends the database, the rest is the table as written
+    assertEquals(new Identifiers.TableName("shop", "t.1"), Identifiers.parseTableName("shop.t.1"));
+    assertEquals(new Identifiers.TableName("my.db", "t.1"), Identifiers.parseTableName("`my.db`.`t.1`"));
+    assertEquals(new Identifiers.TableName(null, "t.1"), Identifiers.parseTableName("`t.1`"));
+    assertEquals(new Identifiers.TableName("db", "a`b\\c"), Identifiers.parseTableName("db.`a\\`b\\\\c`"));
+    assertEquals(new Identifiers.TableName(null, "a`b"), Identifiers.parseTableName("`a``b`"));
+    assertEquals(new Identifiers.TableName("имя", "odd `name' \\ x"), Identifiers.parseTableName("имя.odd `name' \\ x"));
+    assertTrue(Identifiers.parseTableName("`my.db`.t").names("my.db", "t"));
+    assertTrue(Identifiers.parseTableName("t").names("any", "t"));
+    assertFalse(Identifiers.parseTableName("my.db").names("my", "t"));
+    for (String bad : List.of("", "`open", "`a`b", "a.`b`c", "`a\\nb`", ".t", "db.", "`a\nb`")) {
+      assertThrows(IllegalArgumentException.class, () -> Identifiers.parseTableName(bad), bad);
+    }
   }
 
   @ParameterizedTest
@@ -89,8 +153,8 @@ class SqlTest {
     assertEquals("`events_2024`", Identifiers.quote("events_2024"));
     assertEquals("`_x`", Identifiers.quote("_x"));
     assertEquals("`db`.`t`", Identifiers.qualified("db", "t"));
-    assertTrue(Identifiers.isValid("a".repeat(206)));
-    assertFalse(Identifiers.isValid("a".repeat(207)));
+    assertTrue(Identifiers.isPlain("a".repeat(206)));
+    assertFalse(Identifiers.isPlain("a".repeat(207)));
     assertThrows(ClickHouseException.class, () -> Identifiers.quote(null));
   }
 

@@ -19,6 +19,7 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -159,6 +160,110 @@ class HostileInputIT {
     List<String> controlWrites = auditedQueries(controlsSince).stream().filter(q -> !readOnlyMetadata(q)).toList();
     assertThat(controlWrites).as("the audit sees the controls' statements").anyMatch(q -> q.contains("CREATE TABLE"));
     assertEquals(1, ch.sqlLong("SELECT count() FROM hostile_db.m"), "the control mart was built");
+  }
+
+  /**
+   * Names that once counted as hostile are names ClickHouse holds, and a spec may give them now: a
+   * mart and a migration ledger named by each are built, each as the object of exactly that name.
+   * What must still hold is that no name becomes another statement: every statement the audited
+   * user wrote while they ran has, with its quoted names and its literals blanked, a shape that the
+   * controls with plain names also had (so no name ended its quotes and added SQL of its own); the
+   * bait table keeps its rows, and no other table or database appears.
+   */
+  @Test
+  void oddNamesActOnTheObjectTheyNameAndNeverBecomeAnotherStatement() throws Exception {
+    ch.sql("DROP DATABASE IF EXISTS hostile_odd; CREATE DATABASE hostile_odd");
+    String databases = ch.sql("SELECT groupArray(name) FROM (SELECT name FROM system.databases ORDER BY name)");
+    String baitTables = ch.sql("SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database ="
+        + " 'hostile_db' ORDER BY name)");
+
+    String controlsSince = ch.sql("SELECT toString(now())").strip();
+    Thread.sleep(1100); // query_log's event_time has one-second resolution
+    List<String> controls = createMartAndLedger("odd-control", "plain_mart", "plain_ledger");
+    awaitReady(controls, Duration.ofSeconds(60));
+    ch.sql("SYSTEM FLUSH LOGS");
+    java.util.Set<String> controlShapes = new java.util.TreeSet<>(auditedWritesRaw(controlsSince).stream()
+        .map(HostileInputIT::shape).toList());
+
+    String since = ch.sql("SELECT toString(now())").strip();
+    Thread.sleep(1100);
+    List<String> created = new ArrayList<>();
+    List<String> names = HostileSpecs.ODD_NAMES;
+    for (int i = 0; i < names.size(); i++) {
+      created.addAll(createMartAndLedger("odd-" + i, names.get(i), "ledger " + names.get(i)));
+    }
+    awaitReady(created, Duration.ofSeconds(180));
+    ch.sql("SYSTEM FLUSH LOGS");
+    List<String> writes = auditedWritesRaw(since);
+
+    // each resource acted on the object of exactly its name
+    for (String name : names) {
+      assertEquals(1, ch.sqlLong("SELECT count() FROM hostile_odd." + dev.housekeeper.clickhouse.Identifiers.quote(name)),
+          "the mart named " + name);
+      assertEquals(1, ch.sqlLong("SELECT count() FROM hostile_odd." + dev.housekeeper.clickhouse.Identifiers.quote(
+          "ledger " + name) + " WHERE event = 'applied'"), "the ledger named ledger " + name);
+    }
+    assertEquals(2L * names.size() + 3, ch.sqlLong("SELECT count() FROM system.tables WHERE database = 'hostile_odd'"),
+        "a mart and a ledger per name, the controls' two, and the lock table");
+    assertEquals(1000, ch.sqlLong("SELECT count() FROM hostile_db.keep"), "the bait table is untouched");
+    assertEquals(baitTables, ch.sql("SELECT groupArray(name) FROM (SELECT name FROM system.tables WHERE database ="
+        + " 'hostile_db' ORDER BY name)"), "no table appeared or went in hostile_db");
+    assertEquals(databases, ch.sql("SELECT groupArray(name) FROM (SELECT name FROM system.databases ORDER BY name)"));
+    List<String> foreign = writes.stream().filter(q -> !controlShapes.contains(shape(q))).toList();
+    System.out.printf("%nhostile-input suite: %d odd names as mart and ledger tables; %d statements written, %d"
+        + " shapes, %d not among the plain controls' %d shapes%n", names.size(), writes.size(),
+        writes.stream().map(HostileInputIT::shape).distinct().count(), foreign.size(), controlShapes.size());
+    assertThat(writes).as("the audit sees the odd names' statements").hasSizeGreaterThan(names.size() * 4);
+    assertThat(foreign).as("statements whose shape no plain-named control had").isEmpty();
+  }
+
+  /** A ReportMart with table {@code table} and a ClickHouseMigration with ledger {@code ledger}, both in hostile_odd. */
+  static List<String> createMartAndLedger(String prefix, String table, String ledger) {
+    Map<String, Object> mart = specs.base("ReportMart");
+    mart.put("database", "hostile_odd");
+    mart.put("table", table);
+    create(resource("ReportMart", prefix + "-mart", mart));
+    Map<String, Object> migration = specs.base("ClickHouseMigration");
+    migration.put("database", "hostile_odd");
+    migration.put("ledgerTable", ledger);
+    HostileSpecs.set(migration, "migrations[0]", "{\"version\":1,\"name\":\"noop\",\"up\":\"SELECT 1\"}");
+    create(resource("ClickHouseMigration", prefix + "-mig", migration));
+    return List.of("ReportMart/" + prefix + "-mart", "ClickHouseMigration/" + prefix + "-mig");
+  }
+
+  static void awaitReady(List<String> resources, Duration atMost) {
+    org.awaitility.Awaitility.await().atMost(atMost).pollInterval(Duration.ofMillis(500)).until(() ->
+        resources.stream().allMatch(r -> "True".equals(condition(get(r.split("/")[0], r.split("/")[1]), "status"))));
+  }
+
+  /** The audited user's statements other than read-only metadata queries, as the server logged them (no escaping). */
+  static List<String> auditedWritesRaw(String since) {
+    String out = ch.sql("SELECT replaceAll(query, '\\n', ' ') FROM system.query_log WHERE user = '"
+        + ClickHouseServer.AUDITED_USER + "' AND type = 1 AND event_time >= toDateTime('" + since + "')"
+        + " FORMAT TabSeparatedRaw");
+    return out.isBlank() ? List.of() : Stream.of(out.strip().split("\n")).filter(q -> !readOnlyMetadata(q)).toList();
+  }
+
+  /**
+   * A statement with every back-quoted name, string literal and number blanked: what is left is what
+   * the operator wrote, whatever the names.
+   */
+  static String shape(String query) {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < query.length(); i++) {
+      char c = query.charAt(i);
+      if (c == '`' || c == '\'') {
+        int j = i + 1;
+        while (j < query.length() && query.charAt(j) != c) {
+          j += query.charAt(j) == '\\' ? 2 : 1;
+        }
+        out.append(c).append('?').append(c);
+        i = j;
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString().replaceAll("(?<![\\w.])\\d+(?![\\w])", "0").strip();
   }
 
   static java.util.stream.Stream<Event> eventsOf(Map<String, List<Event>> events, Case c) {

@@ -29,10 +29,10 @@ class MartSqlOnChdbIT {
     ChdbEngine.Result r = ChdbEngine.run(List.of(
         "CREATE DATABASE reports ENGINE = Atomic",
         MartSql.createTable(spec(), "reports", "report").text(),
-        MartSql.createTable(spec(), "reports", MartRefresh.staging("report")).text(),
+        MartSql.createTable(spec(), "reports", MartRefresh.staging("reports", "report")).text(),
         "INSERT INTO reports.report VALUES ('2024-01-01', 1, 10.5)",
         "INSERT INTO reports.report_hk_staging VALUES ('2024-01-01', 1, 11.5), ('2024-02-01', 2, 3)",
-        MartRefresh.exchangeSql("reports", MartRefresh.staging("report"), "report").text(),
+        MartRefresh.exchangeSql("reports", MartRefresh.staging("reports", "report"), "report").text(),
         "SELECT count(), sum(total) FROM reports.report",
         "SELECT count(), sum(total) FROM reports.report_hk_staging",
         "SELECT engine_full FROM system.tables WHERE database = 'reports' AND name = 'report'"));
@@ -49,13 +49,13 @@ class MartSqlOnChdbIT {
     ChdbEngine.Result r = ChdbEngine.run(List.of(
         "CREATE DATABASE reports",
         MartSql.createTable(spec(), "reports", "report").text(),
-        MartSql.createTable(spec(), "reports", MartRefresh.staging("report")).text(),
+        MartSql.createTable(spec(), "reports", MartRefresh.staging("reports", "report")).text(),
         "INSERT INTO reports.report VALUES ('2024-01-01', 1, 1), ('2024-02-01', 1, 2)",
         "INSERT INTO reports.report_hk_staging VALUES ('2024-02-01', 1, 20)",
         Sql.command("ALTER TABLE ? REPLACE PARTITION ID ? FROM ?", Sql.table("reports", "report"), "202402",
             Sql.table("reports", "report_hk_staging")).text(),
         "SELECT sum(total) FROM reports.report",
-        MartRefresh.renameSwapSql("reports", MartRefresh.staging("report"), "report").text(),
+        MartRefresh.renameSwapSql("reports", MartRefresh.staging("reports", "report"), "report").text(),
         "SELECT sum(total) FROM reports.report",
         "SELECT sum(total) FROM reports.report_hk_old"));
     assertEquals("21", r.outputs().get(6).strip());

@@ -151,7 +151,7 @@ class MigrationTransitionsTest extends TransitionTest {
   @Test
   void invalidSpecNeverTouchesClickHouse() {
     var m = migration(r -> {
-      r.getSpec().setLedgerTable("bad;table");
+      r.getSpec().setLedgerTable("bad\ntable");
       r.getSpec().getMigrations().add(new Migration(1, "again", "SELECT 1", null));
       return r;
     });

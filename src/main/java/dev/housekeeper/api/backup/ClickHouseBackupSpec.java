@@ -86,7 +86,8 @@ public class ClickHouseBackupSpec {
     @JsonPropertyDescription("Databases to back up. Default: the connection's database.")
     public List<String> databases = new ArrayList<>();
 
-    @JsonPropertyDescription("Tables to back up, by name; an entry starting with ~ is a regular expression matched"
+    @JsonPropertyDescription("Tables to back up, by name or as database.name (a part that holds a dot or starts with a"
+        + " back-quote is back-quoted as in SQL: `my.db`.`t.1`); an entry starting with ~ is a regular expression matched"
         + " against the whole name (for example ~^events_.*). Default: every object of the databases.")
     public List<String> tables = new ArrayList<>();
 

@@ -32,11 +32,12 @@ public class ClickHouseRestoreSpec {
   @JsonPropertyDescription("Which backup to restore.")
   public Source source;
 
-  @JsonPropertyDescription("Tables to restore, by name or as database.name; an entry starting with ~ is a regular"
-      + " expression. Default: every table in the backup.")
+  @JsonPropertyDescription("Tables to restore, by name or as database.name (a part that holds a dot or starts with a"
+      + " back-quote is back-quoted as in SQL: `my.db`.`t.1`); an entry starting with ~ is a regular expression."
+      + " Default: every table in the backup.")
   public List<String> tables = new ArrayList<>();
 
-  @Pattern("^[A-Za-z_][A-Za-z0-9_]{0,205}$")
+  @Pattern(dev.housekeeper.api.common.ClickHouseNames.NAME)
   @JsonPropertyDescription("Database to restore into (created if missing), so that a restore can go beside the"
       + " original. Default: each table's own database.")
   public String targetDatabase;

@@ -24,7 +24,7 @@ public class ClickHouseConnectionSpec {
   private List<@Pattern("^https?://[^/\\s?#]+/?$") String> endpoints = new ArrayList<>();
 
   @Default("default")
-  @Pattern("^[A-Za-z_][A-Za-z0-9_]{0,205}$")
+  @Pattern(dev.housekeeper.api.common.ClickHouseNames.NAME)
   @JsonPropertyDescription("Default database for queries made through this connection.")
   private String database = "default";
 

@@ -17,7 +17,7 @@ import java.util.Map;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ReportMartSpec {
 
-  public static final String IDENT = "^[A-Za-z_][A-Za-z0-9_]{0,190}$";
+  public static final String IDENT = dev.housekeeper.api.common.ClickHouseNames.NAME;
 
   /** How a refresh rebuilds the mart. */
   public enum Mode {

@@ -19,7 +19,7 @@ public class ClickHouseMigrationSpec {
   @JsonPropertyDescription("The ClickHouseConnection to migrate through.")
   private ConnectionRef connectionRef;
 
-  @Pattern("^[A-Za-z_][A-Za-z0-9_]{0,205}$")
+  @Pattern(dev.housekeeper.api.common.ClickHouseNames.NAME)
   @JsonPropertyDescription("Database the migrations run in and the ledger lives in. Default: the connection's database.")
   private String database;
 
@@ -46,7 +46,7 @@ public class ClickHouseMigrationSpec {
   private boolean dryRun;
 
   @Default("housekeeper_migrations")
-  @Pattern("^[A-Za-z_][A-Za-z0-9_]{0,205}$")
+  @Pattern(dev.housekeeper.api.common.ClickHouseNames.NAME)
   @JsonPropertyDescription("Name of the ledger table in the database.")
   private String ledgerTable = "housekeeper_migrations";
 

@@ -16,7 +16,7 @@ import java.util.List;
 public class RetentionPolicySpec {
 
   public static final String KEEP_PATTERN = "^[0-9]{1,5}(d|w|M|y)$";
-  public static final String IDENT_PATTERN = "^[A-Za-z_][A-Za-z0-9_]{0,205}$";
+  public static final String IDENT_PATTERN = dev.housekeeper.api.common.ClickHouseNames.NAME;
 
   /** What a rule does. */
   public enum Action {
