@@ -95,8 +95,12 @@ final class RestoreObjects {
             ? RestoreTable.failed(source, dest, dest + " exists and mode is failIfExists; nothing was changed", false)
             : RestoreTable.skipped(source, dest, "exists")).found(true, 0);
       }
+      String rest = text.restMoved(targets::moved);
+      if (view) { // a materialized view's replicated inner engine: its path moves with the view
+        rest = RestoreTargets.movePath(rest, o.database, o.table, to.database(), to.table());
+      }
       client.execute(Sql.command("CREATE " + keyword(text.what()) + " ? ?", Sql.table(to.database(), to.table()),
-          Sql.serverDdl(text.restMoved(targets::moved))));
+          Sql.serverDdl(rest)));
     } catch (ClickHouseException e) {
       return RestoreTable.failed(source, dest, o.object.kind + ": " + e.getMessage(), Transient.is(e));
     }
@@ -133,7 +137,8 @@ final class RestoreObjects {
     Manifest.TableEntry inner = manifest.tables.stream().filter(t -> view.table.equals(t.innerOf)
         && view.database.equals(t.database)).findFirst().orElse(null);
     if (inner == null) {
-      return RestoreTable.restored(source, dest, 0, 0); // a view TO a table: that table holds the data
+      // a view TO a table: that table holds the data
+      return RestoreTable.restored(source, dest, 0, 0).found(targets.dataOnly(), 0);
     }
     String innerName = BackupScope.innerTableName(to.table(), uuid(to.database(), to.table()));
     try {

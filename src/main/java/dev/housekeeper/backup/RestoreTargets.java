@@ -278,9 +278,11 @@ final class RestoreTargets {
   /**
    * A replicated table's ZooKeeper path names where its replicas meet: a table restored under another
    * database or name must not meet the original's. The path's segment naming the source database
-   * becomes the target's, the last naming the source table becomes the target's; when the path names
-   * neither, the target's name is appended. A path made unique by macros ({uuid}, {database},
-   * {table}) is left as it is for what they cover.
+   * becomes the target's, the last naming the source table becomes the target's; what the path does
+   * not name is added to its last segment ({@code .../orders} becomes {@code .../orders-restored}), so
+   * that the new path is beside the original's, never under it (dropping the original's last replica
+   * removes everything under its path). A path made unique by macros ({uuid}, {database}, {table}) is
+   * left as it is for what they cover.
    */
   static String movePath(String ddlBody, String fromDb, String fromTable, String toDb, String toTable) {
     if (fromDb.equals(toDb) && fromTable.equals(toTable)) {
@@ -298,7 +300,7 @@ final class RestoreTargets {
         if (tableAt >= 0) {
           segments.set(tableAt, toTable);
         } else {
-          appended.append('/').append(toTable);
+          appended.append('-').append(toTable);
         }
       }
       if (!fromDb.equals(toDb) && !path.contains("{database}")) {
@@ -309,7 +311,7 @@ final class RestoreTargets {
         if (dbAt >= 0) {
           segments.set(dbAt, toDb);
         } else {
-          appended.insert(0, "/" + toDb);
+          appended.insert(0, "-" + toDb);
         }
       }
       return String.join("/", segments) + appended;

@@ -47,12 +47,15 @@ class ReplicatedRestoreIT {
     node = cluster.node(0, 0);
     client = new HttpClickHouseClient(ClientConfig.of(List.of(node.httpUrl()), ClickHouseServer.USER,
         ClickHouseServer.PASSWORD).withTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(120)));
-    for (String db : List.of("rs_src", "rs_dst")) {
+    for (String db : List.of("rs_src", "rs_dst", "rs_mv")) {
       node.sql("DROP DATABASE IF EXISTS " + db);
     }
     node.sql("CREATE DATABASE rs_src");
     node.sql("CREATE TABLE rs_src.events (d Date, id UInt64, v String) ENGINE = ReplicatedMergeTree("
         + "'/clickhouse/tables/{shard}/rs_src/events', '{replica}') PARTITION BY toYYYYMM(d) ORDER BY id");
+    node.sql("CREATE MATERIALIZED VIEW rs_src.daily ENGINE = ReplicatedSummingMergeTree("
+        + "'/clickhouse/tables/{shard}/rs_src/daily', '{replica}') PARTITION BY toYYYYMM(d) ORDER BY d"
+        + " AS SELECT d, count() AS n FROM rs_src.events GROUP BY d");
     node.sql("INSERT INTO rs_src.events SELECT toDate('2026-01-01') + number % 90, number, toString(number)"
         + " FROM system.numbers LIMIT 3000");
     dir = Files.createTempDirectory("hk-replicated-restore-");
@@ -91,16 +94,20 @@ class ReplicatedRestoreIT {
 
   @Test
   void aReplicatedTableRestoredUnderANewNameGetsItsOwnZooKeeperPath() throws Exception {
-    var beside = restore(LogicalRestore.Mode.failIfExists, spec -> spec.tableMapping = Map.of("rs_src.events",
-        "rs_src.events_copy"));
+    var beside = restore(LogicalRestore.Mode.failIfExists, spec -> {
+      spec.tables = List.of("events");
+      spec.tableMapping = Map.of("rs_src.events", "rs_src.events_copy");
+    });
     assertThat(beside).singleElement().satisfies(t -> assertEquals(RestoreTable.State.Restored, t.state(),
         t.toString()));
     assertEquals("/clickhouse/tables/01/rs_src/events_copy", path("rs_src", "events_copy"),
         "beside the original, in its database: the table's segment moves");
     assertEquals(fingerprint("rs_src.events"), fingerprint("rs_src.events_copy"));
 
-    var elsewhere = restore(LogicalRestore.Mode.failIfExists, spec -> spec.tableMapping = Map.of("rs_src.events",
-        "rs_dst.events2"));
+    var elsewhere = restore(LogicalRestore.Mode.failIfExists, spec -> {
+      spec.tables = List.of("events");
+      spec.tableMapping = Map.of("rs_src.events", "rs_dst.events2");
+    });
     assertThat(elsewhere).singleElement().satisfies(t -> assertEquals(RestoreTable.State.Restored, t.state(),
         t.toString()));
     assertEquals("/clickhouse/tables/01/rs_dst/events2", path("rs_dst", "events2"));
@@ -115,6 +122,7 @@ class ReplicatedRestoreIT {
     node.sql("INSERT INTO rs_dst.events2 VALUES ('2026-01-02', 1, 'changed'), ('2026-04-01', 2, 'other month')");
     String february = fingerprint("rs_dst.events2", "202602");
     var replaced = restore(LogicalRestore.Mode.replacePartitions, spec -> {
+      spec.tables = List.of("events");
       spec.tableMapping = Map.of("rs_src.events", "rs_dst.events2");
       spec.partitions = new ClickHouseRestoreSpec.Partitions();
       spec.partitions.ids = List.of("202601");
@@ -132,6 +140,23 @@ class ReplicatedRestoreIT {
         "the staging table is gone");
     assertEquals("0", node.sql("SELECT count() FROM system.zookeeper WHERE path = '/clickhouse/tables/01/rs_dst'"
         + " AND name LIKE '%hk_restore%'"), "and its ZooKeeper path with it");
+  }
+
+  @Test
+  void aMaterializedViewWithAReplicatedEngineRestoredElsewhereGetsItsOwnPath() throws Exception {
+    var results = restore(LogicalRestore.Mode.failIfExists, spec -> spec.databaseMapping = Map.of("rs_src",
+        "rs_mv"));
+    assertThat(results).hasSize(2).allSatisfy(t -> assertEquals(RestoreTable.State.Restored, t.state(),
+        t.toString()));
+    assertEquals("/clickhouse/tables/01/rs_mv/daily", path("rs_mv", ".inner.daily"));
+    assertEquals("/clickhouse/tables/01/rs_src/daily\t1", node.sql("SELECT zookeeper_path, total_replicas FROM"
+        + " system.replicas WHERE database = 'rs_src' AND table = '.inner.daily'"));
+    String daily = "SELECT d, sum(n) FROM %s.daily GROUP BY d ORDER BY d";
+    assertEquals(node.sql(daily.formatted("rs_src")), node.sql(daily.formatted("rs_mv")));
+    String before = node.sql("SELECT sum(n) FROM rs_src.daily");
+    node.sql("INSERT INTO rs_mv.events VALUES ('2026-01-01', 99999, 'new')");
+    assertEquals(Long.parseLong(before) + 1, Long.parseLong(node.sql("SELECT sum(n) FROM rs_mv.daily")));
+    assertEquals(before, node.sql("SELECT sum(n) FROM rs_src.daily"));
   }
 
   /** 18.16's ALTER ... DELETE runs in the background. */

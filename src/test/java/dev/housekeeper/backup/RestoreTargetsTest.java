@@ -187,7 +187,8 @@ class RestoreTargetsTest {
     assertThat(RestoreTargets.movePath(body, "shop", "orders", "dst", "o2"))
         .contains("'/clickhouse/tables/{shard}/dst/o2'");
     assertThat(RestoreTargets.movePath(body.replace("/shop/orders", "/t"), "shop", "orders", "dst", "o2"))
-        .as("a path that names neither gets both appended").contains("'/clickhouse/tables/{shard}/t/dst/o2'");
+        .as("a path that names neither gets both added, beside the original's path, not under it")
+        .contains("'/clickhouse/tables/{shard}/t-dst-o2'");
     String same = "ENGINE = ReplicatedMergeTree('/ch/shop/shop', '{replica}')";
     assertThat(RestoreTargets.movePath(same, "shop", "shop", "dst", "shop")).contains("'/ch/dst/shop'");
     assertThat(RestoreTargets.movePath(same, "shop", "shop", "dst", "t")).contains("'/ch/dst/t'");

@@ -457,8 +457,8 @@ class RestoreTransitionsTest extends TransitionTest {
     assertThat(RestoreTargets.movePath(body, "shop", "orders", "restored", "orders"))
         .contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/restored/orders', '{replica}')");
     assertThat(RestoreTargets.movePath(body.replace("/shop/", "/"), "shop", "orders", "restored", "orders"))
-        .as("a path that does not name the database gets it appended")
-        .contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/orders/restored', '{replica}')");
+        .as("a path that does not name the database gets it added, beside the original's")
+        .contains("ReplicatedMergeTree('/clickhouse/tables/{shard}/orders-restored', '{replica}')");
     assertThat(RestoreTargets.movePath(body, "shop", "orders", "shop", "orders")).isEqualTo(body);
     assertThat(LogicalRestore.body("CREATE TABLE shop.orders " + body)).isEqualTo(body);
     assertThat(LogicalRestore.body("CREATE VIEW shop.v AS SELECT 1")).isNull();
