@@ -201,6 +201,7 @@ public final class LogicalBackup {
     manifest.method = "logical";
     manifest.startTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     manifest.compression = compression.name();
+    manifest.contentHash = ContentHash.FUNCTION;
     if (encryption != null) {
       manifest.encryption = Encryption.ALGORITHM;
       manifest.keyId = encryption.keyId();
@@ -467,9 +468,13 @@ public final class LogicalBackup {
       long before = count(ref, partitionId);
       Sql.Fragment where = where(ref, partitionId, partitionKey, value, before);
       Manifest.PartitionEntry entry = stream(backupId, ref, partitionId, where, key);
+      // the rows' fingerprint, read with the same condition right after them: a restore drill compares it
+      ContentHash.Fingerprint fingerprint = ContentHash.of(client, ref.database(), ref.table(), hashColumns(ref),
+          where);
       long after = count(ref, partitionId);
-      if (before == after) {
+      if (before == after && fingerprint.rows() == after) {
         entry.rows = after;
+        entry.contentHash = fingerprint.hash();
         return entry;
       }
       if (attempt == ATTEMPTS_PER_PARTITION) {
@@ -478,6 +483,14 @@ public final class LogicalBackup {
       }
     }
   }
+
+  /** The columns a table's content hash covers, read once per table and shard. */
+  private List<String> hashColumns(TableRef ref) {
+    return hashColumns.computeIfAbsent(shard + "/" + ref.database() + "." + ref.table(),
+        k -> ContentHash.columns(client, ref.database(), ref.table()));
+  }
+
+  private final java.util.Map<String, List<String>> hashColumns = new java.util.concurrent.ConcurrentHashMap<>();
 
   private long count(TableRef ref, String partitionId) {
     if (WHOLE.equals(partitionId)) {
