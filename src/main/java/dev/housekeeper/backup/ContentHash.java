@@ -22,6 +22,15 @@ final class ContentHash {
   /** A partition's rows and hash (null: the server could not hash these columns). */
   record Fingerprint(long rows, String hash) {}
 
+  /**
+   * What a hash statement runs under: it reads every row of what it hashes, so the long-work limit
+   * (spec.statementTimeout), not the connection's queryTimeout for metadata; and a backup's query id,
+   * so that a cancelled backup kills it too.
+   */
+  interface Limit {
+    Sql apply(Sql statement);
+  }
+
   private ContentHash() {}
 
   /** The columns a backup object holds, in the table's order. */
@@ -36,17 +45,17 @@ final class ContentHash {
    * column's type (an error of the statement itself, not of the connection, which is thrown).
    */
   static Fingerprint of(ClickHouseClient client, String database, String table, List<String> columns,
-      Sql.Fragment where) {
+      Sql.Fragment where, Limit limit) {
     try {
-      Row r = client.query(Sql.query("SELECT count() AS n, toString(sum(cityHash64(?))) AS h FROM ? WHERE ?",
-          Sql.ids(columns), Sql.table(database, table), where)).get(0);
+      Row r = client.query(limit.apply(Sql.query("SELECT count() AS n, toString(sum(cityHash64(?))) AS h FROM ? WHERE ?",
+          Sql.ids(columns), Sql.table(database, table), where))).get(0);
       return new Fingerprint(r.longValue("n"), r.string("h"));
     } catch (ClickHouseException e) {
       if (e.retriable() || e.kind() != ClickHouseException.Kind.SERVER) {
         throw e;
       }
-      long n = client.query(Sql.query("SELECT count() AS n FROM ? WHERE ?", Sql.table(database, table), where))
-          .get(0).longValue("n");
+      long n = client.query(limit.apply(Sql.query("SELECT count() AS n FROM ? WHERE ?", Sql.table(database, table),
+          where))).get(0).longValue("n");
       return new Fingerprint(n, null);
     }
   }
@@ -56,24 +65,24 @@ final class ContentHash {
    * whole, which has no {@code _partition_id}); hashes null when the server cannot hash its columns.
    */
   static java.util.Map<String, Fingerprint> byPartition(ClickHouseClient client, String database, String table,
-      boolean whole) {
+      boolean whole, Limit limit) {
     if (whole) {
       return java.util.Map.of(LogicalBackup.WHOLE, of(client, database, table, columns(client, database, table),
-          Sql.fragment("1")));
+          Sql.fragment("1"), limit));
     }
     List<String> columns = columns(client, database, table);
     List<Row> rows;
     boolean hashed = true;
     try {
-      rows = client.query(Sql.query("SELECT _partition_id AS p, count() AS n, toString(sum(cityHash64(?))) AS h"
-          + " FROM ? GROUP BY p", Sql.ids(columns), Sql.table(database, table)));
+      rows = client.query(limit.apply(Sql.query("SELECT _partition_id AS p, count() AS n,"
+          + " toString(sum(cityHash64(?))) AS h FROM ? GROUP BY p", Sql.ids(columns), Sql.table(database, table))));
     } catch (ClickHouseException e) {
       if (e.retriable() || e.kind() != ClickHouseException.Kind.SERVER) {
         throw e;
       }
       hashed = false;
-      rows = client.query(Sql.query("SELECT _partition_id AS p, count() AS n FROM ? GROUP BY p",
-          Sql.table(database, table)));
+      rows = client.query(limit.apply(Sql.query("SELECT _partition_id AS p, count() AS n FROM ? GROUP BY p",
+          Sql.table(database, table))));
     }
     java.util.Map<String, Fingerprint> out = new java.util.TreeMap<>();
     for (Row r : rows) {

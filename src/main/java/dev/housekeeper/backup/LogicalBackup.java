@@ -469,8 +469,7 @@ public final class LogicalBackup {
       Sql.Fragment where = where(ref, partitionId, partitionKey, value, before);
       Manifest.PartitionEntry entry = stream(backupId, ref, partitionId, where, key);
       // the rows' fingerprint, read with the same condition right after them: a restore drill compares it
-      ContentHash.Fingerprint fingerprint = ContentHash.of(client, ref.database(), ref.table(), hashColumns(ref),
-          where);
+      ContentHash.Fingerprint fingerprint = fingerprint(backupId, ref, where);
       long after = count(ref, partitionId);
       if (before == after && fingerprint.rows() == after) {
         entry.rows = after;
@@ -481,6 +480,21 @@ public final class LogicalBackup {
         throw new IOException("partition " + partitionId + " of " + ref.table() + " kept changing while it was read ("
             + ATTEMPTS_PER_PARTITION + " attempts); back it up when writes to it pause");
       }
+    }
+  }
+
+  /**
+   * The partition's content hash: under the data's limit (it reads every row), with a query id of this
+   * backup listed as running, so that a cancellation kills it too.
+   */
+  private ContentHash.Fingerprint fingerprint(String backupId, TableRef ref, Sql.Fragment where) {
+    String qid = queryIdPrefix(backupId) + queries.incrementAndGet();
+    runningQueries.add(qid);
+    try {
+      return ContentHash.of(client, ref.database(), ref.table(), hashColumns(ref), where,
+          sql -> sql.withTimeout(dataTimeout).withQueryId(qid));
+    } finally {
+      runningQueries.remove(qid);
     }
   }
 

@@ -85,9 +85,8 @@ final class RestoreDrill implements WorkExecutor.Work<RestoreDrill.Result> {
   @Override
   public Result run(Consumer<String> progress) throws Exception {
     if (!spec.verify) {
-      try (var store = opened.store()) {
-        return new Result(restore.apply(spec, opened).run(progress), null, null, null, spec.targetDatabase, null);
-      }
+      // the restore alone, which closes the store itself
+      return new Result(restore.apply(spec, opened).run(progress), null, null, null, spec.targetDatabase, null);
     }
     ClickHouseRestoreSpec target = spec;
     if (scratch != null) {
@@ -115,7 +114,7 @@ final class RestoreDrill implements WorkExecutor.Work<RestoreDrill.Result> {
       if (restored != null) {
         progress.accept("verifying the restore of " + backupId);
         try {
-          report = verify(client, store, restored.tables(), target);
+          report = verify(client, store, restored.tables(), target, work.limit());
         } catch (IOException | RuntimeException e) {
           failure = e;
         }
@@ -144,9 +143,9 @@ final class RestoreDrill implements WorkExecutor.Work<RestoreDrill.Result> {
   }
 
   private RestoreVerification.Report verify(ClickHouseClient client, ObjectStore store, List<RestoreTable> tables,
-      ClickHouseRestoreSpec target) throws IOException {
+      ClickHouseRestoreSpec target, Duration limit) throws IOException {
     Manifest manifest = new RestoreReader(store, opened.keys()).manifest(backupId);
-    return new RestoreVerification(client, store).compare(manifest, tables,
+    return new RestoreVerification(client, store, limit).compare(manifest, tables,
         t -> target.targetDatabase != null ? target.targetDatabase : t.database);
   }
 

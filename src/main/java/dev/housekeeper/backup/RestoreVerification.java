@@ -47,10 +47,13 @@ final class RestoreVerification {
 
   private final ClickHouseClient client;
   private final ObjectStore store;
+  /** The restore's limit of long statements: a table's hash reads every row of it. */
+  private final java.time.Duration limit;
 
-  RestoreVerification(ClickHouseClient client, ObjectStore store) {
+  RestoreVerification(ClickHouseClient client, ObjectStore store, java.time.Duration limit) {
     this.client = client;
     this.store = store;
+    this.limit = limit;
   }
 
   /**
@@ -90,7 +93,8 @@ final class RestoreVerification {
       tables++;
       String db = targetDatabase.apply(entry);
       String table = result.target().startsWith(db + ".") ? result.target().substring(db.length() + 1) : entry.table;
-      Map<String, ContentHash.Fingerprint> restored = ContentHash.byPartition(client, db, table, entry.whole);
+      Map<String, ContentHash.Fingerprint> restored = ContentHash.byPartition(client, db, table, entry.whole,
+          sql -> sql.withTimeout(limit));
       for (Manifest.PartitionEntry p : entry.partitions) {
         partitions++;
         rows += p.rows;

@@ -169,7 +169,8 @@ class RestoreDrillIT {
   void aDrillOfAGoodBackupPassesOn267() throws Exception {
     var backup = backup("good-modern", "modern");
     Manifest m = manifest(backup);
-    assertThat(recorded(m)).hasSize(3).isEqualTo(fingerprints(modern::sql));
+    assertThat(recorded(m)).hasSize(3).isEqualTo(fingerprints(modern::sql))
+        .as("the same rows hash the same on 18.16 and 26.7").isEqualTo(fingerprints(old::sql));
     var drill = drill("drill-modern", "good-modern", "modern");
     var v = drill.getStatus().lastVerification;
     assertThat(v.outcome).as(v.message).isEqualTo("Passed");
@@ -179,6 +180,20 @@ class RestoreDrillIT {
     assertThat(v.scratchDropped).isTrue();
     assertThat(modern.sql("SELECT count() FROM system.databases WHERE name = '" + v.database + "'").strip())
         .isEqualTo("0");
+  }
+
+  @Test
+  void aDrillThroughAnotherConnectionRestoresA1816BackupOn267AndComparesTheHashes() throws Exception {
+    backup("cross-old", "ch");
+    var drill = drill("drill-cross", "cross-old", "modern");
+    var v = drill.getStatus().lastVerification;
+    assertThat(v.outcome).as(v.message).isEqualTo("Passed");
+    assertThat(v.hashesCompared).isEqualTo(4);
+    assertThat(v.scratchDropped).isTrue();
+    assertThat(modern.sql("SELECT count() FROM system.databases WHERE name = '" + v.database + "'").strip())
+        .isEqualTo("0");
+    assertThat(old.sql("SELECT count() FROM system.databases WHERE name = '" + v.database + "'").strip())
+        .as("nothing restored on the backup's own server").isEqualTo("0");
   }
 
   @Test
