@@ -49,7 +49,8 @@ public class ClickHouseRestoreReconciler
 
   public ClickHouseRestoreReconciler(Services services, Map<String, String> hostAliases) {
     super(ClickHouseRestore.class, KIND, ClickHouseRestore::new, ClickHouseRestoreStatus::new,
-        r -> r.getSpec().connectionRef, Set.of("Running", "Restored", "RestoreFailed", "TablesFailed"), services);
+        r -> r.getSpec().connectionRef, Set.of("Running", "Restored", "RestoreFailed", "TablesFailed", "Verified", "VerificationFailed",
+        "Scheduled"), services);
     this.hostAliases = hostAliases;
     this.outcome = new RestoreOutcome(afterWrite, metrics, clock);
   }
@@ -76,7 +77,13 @@ public class ClickHouseRestoreReconciler
 
   @Override
   protected Pass<Phase> pass(ClickHouseRestore resource, ClickHouseRestoreStatus status, KubernetesClient k8s) {
-    var task = work.<RestoreWork.Result>get(key(resource));
+    Pass<Phase> pass = decide(resource, status, k8s);
+    DrillMetrics.export(metrics, resource, status);
+    return pass;
+  }
+
+  private Pass<Phase> decide(ClickHouseRestore resource, ClickHouseRestoreStatus status, KubernetesClient k8s) {
+    var task = work.<RestoreDrill.Result>get(key(resource));
     if (task.isPresent()) {
       return task.get().done() ? finished(resource, status, task.get()) : watching(resource, status, task.get());
     }
@@ -85,6 +92,7 @@ public class ClickHouseRestoreReconciler
       String message = "The spec is invalid: " + String.join("; ", problems) + ".";
       return Pass.failed(Phase.Failed, "ValidationError", message, null);
     }
+    RestoreTiming.next(resource, status, clock.instant());
     RestoreTiming.Run run = RestoreTiming.decide(resource, status, clock.instant());
     if (run == RestoreTiming.Run.NONE) {
       return outcome.settled(status);
@@ -94,7 +102,7 @@ public class ClickHouseRestoreReconciler
 
   /** The run goes on in this process: its progress, and the server-side restore in flight into status. */
   private Pass<Phase> watching(ClickHouseRestore resource, ClickHouseRestoreStatus status,
-      WorkExecutor.Task<RestoreWork.Result> task) {
+      WorkExecutor.Task<RestoreDrill.Result> task) {
     NativeRestore running = natives.get(key(resource));
     if (running != null) {
       status.runningServerRestoreId = running.serverRestoreId();
@@ -108,7 +116,7 @@ public class ClickHouseRestoreReconciler
    * (it is stopping), which goes on and is watched again by the next pass or the next operator.
    */
   private Pass<Phase> finished(ClickHouseRestore resource, ClickHouseRestoreStatus status,
-      WorkExecutor.Task<RestoreWork.Result> task) {
+      WorkExecutor.Task<RestoreDrill.Result> task) {
     String key = key(resource);
     work.take(key);
     NativeRestore stopped = natives.remove(key);
@@ -176,11 +184,14 @@ public class ClickHouseRestoreReconciler
   private Set<String> begin(ClickHouseRestore resource, ClickHouseRestoreStatus status, RestoreSource source,
       RestoreTiming.Run run) {
     status.acknowledgedRunNow = RunTiming.annotation(resource, ClickHouseRestore.RUN_NOW_ANNOTATION);
+    RestoreTiming.started(resource, status, clock.instant());
     status.backupId = source.backupId();
     status.location = BackupSetup.location(source.storage(), source.backupId());
-    List<ClickHouseRestoreStatus.TableResult> kept = run.keepsRestored() ? status.tables.stream()
+    // a drill's scratch database was dropped after a failure: its retry starts over (a take-over goes on)
+    boolean keep = run == RestoreTiming.Run.TAKE_OVER || (run.keepsRestored() && scratch(resource) == null);
+    List<ClickHouseRestoreStatus.TableResult> kept = keep ? status.tables.stream()
         .filter(t -> "Restored".equals(t.outcome)).toList() : List.of();
-    if (!run.keepsRestored()) {
+    if (!keep) {
       status.consecutiveFailures = null;
       status.startTime = format(clock.instant());
     }
@@ -200,9 +211,24 @@ public class ClickHouseRestoreReconciler
     ClickHouseRestoreSpec spec = resource.getSpec();
     Duration limit = StatementTimeout.of(spec.statementTimeout, StatementTimeout.RESTORE);
     status.statementTimeout = StatementTimeout.text(limit);
-    var restore = new RestoreWork(conn.forJob(), conn, spec, source, opened, done, limit, resume,
-        running -> natives.put(key, running));
-    work.submit(key, restore, reconcileWhenDone(resource));
+    String scratch = scratch(resource);
+    // the scratch database found at the start is this resource's own leftover when status still names it
+    boolean leftover = scratch != null && scratch.equals(status.scratchDatabase);
+    status.scratchDatabase = scratch;
+    var drill = new RestoreDrill(spec, opened, source.backupId(), scratch, leftover, resume != null,
+        (target, in) -> new RestoreWork(
+        conn.forJob(), conn, target, source, in, done, limit, resume, running -> natives.put(key, running)));
+    work.submit(key, drill, reconcileWhenDone(resource));
+  }
+
+  private static String scratch(ClickHouseRestore resource) {
+    return RestoreDrill.scratchOf(resource.getSpec(), resource.getMetadata().getNamespace(),
+        resource.getMetadata().getName());
+  }
+
+  @Override
+  protected String nextRun(ClickHouseRestoreStatus status) {
+    return status.nextScheduleTime;
   }
 
   @Override

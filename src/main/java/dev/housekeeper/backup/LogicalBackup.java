@@ -210,6 +210,7 @@ public final class LogicalBackup {
     manifest.method = "logical";
     manifest.startTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     manifest.compression = compression.name();
+    manifest.contentHash = ContentHash.FUNCTION;
     if (encryption != null) {
       manifest.encryption = Encryption.ALGORITHM;
       manifest.keyId = encryption.keyId();
@@ -522,9 +523,12 @@ public final class LogicalBackup {
       long before = count(ref, partitionId);
       Sql.Fragment where = where(ref, partitionId, partitionKey, value, before);
       Manifest.PartitionEntry entry = stream(backupId, ref, partitionId, where, key);
+      // the rows' fingerprint, read with the same condition right after them: a restore drill compares it
+      ContentHash.Fingerprint fingerprint = fingerprint(backupId, ref, where);
       long after = count(ref, partitionId);
-      if (before == after) {
+      if (before == after && fingerprint.rows() == after) {
         entry.rows = after;
+        entry.contentHash = fingerprint.hash();
         return entry;
       }
       if (attempt == ATTEMPTS_PER_PARTITION) {
@@ -533,6 +537,29 @@ public final class LogicalBackup {
       }
     }
   }
+
+  /**
+   * The partition's content hash: under the data's limit (it reads every row), with a query id of this
+   * backup listed as running, so that a cancellation kills it too.
+   */
+  private ContentHash.Fingerprint fingerprint(String backupId, TableRef ref, Sql.Fragment where) {
+    String qid = queryIdPrefix(backupId) + queries.incrementAndGet();
+    runningQueries.add(qid);
+    try {
+      return ContentHash.of(client, ref.database(), ref.table(), hashColumns(ref), where,
+          sql -> sql.withTimeout(dataTimeout).withQueryId(qid));
+    } finally {
+      runningQueries.remove(qid);
+    }
+  }
+
+  /** The columns a table's content hash covers, read once per table and shard. */
+  private List<String> hashColumns(TableRef ref) {
+    return hashColumns.computeIfAbsent(shard + "/" + ref.database() + "." + ref.table(),
+        k -> ContentHash.columns(client, ref.database(), ref.table()));
+  }
+
+  private final java.util.Map<String, List<String>> hashColumns = new java.util.concurrent.ConcurrentHashMap<>();
 
   private long count(TableRef ref, String partitionId) {
     if (WHOLE.equals(partitionId)) {

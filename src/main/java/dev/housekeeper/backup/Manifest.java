@@ -33,6 +33,11 @@ public final class Manifest {
   public String keyId;
   public String consistency = "each partition is read by one query; partitions and tables are read one after another,"
       + " so writes between them are seen by later partitions only";
+  /**
+   * How each partition's {@link PartitionEntry#contentHash} was computed ({@link ContentHash#FUNCTION});
+   * null in backups taken before hashes were recorded, whose partitions a drill compares by rows only.
+   */
+  public String contentHash;
   public List<TableEntry> tables = new ArrayList<>();
   /**
    * The database's objects besides its tables with data: views, materialized views, dictionaries,
@@ -101,6 +106,12 @@ public final class Manifest {
     public long rawBytes;
     public long storedBytes;
     public String sha256;
+    /**
+     * The server's order-independent hash of the partition's rows at backup time (see
+     * {@link ContentHash}); null when not recorded (an older backup, a native one, or column types the
+     * server cannot hash).
+     */
+    public String contentHash;
   }
 
   public long rows() {

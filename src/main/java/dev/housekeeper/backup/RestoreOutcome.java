@@ -56,20 +56,25 @@ final class RestoreOutcome {
 
   /** The status of a finished run, and the pass that reports it. */
   Pass<Phase> fold(String key, ClickHouseRestore resource, ClickHouseRestoreStatus status,
-      WorkExecutor.Task<RestoreWork.Result> task) {
+      WorkExecutor.Task<RestoreDrill.Result> task) {
     String ns = resource.getMetadata().getNamespace();
     status.endTime = RunTiming.format(clock.instant());
     Duration took = Duration.between(task.started(), Instant.now());
     afterWrite.then(key, () -> metrics.duration(KIND, ns, "restore", took));
-    RestoreWork.Result result;
+    RestoreDrill.Result drill;
     try {
-      result = task.future().get();
+      drill = task.future().get();
     } catch (Exception e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      String message = "The restore of " + status.backupId + " failed: " + BackupJob.rootMessage(cause)
-          + retry(status, Transient.is(cause));
-      return failed(key, resource, status, "RestoreFailed", message);
+      return failedWhole(key, resource, status, e.getCause() != null ? e.getCause() : e, null);
     }
+    var verdict = VerificationStatus.record(status, drill, status.backupId, clock.instant());
+    if (verdict != null) {
+      afterWrite.then(key, () -> metrics.action(KIND, ns, "verify", verdict.passed() ? "success" : "failure"));
+    }
+    if (drill.failure() != null && drill.restore() == null) {
+      return failedWhole(key, resource, status, drill.failure(), verdict);
+    }
+    RestoreWork.Result result = drill.restore();
     status.method = result.method();
     status.applied = result.applied();
     boolean retriable = addTables(status, result.tables());
@@ -82,19 +87,47 @@ final class RestoreOutcome {
     if (!failed.isEmpty()) {
       String message = failed.size() + " table(s) failed and were left untouched: " + String.join("; ", failed)
           + retry(status, retriable);
-      return failed(key, resource, status, "TablesFailed", message);
+      return verdict == null ? failed(key, resource, status, "TablesFailed", message)
+          : verificationFailed(key, resource, status, verdict, retry(status, retriable));
+    }
+    if (verdict != null && !verdict.passed()) {
+      return verificationFailed(key, resource, status, verdict, retry(status, drill.failure() != null
+          && Transient.is(drill.failure())));
     }
     RetryPolicy.succeeded(status);
     afterWrite.then(key, () -> metrics.action(KIND, ns, "restore", "success"));
     int skipped = result.tables().size() - restored;
     String message = "Restored " + restored + " table(s), " + rows + " rows verified, from backup " + status.backupId
-        + (skipped > 0 ? " (" + skipped + " skipped)" : "") + ".";
-    afterWrite.normal(key, resource, "Restored", message);
-    return Pass.ok(Phase.Succeeded, "Restored", message, null);
+        + (skipped > 0 ? " (" + skipped + " skipped)" : "") + "." + (verdict == null ? "" : " " + verdict.words());
+    afterWrite.normal(key, resource, verdict == null ? "Restored" : "Verified", message);
+    return Pass.ok(Phase.Succeeded, verdict == null ? "Restored" : "Verified", message, null);
+  }
+
+  /** The restore failed as a whole (no table was restored): retried when the failure was a passing one. */
+  private Pass<Phase> failedWhole(String key, ClickHouseRestore resource, ClickHouseRestoreStatus status,
+      Throwable cause, VerificationStatus.Verdict verdict) {
+    String again = retry(status, Transient.is(cause));
+    String message = "The restore of " + status.backupId + " failed: " + BackupJob.rootMessage(cause) + again;
+    return verdict == null ? failed(key, resource, status, "RestoreFailed", message)
+        : verificationFailed(key, resource, status, verdict, again);
+  }
+
+  /** A verified restore that failed: the Warning names the differences and the objects concerned. */
+  private Pass<Phase> verificationFailed(String key, ClickHouseRestore resource, ClickHouseRestoreStatus status,
+      VerificationStatus.Verdict verdict, String again) {
+    List<String> objects = VerificationStatus.objects(status);
+    String message = "The verification of backup " + status.backupId + " failed" + again + ". " + verdict.words()
+        + (objects.isEmpty() ? "" : " Objects concerned: " + String.join(", ", objects) + ".");
+    return failed(key, resource, status, "VerificationFailed", message);
   }
 
   /** The pass of a restore that ended: its result stands until a retry is due or a new run is asked for. */
   Pass<Phase> settled(ClickHouseRestoreStatus status) {
+    if (status.phase == null || status.phase == Phase.Pending) {
+      // a drill before its first run (a one-shot restore never settles before it ran)
+      return Pass.ok(Phase.Pending, "Scheduled", "No drill yet; the first one runs at " + status.nextScheduleTime
+          + ".", RestoreTiming.untilRetry(status, clock.instant()));
+    }
     var ready = Conditions.find(status.getConditions(), Conditions.READY);
     boolean succeeded = status.phase == Phase.Succeeded;
     String reason = ready.map(c -> c.getReason()).orElse(succeeded ? "Restored" : "RestoreFailed");

@@ -3,14 +3,15 @@ package dev.housekeeper.backup;
 import dev.housekeeper.api.backup.ClickHouseRestore;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus.Phase;
+import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.RetryPolicy;
 import dev.housekeeper.common.RunTiming;
 import java.time.Duration;
 import java.time.Instant;
 
 /**
- * When a restore runs: once, again for each new value of the run-now annotation, again by itself
- * after a passing failure ({@link RetryPolicy#BOUNDED}), and on after a restart when the server
+ * When a restore runs: once (a drill, with a schedule: at each cron time instead), again for each new
+ * value of the run-now annotation, again by itself after a passing failure ({@link RetryPolicy#BOUNDED}), and on after a restart when the server
  * still runs a native restore that the last process started.
  */
 final class RestoreTiming {
@@ -44,6 +45,11 @@ final class RestoreTiming {
     if (RunTiming.newRequest(resource, ClickHouseRestore.RUN_NOW_ANNOTATION, status.acknowledgedRunNow) != null) {
       return Run.NEW;
     }
+    if (resource.getSpec().schedule != null) {
+      // a drill runs at its cron times (not when created), and again after a passing failure
+      return RunTiming.reached(next(resource, status, now), now) ? Run.NEW
+          : RetryPolicy.due(status, now) ? Run.RETRY : Run.NONE;
+    }
     boolean ran = status.phase == Phase.Succeeded || (status.phase == Phase.Failed && status.startTime != null);
     if (!ran) {
       return Run.NEW;
@@ -57,9 +63,31 @@ final class RestoreTiming {
         : new NativeRestore.Resume(status.runningServerRestoreId, status.runningServerRestoreTable);
   }
 
-  /** When to look again for the retry (null: none is due). */
+  /** When to look again for the retry or the next drill (null: neither is due). */
   static Duration untilRetry(ClickHouseRestoreStatus status, Instant now) {
     Instant at = RetryPolicy.retryAt(status);
-    return at == null ? null : RunTiming.wake(now, AT_MOST, at);
+    Instant next = status.nextScheduleTime == null ? null : Instant.parse(status.nextScheduleTime);
+    return at == null && next == null ? null : RunTiming.wake(now, AT_MOST, at, next);
+  }
+
+  /** A drill's schedule (the spec was validated), or null. */
+  static CronSchedule schedule(ClickHouseRestore resource) {
+    var schedule = resource.getSpec().schedule;
+    return schedule == null ? null : CronSchedule.parse("spec.schedule", schedule.cron, schedule.timeZone);
+  }
+
+  /** The next drill's time, kept in status.nextScheduleTime (null without a schedule). */
+  static Instant next(ClickHouseRestore resource, ClickHouseRestoreStatus status, Instant now) {
+    Instant next = RunTiming.nextScheduled(schedule(resource), false, status.nextScheduleTime, now);
+    status.nextScheduleTime = next == null ? null : RunTiming.format(next);
+    return next;
+  }
+
+  /** A drill starts: a missed time runs once, then the schedule counts from now. */
+  static void started(ClickHouseRestore resource, ClickHouseRestoreStatus status, Instant now) {
+    CronSchedule schedule = schedule(resource);
+    if (schedule != null && RunTiming.reached(next(resource, status, now), now)) {
+      status.nextScheduleTime = RunTiming.format(schedule.next(now));
+    }
   }
 }

@@ -2,6 +2,7 @@ package dev.housekeeper.backup;
 
 import dev.housekeeper.api.backup.ClickHouseRestoreSpec;
 import dev.housekeeper.clickhouse.Identifiers;
+import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.KubernetesNames;
 import dev.housekeeper.common.SpecChecks;
 import java.util.ArrayList;
@@ -36,7 +37,45 @@ final class RestoreValidation {
     problems.addAll(BackupScope.validate("spec.tables", spec.tables));
     mappings(spec, problems);
     dataAndSchema(spec, problems);
+    drill(spec, problems);
     return problems;
+  }
+
+  /** Databases a scratch database can never be: it is dropped after each drill. */
+  private static final java.util.Set<String> NEVER_SCRATCH = java.util.Set.of("system", "default",
+      "information_schema", "INFORMATION_SCHEMA");
+
+  /** A drill: a schedule only with verify, a scratch database that is not a database the user keeps. */
+  private static void drill(ClickHouseRestoreSpec spec, List<String> problems) {
+    if (spec.schedule != null) {
+      if (!spec.verify) {
+        problems.add("spec.schedule: a scheduled restore is a restore drill (restored into a scratch database,"
+            + " compared, dropped); set verify: true");
+      }
+      if (spec.targetDatabase != null) {
+        problems.add("spec.targetDatabase: a drill restores into its scratch database (spec.scratchDatabase), which"
+            + " is dropped after each drill; remove targetDatabase");
+      }
+      try {
+        CronSchedule.parse("spec.schedule", spec.schedule.cron, spec.schedule.timeZone);
+      } catch (IllegalArgumentException e) {
+        problems.add(e.getMessage());
+      }
+    }
+    if (spec.scratchDatabase != null) {
+      if (!spec.verify) {
+        problems.add("spec.scratchDatabase: a scratch database is dropped after the restore; it is only used with"
+            + " verify: true");
+      }
+      if (spec.targetDatabase != null) {
+        problems.add("spec.scratchDatabase and spec.targetDatabase: give one (the scratch database is dropped after"
+            + " the drill, the target is kept)");
+      }
+      if (Identifiers.nameProblem(spec.scratchDatabase) != null || NEVER_SCRATCH.contains(spec.scratchDatabase)) {
+        problems.add("spec.scratchDatabase: " + Identifiers.describe(spec.scratchDatabase) + " cannot be a scratch"
+            + " database (it is dropped after each drill)");
+      }
+    }
   }
 
   /** Exactly one of a backup resource and a location, and a backup id that names one backup. */

@@ -23,7 +23,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code housekeeper_last_success_timestamp_seconds}: the end of the last successful run
  *       (backup, retention run, mart refresh);
  *   <li>{@code housekeeper_next_run_timestamp_seconds}: the next scheduled run, absent when nothing
- *       is scheduled (one-shot or suspended).
+ *       is scheduled (one-shot or suspended);
+ *   <li>{@code housekeeper_backup_last_verified_timestamp_seconds} and
+ *       {@code housekeeper_backup_recovery_time_seconds}: a restore drill's last passed verification
+ *       and its measured recovery time.
  * </ul>
  * Alerts in the Helm chart's PrometheusRule use only these names; a test checks them against a scrape.
  */
@@ -33,6 +36,10 @@ public class HousekeeperMetrics {
   public static final String PHASE = "housekeeper_resource_phase";
   public static final String LAST_SUCCESS = "housekeeper_last_success_timestamp_seconds";
   public static final String NEXT_RUN = "housekeeper_next_run_timestamp_seconds";
+  /** A restore drill's last passed verification (0: drills ran, none passed yet). */
+  public static final String LAST_VERIFIED = "housekeeper_backup_last_verified_timestamp_seconds";
+  /** A restore drill's measured recovery time: its last restore, start to end. */
+  public static final String RECOVERY_TIME = "housekeeper_backup_recovery_time_seconds";
 
   private final Map<String, AtomicInteger> ready = new ConcurrentHashMap<>();
   private final Map<String, String> phases = new ConcurrentHashMap<>();
@@ -126,8 +133,13 @@ public class HousekeeperMetrics {
    * to an instant, or removes its series when there is none.
    */
   public void timestamp(String metric, String kind, String namespace, String name, Instant at) {
+    gauge(metric, kind, namespace, name, at == null ? null : at.toEpochMilli() / 1000.0);
+  }
+
+  /** Sets a per-resource gauge (one of the names above) to a value, or removes its series when there is none. */
+  public void gauge(String metric, String kind, String namespace, String name, Double value) {
     String key = metric + "/" + kind + "/" + namespace + "/" + name;
-    if (at == null) {
+    if (value == null) {
       if (times.remove(key) != null) {
         registry.find(metric).tags("kind", kind, "namespace", namespace, "name", name).meters()
             .forEach(registry::remove);
@@ -139,12 +151,15 @@ public class HousekeeperMetrics {
       Gauge.builder(metric, holder, h -> h[0])
           .description(switch (metric) {
             case LAST_SUCCESS -> "When the resource's last successful run ended (seconds since the epoch)";
+            case LAST_VERIFIED -> "When a restore drill's verification last passed (seconds since the epoch; 0: none"
+                + " passed yet)";
+            case RECOVERY_TIME -> "A restore drill's measured recovery time: its last restore from start to end";
             default -> "When the resource's next scheduled run is due (seconds since the epoch)";
           })
           .tags(Tags.of("kind", kind, "namespace", namespace, "name", name))
           .register(registry);
       return holder;
-    })[0] = at.toEpochMilli() / 1000.0;
+    })[0] = value;
   }
 
   /** {@link #timestamp} from a status field written as an ISO-8601 instant (null or blank: none). */
@@ -167,7 +182,8 @@ public class HousekeeperMetrics {
     phases.remove(key);
     phaseSeries.keySet().removeIf(k -> k.startsWith(key + "/"));
     times.keySet().removeIf(k -> k.endsWith("/" + key));
-    for (String metric : java.util.List.of("housekeeper_resource_ready", PHASE, LAST_SUCCESS, NEXT_RUN)) {
+    for (String metric : java.util.List.of("housekeeper_resource_ready", PHASE, LAST_SUCCESS, NEXT_RUN,
+        LAST_VERIFIED, RECOVERY_TIME)) {
       registry.find(metric).tags("kind", kind, "namespace", namespace, "name", name)
           .meters().forEach(registry::remove);
     }

@@ -127,6 +127,13 @@ class LocalRunIT {
     kubectl("annotate", "chret", "page-views", "housekeeper.dev/run-now=metrics-check", "--overwrite");
     await().atMost(Duration.ofSeconds(60)).until(() -> !kubectl("get", "chret", "page-views", "-o",
         "jsonpath={.status.lastRun.endTime}").isBlank());
+    // a backup of nightly, then its drill (the drill's gauges: last verified, recovery time)
+    kubectl("annotate", "chbak", "nightly", "housekeeper.dev/run-now=metrics-check", "--overwrite");
+    await().atMost(Duration.ofSeconds(60)).until(() -> !kubectl("get", "chbak", "nightly", "-o",
+        "jsonpath={.status.lastSuccessful.id}").isBlank());
+    kubectl("annotate", "chrst", "weekly-drill", "housekeeper.dev/run-now=metrics-check", "--overwrite");
+    await().atMost(Duration.ofSeconds(60)).until(() -> kubectl("get", "chrst", "weekly-drill", "-o",
+        "jsonpath={.status.lastVerification.outcome}").equals("Passed"));
     String scrape = http("/metrics");
     Set<String> exported = new TreeSet<>();
     for (String line : scrape.split("\n")) {
@@ -146,6 +153,10 @@ class LocalRunIT {
         + "namespace=\"default\"} 1.0");
     assertThat(scrape).containsPattern("housekeeper_next_run_timestamp_seconds\\{kind=\"ClickHouseBackup\","
         + "name=\"nightly\",namespace=\"default\"} [0-9.E]+");
+    assertThat(scrape).containsPattern("housekeeper_backup_last_verified_timestamp_seconds\\{kind=\"ClickHouseRestore\","
+        + "name=\"weekly-drill\",namespace=\"default\"} [0-9.E]+");
+    assertThat(scrape).containsPattern("housekeeper_next_run_timestamp_seconds\\{kind=\"ClickHouseRestore\","
+        + "name=\"weekly-drill\",namespace=\"default\"} [0-9.E]+");
     assertThat(scrape).containsPattern("housekeeper_last_success_timestamp_seconds\\{kind=\"ReportMart\","
         + "name=\"daily-page-views\",namespace=\"default\"} [0-9.E]+");
   }

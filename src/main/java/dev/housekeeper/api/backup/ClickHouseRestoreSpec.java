@@ -99,6 +99,23 @@ public class ClickHouseRestoreSpec {
     public String to;
   }
 
+  @JsonPropertyDescription("Restore drill: restore on this schedule (into the scratch database, then dropped) and"
+      + " verify, proving that the source's newest complete backup restores. Requires verify: true. Runs at each"
+      + " cron time and for each new value of housekeeper.dev/run-now; not when created.")
+  public ClickHouseBackupSpec.Schedule schedule;
+
+  @JsonPropertyDescription("After the restore, compare each restored partition's row count and content hash"
+      + " (recorded by the logical backup) with the manifest, and record the result and the measured recovery"
+      + " time in status.lastVerification. A backup without hashes (taken before they were recorded, or native)"
+      + " is compared by rows only.")
+  public boolean verify;
+
+  @Pattern(dev.housekeeper.api.common.ClickHouseNames.NAME)
+  @JsonPropertyDescription("Restore into this scratch database, created for the run and dropped after it (also on"
+      + " failure); it must not exist beforehand. Default with a schedule: hk_drill_<name>_<hash>. Requires verify:"
+      + " true; not with targetDatabase.")
+  public String scratchDatabase;
+
   /** The backup to restore. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Source {

@@ -64,9 +64,83 @@ public class ClickHouseRestoreStatus extends RunStatus {
   public Applied applied;
 
 
-
   @JsonPropertyDescription("Value of housekeeper.dev/run-now last acted upon.")
   public String acknowledgedRunNow;
+
+  @JsonPropertyDescription("With a schedule: when the next drill runs (RFC 3339).")
+  public String nextScheduleTime;
+
+  @JsonPropertyDescription("The scratch database of the drill running (or of one that did not get to drop it): a"
+      + " drill finding it at its start drops it. Empty once dropped.")
+  public String scratchDatabase;
+
+  @JsonPropertyDescription("When a verification last passed (RFC 3339).")
+  public String lastVerifiedTime;
+
+  @JsonPropertyDescription("The last verification (verify: true): what was compared, what differed, the recovery"
+      + " time.")
+  public Verification lastVerification;
+
+  @JsonPropertyDescription("The last verifications, newest first (at most 10).")
+  public List<VerificationSummary> verifications = new ArrayList<>();
+
+  /** One verification in the history. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class VerificationSummary {
+    @JsonPropertyDescription("Backup id verified.")
+    public String backupId;
+    @JsonPropertyDescription("When the verification ended (RFC 3339).")
+    public String time;
+    @JsonPropertyDescription("Passed or Failed.")
+    public String outcome;
+    @JsonPropertyDescription("Seconds from the start of the restore to its last table restored (measured recovery"
+        + " time).")
+    public Double recoverySeconds;
+    @JsonPropertyDescription("Partitions compared.")
+    public Integer partitionsCompared;
+    @JsonPropertyDescription("Differences found (tables, partitions or objects).")
+    public Integer mismatchCount;
+  }
+
+  /** A verification's result. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Verification extends VerificationSummary {
+    @JsonPropertyDescription("Partitions whose content hash was compared too (the others by rows only: no hash in"
+        + " the backup).")
+    public Integer hashesCompared;
+    @JsonPropertyDescription("Rows compared.")
+    public Long rowsCompared;
+    @JsonPropertyDescription("The database restored into.")
+    public String database;
+    @JsonPropertyDescription("Whether that scratch database was dropped afterwards (absent: not a scratch database).")
+    public Boolean scratchDropped;
+    @JsonPropertyDescription("What was found, in words.")
+    public String message;
+    @JsonPropertyDescription("What differed (at most 20): a table that failed to restore, a partition whose rows or"
+        + " hash differ, a stored object that does not match its checksum.")
+    public List<Mismatch> mismatches = new ArrayList<>();
+  }
+
+  /** One difference found by a verification. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Mismatch {
+    @JsonPropertyDescription("database.table in the backup.")
+    public String table;
+    @JsonPropertyDescription("Partition id, when the difference is one partition's.")
+    public String partition;
+    @JsonPropertyDescription("The backup object concerned (its key in the storage).")
+    public String object;
+    @JsonPropertyDescription("Rows the manifest records.")
+    public Long expectedRows;
+    @JsonPropertyDescription("Rows restored.")
+    public Long actualRows;
+    @JsonPropertyDescription("Content hash the manifest records.")
+    public String expectedHash;
+    @JsonPropertyDescription("Content hash of the restored rows.")
+    public String actualHash;
+    @JsonPropertyDescription("What differs, in words.")
+    public String message;
+  }
 
   /** One table's outcome. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
