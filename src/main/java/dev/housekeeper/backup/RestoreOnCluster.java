@@ -22,7 +22,8 @@ import java.util.function.Predicate;
  * {@link RestoreTargets#movePath}, so it does not join the original), then each shard's
  * partitions are loaded through that shard's client into one of its replicas; replication copies
  * them to the others, and every replica's row counts are checked against the manifest. A table that
- * fails is dropped ON CLUSTER again. Modes createMissing and failIfExists.
+ * fails is dropped ON CLUSTER again. Then the views, dictionaries and data-less tables (Distributed)
+ * are created ON CLUSTER. Modes createMissing and failIfExists.
  */
 final class RestoreOnCluster {
 
@@ -74,7 +75,28 @@ final class RestoreOnCluster {
       }
       results.add(table(manifest, e.getKey(), e.getValue(), ddl.get(e.getKey()), to, mode, targets));
     }
+    results.addAll(objects(manifest, targets, mode, created));
     return results;
+  }
+
+  /**
+   * After the tables: the selected Distributed and other data-less tables, dictionaries, views and
+   * materialized views, each created ON CLUSTER in its target database, references moved with it.
+   */
+  private List<RestoreTable> objects(Manifest manifest, RestoreTargets targets, LogicalRestore.Mode mode,
+      Set<String> created) throws IOException {
+    List<Manifest.TableEntry> objects = manifest.objects.stream().map(RestoreObjects::asEntry)
+        .filter(targets::selected).toList();
+    Map<Manifest.TableEntry, String> ddl = new LinkedHashMap<>();
+    for (Manifest.TableEntry o : objects) {
+      ddl.put(o, reader.schema(manifest, o));
+      String db = targets.target(o).database();
+      if (!targets.dataOnly() && created.add(db)) {
+        client.execute(Sql.command("CREATE DATABASE IF NOT EXISTS ??", Sql.id(db), Sql.onCluster(cluster))
+            .idempotent(true));
+      }
+    }
+    return new RestoreObjects(client, null).onCluster(cluster).run(manifest, objects, ddl, targets, mode);
   }
 
   /** The selected entries by source table ({@code db.table}): one per shard; a shard without an endpoint fails all. */

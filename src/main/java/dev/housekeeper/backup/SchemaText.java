@@ -102,7 +102,35 @@ record SchemaText(String what, String database, String name, String rest) {
       m.appendReplacement(out, Matcher.quoteReplacement(replacement));
     }
     m.appendTail(out);
-    return "DICTIONARY".equals(what) ? sourceMoved(out.toString(), move) : out.toString();
+    return "DICTIONARY".equals(what) ? sourceMoved(out.toString(), move)
+        : "TABLE".equals(what) ? distributedMoved(out.toString(), move) : out.toString();
+  }
+
+  private static final Pattern DISTRIBUTED = Pattern.compile("(\\bDistributed\\s*\\(\\s*(?:" + ID + "|" + LITERAL
+      + ")\\s*,\\s*)(" + ID + "|" + LITERAL + ")(\\s*,\\s*)(" + ID + "|" + LITERAL + ")", Pattern.CASE_INSENSITIVE);
+
+  /**
+   * A Distributed table's engine names its local table by two arguments (database, table), as
+   * identifiers or string literals (18.16 and 26.x show literals): moved as that table moves, written
+   * back as literals, which every version reads.
+   */
+  private static String distributedMoved(String text, UnaryOperator<Ref> move) {
+    Matcher m = DISTRIBUTED.matcher(text);
+    if (!m.find()) {
+      return text;
+    }
+    Ref from = new Ref(word(m.group(2)), word(m.group(4)));
+    Ref to = move.apply(from);
+    if (to.equals(from)) {
+      return text;
+    }
+    return text.substring(0, m.start()) + m.group(1) + SqlLiterals.quoteString(to.database()) + m.group(3)
+        + SqlLiterals.quoteString(to.name()) + text.substring(m.end());
+  }
+
+  /** An engine argument that names something: a string literal or an identifier. */
+  private static String word(String token) {
+    return token.startsWith("'") ? unquote(token) : name(token);
   }
 
   /** A string literal that holds a qualified name and nothing else, moved; any other literal as it is. */

@@ -21,6 +21,22 @@ import org.junit.jupiter.api.Test;
 class RestoreTargetsTest {
 
   /** Backup shop-1: shop.orders (3 months), shop.customers (whole), a view, a materialized view with its inner table. */
+  @Test
+  void aDistributedTablesLocalTableFollowsTheMappings() {
+    var t = targets(spec -> spec.databaseMapping = Map.of("shop", "shop2"));
+    // 18.16 and 26.x show the local table's database and name as literals; a spec may have written identifiers
+    SchemaText shown = SchemaText.parse("CREATE TABLE shop.orders_all (d Date, id UInt64) ENGINE ="
+        + " Distributed('c1', 'shop', 'orders', rand())");
+    assertEquals("(d Date, id UInt64) ENGINE = Distributed('c1', 'shop2', 'orders', rand())", shown.restMoved(t::moved));
+    SchemaText written = SchemaText.parse("CREATE TABLE shop.orders_all (d Date) ENGINE = Distributed(c1, shop,"
+        + " orders)");
+    var renamed = targets(spec -> spec.tableMapping = Map.of("shop.orders", "other.orders_r"));
+    assertEquals("(d Date) ENGINE = Distributed(c1, 'other', 'orders_r')", written.restMoved(renamed::moved));
+    SchemaText elsewhere = SchemaText.parse("CREATE TABLE shop.x_all (d Date) ENGINE = Distributed(c1, 'logs', 'x')");
+    assertEquals("(d Date) ENGINE = Distributed(c1, 'logs', 'x')", elsewhere.restMoved(t::moved),
+        "a database outside the backup stays");
+  }
+
   static Manifest manifest() {
     Manifest m = new Manifest();
     m.backupId = "shop-1";

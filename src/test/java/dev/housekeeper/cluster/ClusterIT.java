@@ -279,6 +279,9 @@ class ClusterIT {
         + " PARTITION BY toYYYYMM(d) ORDER BY user_id");
     any.sql("CREATE TABLE cl_bak.events_all" + ON + " AS cl_bak.events"
         + " ENGINE = Distributed(" + ClickHouseCluster.NAME + ", cl_bak, events, user_id)");
+    // a view on every node, reading the cluster through the Distributed table
+    any.sql("CREATE VIEW cl_bak.heavy_users" + ON + " AS SELECT user_id, count() AS n FROM cl_bak.events_all"
+        + " GROUP BY user_id HAVING n > 20");
     // through the Distributed table: rows go to the shard of their user (insert_distributed_sync)
     any.sql("SET insert_distributed_sync = 1; INSERT INTO cl_bak.events_all SELECT toDate('2026-01-01') + number % 90,"
         + " number % 1000, toString(number) FROM system.numbers LIMIT 20000");
@@ -356,10 +359,21 @@ class ClusterIT {
             "shard " + (shard + 1) + " replica " + (replica + 1));
       }
     }
-    // Distributed tables hold no data and are not in the backup: the test recreates the one it reads through
-    any.sql("CREATE TABLE cl_bak_restored.events_all" + ON + " AS cl_bak_restored.events"
-        + " ENGINE = Distributed(" + ClickHouseCluster.NAME + ", cl_bak_restored, events, user_id)");
-    assertEquals("20000", any.sql("SELECT count() FROM cl_bak_restored.events_all"));
+    // the Distributed table and the view are created on every node, reading the restored tables
+    assertThat(restored.getStatus().tables).extracting(t -> t.source + "=" + t.outcome).contains(
+        "cl_bak.events_all=Restored", "cl_bak.heavy_users=Restored");
+    for (int shard = 0; shard < 2; shard++) {
+      for (int replica = 0; replica < 2; replica++) {
+        ClickHouseServer node = cluster.node(shard, replica);
+        assertEquals("20000", node.sql("SELECT count() FROM cl_bak_restored.events_all"));
+        assertEquals(any.sql("SELECT count(), sum(n) FROM cl_bak.heavy_users"),
+            node.sql("SELECT count(), sum(n) FROM cl_bak_restored.heavy_users"));
+      }
+    }
+    any.sql("INSERT INTO cl_bak_restored.events VALUES ('2026-01-01', 5, 'new')");
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+        assertEquals("20001", cluster.node(1, 1).sql("SELECT count() FROM cl_bak_restored.events_all")));
+    assertEquals("20000", any.sql("SELECT count() FROM cl_bak.events_all"), "the original reads its own tables");
     assertEquals("0", any.sql("SELECT count() FROM (SELECT d, user_id, v, count() AS c FROM"
         + " cl_bak_restored.events_all GROUP BY d, user_id, v HAVING c > 1)"), "no duplicates across the cluster");
     // the restored table replicates under its own ZooKeeper path, not the original's
