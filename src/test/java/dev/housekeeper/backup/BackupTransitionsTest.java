@@ -52,6 +52,7 @@ class BackupTransitionsTest extends TransitionTest {
     clickhouse.answer("FROM system.tables", List.of(Map.of("database", "shop", "name", "orders",
         "engine", "MergeTree")));
     clickhouse.answer("SELECT version\\(\\)", List.of(Map.of("v", "26.7.2.1")));
+    clickhouse.answer("FROM system.functions", List.of()); // no user-defined functions
     clickhouse.answer("FROM system.parts", List.of(Map.of("partition_id", "202606", "rows", 10, "bytes", 1000)));
     clickhouse.answer("FROM system.backups WHERE position", List.of());
     clickhouse.answer("^BACKUP TABLE", List.of(Map.of("id", "server-backup-1", "status", "CREATING_BACKUP")));
