@@ -155,7 +155,8 @@ final class RealApiSupport {
       case "ClickHouseBackup" -> """
           {"connectionRef": {"name": "clickhouse"}, "storage": %s, "schedule": {"cron": "0 2 * * *"}}""".formatted(s3);
       case "ClickHouseRestore" -> """
-          {"connectionRef": {"name": "clickhouse"}, "source": {"backupId": "nightly-1", "storage": %s}}"""
+          {"connectionRef": {"name": "clickhouse"}, "source": {"backupId": "nightly-1", "storage": %s},
+           "schedule": {"cron": "0 5 * * 0"}, "verify": true}"""
           .formatted(s3);
       case "ReportMart" -> """
           {"connectionRef": {"name": "clickhouse"}, "table": "mart", "columns": [{"name": "k", "type": "UInt64"}],
