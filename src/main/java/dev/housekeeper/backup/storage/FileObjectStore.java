@@ -101,7 +101,12 @@ public final class FileObjectStore implements ObjectStore {
 
   @Override
   public InputStream open(String key) throws IOException {
-    return Files.newInputStream(resolve(key));
+    try {
+      return Files.newInputStream(resolve(key));
+    } catch (java.nio.file.NoSuchFileException e) {
+      // the same "no such object" as the S3 store: readers tell a missing manifest from a failure by it
+      throw new java.io.FileNotFoundException(resolve(key) + " does not exist");
+    }
   }
 
   @Override
