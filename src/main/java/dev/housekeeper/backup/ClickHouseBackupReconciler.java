@@ -107,11 +107,24 @@ public class ClickHouseBackupReconciler
       }
       return settled(status, spec, next, now);
     }
+    return start(resource, status, k8s, takeOver, adopt, next, now);
+  }
+
+  /** A backup is due: it looks through the storage first when {@code adopt} (alone if the backup cannot start). */
+  private Pass<Phase> start(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s,
+      boolean takeOver, boolean adopt, Instant next, Instant now) {
     var start = new BackupStart(resource, status, new BackupStart.Context(k8s, hostAliases, this::connection, events,
         clock));
-    // a backup that is due looks through the storage as its first step
     BackupAdoption.Request request = adopt ? BackupAdoption.request(resource, status, k8s) : null;
-    return start.begin(takeOver, next, now, inputs -> submit(resource, inputs, request));
+    var submitted = new java.util.concurrent.atomic.AtomicBoolean();
+    Pass<Phase> pass = start.begin(takeOver, next, now, inputs -> {
+      submitted.set(true);
+      submit(resource, inputs, request);
+    });
+    if (adopt && !submitted.get()) {
+      scan(resource, status, k8s, now);
+    }
+    return pass;
   }
 
   /** A backup runs in this process: its progress, or its cancellation once the resource is suspended. */
@@ -136,11 +149,7 @@ public class ClickHouseBackupReconciler
     work.submit(key, run::run, reconcileWhenDone(resource));
   }
 
-  /**
-   * No backup is due, and the storage is still to be looked through for backups this resource did not
-   * take ({@link BackupAdoption}): the look starts on the work pool, and the resource is reconciled
-   * again as soon as it ends. A storage that cannot be opened is recorded, and tried again later.
-   */
+  /** The look through the storage ({@link BackupAdoption}) alone on the pool; reconciled again when it ends. */
   private void scan(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s, Instant now) {
     String key = key(resource);
     adoption.start(resource, status, k8s, hostAliases, now, look -> {

@@ -230,6 +230,30 @@ class AdoptionTransitionsTest extends TransitionTest {
   }
 
   @Test
+  void aBackupThatCannotStartYetDoesNotHoldTheLookUp() throws Exception {
+    completeBackup("nightly-20260531-020000", "2026-05-31T02:00:00Z", "2026-05-31T02:01:00Z", 9);
+    var backup = backup("nightly", spec -> { }); // one-shot, and its connection does not exist yet
+
+    var control = harness.reconcile(backups, backup);
+    assertThat(ready(harness.status(backup).getConditions())).startsWith("False/ConnectionNotFound");
+    assertThat(ReconcilerHarness.requeue(control)).contains(Duration.ofSeconds(15));
+    harness.finishWork(backups, backup);
+    ClickHouseBackupStatus status = harness.status(backup);
+    assertThat(status.adoption.adopted).isEqualTo(1);
+    assertThat(status.backups).extracting(b -> b.id).containsExactly("nightly-20260531-020000");
+    assertThat(status.running).as("its own backup waits for the connection").isNull();
+    assertThat(ready(status.getConditions())).startsWith("False/ConnectionNotFound");
+
+    server();
+    harness.reconcile(backups, backup);
+    assertThat(harness.status(backup).phase).as("adopted backups are not its own: it takes its one backup")
+        .isEqualTo(Phase.Running);
+    harness.finishWork(backups, backup);
+    assertThat(harness.status(backup).backups).extracting(b -> b.id)
+        .containsExactly("nightly-20260601-100000", "nightly-20260531-020000");
+  }
+
+  @Test
   void aStorageThatCannotBeOpenedIsLookedThroughAgainLater() {
     harness.readyConnection(ns, Specs.CONNECTION, "26.7.2.1");
     var spec = Specs.backupSpec(Specs.s3("http://127.0.0.1:9", "backups", "lost"), "shop");
