@@ -333,6 +333,39 @@ class AdoptionTransitionsTest extends TransitionTest {
   }
 
   @Test
+  void aRetryOfLatestKeepsTheBackupItsFirstAttemptChose() throws Exception {
+    server();
+    clickhouse.failNext("^RESTORE TABLE", 1, dev.housekeeper.testing.FakeClickHouseClient.failure(
+        dev.housekeeper.clickhouse.ClickHouseException.Kind.CONNECTION, "Connection refused"));
+    completeBackup("nightly-20260531-020000", "2026-05-31T02:00:00Z", "2026-05-31T02:00:40Z", 10);
+    var restore = restoreLatest();
+    harness.reconcile(restores, restore);
+    harness.finishWork(restores, restore);
+    ClickHouseRestoreStatus failed = harness.status(restore);
+    assertThat(failed.phase).isEqualTo(ClickHouseRestoreStatus.Phase.Failed);
+    assertThat(failed.retryTime).isEqualTo("2026-06-01T10:00:15Z");
+
+    // a newer backup completes before the retry: the retry goes on with the backup the run chose
+    completeBackup("nightly-20260601-100005", "2026-06-01T10:00:05Z", "2026-06-01T10:00:09Z", 10);
+    harness.clock().advance(Duration.ofSeconds(15));
+    harness.reconcile(restores, restore);
+    assertThat(harness.status(restore).backupId).isEqualTo("nightly-20260531-020000");
+    harness.finishWork(restores, restore);
+    ClickHouseRestoreStatus done = harness.status(restore);
+    assertThat(done.phase).isEqualTo(ClickHouseRestoreStatus.Phase.Succeeded);
+    assertThat(clickhouse.sent("^RESTORE TABLE")).hasSize(2)
+        .allSatisfy(sql -> assertThat(sql).contains("'nightly-20260531-020000'"));
+
+    // a new run (run-now) chooses again
+    harness.client().resource(harness.get(restore)).edit(r -> {
+      r.getMetadata().setAnnotations(Map.of(ClickHouseRestore.RUN_NOW_ANNOTATION, "again"));
+      return r;
+    });
+    harness.reconcile(restores, restore);
+    assertThat(harness.status(restore).backupId).isEqualTo("nightly-20260601-100005");
+  }
+
+  @Test
   void latestFromAStorageLocationWithoutACompleteBackupWaits() throws Exception {
     server();
     incompleteBackup("nightly-20260601-020000");
