@@ -29,7 +29,14 @@ final class BackupRun {
    * housekeeping problem, and whether a failure is worth retrying.
    */
   record Ended(BackupRecord record, boolean objectsDeleted, List<String> skipped, List<String> pruned,
-      List<String> cleaned, String housekeepingError, boolean retriable) implements Result {}
+      List<String> cleaned, String housekeepingError, boolean retriable, BackupAdoption.Found adopted)
+      implements Result {}
+
+  /**
+   * Not a backup: a look through the storage alone ({@link BackupAdoption}), when no backup is due. It
+   * runs on the pool under the resource's key like a run, so that a resource has one task at a time.
+   */
+  record Scanned(BackupAdoption.Found found) implements Result {}
 
   /** This process stopped watching a native backup the server goes on with: status.running stays for the take-over. */
   record StoppedWatching() implements Result {}
@@ -41,16 +48,24 @@ final class BackupRun {
   private final Inputs in;
   private final Clock clock;
   private final Consumer<BackupJob> started;
+  /** The look through the storage that comes first (null: none is due). */
+  private final BackupAdoption.Request adopt;
 
-  /** @param started told the job once it exists, so that a suspend or delete can cancel it */
-  BackupRun(Inputs in, Clock clock, Consumer<BackupJob> started) {
+  /**
+   * @param started told the job once it exists, so that a suspend or delete can cancel it
+   * @param adopt the look through the storage for backups this resource did not take, or null
+   */
+  BackupRun(Inputs in, Clock clock, Consumer<BackupJob> started, BackupAdoption.Request adopt) {
     this.in = in;
     this.clock = clock;
     this.started = started;
+    this.adopt = adopt;
   }
 
   Result run(Consumer<String> progress) {
     try (ObjectStore store = in.store()) {
+      // first, so that this run's retention counts the backups found as well
+      BackupAdoption.Found adopted = adopt == null ? null : BackupAdoption.scan(store, adopt, progress);
       List<String> cleaned = new ArrayList<>();
       String housekeepingError = null;
       for (String old : in.pendingCleanup()) {
@@ -70,31 +85,33 @@ final class BackupRun {
       try {
         record = job.run();
       } catch (BackupJob.Failed f) {
-        return f.stopping() ? new StoppedWatching() : failed(f, job, cleaned, housekeepingError);
+        return f.stopping() ? new StoppedWatching() : failed(f, job, cleaned, housekeepingError, adopted);
       }
       List<String> pruned = new ArrayList<>();
-      housekeepingError = prune(store, record, pruned, progress, housekeepingError);
-      return new Ended(record, true, job.skipped(), pruned, cleaned, housekeepingError, false);
+      List<BackupRecord> complete = BackupAdoption.withAdopted(in.complete(), adopted);
+      housekeepingError = prune(store, record, complete, pruned, progress, housekeepingError);
+      return new Ended(record, true, job.skipped(), pruned, cleaned, housekeepingError, false, adopted);
     }
   }
 
-  private Ended failed(BackupJob.Failed f, BackupJob job, List<String> cleaned, String housekeepingError) {
+  private Ended failed(BackupJob.Failed f, BackupJob job, List<String> cleaned, String housekeepingError,
+      BackupAdoption.Found adopted) {
     BackupRecord record = new BackupRecord();
     record.id = in.plan().backupId();
     record.method = in.plan().method();
     record.outcome = f.cancelled() ? "Cancelled" : "Failed";
     record.message = f.getMessage();
     return new Ended(record, f.cleanedUp(), job.skipped(), List.of(), cleaned, housekeepingError,
-        !f.cancelled() && Transient.is(f));
+        !f.cancelled() && Transient.is(f), adopted);
   }
 
   /** Deletes the backups that expire now that {@code record} is the newest complete one; returns a problem, if any. */
-  private String prune(ObjectStore store, BackupRecord record, List<String> pruned, Consumer<String> progress,
-      String housekeepingError) {
+  private String prune(ObjectStore store, BackupRecord record, List<BackupRecord> complete, List<String> pruned,
+      Consumer<String> progress, String housekeepingError) {
     ClickHouseBackupSpec spec = in.plan().spec();
     List<BackupRecord> all = new ArrayList<>();
     all.add(record);
-    all.addAll(in.complete());
+    all.addAll(complete);
     Duration maxAge = spec.retention == null || spec.retention.maxAge == null ? null
         : BackupRetention.parseAge("maxAge", spec.retention.maxAge);
     for (String expired : BackupRetention.expired(all, spec.retention == null ? null : spec.retention.keepLast,

@@ -41,7 +41,10 @@ public class ClickHouseBackupReconciler
   private final Map<String, String> hostAliases;
   /** The job running for each resource in this process, to cancel it on suspend or delete. */
   private final Map<String, BackupJob> jobs = new ConcurrentHashMap<>();
+  /** The resources whose task in this process is a look through their storage, not a backup. */
+  private final Set<String> scans = ConcurrentHashMap.newKeySet();
   private final BackupOutcome outcome;
+  private final BackupAdoption adoption;
 
   public ClickHouseBackupReconciler(Services services, Map<String, String> hostAliases) {
     super(ClickHouseBackup.class, KIND, ClickHouseBackup::new, ClickHouseBackupStatus::new,
@@ -49,6 +52,7 @@ public class ClickHouseBackupReconciler
             "BackupCancelled", "Suspended"), services);
     this.hostAliases = hostAliases;
     this.outcome = new BackupOutcome(afterWrite, metrics);
+    this.adoption = new BackupAdoption(afterWrite);
   }
 
   @Override
@@ -61,16 +65,20 @@ public class ClickHouseBackupReconciler
     String key = key(resource);
     ClickHouseBackupSpec spec = resource.getSpec();
     var task = work.<BackupRun.Result>get(key);
-    if (task.isPresent() && !task.get().done()) {
+    // a look through the storage is quiet: the resource's state is what it was until it ends
+    boolean scanning = task.isPresent() && !task.get().done() && scans.contains(key);
+    if (task.isPresent() && !task.get().done() && !scanning) {
       return stillRunning(key, spec, status, task.get().progress());
     }
     Instant now = clock.instant();
     // a native backup started by a process that is gone: the server goes on with it, so the run is taken over
     boolean takeOver = task.isEmpty() && status.running != null && spec != null
         && ClickHouseBackupSpec.NATIVE.equals(status.method);
-    if (task.isPresent()) {
+    if (task.isPresent() && !scanning) {
       work.take(key);
       jobs.remove(key);
+      scans.remove(key);
+      adoption.folded(resource, status, task.get(), now); // first: a run's pruning may remove what it adopted
       outcome.finished(resource, status, task.get(), now);
     } else if (status.running != null && !takeOver) {
       outcome.interrupted(resource, status, now);
@@ -87,14 +95,36 @@ public class ClickHouseBackupReconciler
         spec.suspend, status.nextScheduleTime, now);
     status.nextScheduleTime = next == null ? null : format(next);
     String runNow = RunTiming.newRequest(resource, ClickHouseBackup.RUN_NOW_ANNOTATION, status.acknowledgedRunNow);
-    boolean firstOneShot = spec.schedule == null && status.backups.isEmpty() && !spec.suspend;
+    // backups found in storage (adopted) are not this resource's own: it still takes its one backup
+    boolean firstOneShot = spec.schedule == null && !spec.suspend
+        && status.backups.stream().allMatch(b -> Boolean.TRUE.equals(b.adopted));
     boolean retryDue = !spec.suspend && RetryPolicy.due(status, now);
-    if (!takeOver && runNow == null && !firstOneShot && !retryDue && !RunTiming.reached(next, now)) {
+    boolean adopt = !takeOver && !scanning && BackupAdoption.due(status, status.location, now);
+    boolean due = takeOver || runNow != null || firstOneShot || retryDue || RunTiming.reached(next, now);
+    if (!due || scanning) { // a backup due during a look starts once the look ends
+      if (adopt) {
+        scan(resource, status, k8s, now);
+      }
       return settled(status, spec, next, now);
     }
+    return start(resource, status, k8s, takeOver, adopt, next, now);
+  }
+
+  /** A backup is due: it looks through the storage first when {@code adopt} (alone if the backup cannot start). */
+  private Pass<Phase> start(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s,
+      boolean takeOver, boolean adopt, Instant next, Instant now) {
     var start = new BackupStart(resource, status, new BackupStart.Context(k8s, hostAliases, this::connection, events,
         clock));
-    return start.begin(takeOver, next, now, inputs -> submit(resource, inputs));
+    BackupAdoption.Request request = adopt ? BackupAdoption.request(resource, status, k8s) : null;
+    var submitted = new java.util.concurrent.atomic.AtomicBoolean();
+    Pass<Phase> pass = start.begin(takeOver, next, now, inputs -> {
+      submitted.set(true);
+      submit(resource, inputs, request);
+    });
+    if (adopt && !submitted.get()) {
+      scan(resource, status, k8s, now);
+    }
+    return pass;
   }
 
   /** A backup runs in this process: its progress, or its cancellation once the resource is suspended. */
@@ -113,15 +143,25 @@ public class ClickHouseBackupReconciler
   }
 
   /** Starts the run on the work pool; the resource is reconciled again as soon as it ends. */
-  private void submit(ClickHouseBackup resource, BackupRun.Inputs inputs) {
+  private void submit(ClickHouseBackup resource, BackupRun.Inputs inputs, BackupAdoption.Request adopt) {
     String key = key(resource);
-    BackupRun run = new BackupRun(inputs, clock, job -> jobs.put(key, job));
+    BackupRun run = new BackupRun(inputs, clock, job -> jobs.put(key, job), adopt);
     work.submit(key, run::run, reconcileWhenDone(resource));
+  }
+
+  /** The look through the storage ({@link BackupAdoption}) alone on the pool; reconciled again when it ends. */
+  private void scan(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s, Instant now) {
+    String key = key(resource);
+    adoption.start(resource, status, k8s, hostAliases, now, look -> {
+      scans.add(key);
+      work.submit(key, look, reconcileWhenDone(resource));
+    });
   }
 
   /** The state between backups: what the last one did, and when the next is. */
   private Pass<Phase> settled(ClickHouseBackupStatus status, ClickHouseBackupSpec spec, Instant next, Instant now) {
-    Duration requeue = RunTiming.wake(now, REFRESH, next, spec.suspend ? null : RetryPolicy.retryAt(status));
+    Duration requeue = RunTiming.wake(now, REFRESH, next, spec.suspend ? null : RetryPolicy.retryAt(status),
+        BackupAdoption.retryAt(status));
     String when = spec.suspend ? "suspended" : next != null ? "next backup at " + format(next)
         : "no schedule (a new value of annotation " + ClickHouseBackup.RUN_NOW_ANNOTATION + " takes one)";
     BackupRecord last = status.backups.isEmpty() ? null : status.backups.get(0);
@@ -130,7 +170,9 @@ public class ClickHouseBackupReconciler
           requeue);
     }
     if ("Complete".equals(last.outcome)) {
-      return Pass.ok(Phase.Succeeded, "BackupComplete", "Backup " + last.id + " is complete; " + when + ".", requeue);
+      String adopted = Boolean.TRUE.equals(last.adopted) ? " (adopted: found in storage)" : "";
+      return Pass.ok(Phase.Succeeded, "BackupComplete", "Backup " + last.id + adopted + " is complete; " + when + ".",
+          requeue);
     }
     boolean cancelled = "Cancelled".equals(last.outcome);
     return Pass.failed(Phase.Failed, cancelled ? "BackupCancelled" : "BackupFailed", "Backup " + last.id + " "
@@ -171,6 +213,7 @@ public class ClickHouseBackupReconciler
     }
     work.remove(key);
     jobs.remove(key);
+    scans.remove(key);
     forget(resource);
     return DeleteControl.defaultDelete();
   }

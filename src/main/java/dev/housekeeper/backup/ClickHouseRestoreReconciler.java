@@ -142,7 +142,8 @@ public class ClickHouseRestoreReconciler
       return notReady(e, resume);
     }
     String ns = resource.getMetadata().getNamespace();
-    var lookup = RestoreSource.find(k8s, ns, resource.getSpec());
+    var lookup = RestoreSource.find(k8s, ns, resource.getSpec(), hostAliases,
+        run.keepsRestored() ? status.backupId : null);
     if (lookup instanceof RestoreSource.Blocked blocked) {
       return blocked.pass();
     }

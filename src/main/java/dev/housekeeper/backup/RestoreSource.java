@@ -7,6 +7,7 @@ import dev.housekeeper.api.backup.ClickHouseRestoreStatus.Phase;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.common.Pass;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 
@@ -30,9 +31,17 @@ record RestoreSource(BackupStorage storage, String backupId, String keySecret) {
   /** The store opened, with the backup's keys and the S3 credentials for a native restore (either may be null). */
   record Opened(ObjectStore store, Map<String, byte[]> keys, BackupSetup.S3Credentials credentials) {}
 
-  static Lookup find(KubernetesClient k8s, String namespace, ClickHouseRestoreSpec spec) {
+  /**
+   * @param continuing the backup an earlier attempt of this run restored from (a retry, a take-over), or
+   *     null: a run that goes on keeps its backup, even when {@code latest} now means a newer one
+   */
+  static Lookup find(KubernetesClient k8s, String namespace, ClickHouseRestoreSpec spec,
+      Map<String, String> hostAliases, String continuing) {
     var named = spec.source;
     if (named.backupName == null) {
+      if (StoredBackups.latest(named.backupId)) {
+        return newestIn(k8s, namespace, spec, hostAliases, continuing);
+      }
       return new Found(new RestoreSource(named.storage, named.backupId, spec.keySecret));
     }
     ClickHouseBackup backup = k8s.resources(ClickHouseBackup.class).inNamespace(namespace)
@@ -45,9 +54,12 @@ record RestoreSource(BackupStorage storage, String backupId, String keySecret) {
     if (keySecret == null && backup.getSpec().encryption != null) {
       keySecret = backup.getSpec().encryption.keySecret;
     }
-    String backupId = named.backupId;
+    // latest is what no id means: the resource's newest complete backup (adopted ones included)
+    String backupId = StoredBackups.latest(named.backupId) ? null : named.backupId;
     var status = backup.getStatus();
-    if (backupId == null) {
+    if (backupId == null && continuing != null) {
+      backupId = continuing;
+    } else if (backupId == null) {
       if (status == null || status.lastSuccessful == null) {
         return new Blocked(Pass.waiting(Phase.Pending, "NoCompleteBackup", "ClickHouseBackup " + named.backupName
             + " has no complete backup yet; the restore starts when it has one.", AGAIN));
@@ -59,6 +71,34 @@ record RestoreSource(BackupStorage storage, String backupId, String keySecret) {
           + named.backupName + " is not complete and cannot be restored.", null));
     }
     return new Found(new RestoreSource(backup.getSpec().storage, backupId, keySecret));
+  }
+
+  /**
+   * {@code latest} from a storage location: the newest complete backup found there (by the time in its
+   * id), for example one of a resource lost with its cluster; a run that goes on keeps the one it chose.
+   */
+  private static Lookup newestIn(KubernetesClient k8s, String namespace, ClickHouseRestoreSpec spec,
+      Map<String, String> hostAliases, String continuing) {
+    BackupStorage storage = spec.source.storage;
+    if (continuing != null) {
+      return new Found(new RestoreSource(storage, continuing, spec.keySecret));
+    }
+    try (ObjectStore store = BackupSetup.open(k8s, namespace, storage, hostAliases)) {
+      String id = StoredBackups.newestComplete(store);
+      if (id == null) {
+        return new Blocked(Pass.waiting(Phase.Pending, "NoCompleteBackup", BackupSetup.describe(storage)
+            + " holds no complete backup (a folder with " + Manifest.FILE + ") yet; the restore of latest starts"
+            + " when it does.", AGAIN));
+      }
+      return new Found(new RestoreSource(storage, id, spec.keySecret));
+    } catch (BackupSetup.Problem e) {
+      return new Blocked(Pass.failed(Phase.Pending, e.reason(), e.getMessage() + ". The restore starts once this is"
+          + " fixed.", AGAIN));
+    } catch (IOException | RuntimeException e) {
+      return new Blocked(Pass.failed(Phase.Pending, "StorageUnavailable", "Looking for the newest complete backup in "
+          + BackupSetup.describe(storage) + " failed: " + BackupJob.rootMessage(e) + "; tried again in "
+          + AGAIN.toSeconds() + "s.", AGAIN));
+    }
   }
 
   /** Reads the key Secret and S3 credentials, opens the store; a missing one is a {@link BackupSetup.Problem}. */

@@ -86,7 +86,8 @@ final class RestoreValidation {
     } else if (source.storage != null) {
       problems.addAll(BackupSetup.validate("spec.source.storage", source.storage));
       if (source.backupId == null) {
-        problems.add("spec.source.backupId is required with spec.source.storage");
+        problems.add("spec.source.backupId is required with spec.source.storage: a backup id, or latest for the"
+            + " newest complete backup there");
       }
     }
     if (source != null && source.backupId != null && !source.backupId.matches(BACKUP_ID)) {

@@ -472,6 +472,9 @@ class ClickHouseBackupIT {
     Thread.sleep(1500); // time for a second run, were one (wrongly) due
     once = backup("hourly").getStatus();
     assertEquals(1, once.backups.size());
+    // the folder is shared: the backups that recent and schema list stay theirs, not adopted by hourly
+    assertEquals(2, once.adoption.listedElsewhere, Serialization.asJson(once.adoption));
+    assertEquals(0, once.adoption.adopted);
     assertThat(java.time.Instant.parse(once.nextScheduleTime)).isAfter(CLOCK.instant())
         .isAfter(java.time.Instant.parse(firstNext).plus(Duration.ofHours(2)));
 

@@ -66,6 +66,35 @@ public class ClickHouseBackupStatus extends RunStatus {
       + " deletion is retried before each backup.")
   public List<String> pendingCleanup = new ArrayList<>();
 
+  @JsonPropertyDescription("The look through the storage for complete backups that this resource did not take (for"
+      + " example those of a resource lost with its cluster), done once per storage location; the backups found are"
+      + " listed in backups with adopted: true.")
+  public Adoption adoption;
+
+  /** What the look through the storage found. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Adoption {
+    @JsonPropertyDescription("The storage location looked through (as in location); a new location is looked through"
+        + " again.")
+    public String location;
+    @JsonPropertyDescription("When it was looked through (RFC 3339).")
+    public String time;
+    @JsonPropertyDescription("Complete backups (with a manifest) adopted into backups.")
+    public Integer adopted;
+    @JsonPropertyDescription("Folders without a manifest (incomplete backups, or backups another resource is writing):"
+        + " left alone, never adopted or deleted.")
+    public Integer incomplete;
+    @JsonPropertyDescription("Complete backups listed by another ClickHouseBackup of this namespace with the same"
+        + " storage: left to it.")
+    public Integer listedElsewhere;
+    @JsonPropertyDescription("Manifests that could not be read or parsed: not adopted.")
+    public Integer unreadable;
+    @JsonPropertyDescription("Why the storage could not be looked through; it is tried again at retryTime.")
+    public String error;
+    @JsonPropertyDescription("When the storage is looked through again after an error (RFC 3339).")
+    public String retryTime;
+  }
+
   /** One backup. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class BackupRecord {
@@ -105,5 +134,8 @@ public class ClickHouseBackupStatus extends RunStatus {
     public String keyId;
     @JsonPropertyDescription("Why it failed or was cancelled.")
     public String message;
+    @JsonPropertyDescription("True when this resource did not take the backup but found it complete in its storage"
+        + " (see adoption); its figures come from the backup's manifest.")
+    public Boolean adopted;
   }
 }

@@ -123,7 +123,9 @@ public class ClickHouseRestoreSpec {
     @JsonPropertyDescription("A ClickHouseBackup in the same namespace; its storage is used.")
     public String backupName;
 
-    @JsonPropertyDescription("Backup id. Default with backupName: its newest complete backup. Required with storage.")
+    @JsonPropertyDescription("Backup id, or latest: the newest complete backup (with backupName: its newest complete"
+        + " backup, as when no id is given; with storage: the newest backup with a manifest, by the start time in its"
+        + " id). Default with backupName: latest. Required with storage.")
     public String backupId;
 
     @JsonPropertyDescription("A storage location, instead of backupName (for example backups of a deleted resource or"

@@ -101,7 +101,12 @@ public final class FileObjectStore implements ObjectStore {
 
   @Override
   public InputStream open(String key) throws IOException {
-    return Files.newInputStream(resolve(key));
+    try {
+      return Files.newInputStream(resolve(key));
+    } catch (java.nio.file.NoSuchFileException e) {
+      // the same "no such object" as the S3 store: readers tell a missing manifest from a failure by it
+      throw new java.io.FileNotFoundException(resolve(key) + " does not exist");
+    }
   }
 
   @Override
@@ -121,6 +126,34 @@ public final class FileObjectStore implements ObjectStore {
       }
     }
     return out;
+  }
+
+  /**
+   * The folders directly under {@code prefix} that hold an object, from one directory listing: the
+   * default would walk every file of every backup, and a volume path may be a large tree.
+   */
+  @Override
+  public List<String> children(String prefix) throws IOException {
+    Path dir = prefix.isEmpty() ? root : resolve(prefix);
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    try (Stream<Path> entries = Files.list(dir)) {
+      for (Path p : entries.filter(Files::isDirectory).sorted(Comparator.naturalOrder()).toList()) {
+        if (holdsObject(p)) {
+          out.add(p.getFileName().toString());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Whether a folder holds an object below it (stopping at the first), as a key prefix on S3 does. */
+  private static boolean holdsObject(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      return files.anyMatch(f -> Files.isRegularFile(f) && !f.getFileName().toString().endsWith(".partial"));
+    }
   }
 
   @Override

@@ -26,6 +26,7 @@ public interface ObjectStore extends AutoCloseable {
 
   Upload create(String key) throws IOException;
 
+  /** Reads an object; {@link java.io.FileNotFoundException} when there is none under {@code key}. */
   InputStream open(String key) throws IOException;
 
   boolean exists(String key) throws IOException;
