@@ -110,8 +110,11 @@ final class MartValidation {
       return;
     }
     var jdbc = spec.source.jdbc;
-    if (jdbc.url == null || !jdbc.url.matches("^jdbc:postgresql://[^\\s;'\"`]+$")) {
-      problems.add("spec.source.jdbc.url: only jdbc:postgresql:// URLs are supported");
+    problems.addAll(JdbcUrl.problems(jdbc.url));
+    try {
+      JdbcLoad.queryTimeout(jdbc);
+    } catch (IllegalArgumentException e) {
+      problems.add(e.getMessage());
     }
     if (jdbc.credentialsSecret != null && !KubernetesNames.isObjectName(jdbc.credentialsSecret)) {
       problems.add("spec.source.jdbc.credentialsSecret: " + Identifiers.describe(jdbc.credentialsSecret)

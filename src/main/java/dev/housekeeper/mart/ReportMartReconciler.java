@@ -150,7 +150,15 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
 
   @Override
   public DeleteControl cleanup(ReportMart resource, Context<ReportMart> ctx) {
-    // the mart table stays: it holds reports that readers use; a running refresh cleans up its staging table
+    // the mart table stays: it holds reports that readers use. A running refresh is cancelled (its source
+    // query on the source server too, see SourceWatch) and drops its staging table on the way out.
+    String key = key(resource);
+    boolean running = work.get(key).map(t -> !t.done()).orElse(false);
+    work.cancel(key);
+    if (running) {
+      events.normal(resource, "RefreshCancelled", "The running refresh was cancelled because the mart was deleted;"
+          + " its source query was cancelled too. The mart table stays.");
+    }
     forget(resource);
     return DeleteControl.defaultDelete();
   }

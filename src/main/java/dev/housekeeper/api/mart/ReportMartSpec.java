@@ -136,7 +136,12 @@ public class ReportMartSpec {
   public static class JdbcSource {
     @Required
     @Pattern("^jdbc:postgresql://.+")
-    @JsonPropertyDescription("JDBC URL, for example jdbc:postgresql://postgres:5432/bionicpro.")
+    @JsonPropertyDescription("JDBC URL, for example jdbc:postgresql://postgres:5432/bionicpro?sslmode=verify-full."
+        + " Only the PostgreSQL driver's harmless parameters are accepted (ssl, sslmode, sslNegotiation,"
+        + " channelBinding, requireAuth, connectTimeout, loginTimeout, tcpKeepAlive, ApplicationName, currentSchema,"
+        + " readOnly, readOnlyMode, targetServerType, loadBalanceHosts, hostRecheckSeconds, prepareThreshold,"
+        + " binaryTransfer, stringtype, assumeMinServerVersion); no credentials (they come from credentialsSecret)."
+        + " Status and Events show it without its query string.")
     public String url;
 
     @Required
@@ -162,6 +167,14 @@ public class ReportMartSpec {
     @Max(1000000)
     @JsonPropertyDescription("Rows fetched per round trip (a cursor: the result is never held whole). Default 10000.")
     public int fetchSize = 10000;
+
+    @Default("5m")
+    @Pattern("^[0-9]{1,9}(ms|s|m|h)$")
+    @JsonPropertyDescription("How long the source may take to answer: to return its first rows, and each next"
+        + " fetchSize rows. When it is reached the source query is cancelled (on the PostgreSQL server too) and the"
+        + " refresh fails with reason TimedOut. The whole load stays within spec.statementTimeout. At least 1s,"
+        + " at most 24h. Default 5m.")
+    public String queryTimeout = "5m";
   }
 
   /** When and how. */
