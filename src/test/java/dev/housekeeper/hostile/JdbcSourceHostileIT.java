@@ -66,6 +66,11 @@ class JdbcSourceHostileIT {
   }
 
   static ReportMart mart(String ns, String name, String table, String url, String query, String queryTimeout) {
+    return mart(ns, name, table, url, query, queryTimeout, "pg");
+  }
+
+  static ReportMart mart(String ns, String name, String table, String url, String query, String queryTimeout,
+      String secret) {
     ReportMart m = new ReportMart();
     m.setMetadata(new ObjectMetaBuilder().withNamespace(ns).withName(name).build());
     ReportMartSpec s = new ReportMartSpec();
@@ -77,7 +82,7 @@ class JdbcSourceHostileIT {
     s.source = new ReportMartSpec.Source();
     s.source.jdbc = new ReportMartSpec.JdbcSource();
     s.source.jdbc.url = url;
-    s.source.jdbc.credentialsSecret = "pg";
+    s.source.jdbc.credentialsSecret = secret;
     s.source.jdbc.query = query;
     s.source.jdbc.queryTimeout = queryTimeout;
     m.setSpec(s);
@@ -144,6 +149,25 @@ class JdbcSourceHostileIT {
     assertEquals("0", ch.sql("SELECT count() FROM system.tables WHERE database = '" + DB + "' AND name LIKE 'bad_url%'")
         .strip());
     assertThat(java.nio.file.Path.of("/tmp/hk-pg.log")).doesNotExist();
+  }
+
+  @Test
+  void aRefusedLoginNamesTheSecretNotItsValuesAndTheUrlWithoutItsQueryString() {
+    String wrong = "Wrong-Pa55-7hq2";
+    harness.secret(NS_A, "pg-wrong", Map.of("username", PostgresServer.USER, "password", wrong));
+    mart(NS_A, "wrong-login", "wrong_login", pg.jdbcUrl() + "?sslmode=disable&ApplicationName=tenant-a",
+        "SELECT id FROM jdbc_it_src", null, "pg-wrong");
+    ReportMart m = await(NS_A, "wrong-login", s -> s.phase == ReportMartStatus.Phase.Failed);
+    assertEquals("SourceConnectFailed", ready(m.getStatus(), false));
+    String error = m.getStatus().lastRefresh.error;
+    assertThat(error).contains("connecting to " + pg.jdbcUrl() + " failed")
+        .contains("(the user of Secret pg-wrong, key username)").doesNotContain("\"" + PostgresServer.USER + "\"")
+        .doesNotContain("sslmode").doesNotContain("tenant-a");
+    List<Event> events = Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> harness.events(m), e -> e.stream().anyMatch(x -> "SourceConnectFailed".equals(x.getReason())));
+    String everything = Serialization.asJson(get(NS_A, "wrong-login").getStatus()) + Serialization.asJson(events);
+    assertThat(everything).doesNotContain(wrong).doesNotContain("user \"" + PostgresServer.USER + "\"")
+        .doesNotContain("sslmode=");
   }
 
   @Test
