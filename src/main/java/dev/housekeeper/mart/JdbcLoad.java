@@ -79,10 +79,27 @@ final class JdbcLoad {
     try {
       return DriverManager.getConnection(url, props);
     } catch (SQLException e) {
-      String message = "connecting to " + url + " failed: " + e.getMessage();
+      // PostgreSQL names the user in its answer ("password authentication failed for user ..."), and the
+      // user came from a Secret's key, which may hold anything
+      String message = "connecting to " + url + " failed: " + redacted(e.getMessage());
       throw unreachable(e) ? Failed.passing("SourceUnavailable", message, e)
           : Failed.lasting("SourceConnectFailed", message, e);
     }
+  }
+
+  /** A driver's message without the credentials' values. */
+  private String redacted(String message) {
+    if (message == null) {
+      return null;
+    }
+    String out = message;
+    if (credentials.password().length() >= 4) {
+      out = out.replace(credentials.password(), "[password]");
+    }
+    if (credentials.user().length() >= 2) {
+      out = out.replace(credentials.user(), "[the source's user]");
+    }
+    return out;
   }
 
   private static ResultSet execute(PreparedStatement st) throws Failed {
