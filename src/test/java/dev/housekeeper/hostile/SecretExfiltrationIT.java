@@ -12,6 +12,7 @@ import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.api.connection.ClickHouseConnectionSpec;
 import dev.housekeeper.api.mart.ReportMart;
 import dev.housekeeper.api.migration.ClickHouseMigration;
+import dev.housekeeper.api.migration.ClickHouseMigrationSpec;
 import dev.housekeeper.api.retention.RetentionPolicy;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.Secrets;
@@ -19,6 +20,7 @@ import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.OperatorHarness;
 import dev.housekeeper.testing.Specs;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -194,6 +196,49 @@ class SecretExfiltrationIT {
       Thread.sleep(1000);
       assertThat(recorder.connections()).as("connections the recorder received").isZero();
     }
+  }
+
+  /**
+   * A migration's scripts come only from ConfigMaps that opted in: one without the label is not read
+   * (its statements would run as the operator's ClickHouse user), and labelling it runs them.
+   */
+  @Test
+  @Order(5)
+  void aMigrationConfigMapWithoutTheLabelIsNotReadUntilItsOwnerLabelsIt() {
+    harness.clickhouse().sql("DROP DATABASE IF EXISTS exfil_cm; CREATE DATABASE exfil_cm");
+    harness.client().configMaps().inNamespace(NS).resource(new ConfigMapBuilder()
+        .withNewMetadata().withName("unlabelled-scripts").endMetadata()
+        .withData(Map.of("V1__create.sql", "CREATE TABLE t (x UInt8) ENGINE = Memory;")).build()).create();
+    ClickHouseMigration m = Specs.migration(NS, "from-unlabelled", "exfil_cm");
+    m.getSpec().setConfigMaps(List.of(new ClickHouseMigrationSpec.ConfigMapSource("unlabelled-scripts")));
+    harness.client().resource(m).create();
+    ClickHouseMigration refused = awaitReady(ClickHouseMigration.class, "from-unlabelled",
+        r -> "ValidationError".equals(readyReason(r.getStatus() == null ? null : r.getStatus().getConditions())));
+    assertThat(ready(refused.getStatus().getConditions()).getMessage()).contains("\"unlabelled-scripts\"")
+        .contains("kubectl label configmap unlabelled-scripts housekeeper.dev/allow=true");
+    assertThat(harness.clickhouse().sql("SELECT name FROM system.tables WHERE database = 'exfil_cm'")).isBlank();
+
+    harness.client().configMaps().inNamespace(NS).withName("unlabelled-scripts").edit(cm -> {
+      cm.getMetadata().setLabels(Map.of(Secrets.ALLOW_LABEL, "true"));
+      return cm;
+    });
+    awaitReady(ClickHouseMigration.class, "from-unlabelled",
+        r -> "True".equals(ready(r.getStatus().getConditions()).getStatus()));
+    assertThat(harness.clickhouse().sql("SELECT name FROM system.tables WHERE database = 'exfil_cm'").lines())
+        .contains("t");
+  }
+
+  /** Finding 2: the operator lists and watches only Secrets and ConfigMaps that opted in. */
+  @Test
+  @Order(6)
+  void everyListAndWatchOfSecretsAndConfigMapsAsksOnlyForOptedInOnes() {
+    List<String> requests = harness.api().faults().secretRequests();
+    List<String> listsAndWatches = requests.stream()
+        .filter(r -> r.startsWith("GET ") && r.matches("GET \\S*/(secrets|configmaps)(\\?.*)?")).toList();
+    System.out.printf("Secret and ConfigMap requests: %d, of which lists and watches: %d%n", requests.size(),
+        listsAndWatches.size());
+    assertThat(listsAndWatches).as("the informers' lists and watches").hasSizeGreaterThanOrEqualTo(2)
+        .allMatch(r -> r.contains("labelSelector=housekeeper.dev%2Fallow%3Dtrue"), "has the opt-in label selector");
   }
 
   // ---- c: the scan
