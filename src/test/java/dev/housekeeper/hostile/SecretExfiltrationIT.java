@@ -18,6 +18,7 @@ import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.Secrets;
 import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.OperatorHarness;
+import dev.housekeeper.testing.PostgresServer;
 import dev.housekeeper.testing.Specs;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
@@ -199,11 +200,33 @@ class SecretExfiltrationIT {
   }
 
   /**
+   * PostgreSQL names the user it refuses ("password authentication failed for user ..."); when the
+   * user is a password read through a usernameKey, the mart's status says neither.
+   */
+  @Test
+  @Order(5)
+  void aMartWhoseSourceRefusesTheUserNamesNoValue() throws Exception {
+    String login = PLANTED + "-pg-login";
+    plantedSecret("pg-opted-in", Map.of("username", login, "password", PLANTED + "-pg-login-password"), true);
+    try (PostgresServer pg = new PostgresServer().start()) {
+      ReportMart mart = exampleMart();
+      mart.getMetadata().setName("refused-pg");
+      mart.getSpec().table = "refused_pg";
+      mart.getSpec().source.jdbc.url = pg.jdbcUrl();
+      mart.getSpec().source.jdbc.credentialsSecret = "pg-opted-in";
+      harness.client().resource(mart).create();
+      ReportMart failed = awaitReady(ReportMart.class, "refused-pg", r -> r.getStatus() != null
+          && r.getStatus().lastRefresh != null && r.getStatus().lastRefresh.error != null);
+      assertThat(failed.getStatus().lastRefresh.error).contains("[the source's user]").doesNotContain(login);
+    }
+  }
+
+  /**
    * A migration's scripts come only from ConfigMaps that opted in: one without the label is not read
    * (its statements would run as the operator's ClickHouse user), and labelling it runs them.
    */
   @Test
-  @Order(5)
+  @Order(6)
   void aMigrationConfigMapWithoutTheLabelIsNotReadUntilItsOwnerLabelsIt() {
     harness.clickhouse().sql("DROP DATABASE IF EXISTS exfil_cm; CREATE DATABASE exfil_cm");
     harness.client().configMaps().inNamespace(NS).resource(new ConfigMapBuilder()
@@ -230,7 +253,7 @@ class SecretExfiltrationIT {
 
   /** Finding 2: the operator lists and watches only Secrets and ConfigMaps that opted in. */
   @Test
-  @Order(6)
+  @Order(7)
   void everyListAndWatchOfSecretsAndConfigMapsAsksOnlyForOptedInOnes() {
     List<String> requests = harness.api().faults().secretRequests();
     List<String> listsAndWatches = requests.stream()
