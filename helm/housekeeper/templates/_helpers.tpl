@@ -46,6 +46,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: ["housekeeper.dev"]
   resources: [clickhouseconnections/finalizers, clickhousemigrations/finalizers, retentionpolicies/finalizers, clickhousebackups/finalizers, clickhouserestores/finalizers, reportmarts/finalizers]
   verbs: [update, patch]
+# RBAC cannot narrow by label: the operator lists and watches only those labelled
+# housekeeper.dev/allow=true, and uses no other (docs/security.md).
 - apiGroups: [""]
   resources: [secrets, configmaps]
   verbs: [get, list, watch]

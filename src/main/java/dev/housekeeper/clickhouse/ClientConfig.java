@@ -101,8 +101,8 @@ public record ClientConfig(
 
   @Override
   public String toString() {
-    // Never print the password.
-    return "ClientConfig[endpoints=" + endpoints + ", database=" + database + ", username=" + username
+    // Never print the credentials: the user name comes from a Secret's key too, which may hold anything.
+    return "ClientConfig[endpoints=" + endpoints + ", database=" + database
         + ", balancing=" + balancing + ", cluster=" + cluster + "]";
   }
 }

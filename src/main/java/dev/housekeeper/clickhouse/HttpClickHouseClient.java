@@ -361,6 +361,9 @@ public final class HttpClickHouseClient implements ClickHouseClient {
     return new ClickHouseException(e.kind(), e.code(), e.retriable(), e.endpoint(), e.queryId(), message, e.getCause());
   }
 
+  /** From this length on, a user name is replaced everywhere, not only where an answer names a user. */
+  private static final int LONG_USER = 8;
+
   static String redact(String message, String username, String password) {
     if (message == null) {
       return null;
@@ -369,7 +372,10 @@ public final class HttpClickHouseClient implements ClickHouseClient {
     if (password != null && password.length() >= 4) {
       out = out.replace(password, "[password]");
     }
-    if (username != null && !username.isBlank()) {
+    if (username != null && username.length() >= LONG_USER) {
+      // long enough to be a token or a password read through a usernameKey: taken out wherever it appears
+      out = out.replace(username, USER_PLACEHOLDER);
+    } else if (username != null && !username.isBlank()) {
       String user = java.util.regex.Pattern.quote(username);
       String placeholder = java.util.regex.Matcher.quoteReplacement(USER_PLACEHOLDER);
       out = out.replaceAll("(?<=Exception: )" + user + "(?=:)", placeholder)
@@ -427,7 +433,8 @@ public final class HttpClickHouseClient implements ClickHouseClient {
           rows.stream().map(row -> row.string("kill_status")).toList());
       return !rows.isEmpty();
     } catch (Exception e) {
-      LOG.warn("KILL QUERY {} on {} failed: {}", queryId, endpoint.url(), e.getMessage());
+      LOG.warn("KILL QUERY {} on {} failed: {}", queryId, endpoint.url(),
+          redact(e.getMessage(), config.username(), config.password()));
       return false;
     }
   }

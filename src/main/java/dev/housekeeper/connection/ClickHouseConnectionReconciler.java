@@ -14,6 +14,7 @@ import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.EventRecorder;
 import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.Pass;
+import dev.housekeeper.common.Secrets;
 import dev.housekeeper.common.StatusWriter;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -66,9 +67,11 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
 
   @Override
   public List<EventSource<?, ClickHouseConnection>> prepareEventSources(EventSourceContext<ClickHouseConnection> ctx) {
-    // A Secret change re-probes every connection in its namespace that reads it.
+    // A Secret change re-probes every connection in its namespace that reads it. Only Secrets that
+    // opted in are listed, watched and cached: the others never reach this process's memory.
     var config = InformerEventSourceConfiguration.from(Secret.class, ClickHouseConnection.class)
         .withNamespacesInheritedFromController()
+        .withLabelSelector(Secrets.ALLOW_SELECTOR)
         .withSecondaryToPrimaryMapper(secret -> ctx.getPrimaryCache()
             .list(secret.getMetadata().getNamespace())
             .filter(c -> readsSecret(c, secret.getMetadata().getName()))
@@ -113,29 +116,16 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
     Duration interval = ConnectionSettings.probeInterval(spec);
     String ns = resource.getMetadata().getNamespace();
     var creds = spec.getCredentials();
-    Secret secret = secretNamed(k8s, ns, creds.getSecretName());
-    String username = value(secret, creds.getUsernameKey());
-    String password = value(secret, creds.getPasswordKey());
-    if (secret == null || username == null || password == null) {
-      String what = secret == null ? "Secret \"" + creds.getSecretName() + "\" does not exist in namespace " + ns
-          : "Secret \"" + creds.getSecretName() + "\" has no key \""
-              + (username == null ? creds.getUsernameKey() : creds.getPasswordKey()) + "\"";
-      return Pass.failed(Phase.Failed, "SecretNotFound", what + ". Create it with the keys \""
-          + creds.getUsernameKey() + "\" and \"" + creds.getPasswordKey() + "\"; the connection is probed again as"
-          + " soon as the Secret appears.", interval);
+    ConnectionCredentials.Values secret;
+    try {
+      secret = ConnectionCredentials.read(spec, ns, (name, what) -> secretNamed(k8s, ns, name, what));
+    } catch (Secrets.Problem e) {
+      return Pass.failed(Phase.Failed, e.reason(), e.getMessage(), interval);
     }
-    String caPem = null;
-    if (spec.getTls() != null && spec.getTls().getCaCertificate() != null) {
-      var ref = spec.getTls().getCaCertificate();
-      caPem = value(secretNamed(k8s, ns, ref.getName()), ref.getKey());
-      if (caPem == null) {
-        return Pass.failed(Phase.Failed, "SecretNotFound", "TLS CA certificate: Secret \"" + ref.getName()
-            + "\" or its key \"" + ref.getKey() + "\" does not exist in namespace " + ns + ".", interval);
-      }
-    }
-    status.setSecretResourceVersion(secret.getMetadata().getResourceVersion());
+    status.setSecretResourceVersion(secret.secretResourceVersion());
     ClickHouseClient client = clients.obtain(ns, resource.getMetadata().getName(),
-        ConnectionSettings.toClientConfig(spec, username, password, caPem, hostAliases));
+        ConnectionSettings.toClientConfig(spec, secret.username(), secret.password(), secret.caPem(),
+            hostAliases));
     Pass<Phase> outcome = new ConnectionProbe(metrics, clock).probe(client, status, spec.getEndpoints(),
         creds.getUsernameKey(), creds.getSecretName(), interval, ns);
     if (spec.getCluster() == null || spec.getCluster().isBlank() || outcome.phase() == Phase.Failed) {
@@ -183,20 +173,14 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
   }
 
   /**
-   * A Secret from the informer cache; a reconciler driven without an operator (the transition tests'
-   * harness) has no informer and reads it from the API.
+   * A Secret that opted in, from the informer cache. One missing from the cache is read once, to say
+   * whether it does not exist or is not labelled (the informer sees only labelled ones); a reconciler
+   * driven without an operator (the transition tests' harness) has no informer and always reads.
    */
-  private Secret secretNamed(KubernetesClient k8s, String namespace, String name) {
-    if (name == null) {
-      return null;
-    }
-    return secrets != null ? secrets.get(new ResourceID(name, namespace)).orElse(null)
-        : k8s.secrets().inNamespace(namespace).withName(name).get();
-  }
-
-
-  private static String value(Secret secret, String key) {
-    return dev.housekeeper.common.Secrets.find(secret, key);
+  private Secret secretNamed(KubernetesClient k8s, String namespace, String name, String what)
+      throws Secrets.Problem {
+    Secret cached = secrets == null ? null : secrets.get(new ResourceID(name, namespace)).orElse(null);
+    return cached != null && Secrets.allowed(cached) ? cached : Secrets.get(k8s, namespace, name, what);
   }
 
   @Override

@@ -7,6 +7,7 @@ import dev.housekeeper.api.migration.ClickHouseMigrationStatus.Phase;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.common.Pass;
+import dev.housekeeper.common.Secrets;
 import dev.housekeeper.common.RunTiming;
 import dev.housekeeper.common.StatementTimeout;
 import dev.housekeeper.connection.ConnectedReconciler;
@@ -66,6 +67,8 @@ public class ClickHouseMigrationReconciler
     InformerEventSource<ConfigMap, ClickHouseMigration> configMaps = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(ConfigMap.class, ClickHouseMigration.class)
             .withNamespacesInheritedFromController()
+            // only ConfigMaps that opted in are cached (and may feed SQL to a server): see Secrets.ALLOW_LABEL
+            .withLabelSelector(Secrets.ALLOW_SELECTOR)
             .withSecondaryToPrimaryMapper(cm -> ctx.getPrimaryCache().list(cm.getMetadata().getNamespace())
                 .filter(m -> readsConfigMap(m, cm.getMetadata().getName()))
                 .map(ResourceID::fromResource).collect(Collectors.toSet()))
@@ -194,8 +197,10 @@ public class ClickHouseMigrationReconciler
     }
   }
 
+  /** A ConfigMap that opted in; one without the label is treated as absent, as the informer does. */
   private ConfigMap configMap(ClickHouseMigration resource, String name) {
-    return secondary(ConfigMap.class, resource.getMetadata().getNamespace(), name);
+    ConfigMap cm = secondary(ConfigMap.class, resource.getMetadata().getNamespace(), name);
+    return Secrets.allowed(cm) ? cm : null;
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.housekeeper.migration;
 
 import dev.housekeeper.clickhouse.SqlSplitter;
 import dev.housekeeper.api.migration.ClickHouseMigrationSpec;
+import dev.housekeeper.common.Secrets;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,7 +41,9 @@ public final class MigrationSource {
         ? List.<ClickHouseMigrationSpec.ConfigMapSource>of() : spec.getConfigMaps()) {
       ConfigMap cm = configMaps.apply(ref.getName());
       if (cm == null) {
-        problems.add("ConfigMap \"" + ref.getName() + "\" does not exist");
+        problems.add("ConfigMap \"" + ref.getName() + "\" does not exist or is not labelled "
+            + Secrets.ALLOW_SELECTOR + " (Housekeeper reads only ConfigMaps that opted in; allow one with: "
+            + Secrets.howToAllow("configmap", null, ref.getName()) + ")");
         continue;
       }
       fromConfigMap(ref.getName(), cm.getData() == null ? Map.of() : cm.getData(), byVersion, problems);

@@ -43,7 +43,8 @@ class OperatorOnRealApiIT {
     ClickHouseServer ch = ClickHouseServer.shared();
     try (KubernetesApi mock = KubernetesApi.start(); ApiRouter router = new ApiRouter(mock.url(), real)) {
       mock.client().secrets().inNamespace(NS).resource(new SecretBuilder()
-          .withNewMetadata().withName("ch-credentials").withNamespace(NS).endMetadata()
+          .withNewMetadata().withName("ch-credentials").withNamespace(NS)
+          .addToLabels(dev.housekeeper.common.Secrets.ALLOW_LABEL, "true").endMetadata()
           .withData(Map.of("username", b64(ClickHouseServer.USER), "password", b64(ClickHouseServer.PASSWORD)))
           .build()).create();
       KubernetesClient operatorClient = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())

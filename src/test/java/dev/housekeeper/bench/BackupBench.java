@@ -190,7 +190,8 @@ public final class BackupBench {
   }
 
   static void secret(KubernetesClient k8s, String name, Map<String, String> data) {
-    var s = new SecretBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata().build();
+    var s = new SecretBuilder().withNewMetadata().withName(name).withNamespace(NS)
+        .addToLabels(dev.housekeeper.common.Secrets.ALLOW_LABEL, "true").endMetadata().build();
     s.setData(data.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
         e -> java.util.Base64.getEncoder().encodeToString(e.getValue().getBytes()))));
     k8s.secrets().inNamespace(NS).resource(s).create();

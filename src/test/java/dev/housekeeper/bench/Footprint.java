@@ -89,7 +89,8 @@ public final class Footprint {
       client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
           .withName(ConvergenceBench.NS).endMetadata().build()).create();
       client.secrets().inNamespace(ConvergenceBench.NS).resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
-          .withNewMetadata().withName("ch-credentials").endMetadata()
+          .withNewMetadata().withName("ch-credentials")
+          .addToLabels(dev.housekeeper.common.Secrets.ALLOW_LABEL, "true").endMetadata()
           .withData(Map.of("username", b64(ClickHouseServer.USER), "password", b64(ClickHouseServer.PASSWORD)))
           .build()).create();
       var all = ConvergenceBench.resources(ch, ConvergenceBench.NS);

@@ -31,4 +31,10 @@ class RedactionTest {
     assertEquals("user defaults", HttpClickHouseClient.redact("user defaults", "default", "x"));
     assertEquals("sent [password] by mistake", HttpClickHouseClient.redact("sent s3cr3t by mistake", "u", "s3cr3t"));
   }
+
+  @Test
+  void aLongUserNameIsReplacedWhereverItAppears() {
+    assertEquals("query by " + USER + " in " + USER + "_db failed",
+        HttpClickHouseClient.redact("query by planted-0123 in planted-0123_db failed", "planted-0123", "pw"));
+  }
 }

@@ -56,7 +56,8 @@ class ConnectionTransitionsTest extends TransitionTest {
   }
 
   void secret() {
-    harness.create(new SecretBuilder().withNewMetadata().withName("ch-credentials").withNamespace(ns).endMetadata()
+    harness.create(new SecretBuilder().withNewMetadata().withName("ch-credentials").withNamespace(ns)
+        .addToLabels(dev.housekeeper.common.Secrets.ALLOW_LABEL, "true").endMetadata()
         .withStringData(Map.of("username", USER, "password", PASSWORD)).build());
   }
 

@@ -345,7 +345,7 @@ class ClickHouseMigrationIT {
   void configMapSourcedMigrationSetWorks() {
     String db = database("mig_cm");
     harness.client().configMaps().inNamespace(NS).resource(new ConfigMapBuilder()
-        .withNewMetadata().withName("schema-files").endMetadata()
+        .withNewMetadata().withName("schema-files").addToLabels(dev.housekeeper.common.Secrets.ALLOW_LABEL, "true").endMetadata()
         .withData(Map.of(
             "V1__create.sql", "CREATE TABLE c (x UInt8) ENGINE = Memory;",
             "V1__create.down.sql", "DROP TABLE c;",

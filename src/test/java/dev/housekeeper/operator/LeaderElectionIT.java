@@ -150,7 +150,7 @@ class LeaderElectionIT {
     api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata().build())
         .create();
     api.client().secrets().inNamespace(NS).resource(new SecretBuilder()
-        .withNewMetadata().withName("creds").endMetadata()
+        .withNewMetadata().withName("creds").addToLabels(dev.housekeeper.common.Secrets.ALLOW_LABEL, "true").endMetadata()
         .withData(Map.of("username", b64(ClickHouseServer.USER), "password", b64(ClickHouseServer.PASSWORD)))
         .build()).create();
   }

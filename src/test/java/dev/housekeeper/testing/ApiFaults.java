@@ -35,6 +35,8 @@ public final class ApiFaults extends Dispatcher {
   private final AtomicInteger conflictsLeft = new AtomicInteger();
   private final AtomicInteger conflictsServed = new AtomicInteger();
   private final AtomicInteger requests = new AtomicInteger();
+  /** Method and path of every request for Secrets or ConfigMaps (what the operator lists, watches and reads). */
+  private final List<String> secretRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   ApiFaults(Dispatcher delegate, List<CustomResourceDefinition> crds) {
     this.delegate = delegate;
@@ -70,9 +72,18 @@ public final class ApiFaults extends Dispatcher {
     return requests.get();
   }
 
+  /** Method and path of every request for Secrets or ConfigMaps so far. */
+  public List<String> secretRequests() {
+    return List.copyOf(secretRequests);
+  }
+
   @Override
   public MockResponse dispatch(RecordedRequest request) {
     requests.incrementAndGet();
+    String path = request.getPath();
+    if (path != null && (path.contains("/secrets") || path.contains("/configmaps"))) {
+      secretRequests.add(request.getMethod() + " " + path);
+    }
     String method = request.getMethod();
     boolean write = "POST".equals(method) || "PUT".equals(method) || "PATCH".equals(method);
     Matcher m = PATH.matcher(request.getPath());

@@ -147,9 +147,15 @@ public final class OperatorHarness implements AutoCloseable {
         .createOr(op -> op.update());
   }
 
-  /** Creates or replaces a Secret with string data. */
+  /** Creates or replaces a Secret with string data, labelled for Housekeeper's use (Secrets.ALLOW_LABEL). */
   public Secret secret(String namespace, String name, Map<String, String> data) {
-    Secret s = new SecretBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
+    return secret(namespace, name, data, true);
+  }
+
+  /** Creates or replaces a Secret with string data; {@code allowed}: whether it carries the opt-in label. */
+  public Secret secret(String namespace, String name, Map<String, String> data, boolean allowed) {
+    Secret s = new SecretBuilder().withNewMetadata().withName(name).withNamespace(namespace)
+        .withLabels(allowed ? Map.of(dev.housekeeper.common.Secrets.ALLOW_LABEL, "true") : Map.of()).endMetadata()
         .withStringData(data).build();
     // The mock does not turn stringData into data; do it as the API server would.
     s.setData(data.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
