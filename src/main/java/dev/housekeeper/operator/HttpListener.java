@@ -59,13 +59,19 @@ final class HttpListener implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Thread acceptor;
 
-  HttpListener(String name, int port, Map<String, Supplier<Response>> routes, OperatorSettings.HttpLimits limits) throws IOException {
+  HttpListener(String name, int port, Map<String, Supplier<Response>> routes, OperatorSettings.HttpLimits limits)
+      throws IOException {
     this.name = name;
     this.routes = Map.copyOf(routes);
     this.limits = limits;
     this.socket = new ServerSocket();
-    socket.setReuseAddress(true);
-    socket.bind(new InetSocketAddress(port), 50);
+    try {
+      socket.setReuseAddress(true);
+      socket.bind(new InetSocketAddress(port), 50);
+    } catch (IOException e) {
+      socket.close();
+      throw new IOException("cannot listen on port " + port + " for " + name + ": " + e.getMessage(), e);
+    }
     // one thread per open connection (the limit bounds both); idle threads end after a minute
     this.workers = new ThreadPoolExecutor(limits.maxConnections(), limits.maxConnections(), 60, TimeUnit.SECONDS,
         new LinkedBlockingQueue<>(), daemon("http-" + name));
@@ -120,11 +126,6 @@ final class HttpListener implements AutoCloseable {
     if (sockets.remove(s)) {
       perClient.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
     }
-  }
-
-  /** Connections open now. */
-  synchronized int openConnections() {
-    return sockets.size();
   }
 
   private void serve(Socket s, InetAddress client) {
