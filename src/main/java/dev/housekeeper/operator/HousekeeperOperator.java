@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Housekeeper operator: registers one reconciler per kind with java-operator-sdk, serves
- * /metrics, /healthz and /readyz, and optionally elects a leader on a Lease.
+ * /metrics on one port and /healthz and /readyz on another, and optionally elects a leader on a Lease.
  */
 public final class HousekeeperOperator implements AutoCloseable {
 
@@ -128,18 +128,24 @@ public final class HousekeeperOperator implements AutoCloseable {
 
   /** Starts the HTTP endpoints, then the controllers (after winning the election, when enabled). */
   public HousekeeperOperator start() throws IOException {
-    http = new HttpEndpoints(settings.httpPort(), registry, () -> true,
+    http = new HttpEndpoints(settings.httpPort(), settings.probePort(), settings.httpLimits(), registry, () -> true,
         () -> started && operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy());
     operator.start();
     started = true;
-    LOG.info("housekeeper started: namespaces={}, http port {}, leader election {}",
-        settings.watchNamespaces().isEmpty() ? "all" : settings.watchNamespaces(), http.port(),
-        settings.leaderElection());
+    LOG.info("housekeeper started: namespaces={}, metrics port {}, probe port {}, leader election {}",
+        settings.watchNamespaces().isEmpty() ? "all" : settings.watchNamespaces(), http.metricsPort(),
+        http.probePort(), settings.leaderElection());
     return this;
   }
 
+  /** The port of /metrics. */
   public int httpPort() {
-    return http.port();
+    return http.metricsPort();
+  }
+
+  /** The port of /healthz and /readyz. */
+  public int probePort() {
+    return http.probePort();
   }
 
   public PrometheusMeterRegistry registry() {

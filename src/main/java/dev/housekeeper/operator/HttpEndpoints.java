@@ -1,59 +1,58 @@
 package dev.housekeeper.operator;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.util.concurrent.Executors;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 
-/** {@code /metrics} (Prometheus text), {@code /healthz} and {@code /readyz} on one port. */
+/**
+ * {@code /metrics} (Prometheus text) on the metrics port, {@code /healthz} and {@code /readyz} on the probe
+ * port: two listeners, so that connections to the metrics port (open to any pod that may scrape) can never
+ * delay the kubelet's probes, and each listener bounds the time and number of its connections.
+ */
 final class HttpEndpoints implements AutoCloseable {
 
-  private final HttpServer server;
+  private final HttpListener metrics;
+  private final HttpListener probes;
 
-  HttpEndpoints(int port, PrometheusMeterRegistry registry, BooleanSupplier live, BooleanSupplier ready)
-      throws IOException {
-    server = HttpServer.create(new InetSocketAddress(port), 16);
-    server.createContext("/metrics", ex -> respond(ex, 200, registry.scrape(), "text/plain; version=0.0.4"));
-    server.createContext("/healthz", ex -> probe(ex, live));
-    server.createContext("/readyz", ex -> probe(ex, ready));
-    server.setExecutor(Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "http-endpoints");
-      t.setDaemon(true);
-      return t;
-    }));
-    server.start();
+  HttpEndpoints(int metricsPort, int probePort, OperatorSettings.HttpLimits limits, PrometheusMeterRegistry registry,
+      BooleanSupplier live, BooleanSupplier ready) throws IOException {
+    metrics = new HttpListener("metrics", metricsPort, Map.of("/metrics",
+        () -> new HttpListener.Response(200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape())), limits);
+    try {
+      probes = new HttpListener("probes", probePort, Map.of("/healthz", () -> probe(live),
+          "/readyz", () -> probe(ready)), limits);
+    } catch (IOException | RuntimeException e) {
+      metrics.close();
+      throw e;
+    }
   }
 
-  int port() {
-    return server.getAddress().getPort();
+  int metricsPort() {
+    return metrics.port();
   }
 
-  private static void probe(HttpExchange ex, BooleanSupplier check) throws IOException {
+  int probePort() {
+    return probes.port();
+  }
+
+  private static HttpListener.Response probe(BooleanSupplier check) {
     boolean ok;
     try {
       ok = check.getAsBoolean();
     } catch (RuntimeException e) {
       ok = false;
     }
-    respond(ex, ok ? 200 : 503, ok ? "ok\n" : "not ready\n", "text/plain");
+    return new HttpListener.Response(ok ? 200 : 503, "text/plain", ok ? "ok\n" : "not ready\n");
   }
 
-  private static void respond(HttpExchange ex, int code, String body, String type) throws IOException {
-    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-    ex.getResponseHeaders().set("Content-Type", type);
-    ex.sendResponseHeaders(code, bytes.length);
-    try (OutputStream out = ex.getResponseBody()) {
-      out.write(bytes);
-    }
-  }
-
+  /** Closes both listeners; safe to call more than once (the operator's close and a lost lease both do). */
   @Override
   public void close() {
-    server.stop(0);
+    try {
+      probes.close();
+    } finally {
+      metrics.close();
+    }
   }
 }

@@ -11,7 +11,13 @@ import java.util.stream.Collectors;
  *
  * <ul>
  *   <li>{@code WATCH_NAMESPACES}: comma-separated namespaces; empty or unset watches the whole cluster.
- *   <li>{@code HTTP_PORT}: port of /metrics, /healthz and /readyz (default 8080; 0 picks a free one).
+ *   <li>{@code HTTP_PORT}: port of /metrics (default 8080; 0 picks a free one).
+ *   <li>{@code PROBE_PORT}: port of /healthz and /readyz (default 8081; 0 picks a free one).
+ *   <li>{@code HTTP_READ_TIMEOUT_SECONDS}: time a connection to either port has to send its request line
+ *       and headers before it is closed (default 5); {@code HTTP_RESPONSE_TIMEOUT_SECONDS}: time to take
+ *       the answer (default 30).
+ *   <li>{@code HTTP_MAX_CONNECTIONS}, {@code HTTP_MAX_CONNECTIONS_PER_CLIENT}: open connections per port, in
+ *       all and from one address (default 16 and 4); more are closed at once.
  *   <li>{@code LEADER_ELECTION}: {@code true} to elect a leader on a Lease (default false).
  *   <li>{@code LEADER_ELECTION_NAMESPACE}, {@code LEADER_ELECTION_LEASE}: where the Lease is
  *       (default: {@code POD_NAMESPACE} or "default"; "housekeeper-leader").
@@ -29,6 +35,8 @@ import java.util.stream.Collectors;
 public record OperatorSettings(
     Set<String> watchNamespaces,
     int httpPort,
+    int probePort,
+    HttpLimits httpLimits,
     boolean leaderElection,
     String leaseNamespace,
     String leaseName,
@@ -47,6 +55,11 @@ public record OperatorSettings(
     return new OperatorSettings(
         namespaces,
         Integer.parseInt(env.getOrDefault("HTTP_PORT", "8080")),
+        Integer.parseInt(env.getOrDefault("PROBE_PORT", "8081")),
+        new HttpLimits(Duration.ofSeconds(Long.parseLong(env.getOrDefault("HTTP_READ_TIMEOUT_SECONDS", "5"))),
+            Duration.ofSeconds(Long.parseLong(env.getOrDefault("HTTP_RESPONSE_TIMEOUT_SECONDS", "30"))),
+            Integer.parseInt(env.getOrDefault("HTTP_MAX_CONNECTIONS", "16")),
+            Integer.parseInt(env.getOrDefault("HTTP_MAX_CONNECTIONS_PER_CLIENT", "4"))),
         Boolean.parseBoolean(env.getOrDefault("LEADER_ELECTION", "false")),
         env.getOrDefault("LEADER_ELECTION_NAMESPACE", podNamespace),
         env.getOrDefault("LEADER_ELECTION_LEASE", "housekeeper-leader"),
@@ -58,9 +71,9 @@ public record OperatorSettings(
         Boolean.parseBoolean(env.getOrDefault("EXIT_ON_LOST_LEADERSHIP", "true")));
   }
 
-  /** Defaults for tests: all namespaces, a free port, no election; a lost lease stops reconciling, not the JVM. */
+  /** Defaults for tests: all namespaces, free ports, no election; a lost lease stops reconciling, not the JVM. */
   public static OperatorSettings forTests() {
-    return new OperatorSettings(Set.of(), 0, false, "default", "housekeeper-leader", "test",
+    return new OperatorSettings(Set.of(), 0, 0, HttpLimits.DEFAULT, false, "default", "housekeeper-leader", "test",
         Duration.ofSeconds(15), 10, 4, Map.of(), false);
   }
 
@@ -80,17 +93,45 @@ public record OperatorSettings(
   }
 
   public OperatorSettings withHttpPort(int port) {
-    return new OperatorSettings(watchNamespaces, port, leaderElection, leaseNamespace, leaseName, identity,
+    return new OperatorSettings(watchNamespaces, port, probePort, httpLimits, leaderElection, leaseNamespace, leaseName, identity,
         leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership);
   }
 
+  public OperatorSettings withProbePort(int port) {
+    return new OperatorSettings(watchNamespaces, httpPort, port, httpLimits, leaderElection, leaseNamespace, leaseName,
+        identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership);
+  }
+
+  public OperatorSettings withHttpLimits(HttpLimits limits) {
+    return new OperatorSettings(watchNamespaces, httpPort, probePort, limits, leaderElection, leaseNamespace,
+        leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership);
+  }
+
   public OperatorSettings withHostAliases(Map<String, String> aliases) {
-    return new OperatorSettings(watchNamespaces, httpPort, leaderElection, leaseNamespace, leaseName, identity,
+    return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, leaderElection, leaseNamespace, leaseName, identity,
         leaseDuration, reconcileThreads, workerThreads, Map.copyOf(aliases), exitOnLostLeadership);
   }
 
   public OperatorSettings withLeaderElection(String namespace, String lease, String id, Duration duration) {
-    return new OperatorSettings(watchNamespaces, httpPort, true, namespace, lease, id, duration, reconcileThreads,
+    return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, true, namespace, lease, id, duration, reconcileThreads,
         workerThreads, hostAliases, exitOnLostLeadership);
+  }
+
+  /**
+   * Limits of each HTTP listener: the time to read a request's line and headers, the time to send the
+   * answer, and the open connections in all and from one client address.
+   */
+  public record HttpLimits(Duration readTime, Duration responseTime, int maxConnections, int maxPerClient) {
+
+    public static final HttpLimits DEFAULT = new HttpLimits(Duration.ofSeconds(5), Duration.ofSeconds(30), 16, 4);
+
+    public HttpLimits {
+      if (readTime.isNegative() || readTime.isZero() || responseTime.isNegative() || responseTime.isZero()) {
+        throw new IllegalArgumentException("HTTP time limits must be positive");
+      }
+      if (maxConnections < 1 || maxPerClient < 1) {
+        throw new IllegalArgumentException("HTTP connection limits must be at least 1");
+      }
+    }
   }
 }

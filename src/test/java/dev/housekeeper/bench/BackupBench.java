@@ -100,7 +100,7 @@ public final class BackupBench {
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(dir.resolve("operator.log").toFile());
       pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port),
-          "LEADER_ELECTION", "false"));
+          "PROBE_PORT", String.valueOf(TestPorts.take()), "LEADER_ELECTION", "false"));
       Process op = pb.start();
       HeapWatch heap = new HeapWatch(port);
       try {

@@ -146,17 +146,19 @@ public final class Footprint {
   static Started startOperator(String java, String classpath, Path kubeconfig, List<String> extraFlags, Path log,
       HttpClient http) throws Exception {
     int port = TestPorts.take();
+    int probePort = TestPorts.take();
     List<String> cmd = new ArrayList<>(List.of(java));
     cmd.addAll(JVM_FLAGS);
     cmd.addAll(extraFlags);
     cmd.addAll(List.of("-cp", classpath, "dev.housekeeper.operator.HousekeeperOperator"));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port)));
+    pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port),
+        "PROBE_PORT", String.valueOf(probePort)));
     long t0 = System.nanoTime();
     Process op = pb.start();
     while ((System.nanoTime() - t0) < 120_000_000_000L) {
       try {
-        var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(),
+        var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + probePort + "/readyz")).build(),
             HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() == 200) {
           return new Started(op, port, (System.nanoTime() - t0) / 1_000_000);

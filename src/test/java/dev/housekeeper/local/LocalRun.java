@@ -25,9 +25,9 @@ import java.util.stream.Stream;
  * API (fabric8's mock server, CRUD mode) with the CRDs, and the operator. It applies examples/,
  * prints the resources' status and writes a kubeconfig so that kubectl can be used against it.
  *
- * <p>Settings (environment): HK_LOCAL_DIR (.local), HK_API_PORT (16443), HK_HTTP_PORT (8080),
- * HK_CLICKHOUSE_HTTP_PORT (18123), HK_CLICKHOUSE_TCP_PORT (19000). Argument {@code --once} stops
- * after printing the status.
+ * <p>Settings (environment): HK_LOCAL_DIR (.local), HK_API_PORT (16443), HK_HTTP_PORT (8080, /metrics),
+ * HK_PROBE_PORT (8081, /healthz and /readyz), HK_CLICKHOUSE_HTTP_PORT (18123), HK_CLICKHOUSE_TCP_PORT (19000).
+ * Argument {@code --once} stops after printing the status.
  */
 public final class LocalRun implements AutoCloseable {
 
@@ -50,7 +50,7 @@ public final class LocalRun implements AutoCloseable {
   /** The Secret holding the examples' S3 keys; the local run sets the embedded server's keys in it. */
   public static final String EXAMPLE_S3_SECRET = "backup-s3-credentials";
 
-  public LocalRun(Path dir, int apiPort, int httpPort, int chHttpPort, int chTcpPort) throws Exception {
+  public LocalRun(Path dir, int apiPort, int httpPort, int probePort, int chHttpPort, int chTcpPort) throws Exception {
     this.dir = dir;
     Files.createDirectories(dir);
     clickhouse = new ClickHouseServer(dir.resolve("clickhouse"), chHttpPort, chTcpPort, EXAMPLE_USER,
@@ -75,6 +75,7 @@ public final class LocalRun implements AutoCloseable {
     }
     OperatorSettings settings = OperatorSettings.fromEnvironment(Map.of())
         .withHttpPort(httpPort)
+        .withProbePort(probePort)
         .withHostAliases(aliases);
     operator = new HousekeeperOperator(api.server().createClient(), settings).start();
     api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
@@ -254,7 +255,7 @@ public final class LocalRun implements AutoCloseable {
     Path project = Path.of(System.getProperty("housekeeper.projectDir", "."));
     Path dir = Path.of(System.getenv().getOrDefault("HK_LOCAL_DIR", project.resolve(".local").toString()));
     boolean once = List.of(args).contains("--once");
-    LocalRun run = new LocalRun(dir, env("HK_API_PORT", 16443), env("HK_HTTP_PORT", 8080),
+    LocalRun run = new LocalRun(dir, env("HK_API_PORT", 16443), env("HK_HTTP_PORT", 8080), env("HK_PROBE_PORT", 8081),
         env("HK_CLICKHOUSE_HTTP_PORT", 18123), env("HK_CLICKHOUSE_TCP_PORT", 19000));
     System.out.printf("%nHousekeeper is running locally (started in %d ms).%n", (System.nanoTime() - t0) / 1_000_000);
     System.out.printf("  ClickHouse %s   user %s, password %s (data in %s)%n", run.clickhouse.httpUrl(), EXAMPLE_USER,
@@ -264,7 +265,8 @@ public final class LocalRun implements AutoCloseable {
         : run.s3.endpoint() + "  bucket backups, named " + EXAMPLE_S3 + " in the examples");
     System.out.printf("  PostgreSQL      %s%n", run.postgres == null ? "not installed: bin/setup-debian"
         : "127.0.0.1:" + run.postgres.port() + "  BionicPRO data, named " + EXAMPLE_POSTGRES + " in examples/bionicpro");
-    System.out.printf("  Operator        http://127.0.0.1:%d/metrics  /healthz  /readyz%n", run.operator.httpPort());
+    System.out.printf("  Operator        http://127.0.0.1:%d/metrics  http://127.0.0.1:%d/healthz  /readyz%n",
+        run.operator.httpPort(), run.operator.probePort());
     List<HasMetadata> applied = run.apply(project.resolve("examples"));
     System.out.printf("%nApplied %d objects from examples/. Status:%n%n", applied.size());
     System.out.println(format(run.awaitStatus(Duration.ofSeconds(60))));

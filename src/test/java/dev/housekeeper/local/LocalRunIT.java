@@ -28,7 +28,7 @@ class LocalRunIT {
 
   @BeforeAll
   static void start() throws Exception {
-    run = new LocalRun(Files.createTempDirectory("hk-local-"), 0, 0, 0, 0);
+    run = new LocalRun(Files.createTempDirectory("hk-local-"), 0, 0, 0, 0, 0);
   }
 
   @AfterAll
@@ -173,6 +173,7 @@ class LocalRunIT {
   static String http(String path) throws Exception {
     var client = java.net.http.HttpClient.newHttpClient();
     return client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
-        + run.operator().httpPort() + path)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        + (path.equals("/healthz") || path.equals("/readyz") ? run.operator().probePort() : run.operator().httpPort())
+        + path)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
   }
 }

@@ -178,11 +178,12 @@ public final class OperatorHarness implements AutoCloseable {
         .toList();
   }
 
-  /** GET on the operator's HTTP port. */
+  /** GET on the operator's probe port ({@code /healthz}, {@code /readyz}) or its metrics port (the rest). */
   public HttpResponse<String> http(String path) {
+    int port = path.equals("/healthz") || path.equals("/readyz") ? operator.probePort() : operator.httpPort();
     try {
       return HttpClient.newHttpClient().send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + operator.httpPort() + path)).build(),
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
           HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
       throw new UncheckedIOException(e);

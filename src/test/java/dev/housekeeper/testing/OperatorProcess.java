@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 public final class OperatorProcess implements AutoCloseable {
 
   private final Process process;
+  /** The probe port (/healthz, /readyz). */
   private final int port;
   private final Path log;
 
@@ -43,15 +44,17 @@ public final class OperatorProcess implements AutoCloseable {
     api.writeKubeconfig(kubeconfig, "mock", null, apiUrl);
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     int port = TestPorts.take();
+    int probePort = TestPorts.take();
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath,
         "dev.housekeeper.operator.HousekeeperOperator"));
     Path log = dir.resolve(name + ".log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port),
+        "PROBE_PORT", String.valueOf(probePort),
         "LEADER_ELECTION", "true", "LEADER_ELECTION_NAMESPACE", leaseNamespace, "POD_NAME", name,
         "LEADER_ELECTION_LEASE_SECONDS", String.valueOf(lease.toSeconds())));
-    OperatorProcess p = new OperatorProcess(TestProcesses.start(pb), port, log);
+    OperatorProcess p = new OperatorProcess(TestProcesses.start(pb), probePort, log);
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     while (System.nanoTime() < deadline) {
       if (!p.process.isAlive()) {
