@@ -60,6 +60,14 @@ public final class Pass<P> {
     return new Pass<>(phase, ready, progressing, failure, reason, message, requeue);
   }
 
+  /**
+   * The same pass, its work waiting for a worker: not Progressing yet, Ready (or not) as the pass said,
+   * with its own reason and message.
+   */
+  public Pass<P> queued(String why, String text, Duration after) {
+    return new Pass<>(phase, ready, false, false, why, text, after);
+  }
+
   /** The same pass, looked at again after {@code after} (null: only on a change). */
   public Pass<P> requeue(Duration after) {
     return new Pass<>(phase, ready, progressing, degraded, reason, message, after);

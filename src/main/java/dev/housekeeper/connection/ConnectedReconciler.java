@@ -118,7 +118,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
       S status = Objects.requireNonNullElseGet(Serialization.clone(previous), newStatus);
       status.setObservedGeneration(resource.getMetadata().getGeneration());
       apiForLookups = ctx.getClient();
-      pass = pass(resource, status, ctx.getClient());
+      pass = queuedInstead(resource, pass(resource, status, ctx.getClient()));
       phase(status, pass.phase());
       status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
           pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
@@ -126,6 +126,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
       String ns = resource.getMetadata().getNamespace();
       String name = resource.getMetadata().getName();
       metrics.ready(kind, ns, name, readyGauge(pass));
+      metrics.workPerNamespace(work, ns);
       metrics.phase(kind, ns, name, pass.phase() == null ? null : pass.phase().toString());
       metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, kind, ns, name, lastSuccess(status));
       metrics.timestamp(HousekeeperMetrics.NEXT_RUN, kind, ns, name, nextRun(status));
@@ -139,6 +140,23 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
     return pass.requeue() == null ? UpdateControl.noUpdate()
         : UpdateControl.<R>noUpdate().rescheduleAfter(pass.requeue());
   }
+
+  /**
+   * A pass whose work waits for its namespace's turn on the pool says so, the same for every kind:
+   * reason {@code Queued}, the pool's words ("namespace X runs N of N allowed long tasks"), and a look
+   * again soon, as the task starts once one of its namespace's tasks ends.
+   */
+  private Pass<P> queuedInstead(R resource, Pass<P> pass) {
+    if (!pass.progressing()) {
+      return pass;
+    }
+    return work.get(key(resource)).filter(WorkExecutor.Task::queued)
+        .map(task -> pass.queued(QUEUED, task.progress(), QUEUED_POLL)).orElse(pass);
+  }
+
+  /** The reason of a pass whose work waits for a worker. */
+  public static final String QUEUED = "Queued";
+  private static final Duration QUEUED_POLL = Duration.ofSeconds(5);
 
   /** When the last successful run ended (RFC 3339), for {@link HousekeeperMetrics#LAST_SUCCESS}; null: none. */
   protected String lastSuccess(S status) {
@@ -157,7 +175,8 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
    */
   private void announce(R resource, S previous, String reason, String message) {
     // warming up is this process's own first seconds after a start, not news about the resource
-    if (routineReasons.contains(reason) || ConnectionResolver.WARMING_UP.equals(reason)) {
+    // nor is waiting for a worker: the status says it, and it passes by itself
+    if (routineReasons.contains(reason) || ConnectionResolver.WARMING_UP.equals(reason) || QUEUED.equals(reason)) {
       return;
     }
     String said = announcement(reason, message);
