@@ -36,10 +36,10 @@ public final class WorkExecutor implements AutoCloseable {
   public static final class Task<T> {
     private final Future<T> future;
     private final AtomicReference<String> progress;
-    private final Instant started;
+    private final AtomicReference<Instant> started;
     private volatile boolean queued;
 
-    Task(Future<T> future, AtomicReference<String> progress, Instant started) {
+    Task(Future<T> future, AtomicReference<String> progress, AtomicReference<Instant> started) {
       this.future = future;
       this.progress = progress;
       this.started = started;
@@ -58,8 +58,9 @@ public final class WorkExecutor implements AutoCloseable {
       return progress.get();
     }
 
+    /** When the work began to run (time spent queued is not the work's): until then, when it was submitted. */
     public Instant started() {
-      return started;
+      return started.get();
     }
 
     public boolean done() {
@@ -108,6 +109,7 @@ public final class WorkExecutor implements AutoCloseable {
    */
   public <T> Task<T> submit(String key, Work<T> work, Runnable onDone) {
     AtomicReference<String> progress = new AtomicReference<>("queued");
+    AtomicReference<Instant> started = new AtomicReference<>(Instant.now());
     Map<String, String> context = MDC.getCopyOfContextMap();
     java.util.concurrent.FutureTask<T> future = new java.util.concurrent.FutureTask<>(() -> {
       Map<String, String> previous = MDC.getCopyOfContextMap();
@@ -115,6 +117,7 @@ public final class WorkExecutor implements AutoCloseable {
         MDC.setContextMap(context);
       }
       try {
+        started.set(Instant.now());
         return work.run(progress::set);
       } finally {
         if (previous != null) {
@@ -131,7 +134,7 @@ public final class WorkExecutor implements AutoCloseable {
         }
       }
     };
-    Task<T> task = new Task<>(future, progress, Instant.now());
+    Task<T> task = new Task<>(future, progress, started);
     tasks.put(key, task);
     String namespace = namespace(key);
     admit(namespace, new Queued(task, () -> {
