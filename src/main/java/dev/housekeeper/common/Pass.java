@@ -61,11 +61,11 @@ public final class Pass<P> {
   }
 
   /**
-   * The same pass, its work waiting for a worker: not Progressing yet, Ready (or not) as the pass said,
-   * with its own reason and message.
+   * The same pass, its work accepted but waiting for a worker: Progressing (the work will run by itself),
+   * Ready (or not) as the pass said, with its own reason and message.
    */
   public Pass<P> queued(String why, String text, Duration after) {
-    return new Pass<>(phase, ready, false, false, why, text, after);
+    return new Pass<>(phase, ready, true, false, why, text, after);
   }
 
   /** The same pass, looked at again after {@code after} (null: only on a change). */

@@ -247,6 +247,21 @@ public final class WorkExecutor implements AutoCloseable {
     }
   }
 
+  /**
+   * Drops a key's task if it still waits for its namespace's turn (it never started, so nothing of it
+   * needs cleaning up); a running task is left alone. Returns whether one was dropped.
+   */
+  public synchronized boolean cancelQueued(String key) {
+    Task<?> task = tasks.get(key);
+    if (task == null || !task.queued()) {
+      return false;
+    }
+    tasks.remove(key, task);
+    task.future().cancel(true);
+    dequeue(namespace(key), task);
+    return true;
+  }
+
   /** A cancelled task that still waited for its turn leaves the queue (it holds no place in the pool). */
   private synchronized void dequeue(String namespace, Task<?> task) {
     java.util.Deque<Queued> queue = queues.get(namespace);

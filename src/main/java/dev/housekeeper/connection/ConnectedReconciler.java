@@ -245,6 +245,8 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
 
   /** What a deleted resource leaves behind in this process. */
   protected void forget(R resource) {
+    // work that never started is not run for a resource that is gone
+    work.cancelQueued(key(resource));
     announced.remove(key(resource));
     metrics.forget(kind, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
     statusWriter.forget(resource);

@@ -81,6 +81,45 @@ class WorkExecutorTest {
   }
 
   @Test
+  void cancelQueuedDropsOnlyATaskThatHasNotStarted() throws Exception {
+    try (WorkExecutor work = new WorkExecutor(4, 1)) {
+      Scripted first = new Scripted();
+      work.submit("team-a/first", first);
+      assertTrue(first.started.await(5, TimeUnit.SECONDS));
+      AtomicBoolean ran = new AtomicBoolean();
+      work.submit("team-a/waiting", p -> {
+        ran.set(true);
+        return "ran";
+      });
+      assertThat(work.cancelQueued("team-a/first")).as("a running task is left alone").isFalse();
+      assertThat(work.cancelQueued("team-a/waiting")).isTrue();
+      assertThat(work.get("team-a/waiting")).isEmpty();
+      assertThat(work.queuedIn("team-a")).isZero();
+      first.release.countDown();
+      awaitAdmitted(work, "team-a", 0);
+      assertThat(ran).isFalse();
+    }
+  }
+
+  @Test
+  void aQueuedTasksDurationStartsWhenItRuns() throws Exception {
+    try (WorkExecutor work = new WorkExecutor(4, 1)) {
+      Scripted first = new Scripted();
+      work.submit("team-a/first", first);
+      assertTrue(first.started.await(5, TimeUnit.SECONDS));
+      Scripted second = new Scripted();
+      WorkExecutor.Task<String> task = work.submit("team-a/second", second);
+      java.time.Instant submitted = task.started();
+      Thread.sleep(200);
+      first.release.countDown();
+      assertTrue(second.started.await(5, TimeUnit.SECONDS));
+      assertThat(java.time.Duration.between(submitted, task.started())).isGreaterThanOrEqualTo(
+          java.time.Duration.ofMillis(150));
+      second.release.countDown();
+    }
+  }
+
+  @Test
   void withoutALimitEveryThreadServesOneNamespace() throws Exception {
     try (WorkExecutor work = new WorkExecutor(3)) {
       Scripted[] tasks = {new Scripted(), new Scripted(), new Scripted()};

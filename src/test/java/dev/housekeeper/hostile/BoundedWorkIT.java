@@ -94,6 +94,17 @@ class BoundedWorkIT {
         () -> ready(get("tenant-a", "a-second")), c -> c != null && "Queued".equals(c.getReason()));
     assertEquals("queued: namespace tenant-a runs 1 of 1 allowed long tasks", queued.getMessage());
     assertEquals("False", queued.getStatus());
+    Condition progressing = Conditions.find(get("tenant-a", "a-second").getStatus().getConditions(),
+        Conditions.PROGRESSING).orElseThrow();
+    assertEquals("True", progressing.getStatus());
+    assertEquals("Queued", progressing.getReason());
+    assertThat(harness.events(get("tenant-a", "a-second"))).extracting(e -> e.getReason()).doesNotContain("Queued");
+    // a third one, deleted while it waits, never runs
+    migration("tenant-a", "a_gone", "CREATE TABLE a_gone.t (id UInt64) ENGINE = MergeTree ORDER BY id");
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(
+        () -> ready(get("tenant-a", "a-gone")), c -> c != null && "Queued".equals(c.getReason()));
+    harness.client().resources(ClickHouseMigration.class).inNamespace("tenant-a").withName("a-gone").delete();
+    await().atMost(Duration.ofSeconds(20)).until(() -> get("tenant-a", "a-gone") == null);
 
     migration("tenant-b", "b_only", "CREATE TABLE b_only.t (id UInt64) ENGINE = MergeTree ORDER BY id");
     long started = System.nanoTime();
@@ -110,6 +121,8 @@ class BoundedWorkIT {
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
         .until(() -> applied(get("tenant-a", "a-second")));
     assertEquals(1, ch.sqlLong("SELECT count() FROM a_second.housekeeper_migrations WHERE event = 'applied'"));
+    assertEquals("0", ch.sql("EXISTS TABLE a_gone.t"), "the deleted queued migration never ran");
+    assertEquals("0", ch.sql("EXISTS TABLE a_gone.housekeeper_migrations"));
     String metrics = harness.http("/metrics").body();
     assertThat(metrics).contains("housekeeper_work_queued{namespace=\"tenant-a\"} 0.0");
     System.out.printf("BoundedWorkIT: tenant-b's migration applied in %.1f s while tenant-a's second waited%n",
