@@ -147,6 +147,23 @@ public final class WorkExecutor implements AutoCloseable {
     return task;
   }
 
+  /** The reason of a pass whose work waits for a worker. */
+  public static final String QUEUED = "Queued";
+  private static final java.time.Duration QUEUED_POLL = java.time.Duration.ofSeconds(5);
+
+  /**
+   * The pass of a resource whose work waits for its namespace's turn says so, the same for every kind
+   * (the reconcilers' template applies it): reason {@link #QUEUED}, these words ("namespace X runs N of
+   * N allowed long tasks"), and a look again soon, as the task starts once one of its namespace's ends.
+   */
+  public <P> Pass<P> queuedInstead(String key, Pass<P> pass) {
+    if (!pass.progressing()) {
+      return pass;
+    }
+    return this.<Object>get(key).filter(Task::queued)
+        .map(task -> pass.queued(QUEUED, task.progress(), QUEUED_POLL)).orElse(pass);
+  }
+
   /** The most tasks of one namespace that run at once. */
   public int perNamespace() {
     return perNamespace;

@@ -118,7 +118,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
       S status = Objects.requireNonNullElseGet(Serialization.clone(previous), newStatus);
       status.setObservedGeneration(resource.getMetadata().getGeneration());
       apiForLookups = ctx.getClient();
-      pass = queuedInstead(resource, pass(resource, status, ctx.getClient()));
+      pass = work.queuedInstead(key(resource), pass(resource, status, ctx.getClient()));
       phase(status, pass.phase());
       status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
           pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
@@ -141,23 +141,6 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
         : UpdateControl.<R>noUpdate().rescheduleAfter(pass.requeue());
   }
 
-  /**
-   * A pass whose work waits for its namespace's turn on the pool says so, the same for every kind:
-   * reason {@code Queued}, the pool's words ("namespace X runs N of N allowed long tasks"), and a look
-   * again soon, as the task starts once one of its namespace's tasks ends.
-   */
-  private Pass<P> queuedInstead(R resource, Pass<P> pass) {
-    if (!pass.progressing()) {
-      return pass;
-    }
-    return work.get(key(resource)).filter(WorkExecutor.Task::queued)
-        .map(task -> pass.queued(QUEUED, task.progress(), QUEUED_POLL)).orElse(pass);
-  }
-
-  /** The reason of a pass whose work waits for a worker. */
-  public static final String QUEUED = "Queued";
-  private static final Duration QUEUED_POLL = Duration.ofSeconds(5);
-
   /** When the last successful run ended (RFC 3339), for {@link HousekeeperMetrics#LAST_SUCCESS}; null: none. */
   protected String lastSuccess(S status) {
     return null;
@@ -174,9 +157,9 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
    * Ready condition of the status as written, so that a restarted operator does not say it again.
    */
   private void announce(R resource, S previous, String reason, String message) {
-    // warming up is this process's own first seconds after a start, not news about the resource
-    // nor is waiting for a worker: the status says it, and it passes by itself
-    if (routineReasons.contains(reason) || ConnectionResolver.WARMING_UP.equals(reason) || QUEUED.equals(reason)) {
+    // warming up (this process's first seconds) and waiting for a worker are not news about the resource
+    if (routineReasons.contains(reason) || ConnectionResolver.WARMING_UP.equals(reason)
+        || WorkExecutor.QUEUED.equals(reason)) {
       return;
     }
     String said = announcement(reason, message);
@@ -245,8 +228,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
 
   /** What a deleted resource leaves behind in this process. */
   protected void forget(R resource) {
-    // work that never started is not run for a resource that is gone
-    work.cancelQueued(key(resource));
+    work.cancelQueued(key(resource)); // work that never started is not run for a resource that is gone
     announced.remove(key(resource));
     metrics.forget(kind, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
     statusWriter.forget(resource);
