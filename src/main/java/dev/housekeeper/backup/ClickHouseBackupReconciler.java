@@ -195,6 +195,7 @@ public class ClickHouseBackupReconciler
     String key = key(resource);
     BackupJob job = jobs.get(key);
     var task = work.<BackupRun.Result>get(key);
+    work.cancelQueued(key); // a backup still waiting for a worker wrote nothing: no need to wait for it
     if (job != null && task.isPresent() && !task.get().done()) {
       job.cancel();
       try {

@@ -26,7 +26,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       is scheduled (one-shot or suspended);
  *   <li>{@code housekeeper_backup_last_verified_timestamp_seconds} and
  *       {@code housekeeper_backup_recovery_time_seconds}: a restore drill's last passed verification
- *       and its measured recovery time.
+ *       and its measured recovery time;
+ *   <li>{@code housekeeper_upload_buffer_bytes} (held now), {@code housekeeper_upload_buffer_peak_bytes}
+ *       (the most held at once since start), {@code housekeeper_upload_buffer_budget_bytes} (the limit)
+ *       and {@code housekeeper_upload_buffer_waiting} (streams waiting for memory): the process's
+ *       {@link MemoryBudget} for upload buffers;
+ *   <li>{@code housekeeper_work_running} and {@code housekeeper_work_queued}: long tasks per namespace
+ *       handed to the pool, and waiting for their namespace's turn ({@link WorkExecutor}).
  * </ul>
  * Alerts in the Helm chart's PrometheusRule use only these names; a test checks them against a scrape.
  */
@@ -45,6 +51,7 @@ public class HousekeeperMetrics {
   private final Map<String, String> phases = new ConcurrentHashMap<>();
   private final Map<String, Boolean> phaseSeries = new ConcurrentHashMap<>();
   private final Map<String, double[]> times = new ConcurrentHashMap<>();
+  private final java.util.Set<String> workNamespaces = ConcurrentHashMap.newKeySet();
 
   public HousekeeperMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -99,6 +106,34 @@ public class HousekeeperMetrics {
   public void martRows(String namespace, long written, long source) {
     registry.counter("housekeeper_mart_rows_written", "namespace", namespace).increment(written);
     registry.counter("housekeeper_mart_source_rows", "namespace", namespace).increment(source);
+  }
+
+  /**
+   * Gauges of the process's upload budget, read from whichever budget is installed when scraped (the
+   * operator installs one at start).
+   */
+  public void uploadBudget() {
+    Gauge.builder("housekeeper_upload_buffer_bytes", () -> MemoryBudget.uploads().used())
+        .description("Bytes of upload buffers held now by all running work").baseUnit("bytes").register(registry);
+    Gauge.builder("housekeeper_upload_buffer_peak_bytes", () -> MemoryBudget.uploads().peak())
+        .description("The most bytes of upload buffers held at once").baseUnit("bytes").register(registry);
+    Gauge.builder("housekeeper_upload_buffer_budget_bytes", () -> MemoryBudget.uploads().limit())
+        .description("The budget for upload buffers (HOUSEKEEPER_UPLOAD_BUFFER_BUDGET)").baseUnit("bytes")
+        .register(registry);
+    Gauge.builder("housekeeper_upload_buffer_waiting", () -> MemoryBudget.uploads().waiting())
+        .description("Upload streams waiting for buffer memory").register(registry);
+  }
+
+  /** Long tasks of a namespace running and queued, registered once per namespace that had work. */
+  public void workPerNamespace(WorkExecutor work, String namespace) {
+    if (workNamespaces.add(namespace)) {
+      Gauge.builder("housekeeper_work_running", () -> work.admitted(namespace))
+          .description("Long tasks of a namespace handed to the work pool").tags("namespace", namespace)
+          .register(registry);
+      Gauge.builder("housekeeper_work_queued", () -> work.queuedIn(namespace))
+          .description("Long tasks of a namespace waiting for its turn (HOUSEKEEPER_MAX_WORK_PER_NAMESPACE)")
+          .tags("namespace", namespace).register(registry);
+    }
   }
 
   /** Whether a resource is Ready (1) or not (0). */

@@ -60,6 +60,14 @@ public final class Pass<P> {
     return new Pass<>(phase, ready, progressing, failure, reason, message, requeue);
   }
 
+  /**
+   * The same pass, its work accepted but waiting for a worker: Progressing (the work will run by itself),
+   * Ready (or not) as the pass said, with its own reason and message.
+   */
+  public Pass<P> queued(String why, String text, Duration after) {
+    return new Pass<>(phase, ready, true, false, why, text, after);
+  }
+
   /** The same pass, looked at again after {@code after} (null: only on a change). */
   public Pass<P> requeue(Duration after) {
     return new Pass<>(phase, ready, progressing, degraded, reason, message, after);

@@ -118,7 +118,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
       S status = Objects.requireNonNullElseGet(Serialization.clone(previous), newStatus);
       status.setObservedGeneration(resource.getMetadata().getGeneration());
       apiForLookups = ctx.getClient();
-      pass = pass(resource, status, ctx.getClient());
+      pass = work.queuedInstead(key(resource), pass(resource, status, ctx.getClient()));
       phase(status, pass.phase());
       status.setConditions(Conditions.standard(status.getConditions(), pass.ready(), pass.progressing(),
           pass.degraded(), pass.reason(), pass.message(), resource.getMetadata().getGeneration(), clock));
@@ -126,6 +126,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
       String ns = resource.getMetadata().getNamespace();
       String name = resource.getMetadata().getName();
       metrics.ready(kind, ns, name, readyGauge(pass));
+      metrics.workPerNamespace(work, ns);
       metrics.phase(kind, ns, name, pass.phase() == null ? null : pass.phase().toString());
       metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, kind, ns, name, lastSuccess(status));
       metrics.timestamp(HousekeeperMetrics.NEXT_RUN, kind, ns, name, nextRun(status));
@@ -156,8 +157,9 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
    * Ready condition of the status as written, so that a restarted operator does not say it again.
    */
   private void announce(R resource, S previous, String reason, String message) {
-    // warming up is this process's own first seconds after a start, not news about the resource
-    if (routineReasons.contains(reason) || ConnectionResolver.WARMING_UP.equals(reason)) {
+    // warming up (this process's first seconds) and waiting for a worker are not news about the resource
+    if (routineReasons.contains(reason) || ConnectionResolver.WARMING_UP.equals(reason)
+        || WorkExecutor.QUEUED.equals(reason)) {
       return;
     }
     String said = announcement(reason, message);
@@ -226,6 +228,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
 
   /** What a deleted resource leaves behind in this process. */
   protected void forget(R resource) {
+    work.cancelQueued(key(resource)); // work that never started is not run for a resource that is gone
     announced.remove(key(resource));
     metrics.forget(kind, resource.getMetadata().getNamespace(), resource.getMetadata().getName());
     statusWriter.forget(resource);

@@ -101,7 +101,11 @@ public final class HousekeeperOperator implements AutoCloseable {
     HousekeeperMetrics metrics = new HousekeeperMetrics(registry);
     this.events = new EventRecorder(client);
     StatusWriter statusWriter = new StatusWriter(client);
-    this.work = new WorkExecutor(settings.workerThreads());
+    this.work = new WorkExecutor(settings.workerThreads(), settings.maxWorkPerNamespace());
+    // one budget for every upload buffer of the process; the gauges read whichever is installed
+    dev.housekeeper.common.MemoryBudget.useForUploads(
+        new dev.housekeeper.common.MemoryBudget(settings.uploadBufferBudget()));
+    metrics.uploadBudget();
     ConnectionResolver resolver = new ConnectionResolver(connections);
     register(new ClickHouseConnectionReconciler(connections, statusWriter, events, metrics, clock,
         settings.hostAliases()));

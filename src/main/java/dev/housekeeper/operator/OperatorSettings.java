@@ -30,6 +30,11 @@ import java.util.stream.Collectors;
  *   <li>{@code HOST_ALIASES}: {@code host:port=host:port} pairs, comma-separated, that redirect
  *       connection endpoints, as a pod's hostAliases do; used by the local run, where the examples'
  *       {@code clickhouse:8123} is a server on loopback. Empty by default.
+ *   <li>{@code HOUSEKEEPER_MAX_WORK_PER_NAMESPACE}: long tasks one namespace runs at once (default: half
+ *       of {@code WORKER_THREADS}, at least 1); a further task of that namespace waits, status reason
+ *       {@code Queued}, so that one tenant cannot take every worker.
+ *   <li>{@code HOUSEKEEPER_UPLOAD_BUFFER_BUDGET}: bytes that all upload part buffers together may hold
+ *       (default 64Mi; at least 8Mi, one part); a number of bytes or with a suffix Ki, Mi, Gi.
  * </ul>
  */
 public record OperatorSettings(
@@ -45,13 +50,31 @@ public record OperatorSettings(
     int reconcileThreads,
     int workerThreads,
     Map<String, String> hostAliases,
-    boolean exitOnLostLeadership) {
+    boolean exitOnLostLeadership,
+    int maxWorkPerNamespace,
+    long uploadBufferBudget) {
+
+  /** The smallest upload budget: one part buffer of the default size. */
+  public static final long MIN_UPLOAD_BUFFER_BUDGET = 8L * 1024 * 1024;
+
+  public OperatorSettings {
+    if (maxWorkPerNamespace < 1) {
+      throw new IllegalArgumentException("HOUSEKEEPER_MAX_WORK_PER_NAMESPACE must be at least 1, not "
+          + maxWorkPerNamespace);
+    }
+    if (uploadBufferBudget < MIN_UPLOAD_BUFFER_BUDGET) {
+      throw new IllegalArgumentException("HOUSEKEEPER_UPLOAD_BUFFER_BUDGET must be at least 8Mi (one part buffer), not "
+          + uploadBufferBudget + " bytes");
+    }
+  }
 
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
     Set<String> namespaces = Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))
         .map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
     String podNamespace = env.getOrDefault("POD_NAMESPACE", "default");
     String host = env.getOrDefault("HOSTNAME", "housekeeper");
+    int workers = Integer.parseInt(env.getOrDefault("WORKER_THREADS", "4"));
+    String perNamespace = env.getOrDefault("HOUSEKEEPER_MAX_WORK_PER_NAMESPACE", "");
     return new OperatorSettings(
         namespaces,
         Integer.parseInt(env.getOrDefault("HTTP_PORT", "8080")),
@@ -66,15 +89,40 @@ public record OperatorSettings(
         env.getOrDefault("POD_NAME", host),
         Duration.ofSeconds(Long.parseLong(env.getOrDefault("LEADER_ELECTION_LEASE_SECONDS", "15"))),
         Integer.parseInt(env.getOrDefault("RECONCILE_THREADS", "10")),
-        Integer.parseInt(env.getOrDefault("WORKER_THREADS", "4")),
+        workers,
         parseAliases(env.getOrDefault("HOST_ALIASES", "")),
-        Boolean.parseBoolean(env.getOrDefault("EXIT_ON_LOST_LEADERSHIP", "true")));
+        Boolean.parseBoolean(env.getOrDefault("EXIT_ON_LOST_LEADERSHIP", "true")),
+        perNamespace.isBlank() ? defaultPerNamespace(workers) : Integer.parseInt(perNamespace.trim()),
+        parseBytes("HOUSEKEEPER_UPLOAD_BUFFER_BUDGET", env.getOrDefault("HOUSEKEEPER_UPLOAD_BUFFER_BUDGET", "64Mi")));
+  }
+
+  /** Half the worker threads, at least one: one namespace leaves the other half to the rest. */
+  static int defaultPerNamespace(int workers) {
+    return Math.max(1, workers / 2);
+  }
+
+  /** A byte count: digits, optionally with a Kubernetes binary suffix (Ki, Mi, Gi). */
+  static long parseBytes(String name, String text) {
+    String t = text.trim();
+    long unit = 1;
+    for (String[] suffix : new String[][] {{"Ki", "1024"}, {"Mi", "1048576"}, {"Gi", "1073741824"}}) {
+      if (t.endsWith(suffix[0])) {
+        unit = Long.parseLong(suffix[1]);
+        t = t.substring(0, t.length() - 2);
+        break;
+      }
+    }
+    try {
+      return Math.multiplyExact(Long.parseLong(t.trim()), unit);
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new IllegalArgumentException(name + ": \"" + text + "\" is not a byte count such as 67108864 or 64Mi");
+    }
   }
 
   /** Defaults for tests: all namespaces, free ports, no election; a lost lease stops reconciling, not the JVM. */
   public static OperatorSettings forTests() {
     return new OperatorSettings(Set.of(), 0, 0, HttpLimits.DEFAULT, false, "default", "housekeeper-leader", "test",
-        Duration.ofSeconds(15), 10, 4, Map.of(), false);
+        Duration.ofSeconds(15), 10, 4, Map.of(), false, defaultPerNamespace(4), 64L * 1024 * 1024);
   }
 
   static Map<String, String> parseAliases(String text) {
@@ -93,28 +141,47 @@ public record OperatorSettings(
   }
 
   public OperatorSettings withHttpPort(int port) {
-    return new OperatorSettings(watchNamespaces, port, probePort, httpLimits, leaderElection, leaseNamespace, leaseName, identity,
-        leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership);
+    return new OperatorSettings(watchNamespaces, port, probePort, httpLimits, leaderElection, leaseNamespace,
+        leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
+        maxWorkPerNamespace, uploadBufferBudget);
   }
 
   public OperatorSettings withProbePort(int port) {
-    return new OperatorSettings(watchNamespaces, httpPort, port, httpLimits, leaderElection, leaseNamespace, leaseName,
-        identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership);
+    return new OperatorSettings(watchNamespaces, httpPort, port, httpLimits, leaderElection, leaseNamespace,
+        leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
+        maxWorkPerNamespace, uploadBufferBudget);
   }
 
   public OperatorSettings withHttpLimits(HttpLimits limits) {
     return new OperatorSettings(watchNamespaces, httpPort, probePort, limits, leaderElection, leaseNamespace,
-        leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership);
+        leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
+        maxWorkPerNamespace, uploadBufferBudget);
   }
 
   public OperatorSettings withHostAliases(Map<String, String> aliases) {
-    return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, leaderElection, leaseNamespace, leaseName, identity,
-        leaseDuration, reconcileThreads, workerThreads, Map.copyOf(aliases), exitOnLostLeadership);
+    return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, leaderElection, leaseNamespace,
+        leaseName, identity, leaseDuration, reconcileThreads, workerThreads, Map.copyOf(aliases),
+        exitOnLostLeadership, maxWorkPerNamespace, uploadBufferBudget);
   }
 
   public OperatorSettings withLeaderElection(String namespace, String lease, String id, Duration duration) {
-    return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, true, namespace, lease, id, duration, reconcileThreads,
-        workerThreads, hostAliases, exitOnLostLeadership);
+    return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, true, namespace, lease, id,
+        duration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership, maxWorkPerNamespace,
+        uploadBufferBudget);
+  }
+
+  /** The same settings with another limit of long tasks per namespace. */
+  public OperatorSettings withMaxWorkPerNamespace(int limit) {
+    return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, leaderElection, leaseNamespace,
+        leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
+        limit, uploadBufferBudget);
+  }
+
+  /** The same settings with another upload buffer budget. */
+  public OperatorSettings withUploadBufferBudget(long bytes) {
+    return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, leaderElection, leaseNamespace,
+        leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
+        maxWorkPerNamespace, bytes);
   }
 
   /**

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
+import dev.housekeeper.common.MemoryBudget;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -24,6 +25,12 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * region, static credentials (from a Secret). Uploads are streamed: two part buffers (8 MiB each by
  * default) are the most held in memory per object, one filling while the other is sent; an object
  * smaller than a part is one PUT; an aborted multipart upload is aborted on the server too.
+ *
+ * <p>Every part buffer is taken from the process's {@link MemoryBudget} before it is allocated and
+ * given back when the upload ends, so that many backups with high parallelism wait for memory rather
+ * than exhaust the heap. A stream waits only for its first buffer; when no second one is free it
+ * sends each part itself before filling the same buffer again (slower, never stuck: a stream that
+ * holds a buffer never waits for another, so no two streams wait on each other).
  */
 public final class S3ObjectStore implements ObjectStore {
 
@@ -35,6 +42,7 @@ public final class S3ObjectStore implements ObjectStore {
   private final String prefix;
   private final String endpoint;
   private final int partSize;
+  private final MemoryBudget budget;
   private final java.util.concurrent.ExecutorService uploaders = java.util.concurrent.Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "s3-part-upload");
     t.setDaemon(true);
@@ -47,6 +55,12 @@ public final class S3ObjectStore implements ObjectStore {
    */
   public S3ObjectStore(String endpoint, String region, String bucket, String prefix, String accessKey,
       String secretKey, boolean pathStyle, int partSize) {
+    this(endpoint, region, bucket, prefix, accessKey, secretKey, pathStyle, partSize, MemoryBudget.uploads());
+  }
+
+  /** As above, with part buffers taken from {@code budget} (the process's upload budget by default). */
+  public S3ObjectStore(String endpoint, String region, String bucket, String prefix, String accessKey,
+      String secretKey, boolean pathStyle, int partSize, MemoryBudget budget) {
     var builder = S3Client.builder()
         // a storage that stops answering fails the request instead of hanging the backup
         .httpClient(UrlConnectionHttpClient.builder().connectionTimeout(java.time.Duration.ofSeconds(10))
@@ -69,7 +83,9 @@ public final class S3ObjectStore implements ObjectStore {
     this.bucket = bucket;
     this.prefix = prefix == null ? "" : (prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/");
     this.endpoint = endpoint;
-    this.partSize = Math.max(MIN_PART, partSize);
+    this.budget = budget;
+    // a part never exceeds the whole budget, or its buffer could never be taken
+    this.partSize = (int) Math.min(Math.max(MIN_PART, partSize), Math.max(MIN_PART, budget.limit()));
   }
 
   private String full(String key) {
@@ -117,8 +133,11 @@ public final class S3ObjectStore implements ObjectStore {
   private final class PartUpload extends Upload {
     private final String objectKey;
     private final List<CompletedPart> parts = new ArrayList<>();
-    private byte[] buffer = new byte[partSize];
+    /** The part filling; taken from the budget at the first byte, so that an idle upload holds nothing. */
+    private byte[] buffer;
     private byte[] spare;
+    /** Bytes of the budget this upload holds (one or two part buffers). */
+    private long held;
     private int filled;
     private long written;
     private boolean done;
@@ -133,6 +152,7 @@ public final class S3ObjectStore implements ObjectStore {
 
     @Override
     public void write(int b) throws IOException {
+      firstBuffer();
       if (filled == buffer.length) {
         flushPart();
       }
@@ -142,6 +162,9 @@ public final class S3ObjectStore implements ObjectStore {
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
+      if (len > 0) {
+        firstBuffer();
+      }
       while (len > 0) {
         if (filled == buffer.length) {
           flushPart();
@@ -153,6 +176,51 @@ public final class S3ObjectStore implements ObjectStore {
         len -= n;
         written += n;
       }
+    }
+
+    /** Takes the first part buffer from the budget, waiting in turn (interruptibly) when it is spent. */
+    private void firstBuffer() throws IOException {
+      if (buffer != null) {
+        return;
+      }
+      if (done) {
+        throw new IOException("the upload of s3://" + bucket + "/" + objectKey + " has ended");
+      }
+      try {
+        budget.take(partSize);
+      } catch (InterruptedException e) {
+        // a cancellation, as in awaitInFlight: the caller's own flag says so
+        throw new java.io.InterruptedIOException("the upload of s3://" + bucket + "/" + objectKey
+            + " was interrupted while waiting for buffer memory");
+      }
+      held += partSize;
+      buffer = new byte[partSize];
+    }
+
+    /** A second buffer to fill while a part is sent, if the budget has one free now; null: none (never waits). */
+    private byte[] secondBuffer() {
+      if (held >= 2L * partSize || !budget.tryTake(partSize)) {
+        return null;
+      }
+      held += partSize;
+      return new byte[partSize];
+    }
+
+    /** Gives the buffers back to the budget; the upload is over. */
+    private void release() {
+      buffer = null;
+      spare = null;
+      budget.give(held);
+      held = 0;
+    }
+
+    private CompletedPart sendPart(String id, int number, byte[] data, int length) {
+      // a part sent again under the same number replaces the earlier one: safe to repeat
+      RequestBody body = RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(data, 0, length),
+          length, "application/octet-stream");
+      String etag = retrying(() -> s3.uploadPart(p -> p.bucket(bucket).key(objectKey).uploadId(id)
+          .partNumber(number).contentLength((long) length), body)).eTag();
+      return CompletedPart.builder().partNumber(number).eTag(etag).build();
     }
 
     private IOException failed(String what, Throwable e) {
@@ -197,19 +265,22 @@ public final class S3ObjectStore implements ObjectStore {
       byte[] data = buffer;
       int length = filled;
       int number = nextPart++;
-      buffer = spare != null ? spare : new byte[partSize];
+      String id = uploadId;
+      byte[] next = spare != null ? spare : secondBuffer();
       spare = null;
       filled = 0;
+      if (next == null) {
+        // no second buffer in the budget: send this part now and fill the same buffer again
+        try {
+          parts.add(sendPart(id, number, data, length));
+        } catch (SdkException | java.io.UncheckedIOException e) {
+          throw failed("uploading part " + number, e);
+        }
+        return;
+      }
+      buffer = next;
       inFlightBuffer = data;
-      String id = uploadId;
-      inFlight = uploaders.submit(() -> {
-        // a part sent again under the same number replaces the earlier one: safe to repeat
-        RequestBody body = RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(data, 0, length),
-            length, "application/octet-stream");
-        String etag = retrying(() -> s3.uploadPart(p -> p.bucket(bucket).key(objectKey).uploadId(id)
-            .partNumber(number).contentLength((long) length), body)).eTag();
-        return CompletedPart.builder().partNumber(number).eTag(etag).build();
-      });
+      inFlight = uploaders.submit(() -> sendPart(id, number, data, length));
     }
 
     @Override
@@ -219,18 +290,18 @@ public final class S3ObjectStore implements ObjectStore {
       }
       if (uploadId == null) {
         // smaller than one part: one PUT
-        byte[] data = buffer;
+        byte[] data = buffer == null ? new byte[0] : buffer;
         int length = filled;
         try {
           retrying(() -> s3.putObject(p -> p.bucket(bucket).key(objectKey).contentLength((long) length),
               RequestBody.fromContentProvider(() -> new java.io.ByteArrayInputStream(data, 0, length), length,
                   "application/octet-stream")));
-          done = true;
-          buffer = null;
           return;
         } catch (SdkException | java.io.UncheckedIOException e) {
-          done = true;
           throw new IOException("writing s3://" + bucket + "/" + objectKey + " failed: " + e.getMessage(), e);
+        } finally {
+          done = true;
+          release();
         }
       }
       if (filled > 0) {
@@ -254,8 +325,7 @@ public final class S3ObjectStore implements ObjectStore {
           }
         }
         done = true;
-        buffer = null;
-        spare = null;
+        release();
       } catch (SdkException | java.io.UncheckedIOException e) {
         throw failed("completing the upload", e);
       }
@@ -276,12 +346,12 @@ public final class S3ObjectStore implements ObjectStore {
         return;
       }
       done = true;
-      buffer = null;
-      spare = null;
       if (inFlight != null) {
         inFlight.cancel(true);
         inFlight = null;
       }
+      // a part being sent may still read its buffer for a moment: the heap frees it once the send stops
+      release();
       if (uploadId == null) {
         return; // nothing was sent
       }
