@@ -1,7 +1,10 @@
 package dev.housekeeper.operator;
 
+import dev.housekeeper.backup.storage.VolumeRoots;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -24,6 +27,11 @@ import java.util.stream.Collectors;
  *   <li>{@code HOST_ALIASES}: {@code host:port=host:port} pairs, comma-separated, that redirect
  *       connection endpoints, as a pod's hostAliases do; used by the local run, where the examples'
  *       {@code clickhouse:8123} is a server on loopback. Empty by default.
+ *   <li>{@code HOUSEKEEPER_VOLUME_ROOTS}: comma-separated absolute paths (mounted volumes) that
+ *       {@code storage.volume.path} may use; each namespace gets its own folder under each root
+ *       ({@code <root>/<namespace>}). Empty by default: volume storage is refused, S3 works.
+ *   <li>{@code HOUSEKEEPER_SHARED_VOLUME_ROOTS}: roots without a folder per namespace, for the local
+ *       run and tests only (any namespace reaches any path below them). Empty by default.
  * </ul>
  */
 public record OperatorSettings(
@@ -37,7 +45,8 @@ public record OperatorSettings(
     int reconcileThreads,
     int workerThreads,
     Map<String, String> hostAliases,
-    boolean exitOnLostLeadership) {
+    boolean exitOnLostLeadership,
+    VolumeRoots volumeRoots) {
 
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
     Set<String> namespaces = Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))
@@ -55,13 +64,19 @@ public record OperatorSettings(
         Integer.parseInt(env.getOrDefault("RECONCILE_THREADS", "10")),
         Integer.parseInt(env.getOrDefault("WORKER_THREADS", "4")),
         parseAliases(env.getOrDefault("HOST_ALIASES", "")),
-        Boolean.parseBoolean(env.getOrDefault("EXIT_ON_LOST_LEADERSHIP", "true")));
+        Boolean.parseBoolean(env.getOrDefault("EXIT_ON_LOST_LEADERSHIP", "true")),
+        VolumeRoots.parse(env.getOrDefault("HOUSEKEEPER_VOLUME_ROOTS", ""),
+            env.getOrDefault("HOUSEKEEPER_SHARED_VOLUME_ROOTS", "")));
   }
 
-  /** Defaults for tests: all namespaces, a free port, no election; a lost lease stops reconciling, not the JVM. */
+  /**
+   * Defaults for tests: all namespaces, a free port, no election; a lost lease stops reconciling, not the JVM;
+   * the temporary folder as a shared volume root, since the tests' backups go to folders made there.
+   */
   public static OperatorSettings forTests() {
     return new OperatorSettings(Set.of(), 0, false, "default", "housekeeper-leader", "test",
-        Duration.ofSeconds(15), 10, 4, Map.of(), false);
+        Duration.ofSeconds(15), 10, 4, Map.of(), false,
+        VolumeRoots.of(List.of(), List.of(Path.of(System.getProperty("java.io.tmpdir")))));
   }
 
   static Map<String, String> parseAliases(String text) {
@@ -81,16 +96,21 @@ public record OperatorSettings(
 
   public OperatorSettings withHttpPort(int port) {
     return new OperatorSettings(watchNamespaces, port, leaderElection, leaseNamespace, leaseName, identity,
-        leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership);
+        leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership, volumeRoots);
   }
 
   public OperatorSettings withHostAliases(Map<String, String> aliases) {
     return new OperatorSettings(watchNamespaces, httpPort, leaderElection, leaseNamespace, leaseName, identity,
-        leaseDuration, reconcileThreads, workerThreads, Map.copyOf(aliases), exitOnLostLeadership);
+        leaseDuration, reconcileThreads, workerThreads, Map.copyOf(aliases), exitOnLostLeadership, volumeRoots);
   }
 
   public OperatorSettings withLeaderElection(String namespace, String lease, String id, Duration duration) {
     return new OperatorSettings(watchNamespaces, httpPort, true, namespace, lease, id, duration, reconcileThreads,
-        workerThreads, hostAliases, exitOnLostLeadership);
+        workerThreads, hostAliases, exitOnLostLeadership, volumeRoots);
+  }
+
+  public OperatorSettings withVolumeRoots(VolumeRoots roots) {
+    return new OperatorSettings(watchNamespaces, httpPort, leaderElection, leaseNamespace, leaseName, identity,
+        leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership, roots);
   }
 }
