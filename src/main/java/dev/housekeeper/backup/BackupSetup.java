@@ -83,11 +83,10 @@ public final class BackupSetup {
           problems.add(field + ".s3: " + Identifiers.describe(ref.getName()) + " is not the name of a Secret");
         }
       }
-    } else if (storage.volume.path == null || !storage.volume.path.startsWith("/")
-        || !storage.volume.path.matches("^/[A-Za-z0-9_./=+-]{0,1023}$") || storage.volume.path.contains("/../")
-        || storage.volume.path.endsWith("/..")) {
-      // whether it is inside the operator's volume roots, for the namespace: StorageSettings#problems
-      problems.add(field + ".volume.path must be an absolute path of letters, digits and _ . / = + -, without ..");
+    } else if (storage.volume.path == null) {
+      // the path's text and whether it is inside the operator's volume roots, for the namespace, are checked
+      // by StorageSettings#problems, whose message names the roots
+      problems.add(field + ".volume.path is required");
     } else if (storage.volume.clickhouseDisk != null && !Identifiers.isPlain(storage.volume.clickhouseDisk)) {
       problems.add(field + ".volume.clickhouseDisk: " + Identifiers.describe(storage.volume.clickhouseDisk)
           + " is not a disk name");
@@ -112,6 +111,14 @@ public final class BackupSetup {
       return "s3://" + storage.s3.bucket + "/" + prefix + backupId + "/";
     }
     return "file://" + Path.of(storage.volume.path).resolve(backupId) + "/";
+  }
+
+  /**
+   * Where one backup is, as the open store has it: on a volume the real folder (the namespace's under its
+   * root, which the spec's path does not show), else as {@link #location(BackupStorage, String)}.
+   */
+  public static String location(ObjectStore store, BackupStorage storage, String backupId) {
+    return store instanceof FileObjectStore ? store.describe() + "/" + backupId + "/" : location(storage, backupId);
   }
 
   static String trimSlashes(String s) {

@@ -132,7 +132,7 @@ final class BackupStart {
           + " the server's backup goes on and is watched again.");
     } else {
       ctx.events().normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases
-          + ", to " + BackupSetup.location(spec.storage, id) + ").");
+          + ", to " + BackupSetup.location(secrets.store(), spec.storage, id) + ").");
     }
     return Pass.running(Phase.Running, "Running", "backup " + id + " started", ClickHouseBackupReconciler.POLL)
         .stillReady(status.lastSuccessful != null);

@@ -211,7 +211,9 @@ public class ClickHouseBackupReconciler
     ClickHouseBackupSpec spec = resource.getSpec();
     ClickHouseBackupStatus status = statusWriter.current(resource);
     if (spec != null && spec.deleteDataOnDelete && status != null && spec.storage != null
-        && BackupSetup.validate("spec.storage", spec.storage).isEmpty() && !deleteData(resource, ctx, status)) {
+        && BackupSetup.validate("spec.storage", spec.storage).isEmpty()
+        && storage.problems("spec.storage", resource.getMetadata().getNamespace(), spec.storage).isEmpty()
+        && !deleteData(resource, ctx, status)) {
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(30));
     }
     work.remove(key);

@@ -159,7 +159,9 @@ public class ClickHouseRestoreReconciler
       String message = e.getMessage() + ". The restore starts once this is fixed.";
       return Pass.failed(Phase.Pending, e.reason(), message, Duration.ofSeconds(10));
     }
-    submit(resource, status, begin(resource, status, source, run), conn, source, opened, resume);
+    Set<String> done = begin(resource, status, source, run);
+    status.location = BackupSetup.location(opened.store(), source.storage(), source.backupId());
+    submit(resource, status, done, conn, source, opened, resume);
     if (resume != null) {
       events.normal(resource, "RestoreTakenOver", "Watching the server's restore " + resume.serverRestoreId()
           + " of " + resume.table() + ", started by an operator process that is gone, then restoring the rest of"
