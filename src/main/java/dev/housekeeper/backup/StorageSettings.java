@@ -1,6 +1,8 @@
 package dev.housekeeper.backup;
 
+import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.backup.storage.VolumeRoots;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,15 +16,14 @@ public record StorageSettings(Map<String, String> hostAliases, VolumeRoots volum
   }
 
   /**
-   * The problems of a storage spec's volume path for {@code namespace} (none for S3, or when the spec
-   * is invalid otherwise: {@link BackupSetup#validate} says so).
+   * The problems of a storage spec's volume path for {@code namespace}: none for S3, or when the spec is
+   * invalid otherwise ({@link BackupSetup#validate} says so).
    */
-  public java.util.List<String> problems(String field, String namespace,
-      dev.housekeeper.api.backup.BackupStorage storage) {
+  public List<String> problems(String field, String namespace, BackupStorage storage) {
     if (storage == null || storage.volume == null || storage.s3 != null) {
-      return java.util.List.of();
+      return List.of();
     }
     String problem = volumeRoots.problem(field + ".volume.path", namespace, storage.volume.path);
-    return problem == null ? java.util.List.of() : java.util.List.of(problem);
+    return problem == null ? List.of() : List.of(problem);
   }
 }
