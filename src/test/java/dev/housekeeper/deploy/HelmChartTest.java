@@ -324,9 +324,11 @@ class HelmChartTest {
     LintResult tmp = HelmChart.lint(Map.of("backupVolumes", List.of(Map.of("name", "t", "mountPath", "/tmp",
         "emptyDir", Map.of()))));
     assertThat(tmp.isFailed()).as("lint of a backup volume at /tmp").isTrue();
+    assertThat(String.join("\n", tmp.getMessages())).contains("backupVolumes");
     LintResult noSource = HelmChart.lint(Map.of("backupVolumes", List.of(Map.of("name", "b", "mountPath",
         "/backups"))));
     assertThat(noSource.isFailed()).as("lint of a backup volume without a source").isTrue();
+    assertThat(String.join("\n", noSource.getMessages())).contains("backupVolumes");
   }
 
   static void assertHardened(JsonNode deployment, JsonNode container) {
