@@ -66,11 +66,11 @@ final class BackupAdoption {
    * cannot be opened (a Secret missing) is recorded instead, and tried again at the retry time.
    */
   void start(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s,
-      Map<String, String> hostAliases, Instant now, Consumer<WorkExecutor.Work<BackupRun.Result>> submit) {
+      StorageSettings settings, Instant now, Consumer<WorkExecutor.Work<BackupRun.Result>> submit) {
     Request request = request(resource, status, k8s);
     ObjectStore store;
     try {
-      store = BackupSetup.open(k8s, resource.getMetadata().getNamespace(), resource.getSpec().storage, hostAliases);
+      store = BackupSetup.open(k8s, resource.getMetadata().getNamespace(), resource.getSpec().storage, settings);
     } catch (BackupSetup.Problem e) {
       fold(resource, status, Found.failed(request.location(), e.getMessage()), now);
       return;

@@ -181,7 +181,7 @@ public final class BackupJob {
     r.rows = manifest.rows();
     r.rawBytes = manifest.rawBytes();
     r.storedBytes = manifest.storedBytes();
-    r.location = BackupSetup.location(plan.storage(), plan.backupId());
+    r.location = BackupSetup.location(store, plan.storage(), plan.backupId());
     r.keyId = manifest.keyId;
     try {
       r.manifestSha256 = sha256(plan.backupId() + "/" + Manifest.FILE);

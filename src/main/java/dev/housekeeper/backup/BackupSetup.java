@@ -6,6 +6,7 @@ import dev.housekeeper.backup.storage.FileObjectStore;
 import dev.housekeeper.common.Secrets;
 import dev.housekeeper.backup.storage.ObjectStore;
 import dev.housekeeper.backup.storage.S3ObjectStore;
+import dev.housekeeper.backup.storage.VolumeRoots;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.common.KubernetesNames;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -82,10 +83,10 @@ public final class BackupSetup {
           problems.add(field + ".s3: " + Identifiers.describe(ref.getName()) + " is not the name of a Secret");
         }
       }
-    } else if (storage.volume.path == null || !storage.volume.path.startsWith("/")
-        || !storage.volume.path.matches("^/[A-Za-z0-9_./=+-]{0,1023}$") || storage.volume.path.contains("/../")
-        || storage.volume.path.endsWith("/..")) {
-      problems.add(field + ".volume.path must be an absolute path of letters, digits and _ . / = + -, without ..");
+    } else if (storage.volume.path == null) {
+      // the path's text and whether it is inside the operator's volume roots, for the namespace, are checked
+      // by StorageSettings#problems, whose message names the roots
+      problems.add(field + ".volume.path is required");
     } else if (storage.volume.clickhouseDisk != null && !Identifiers.isPlain(storage.volume.clickhouseDisk)) {
       problems.add(field + ".volume.clickhouseDisk: " + Identifiers.describe(storage.volume.clickhouseDisk)
           + " is not a disk name");
@@ -110,6 +111,14 @@ public final class BackupSetup {
       return "s3://" + storage.s3.bucket + "/" + prefix + backupId + "/";
     }
     return "file://" + Path.of(storage.volume.path).resolve(backupId) + "/";
+  }
+
+  /**
+   * Where one backup is, as the open store has it: on a volume the real folder (the namespace's under its
+   * root, which the spec's path does not show), else as {@link #location(BackupStorage, String)}.
+   */
+  public static String location(ObjectStore store, BackupStorage storage, String backupId) {
+    return store instanceof FileObjectStore ? store.describe() + "/" + backupId + "/" : location(storage, backupId);
   }
 
   static String trimSlashes(String s) {
@@ -137,27 +146,32 @@ public final class BackupSetup {
         text(k8s, namespace, s3.secretAccessKey, "s3.secretAccessKey"));
   }
 
-  /** Opens the store; the caller closes it. */
-  public static ObjectStore open(KubernetesClient k8s, String namespace, BackupStorage storage) throws Problem {
-    return open(k8s, namespace, storage, Map.of());
-  }
-
-  /** Opens the store, with the operator's HOST_ALIASES applied to the S3 endpoint; the caller closes it. */
+  /**
+   * Opens the store, with the operator's HOST_ALIASES applied to the S3 endpoint, or a volume path's
+   * folder for {@code namespace} under the operator's volume roots (a path outside them is refused
+   * here too, whoever asks: a backup, adoption, a restore or a drill); the caller closes it.
+   */
   public static ObjectStore open(KubernetesClient k8s, String namespace, BackupStorage storage,
-      Map<String, String> hostAliases) throws Problem {
+      StorageSettings settings) throws Problem {
     if (storage.s3 != null) {
       S3Credentials c = credentials(k8s, namespace, storage.s3);
       String endpoint = storage.s3.endpoint == null || storage.s3.endpoint.isBlank() ? null
-          : dev.housekeeper.connection.ConnectionSettings.alias(storage.s3.endpoint, hostAliases);
+          : dev.housekeeper.connection.ConnectionSettings.alias(storage.s3.endpoint, settings.hostAliases());
       return new S3ObjectStore(endpoint, storage.s3.region, storage.s3.bucket,
           storage.s3.prefix == null ? "" : trimSlashes(storage.s3.prefix), c.accessKeyId(), c.secretAccessKey(),
           storage.s3.pathStyle, 8 * 1024 * 1024);
     }
+    Path folder;
     try {
-      return new FileObjectStore(Path.of(storage.volume.path));
+      folder = settings.volumeRoots().folder("storage.volume.path", namespace, storage.volume.path);
+    } catch (VolumeRoots.Refused e) {
+      throw new Problem("ValidationError", e.getMessage());
+    }
+    try {
+      return new FileObjectStore(folder);
     } catch (IOException | RuntimeException e) {
-      throw new Problem("StorageUnavailable", "the volume path " + storage.volume.path + " cannot be used: "
-          + e.getMessage() + "; mount a volume there with write access for the operator");
+      throw new Problem("StorageUnavailable", "the volume path " + storage.volume.path + " (folder " + folder
+          + ") cannot be used: " + e.getMessage() + "; mount a volume there with write access for the operator");
     }
   }
 

@@ -19,7 +19,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -38,7 +37,7 @@ final class BackupStart {
   }
 
   /** What the start needs from the reconciler. */
-  record Context(KubernetesClient k8s, Map<String, String> hostAliases, Connections connections, EventRecorder events,
+  record Context(KubernetesClient k8s, StorageSettings storage, Connections connections, EventRecorder events,
       Clock clock) {}
 
   private final ClickHouseBackup resource;
@@ -101,7 +100,7 @@ final class BackupStart {
         spec.encryption.keySecret), spec.encryption.keySecret, spec.encryption.keyId);
     BackupSetup.S3Credentials credentials = spec.storage.s3 == null ? null
         : BackupSetup.credentials(ctx.k8s(), ns, spec.storage.s3);
-    return new Secrets(encryption, credentials, BackupSetup.open(ctx.k8s(), ns, spec.storage, ctx.hostAliases()));
+    return new Secrets(encryption, credentials, BackupSetup.open(ctx.k8s(), ns, spec.storage, ctx.storage()));
   }
 
   private Pass<Phase> start(ConnectionResolver.Resolved conn, String id, String method, Secrets secrets,
@@ -133,7 +132,7 @@ final class BackupStart {
           + " the server's backup goes on and is watched again.");
     } else {
       ctx.events().normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases
-          + ", to " + BackupSetup.location(spec.storage, id) + ").");
+          + ", to " + BackupSetup.location(secrets.store(), spec.storage, id) + ").");
     }
     return Pass.running(Phase.Running, "Running", "backup " + id + " started", ClickHouseBackupReconciler.POLL)
         .stillReady(status.lastSuccessful != null);

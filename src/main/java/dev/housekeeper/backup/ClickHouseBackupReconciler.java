@@ -38,7 +38,7 @@ public class ClickHouseBackupReconciler
   static final Duration POLL = Duration.ofSeconds(1);
   static final Duration REFRESH = Duration.ofMinutes(5);
 
-  private final Map<String, String> hostAliases;
+  private final StorageSettings storage;
   /** The job running for each resource in this process, to cancel it on suspend or delete. */
   private final Map<String, BackupJob> jobs = new ConcurrentHashMap<>();
   /** The resources whose task in this process is a look through their storage, not a backup. */
@@ -46,11 +46,11 @@ public class ClickHouseBackupReconciler
   private final BackupOutcome outcome;
   private final BackupAdoption adoption;
 
-  public ClickHouseBackupReconciler(Services services, Map<String, String> hostAliases) {
+  public ClickHouseBackupReconciler(Services services, StorageSettings storage) {
     super(ClickHouseBackup.class, KIND, ClickHouseBackup::new, ClickHouseBackupStatus::new,
         b -> b.getSpec().connectionRef, Set.of("Running", "Scheduled", "BackupComplete", "BackupFailed",
             "BackupCancelled", "Suspended"), services);
-    this.hostAliases = hostAliases;
+    this.storage = storage;
     this.outcome = new BackupOutcome(afterWrite, metrics);
     this.adoption = new BackupAdoption(afterWrite);
   }
@@ -85,6 +85,9 @@ public class ClickHouseBackupReconciler
     }
     BackupOutcome.trim(status);
     List<String> problems = BackupValidation.problems(spec);
+    if (problems.isEmpty()) { // only then is the storage spec whole; the path is checked against the volume roots
+      problems = storage.problems("spec.storage", resource.getMetadata().getNamespace(), spec.storage);
+    }
     if (!problems.isEmpty()) {
       status.nextScheduleTime = null;
       return Pass.failed(Phase.Failed, "ValidationError", "The spec is invalid: " + String.join("; ", problems)
@@ -113,7 +116,7 @@ public class ClickHouseBackupReconciler
   /** A backup is due: it looks through the storage first when {@code adopt} (alone if the backup cannot start). */
   private Pass<Phase> start(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s,
       boolean takeOver, boolean adopt, Instant next, Instant now) {
-    var start = new BackupStart(resource, status, new BackupStart.Context(k8s, hostAliases, this::connection, events,
+    var start = new BackupStart(resource, status, new BackupStart.Context(k8s, storage, this::connection, events,
         clock));
     BackupAdoption.Request request = adopt ? BackupAdoption.request(resource, status, k8s) : null;
     var submitted = new java.util.concurrent.atomic.AtomicBoolean();
@@ -152,7 +155,7 @@ public class ClickHouseBackupReconciler
   /** The look through the storage ({@link BackupAdoption}) alone on the pool; reconciled again when it ends. */
   private void scan(ClickHouseBackup resource, ClickHouseBackupStatus status, KubernetesClient k8s, Instant now) {
     String key = key(resource);
-    adoption.start(resource, status, k8s, hostAliases, now, look -> {
+    adoption.start(resource, status, k8s, storage, now, look -> {
       scans.add(key);
       work.submit(key, look, reconcileWhenDone(resource));
     });
@@ -209,7 +212,9 @@ public class ClickHouseBackupReconciler
     ClickHouseBackupSpec spec = resource.getSpec();
     ClickHouseBackupStatus status = statusWriter.current(resource);
     if (spec != null && spec.deleteDataOnDelete && status != null && spec.storage != null
-        && BackupSetup.validate("spec.storage", spec.storage).isEmpty() && !deleteData(resource, ctx, status)) {
+        && BackupSetup.validate("spec.storage", spec.storage).isEmpty()
+        && storage.problems("spec.storage", resource.getMetadata().getNamespace(), spec.storage).isEmpty()
+        && !deleteData(resource, ctx, status)) {
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(Duration.ofSeconds(30));
     }
     work.remove(key);
@@ -228,7 +233,7 @@ public class ClickHouseBackupReconciler
       ids.add(status.running);
     }
     try (var store = BackupSetup.open(ctx.getClient(), resource.getMetadata().getNamespace(), spec.storage,
-        hostAliases)) {
+        storage)) {
       for (String id : ids) {
         BackupRun.deleteBackup(store, id);
       }

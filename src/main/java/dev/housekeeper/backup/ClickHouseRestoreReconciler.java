@@ -42,16 +42,16 @@ public class ClickHouseRestoreReconciler
   static final String KIND = "ClickHouseRestore";
   private static final Duration POLL = RunTiming.POLL;
 
-  private final Map<String, String> hostAliases;
+  private final StorageSettings storage;
   private final RestoreOutcome outcome;
   /** The native restores running in this process, by resource: their server-side ids go to status. */
   private final Map<String, NativeRestore> natives = new ConcurrentHashMap<>();
 
-  public ClickHouseRestoreReconciler(Services services, Map<String, String> hostAliases) {
+  public ClickHouseRestoreReconciler(Services services, StorageSettings storage) {
     super(ClickHouseRestore.class, KIND, ClickHouseRestore::new, ClickHouseRestoreStatus::new,
         r -> r.getSpec().connectionRef, Set.of("Running", "Restored", "RestoreFailed", "TablesFailed", "Verified", "VerificationFailed",
         "Scheduled"), services);
-    this.hostAliases = hostAliases;
+    this.storage = storage;
     this.outcome = new RestoreOutcome(afterWrite, metrics, clock);
   }
 
@@ -88,6 +88,10 @@ public class ClickHouseRestoreReconciler
       return task.get().done() ? finished(resource, status, task.get()) : watching(resource, status, task.get());
     }
     List<String> problems = RestoreValidation.validate(resource.getSpec());
+    if (problems.isEmpty() && resource.getSpec().source.storage != null) { // a location: inside the volume roots
+      problems = storage.problems("spec.source.storage", resource.getMetadata().getNamespace(),
+          resource.getSpec().source.storage);
+    }
     if (!problems.isEmpty()) {
       String message = "The spec is invalid: " + String.join("; ", problems) + ".";
       return Pass.failed(Phase.Failed, "ValidationError", message, null);
@@ -142,7 +146,7 @@ public class ClickHouseRestoreReconciler
       return notReady(e, resume);
     }
     String ns = resource.getMetadata().getNamespace();
-    var lookup = RestoreSource.find(k8s, ns, resource.getSpec(), hostAliases,
+    var lookup = RestoreSource.find(k8s, ns, resource.getSpec(), storage,
         run.keepsRestored() ? status.backupId : null);
     if (lookup instanceof RestoreSource.Blocked blocked) {
       return blocked.pass();
@@ -150,12 +154,14 @@ public class ClickHouseRestoreReconciler
     RestoreSource source = ((RestoreSource.Found) lookup).source();
     RestoreSource.Opened opened;
     try {
-      opened = source.open(k8s, ns, hostAliases);
+      opened = source.open(k8s, ns, storage);
     } catch (BackupSetup.Problem e) {
       String message = e.getMessage() + ". The restore starts once this is fixed.";
       return Pass.failed(Phase.Pending, e.reason(), message, Duration.ofSeconds(10));
     }
-    submit(resource, status, begin(resource, status, source, run), conn, source, opened, resume);
+    Set<String> done = begin(resource, status, source, run);
+    status.location = BackupSetup.location(opened.store(), source.storage(), source.backupId());
+    submit(resource, status, done, conn, source, opened, resume);
     if (resume != null) {
       events.normal(resource, "RestoreTakenOver", "Watching the server's restore " + resume.serverRestoreId()
           + " of " + resume.table() + ", started by an operator process that is gone, then restoring the rest of"

@@ -36,11 +36,11 @@ record RestoreSource(BackupStorage storage, String backupId, String keySecret) {
    *     null: a run that goes on keeps its backup, even when {@code latest} now means a newer one
    */
   static Lookup find(KubernetesClient k8s, String namespace, ClickHouseRestoreSpec spec,
-      Map<String, String> hostAliases, String continuing) {
+      StorageSettings settings, String continuing) {
     var named = spec.source;
     if (named.backupName == null) {
       if (StoredBackups.latest(named.backupId)) {
-        return newestIn(k8s, namespace, spec, hostAliases, continuing);
+        return newestIn(k8s, namespace, spec, settings, continuing);
       }
       return new Found(new RestoreSource(named.storage, named.backupId, spec.keySecret));
     }
@@ -78,12 +78,12 @@ record RestoreSource(BackupStorage storage, String backupId, String keySecret) {
    * id), for example one of a resource lost with its cluster; a run that goes on keeps the one it chose.
    */
   private static Lookup newestIn(KubernetesClient k8s, String namespace, ClickHouseRestoreSpec spec,
-      Map<String, String> hostAliases, String continuing) {
+      StorageSettings settings, String continuing) {
     BackupStorage storage = spec.source.storage;
     if (continuing != null) {
       return new Found(new RestoreSource(storage, continuing, spec.keySecret));
     }
-    try (ObjectStore store = BackupSetup.open(k8s, namespace, storage, hostAliases)) {
+    try (ObjectStore store = BackupSetup.open(k8s, namespace, storage, settings)) {
       String id = StoredBackups.newestComplete(store);
       if (id == null) {
         return new Blocked(Pass.waiting(Phase.Pending, "NoCompleteBackup", BackupSetup.describe(storage)
@@ -102,10 +102,10 @@ record RestoreSource(BackupStorage storage, String backupId, String keySecret) {
   }
 
   /** Reads the key Secret and S3 credentials, opens the store; a missing one is a {@link BackupSetup.Problem}. */
-  Opened open(KubernetesClient k8s, String namespace, Map<String, String> hostAliases) throws BackupSetup.Problem {
+  Opened open(KubernetesClient k8s, String namespace, StorageSettings settings) throws BackupSetup.Problem {
     Map<String, byte[]> keys = keySecret == null ? null : BackupSetup.keys(k8s, namespace, keySecret);
     BackupSetup.S3Credentials credentials = storage.s3 == null ? null
         : BackupSetup.credentials(k8s, namespace, storage.s3);
-    return new Opened(BackupSetup.open(k8s, namespace, storage, hostAliases), keys, credentials);
+    return new Opened(BackupSetup.open(k8s, namespace, storage, settings), keys, credentials);
   }
 }

@@ -112,8 +112,9 @@ public final class HousekeeperOperator implements AutoCloseable {
     var services = new dev.housekeeper.connection.ConnectedReconciler.Services(resolver, work, statusWriter, events,
         metrics, clock);
     register(new ClickHouseMigrationReconciler(services, settings.identity()));
-    register(new dev.housekeeper.backup.ClickHouseBackupReconciler(services, settings.hostAliases()));
-    register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(services, settings.hostAliases()));
+    var storage = new dev.housekeeper.backup.StorageSettings(settings.hostAliases(), settings.volumeRoots());
+    register(new dev.housekeeper.backup.ClickHouseBackupReconciler(services, storage));
+    register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(services, storage));
     register(new dev.housekeeper.mart.ReportMartReconciler(services, settings.hostAliases()));
     register(new RetentionPolicyReconciler(services));
   }

@@ -1,7 +1,10 @@
 package dev.housekeeper.operator;
 
+import dev.housekeeper.backup.storage.VolumeRoots;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -35,6 +38,11 @@ import java.util.stream.Collectors;
  *       {@code Queued}, so that one tenant cannot take every worker.
  *   <li>{@code HOUSEKEEPER_UPLOAD_BUFFER_BUDGET}: bytes that all upload part buffers together may hold
  *       (default 64Mi; at least 8Mi, one part); a number of bytes or with a suffix Ki, Mi, Gi.
+ *   <li>{@code HOUSEKEEPER_VOLUME_ROOTS}: comma-separated absolute paths (mounted volumes) that
+ *       {@code storage.volume.path} may use; each namespace gets its own folder under each root
+ *       ({@code <root>/<namespace>}). Empty by default: volume storage is refused, S3 works.
+ *   <li>{@code HOUSEKEEPER_SHARED_VOLUME_ROOTS}: roots without a folder per namespace, for the local
+ *       run and tests only (any namespace reaches any path below them). Empty by default.
  * </ul>
  */
 public record OperatorSettings(
@@ -52,7 +60,8 @@ public record OperatorSettings(
     Map<String, String> hostAliases,
     boolean exitOnLostLeadership,
     int maxWorkPerNamespace,
-    long uploadBufferBudget) {
+    long uploadBufferBudget,
+    VolumeRoots volumeRoots) {
 
   /** The smallest upload budget: one part buffer of the default size. */
   public static final long MIN_UPLOAD_BUFFER_BUDGET = 8L * 1024 * 1024;
@@ -93,7 +102,9 @@ public record OperatorSettings(
         parseAliases(env.getOrDefault("HOST_ALIASES", "")),
         Boolean.parseBoolean(env.getOrDefault("EXIT_ON_LOST_LEADERSHIP", "true")),
         perNamespace.isBlank() ? defaultPerNamespace(workers) : Integer.parseInt(perNamespace.trim()),
-        parseBytes("HOUSEKEEPER_UPLOAD_BUFFER_BUDGET", env.getOrDefault("HOUSEKEEPER_UPLOAD_BUFFER_BUDGET", "64Mi")));
+        parseBytes("HOUSEKEEPER_UPLOAD_BUFFER_BUDGET", env.getOrDefault("HOUSEKEEPER_UPLOAD_BUFFER_BUDGET", "64Mi")),
+        VolumeRoots.parse(env.getOrDefault("HOUSEKEEPER_VOLUME_ROOTS", ""),
+            env.getOrDefault("HOUSEKEEPER_SHARED_VOLUME_ROOTS", "")));
   }
 
   /** Half the worker threads, at least one: one namespace leaves the other half to the rest. */
@@ -119,10 +130,14 @@ public record OperatorSettings(
     }
   }
 
-  /** Defaults for tests: all namespaces, free ports, no election; a lost lease stops reconciling, not the JVM. */
+  /**
+   * Defaults for tests: all namespaces, free ports, no election; a lost lease stops reconciling, not the JVM;
+   * the temporary folder as a shared volume root, since the tests' backups go to folders made there.
+   */
   public static OperatorSettings forTests() {
     return new OperatorSettings(Set.of(), 0, 0, HttpLimits.DEFAULT, false, "default", "housekeeper-leader", "test",
-        Duration.ofSeconds(15), 10, 4, Map.of(), false, defaultPerNamespace(4), 64L * 1024 * 1024);
+        Duration.ofSeconds(15), 10, 4, Map.of(), false, defaultPerNamespace(4), 64L * 1024 * 1024,
+        VolumeRoots.of(List.of(), List.of(Path.of(System.getProperty("java.io.tmpdir")))));
   }
 
   static Map<String, String> parseAliases(String text) {
@@ -143,45 +158,52 @@ public record OperatorSettings(
   public OperatorSettings withHttpPort(int port) {
     return new OperatorSettings(watchNamespaces, port, probePort, httpLimits, leaderElection, leaseNamespace,
         leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
-        maxWorkPerNamespace, uploadBufferBudget);
+        maxWorkPerNamespace, uploadBufferBudget, volumeRoots);
   }
 
   public OperatorSettings withProbePort(int port) {
     return new OperatorSettings(watchNamespaces, httpPort, port, httpLimits, leaderElection, leaseNamespace,
         leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
-        maxWorkPerNamespace, uploadBufferBudget);
+        maxWorkPerNamespace, uploadBufferBudget, volumeRoots);
   }
 
   public OperatorSettings withHttpLimits(HttpLimits limits) {
     return new OperatorSettings(watchNamespaces, httpPort, probePort, limits, leaderElection, leaseNamespace,
         leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
-        maxWorkPerNamespace, uploadBufferBudget);
+        maxWorkPerNamespace, uploadBufferBudget, volumeRoots);
   }
 
   public OperatorSettings withHostAliases(Map<String, String> aliases) {
     return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, leaderElection, leaseNamespace,
         leaseName, identity, leaseDuration, reconcileThreads, workerThreads, Map.copyOf(aliases),
-        exitOnLostLeadership, maxWorkPerNamespace, uploadBufferBudget);
+        exitOnLostLeadership, maxWorkPerNamespace, uploadBufferBudget, volumeRoots);
   }
 
   public OperatorSettings withLeaderElection(String namespace, String lease, String id, Duration duration) {
     return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, true, namespace, lease, id,
         duration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership, maxWorkPerNamespace,
-        uploadBufferBudget);
+        uploadBufferBudget, volumeRoots);
   }
 
   /** The same settings with another limit of long tasks per namespace. */
   public OperatorSettings withMaxWorkPerNamespace(int limit) {
     return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, leaderElection, leaseNamespace,
         leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
-        limit, uploadBufferBudget);
+        limit, uploadBufferBudget, volumeRoots);
   }
 
   /** The same settings with another upload buffer budget. */
   public OperatorSettings withUploadBufferBudget(long bytes) {
     return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, leaderElection, leaseNamespace,
         leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
-        maxWorkPerNamespace, bytes);
+        maxWorkPerNamespace, bytes, volumeRoots);
+  }
+
+  /** The same settings with other volume roots. */
+  public OperatorSettings withVolumeRoots(VolumeRoots roots) {
+    return new OperatorSettings(watchNamespaces, httpPort, probePort, httpLimits, leaderElection, leaseNamespace,
+        leaseName, identity, leaseDuration, reconcileThreads, workerThreads, hostAliases, exitOnLostLeadership,
+        maxWorkPerNamespace, uploadBufferBudget, roots);
   }
 
   /**

@@ -40,8 +40,8 @@ class AdoptionTransitionsTest extends TransitionTest {
 
   @BeforeEach
   void newReconcilers() {
-    backups = new ClickHouseBackupReconciler(harness.services(), Map.of());
-    restores = new ClickHouseRestoreReconciler(harness.services(), Map.of());
+    backups = new ClickHouseBackupReconciler(harness.services(), Specs.storageSettings());
+    restores = new ClickHouseRestoreReconciler(harness.services(), Specs.storageSettings());
     saidBefore = harness.said().size();
   }
 

@@ -34,7 +34,7 @@ class BackupTransitionsTest extends TransitionTest {
 
   @BeforeEach
   void newReconciler() {
-    reconciler = new ClickHouseBackupReconciler(harness.services(), Map.of());
+    reconciler = new ClickHouseBackupReconciler(harness.services(), Specs.storageSettings());
   }
 
   ClickHouseBackup backup(java.util.function.Consumer<ClickHouseBackupSpec> more) {
@@ -194,7 +194,7 @@ class BackupTransitionsTest extends TransitionTest {
     backup.setStatus(status);
     harness.client().resource(backup).updateStatus();
     // a new operator process: nothing runs for this backup in it
-    var restarted = new ClickHouseBackupReconciler(harness.services(), Map.of());
+    var restarted = new ClickHouseBackupReconciler(harness.services(), Specs.storageSettings());
     harness.reconcile(restarted, backup);
     ClickHouseBackupStatus after = harness.status(backup);
     assertThat(after.backups).singleElement().satisfies(r -> {
@@ -222,7 +222,7 @@ class BackupTransitionsTest extends TransitionTest {
     status.runningServerBackupId = "server-backup-0";
     backup.setStatus(status);
     harness.client().resource(backup).updateStatus();
-    var restarted = new ClickHouseBackupReconciler(harness.services(), Map.of());
+    var restarted = new ClickHouseBackupReconciler(harness.services(), Specs.storageSettings());
     harness.reconcile(restarted, backup);
     assertThat(harness.reasons()).contains("BackupTakenOver");
     harness.finishWork(restarted, backup);

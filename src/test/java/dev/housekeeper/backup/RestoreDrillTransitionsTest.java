@@ -39,7 +39,7 @@ class RestoreDrillTransitionsTest extends TransitionTest {
 
   @BeforeEach
   void newReconciler() {
-    reconciler = new ClickHouseRestoreReconciler(harness.services(), Map.of());
+    reconciler = new ClickHouseRestoreReconciler(harness.services(), Specs.storageSettings());
   }
 
   /** A drill of {@link #BACKUP_ID} at 03:00 every day, verified. */

@@ -39,7 +39,7 @@ class RestoreTransitionsTest extends TransitionTest {
 
   @BeforeEach
   void newReconciler() {
-    reconciler = new ClickHouseRestoreReconciler(harness.services(), Map.of());
+    reconciler = new ClickHouseRestoreReconciler(harness.services(), Specs.storageSettings());
   }
 
   /** A restore of {@link #BACKUP_ID} from the volume into database {@code restored}. */
@@ -377,7 +377,7 @@ class RestoreTransitionsTest extends TransitionTest {
     restore.setStatus(runningOnTheServer());
     harness.client().resource(restore).updateStatus();
     // a new operator process: nothing runs for this restore in it
-    var restarted = new ClickHouseRestoreReconciler(harness.services(), Map.of());
+    var restarted = new ClickHouseRestoreReconciler(harness.services(), Specs.storageSettings());
     harness.reconcile(restarted, restore);
     assertThat(harness.status(restore).phase).isEqualTo(Phase.Running);
     assertThat(harness.reasons()).contains("RestoreTakenOver");

@@ -291,6 +291,46 @@ class HelmChartTest {
     assertThat(verbs.keySet()).doesNotContain("pods", "nodes", "clusterroles", "leases");
   }
 
+  /**
+   * backupVolumes: each is mounted at its mountPath and is a volume root (HOUSEKEEPER_VOLUME_ROOTS, one folder
+   * per namespace); by default there is none and /tmp is never one.
+   */
+  @Test
+  void backupVolumesAreMountedAsTheVolumeRootsAndTmpIsNeverOne() throws Exception {
+    JsonNode plain = deploymentContainer(defaults);
+    assertThat(plain.path("env").findValuesAsText("name")).doesNotContain("HOUSEKEEPER_VOLUME_ROOTS",
+        "HOUSEKEEPER_SHARED_VOLUME_ROOTS");
+
+    List<JsonNode> docs = HelmChart.render(Map.of(
+        "backupVolumes[0].name", "scratch", "backupVolumes[0].mountPath", "/backups",
+        "backupVolumes[0].emptyDir.sizeLimit", "10Gi",
+        "backupVolumes[1].name", "archive", "backupVolumes[1].mountPath", "/archive",
+        "backupVolumes[1].persistentVolumeClaim.claimName", "housekeeper-backups"));
+    JsonNode container = deploymentContainer(docs);
+    assertEquals("/backups,/archive", env(container, "HOUSEKEEPER_VOLUME_ROOTS"));
+    assertThat(container.path("volumeMounts").findValuesAsText("mountPath")).containsExactly("/tmp", "/backups",
+        "/archive");
+    JsonNode volumes = deployment(docs).path("spec").path("template").path("spec").path("volumes");
+    assertEquals("10Gi", volumes.get(1).path("emptyDir").path("sizeLimit").asText());
+    assertEquals("backup-scratch", volumes.get(1).path("name").asText());
+    assertEquals("housekeeper-backups", volumes.get(2).path("persistentVolumeClaim").path("claimName").asText());
+    assertThat(volumes.get(2).has("mountPath")).isFalse();
+
+    Map<String, Object> ok = Map.of("backupVolumes", List.of(Map.of("name", "scratch", "mountPath", "/backups",
+        "emptyDir", Map.of("sizeLimit", "10Gi"))));
+    LintResult good = HelmChart.lint(ok);
+    assertThat(good.isFailed()).as("helm lint --strict with a backup volume: %s", good.getMessages()).isFalse();
+    // /tmp (the JVM's scratch space) cannot be offered as backup storage, nor a volume without a source
+    LintResult tmp = HelmChart.lint(Map.of("backupVolumes", List.of(Map.of("name", "t", "mountPath", "/tmp",
+        "emptyDir", Map.of()))));
+    assertThat(tmp.isFailed()).as("lint of a backup volume at /tmp").isTrue();
+    assertThat(String.join("\n", tmp.getMessages())).contains("backupVolumes");
+    LintResult noSource = HelmChart.lint(Map.of("backupVolumes", List.of(Map.of("name", "b", "mountPath",
+        "/backups"))));
+    assertThat(noSource.isFailed()).as("lint of a backup volume without a source").isTrue();
+    assertThat(String.join("\n", noSource.getMessages())).contains("backupVolumes");
+  }
+
   static void assertHardened(JsonNode deployment, JsonNode container) {
     JsonNode pod = deployment.path("spec").path("template").path("spec").path("securityContext");
     assertThat(pod.path("runAsNonRoot").asBoolean()).isTrue();

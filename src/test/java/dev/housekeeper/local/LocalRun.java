@@ -73,10 +73,14 @@ public final class LocalRun implements AutoCloseable {
     } else {
       postgres = null; // bin/setup-debian installs it
     }
+    // the examples back up to S3; volume roots, if wanted, come from the environment as in a pod
     OperatorSettings settings = OperatorSettings.fromEnvironment(Map.of())
         .withHttpPort(httpPort)
         .withProbePort(probePort)
-        .withHostAliases(aliases);
+        .withHostAliases(aliases)
+        .withVolumeRoots(dev.housekeeper.backup.storage.VolumeRoots.parse(
+            System.getenv().getOrDefault("HOUSEKEEPER_VOLUME_ROOTS", ""),
+            System.getenv().getOrDefault("HOUSEKEEPER_SHARED_VOLUME_ROOTS", "")));
     operator = new HousekeeperOperator(api.server().createClient(), settings).start();
     api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
         .build()).createOr(NonDeletingOperation::update);

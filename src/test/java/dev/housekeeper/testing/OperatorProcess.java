@@ -53,7 +53,9 @@ public final class OperatorProcess implements AutoCloseable {
     pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port),
         "PROBE_PORT", String.valueOf(probePort),
         "LEADER_ELECTION", "true", "LEADER_ELECTION_NAMESPACE", leaseNamespace, "POD_NAME", name,
-        "LEADER_ELECTION_LEASE_SECONDS", String.valueOf(lease.toSeconds())));
+        "LEADER_ELECTION_LEASE_SECONDS", String.valueOf(lease.toSeconds()),
+        // the tests' backups go to folders made in the temporary folder (as OperatorSettings.forTests)
+        "HOUSEKEEPER_SHARED_VOLUME_ROOTS", System.getProperty("java.io.tmpdir")));
     OperatorProcess p = new OperatorProcess(TestProcesses.start(pb), probePort, log);
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     while (System.nanoTime() < deadline) {

@@ -39,6 +39,15 @@ public final class Specs {
     return storage;
   }
 
+  /**
+   * The storage settings of a reconciler built by a test: no host aliases, and the volume roots of
+   * {@link dev.housekeeper.operator.OperatorSettings#forTests()} (the temporary folder, shared).
+   */
+  public static dev.housekeeper.backup.StorageSettings storageSettings() {
+    return new dev.housekeeper.backup.StorageSettings(java.util.Map.of(),
+        dev.housekeeper.operator.OperatorSettings.forTests().volumeRoots());
+  }
+
   /** Backups in an S3 bucket, keys from Secret "s3"; prefix may be null. */
   public static BackupStorage s3(String endpoint, String bucket, String prefix) {
     BackupStorage storage = new BackupStorage();

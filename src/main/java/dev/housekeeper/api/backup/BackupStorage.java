@@ -14,7 +14,8 @@ public class BackupStorage {
   @JsonPropertyDescription("S3-compatible object storage (AWS S3, MinIO, Ceph, GCS in S3 mode, ...).")
   public S3 s3;
 
-  @JsonPropertyDescription("A folder on a volume mounted into the operator's pod (a PersistentVolumeClaim).")
+  @JsonPropertyDescription("A folder on a volume mounted into the operator's pod (a PersistentVolumeClaim), under one"
+      + " of the operator's volume roots; each namespace has its own folder there.")
   public Volume volume;
 
   /** S3-compatible object storage. */
@@ -58,7 +59,10 @@ public class BackupStorage {
   public static class Volume {
     @Required
     @Pattern("^/.*")
-    @JsonPropertyDescription("Absolute path of a folder in the operator's pod; backups go into sub-folders.")
+    @JsonPropertyDescription("Absolute path of a folder in the operator's pod: one of the operator's volume roots"
+        + " (HOUSEKEEPER_VOLUME_ROOTS, the chart's backupVolumes), which means <root>/<namespace>, or a folder"
+        + " below <root>/<namespace>. Any other path, .., // or a symbolic link is refused. Backups go into"
+        + " sub-folders.")
     public String path;
 
     @JsonPropertyDescription("For the native method only: name of a ClickHouse backup disk (backups/allowed_disk in"

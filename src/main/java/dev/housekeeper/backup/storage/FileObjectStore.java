@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -14,7 +15,10 @@ import java.util.stream.Stream;
 
 /**
  * A volume path as object storage: keys are relative paths. A write goes to a hidden temporary
- * file that is renamed into place on close, so a reader never sees a half-written object.
+ * file that is renamed into place on close, so a reader never sees a half-written object. Symbolic
+ * links below the folder are never followed (a key through one is refused, a listing skips them): the
+ * folder is one namespace's (see {@link VolumeRoots}), and a link put on the volume, for example by a
+ * ClickHouse server that shares it, must not lead into another namespace's folder.
  */
 public final class FileObjectStore implements ObjectStore {
 
@@ -30,7 +34,19 @@ public final class FileObjectStore implements ObjectStore {
     if (!p.startsWith(root) || key.isBlank()) {
       throw new IllegalArgumentException("object key outside the store: " + key);
     }
+    Path at = root;
+    for (Path part : root.relativize(p)) {
+      at = at.resolve(part);
+      if (Files.isSymbolicLink(at)) {
+        throw new IllegalArgumentException("object key through a symbolic link, which is not followed: " + key);
+      }
+    }
     return p;
+  }
+
+  /** A file, not a link to one. */
+  private static boolean isFile(Path p) {
+    return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS);
   }
 
   @Override
@@ -111,14 +127,14 @@ public final class FileObjectStore implements ObjectStore {
 
   @Override
   public boolean exists(String key) {
-    return Files.isRegularFile(resolve(key));
+    return isFile(resolve(key));
   }
 
   @Override
   public List<ObjectInfo> list(String prefix) throws IOException {
     List<ObjectInfo> out = new ArrayList<>();
     try (Stream<Path> files = Files.walk(root)) {
-      for (Path p : files.filter(Files::isRegularFile).sorted(Comparator.naturalOrder()).toList()) {
+      for (Path p : files.filter(FileObjectStore::isFile).sorted(Comparator.naturalOrder()).toList()) {
         String key = root.relativize(p).toString().replace('\\', '/');
         if (key.startsWith(prefix) && !p.getFileName().toString().endsWith(".partial")) {
           out.add(new ObjectInfo(key, Files.size(p)));
@@ -140,7 +156,7 @@ public final class FileObjectStore implements ObjectStore {
     }
     List<String> out = new ArrayList<>();
     try (Stream<Path> entries = Files.list(dir)) {
-      for (Path p : entries.filter(Files::isDirectory).sorted(Comparator.naturalOrder()).toList()) {
+      for (Path p : entries.filter(d -> Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)).sorted(Comparator.naturalOrder()).toList()) {
         if (holdsObject(p)) {
           out.add(p.getFileName().toString());
         }
@@ -152,7 +168,7 @@ public final class FileObjectStore implements ObjectStore {
   /** Whether a folder holds an object below it (stopping at the first), as a key prefix on S3 does. */
   private static boolean holdsObject(Path dir) throws IOException {
     try (Stream<Path> files = Files.walk(dir)) {
-      return files.anyMatch(f -> Files.isRegularFile(f) && !f.getFileName().toString().endsWith(".partial"));
+      return files.anyMatch(f -> isFile(f) && !f.getFileName().toString().endsWith(".partial"));
     }
   }
 
