@@ -37,6 +37,8 @@ class ScopePatternTest {
     assertThat(timed("~(a+)+$", List.of("~(a+)+$"), "db", LONG)).isFalse();
     assertThat(timed("~(x+x+)+y", List.of("~(x+x+)+y"), "x".repeat(5_000), "x".repeat(5_000))).isFalse();
     assertThat(timed("~((a|aa)+)+$ with database", List.of("~((a|aa)+)+$"), "a".repeat(5_000), LONG)).isFalse();
+    assertThat(timed("~((a*)*)*b", List.of("~((a*)*)*b"), "db", LONG)).isFalse();
+    assertThat(timed("~(.*a){20}", List.of("~(.*a){20}"), "db", LONG)).isFalse();
     assertThat(timed("~events_.* still matches", List.of("~(a+)+$", "~events_.*"), "db", "events_1")).isTrue();
   }
 

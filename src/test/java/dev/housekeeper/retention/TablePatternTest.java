@@ -53,6 +53,7 @@ class TablePatternTest {
     assertThat(timed("(x+x+)+y", Set.of("x".repeat(10_000)))).isEmpty();
     assertThat(timed("(a|aa)+$", Set.of(LONG))).isEmpty();
     assertThat(timed("(.*a){20}", Set.of(LONG))).isEmpty();
+    assertThat(timed("((a*)*)*b", Set.of(LONG))).isEmpty();
     assertThat(problems("(a+)+$")).isEmpty();
     assertThat(problems("(x+x+)+y")).isEmpty();
   }
