@@ -123,7 +123,6 @@ class PatternHostileIT {
     spec.setMaxPartitionsPerRun(30);
     RetentionPolicy p = new RetentionPolicy();
     p.setMetadata(Specs.meta(NS, name));
-    p.getMetadata().setAnnotations(java.util.Map.of(RetentionPolicy.RUN_NOW_ANNOTATION, "1")); // no schedule: run now
     p.setSpec(spec);
     return p;
   }
@@ -150,9 +149,15 @@ class PatternHostileIT {
     harness.readyConnection(NS, "meanwhile");
     long readyMillis = (System.nanoTime() - start) / 1_000_000;
 
+    // asked to run (no schedule) once it is in force, as kubectl annotate does: a merge patch
+    awaitStatus(RetentionPolicy.class, "catastrophic", x -> Conditions.isTrue(x.getStatus().getConditions(),
+        Conditions.READY));
+    harness.client().resources(RetentionPolicy.class).inNamespace(NS).withName("catastrophic").patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        "{\"metadata\":{\"annotations\":{\"" + RetentionPolicy.RUN_NOW_ANNOTATION + "\":\"run-1\"}}}");
     // the policy ran on "aab" alone (the trap does not match: it ends in _x) and dropped its old partitions
-    RetentionPolicy p = awaitStatus(RetentionPolicy.class, "catastrophic", x -> x.getStatus().lastRun != null
-        && x.getStatus().lastRun.partitionsDroppedCount > 0);
+    RetentionPolicy p = awaitStatus(RetentionPolicy.class, "catastrophic", x -> "run-1".equals(
+        x.getStatus().acknowledgedRunNow) && x.getStatus().lastRun != null && x.getStatus().lastRun.partitionsDroppedCount > 0);
     assertThat(p.getStatus().lastRun.tables).extracting(t -> t.table).containsExactly("aab");
     assertThat(partitions("aab")).isLessThan(24);
     assertThat(partitions(TRAP)).isEqualTo(24);
