@@ -4,6 +4,7 @@ import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.Row;
 import dev.housekeeper.clickhouse.Sql;
+import dev.housekeeper.common.SpecPattern;
 import dev.housekeeper.common.WorkingTables;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -11,13 +12,13 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.UnaryOperator;
-import java.util.regex.Pattern;
 
 /**
  * Which tables and partitions a backup or restore covers. A table entry is a name, or
  * {@code database.name} (either part back-quoted as in SQL when it holds a dot:
- * {@link Identifiers#parseTableName}), or (starting with {@code ~}) a regular expression matched
- * against the whole name, and against database.name.
+ * {@link Identifiers#parseTableName}), or (starting with {@code ~}) a regular expression in RE2
+ * syntax ({@link SpecPattern}: linear time, whatever the pattern) matched against the whole name,
+ * and against database.name.
  */
 public final class BackupScope {
 
@@ -40,10 +41,9 @@ public final class BackupScope {
       if (e == null || e.isBlank()) {
         problems.add(field + ": empty entry");
       } else if (e.startsWith("~")) {
-        try {
-          Pattern.compile(e.substring(1));
-        } catch (java.util.regex.PatternSyntaxException x) {
-          problems.add(field + ": " + e + " is not a regular expression: " + x.getDescription());
+        String problem = SpecPattern.problem(field, e.substring(1));
+        if (problem != null) {
+          problems.add(problem);
         }
       } else {
         try {
@@ -64,8 +64,8 @@ public final class BackupScope {
     }
     for (String e : entries) {
       if (e.startsWith("~")) {
-        Pattern p = Pattern.compile(e.substring(1));
-        if (p.matcher(table).matches() || p.matcher(database + "." + table).matches()) {
+        SpecPattern p = SpecPattern.compile("table entry " + e, e.substring(1));
+        if (p.matches(table) || p.matches(database + "." + table)) {
           return true;
         }
       } else if (Identifiers.parseTableName(e).names(database, table)) {

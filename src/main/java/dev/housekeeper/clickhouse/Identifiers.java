@@ -27,6 +27,15 @@ public final class Identifiers {
 
   private static final Pattern PLAIN = Pattern.compile("^[A-Za-z_][A-Za-z0-9_]{0,205}$");
 
+  /**
+   * A cluster name: what a {@code remote_servers} element can be named, without a dot. Seen on 18.16
+   * with ZooKeeper's DDL queue: {@code ON CLUSTER `a-b`} (quoted, as {@code Sql.onCluster} writes it)
+   * runs CREATE, RENAME and DROP; a cluster named {@code a.b} in the config makes the server refuse
+   * every read of system.clusters ("Cluster names with dots are not supported"). The CRD's pattern
+   * ({@code ClickHouseConnectionSpec.CLUSTER_PATTERN}) is the same text. Constant, no nested quantifier.
+   */
+  public static final Pattern CLUSTER_NAME = Pattern.compile("^[A-Za-z_][A-Za-z0-9_-]{0,205}$");
+
   private Identifiers() {}
 
   /**
@@ -35,6 +44,23 @@ public final class Identifiers {
    */
   public static boolean isPlain(String name) {
     return name != null && PLAIN.matcher(name).matches();
+  }
+
+  /**
+   * What is wrong with a cluster name, or null when it is one: the one rule for a connection's
+   * spec.cluster and for every {@code ON CLUSTER} clause ({@code Sql.onCluster}).
+   */
+  public static String clusterNameProblem(String name) {
+    if (name == null || name.isEmpty()) {
+      return "is empty";
+    }
+    if (name.indexOf('.') >= 0) {
+      return "has a dot, which ClickHouse refuses in a cluster name (\"Cluster names with dots are not supported\")";
+    }
+    if (!CLUSTER_NAME.matcher(name).matches()) {
+      return "is not a cluster name: a letter or _ first, then letters, digits, _ and -, at most 206 characters";
+    }
+    return null;
   }
 
   /**

@@ -78,9 +78,20 @@ public final class Sql {
     return new Fragment("");
   }
 
-  /** {@code ON CLUSTER `name`} with a space before it, or nothing when {@code cluster} is null (a single server). */
+  /**
+   * {@code ON CLUSTER `name`} with a space before it, or nothing when {@code cluster} is null (a single
+   * server). The name must pass {@link Identifiers#clusterNameProblem}, the rule the connection's
+   * validation applies, and is quoted (a {@code -} needs the quotes).
+   */
   public static Fragment onCluster(String cluster) {
-    return cluster == null ? empty() : new Fragment(" ON CLUSTER " + Identifiers.quote(cluster));
+    if (cluster == null) {
+      return empty();
+    }
+    String problem = Identifiers.clusterNameProblem(cluster);
+    if (problem != null) {
+      throw ClickHouseException.invalidInput("cluster " + Identifiers.describe(cluster) + " " + problem);
+    }
+    return new Fragment(" ON CLUSTER " + Identifiers.quote(cluster));
   }
 
   /** A spec's expression (ORDER BY, PARTITION BY, an engine) that passes {@link SqlFragments#expressionProblem}. */

@@ -12,7 +12,6 @@ import java.util.regex.Pattern;
  */
 public final class SqlFragments {
 
-  private static final Pattern TYPE = Pattern.compile("^[A-Za-z][A-Za-z0-9_]*(\\s*\\(.*\\))?$", Pattern.DOTALL);
   private static final Pattern FIRST_WORD = Pattern.compile("^[\\s(]*([A-Za-z]+)");
 
   private SqlFragments() {}
@@ -55,15 +54,13 @@ public final class SqlFragments {
     return depth == 0 ? null : "has a '(' without its ')'";
   }
 
-  /** A column type: a type name with optional arguments, for example Decimal(18, 2) or Nullable(String). */
+  /**
+   * A column type: a type name with optional arguments, for example Decimal(18, 2) or Nullable(String),
+   * parsed by {@link TypeExpression} (a pattern let {@code Nullable(String), x UInt8 DEFAULT (SELECT 1)}
+   * through).
+   */
   public static String typeProblem(String type) {
-    if (type == null || type.isBlank()) {
-      return "is empty";
-    }
-    if (!TYPE.matcher(type.strip()).matches()) {
-      return "is not a type name with optional arguments, for example UInt64, Decimal(18, 2), Nullable(String)";
-    }
-    return expressionProblem(type);
+    return TypeExpression.typeProblem(type);
   }
 
   /**

@@ -16,6 +16,9 @@ import java.util.List;
  */
 public final class ConnectionSettings {
 
+  /** The shortest probe interval a spec may ask for. */
+  public static final Duration MIN_PROBE_INTERVAL = Duration.ofSeconds(1);
+
   private ConnectionSettings() {}
 
   /** Every problem of the spec, each as a sentence; empty when the spec is usable. */
@@ -45,12 +48,13 @@ public final class ConnectionSettings {
       problems.add("spec.credentials.secretName: " + Identifiers.describe(spec.getCredentials().getSecretName())
           + " is not the name of a Secret");
     }
-    if (spec.getCluster() != null && !spec.getCluster().matches("^[A-Za-z_][A-Za-z0-9_.-]{0,205}$")) {
-      problems.add("spec.cluster: " + Identifiers.describe(spec.getCluster()) + " is not a valid cluster name");
+    if (spec.getCluster() != null && Identifiers.clusterNameProblem(spec.getCluster()) != null) {
+      problems.add("spec.cluster: " + Identifiers.describe(spec.getCluster()) + " "
+          + Identifiers.clusterNameProblem(spec.getCluster()));
     }
     tryParse(problems, "spec.connectTimeout", spec.getConnectTimeout());
     tryParse(problems, "spec.queryTimeout", spec.getQueryTimeout());
-    tryParse(problems, "spec.probeInterval", spec.getProbeInterval());
+    probeInterval(problems, spec.getProbeInterval());
     if (spec.getRetry() != null) {
       tryParse(problems, "spec.retry.initialBackoff", spec.getRetry().getInitialBackoff());
       tryParse(problems, "spec.retry.maxBackoff", spec.getRetry().getMaxBackoff());
@@ -87,6 +91,19 @@ public final class ConnectionSettings {
       return "\"" + endpoint + "\" is not a URL: " + e.getMessage();
     }
     return null;
+  }
+
+  /** At least {@link #MIN_PROBE_INTERVAL}: {@code 0s} would probe every endpoint in a hot loop. */
+  private static void probeInterval(List<String> problems, String value) {
+    try {
+      Duration interval = Durations.parse("spec.probeInterval", value, Duration.ofSeconds(60));
+      if (interval.compareTo(MIN_PROBE_INTERVAL) < 0) {
+        problems.add("spec.probeInterval: \"" + value + "\" is shorter than the minimum of 1s (a shorter interval"
+            + " would probe every endpoint in a busy loop)");
+      }
+    } catch (IllegalArgumentException e) {
+      problems.add(e.getMessage());
+    }
   }
 
   private static void tryParse(List<String> problems, String field, String value) {

@@ -1,5 +1,6 @@
 package dev.housekeeper.mart;
 
+import dev.housekeeper.clickhouse.TypeExpression;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.math.BigDecimal;
@@ -11,17 +12,13 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.List;
 
 /**
  * A ClickHouse column type, and how a JDBC value is written for it in RowBinary (little-endian,
  * as every server version since long before 18.16 reads it).
  */
 public final class ColumnType {
-
-  private static final Pattern DECIMAL = Pattern.compile("^Decimal(32|64|128)?\\((\\d+)(?:,\\s*(\\d+))?\\)$");
-  private static final Pattern DECIMAL_SHORT = Pattern.compile("^Decimal(32|64|128)\\((\\d+)\\)$");
 
   enum Base { INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64, FLOAT32, FLOAT64, STRING, DATE, DATETIME,
     DECIMAL }
@@ -40,17 +37,21 @@ public final class ColumnType {
     this.scale = scale;
   }
 
-  /** Parses a type; throws IllegalArgumentException for one this writer does not support. */
+  /**
+   * Parses a type (with {@link TypeExpression}, the parser that checks every mart column type);
+   * throws IllegalArgumentException for one this writer does not support.
+   */
   public static ColumnType parse(String type) {
-    String t = type == null ? "" : type.strip();
-    if (t.startsWith("LowCardinality(") && t.endsWith(")")) {
-      t = t.substring("LowCardinality(".length(), t.length() - 1).strip(); // RowBinary: as the inner type
+    TypeExpression.Type t = TypeExpression.parse(type);
+    if (t.name().equals("LowCardinality") && t.args().size() == 1 && t.args().get(0) instanceof TypeExpression.Type inner) {
+      t = inner; // RowBinary: as the inner type
     }
-    boolean nullable = t.startsWith("Nullable(") && t.endsWith(")");
+    boolean nullable = t.name().equals("Nullable") && t.args().size() == 1
+        && t.args().get(0) instanceof TypeExpression.Type;
     if (nullable) {
-      t = t.substring("Nullable(".length(), t.length() - 1).strip();
+      t = (TypeExpression.Type) t.args().get(0);
     }
-    Base base = base(t);
+    Base base = t.args().isEmpty() ? base(t.name()) : null;
     if (base != null) {
       return new ColumnType(type.strip(), base, nullable, 0, 0);
     }
@@ -78,18 +79,18 @@ public final class ColumnType {
   }
 
   /** Decimal(P, S), Decimal(P), Decimal32/64/128(S); {@code t} is {@code type} without its wrappers. */
-  private static ColumnType parseDecimal(String type, String t, boolean nullable) {
-    Matcher m = DECIMAL.matcher(t);
-    Matcher s = DECIMAL_SHORT.matcher(t);
+  private static ColumnType parseDecimal(String type, TypeExpression.Type t, boolean nullable) {
+    List<Integer> numbers = t.args().stream().map(ColumnType::smallNumber).toList();
     int precision;
     int scale;
-    if (s.matches()) {
-      int bits = Integer.parseInt(s.group(1));
+    if (java.util.Set.of("Decimal32", "Decimal64", "Decimal128").contains(t.name()) && numbers.size() == 1 && numbers.get(0) >= 0) {
+      int bits = Integer.parseInt(t.name().substring("Decimal".length()));
       precision = bits == 32 ? 9 : bits == 64 ? 18 : 38;
-      scale = Integer.parseInt(s.group(2));
-    } else if (m.matches()) {
-      precision = Integer.parseInt(m.group(2));
-      scale = m.group(3) == null ? 0 : Integer.parseInt(m.group(3));
+      scale = numbers.get(0);
+    } else if (t.name().equals("Decimal") && (numbers.size() == 1 || numbers.size() == 2)
+        && numbers.stream().allMatch(n -> n >= 0)) {
+      precision = numbers.get(0);
+      scale = numbers.size() == 2 ? numbers.get(1) : 0;
     } else {
       throw new IllegalArgumentException("type " + type + " is not supported for jdbc sources; use (U)Int8-64,"
           + " Float32/64, Decimal(P,S), String, Date, DateTime, or Nullable/LowCardinality of those");
@@ -99,6 +100,11 @@ public final class ColumnType {
     }
     int bytes = precision <= 9 ? 4 : precision <= 18 ? 8 : 16;
     return new ColumnType(type.strip(), Base.DECIMAL, nullable, bytes, scale);
+  }
+
+  /** A whole number argument up to 999 (a precision or scale), else -1. */
+  private static int smallNumber(TypeExpression.Arg arg) {
+    return arg instanceof TypeExpression.Number n && n.text().length() <= 3 && n.text().chars().allMatch(Character::isDigit) ? Integer.parseInt(n.text()) : -1;
   }
 
   public String text() {

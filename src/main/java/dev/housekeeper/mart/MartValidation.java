@@ -3,6 +3,7 @@ package dev.housekeeper.mart;
 import dev.housekeeper.api.mart.ReportMartSpec;
 import dev.housekeeper.clickhouse.Identifiers;
 import dev.housekeeper.clickhouse.SqlFragments;
+import dev.housekeeper.clickhouse.TypeExpression;
 import dev.housekeeper.common.CronSchedule;
 import dev.housekeeper.common.KubernetesNames;
 import dev.housekeeper.common.SpecChecks;
@@ -34,9 +35,7 @@ final class MartValidation {
     columns(spec, problems);
     expressions(spec, problems);
     settings(spec, problems);
-    if (spec.engine != null && !spec.engine.matches("^[A-Za-z]*MergeTree(\\(.*\\))?$")) {
-      problems.add("spec.engine must be of the MergeTree family");
-    }
+    engine(spec.engine, problems);
     source(spec, problems);
     refresh(spec, problems);
     cluster(spec, problems);
@@ -69,9 +68,27 @@ final class MartValidation {
     }
   }
 
+  /**
+   * The engine, parsed ({@link TypeExpression#engine}): a MergeTree-family name with arguments that
+   * are strings, numbers, column names or tuples of them, and nothing after it.
+   */
+  private static void engine(String engine, List<String> problems) {
+    if (engine == null) {
+      return;
+    }
+    try {
+      String name = TypeExpression.engine(engine).name();
+      if (!name.endsWith("MergeTree")) {
+        problems.add("spec.engine must be of the MergeTree family, not " + name);
+      }
+    } catch (IllegalArgumentException e) {
+      problems.add("spec.engine " + e.getMessage());
+    }
+  }
+
   private static void expressions(ReportMartSpec spec, List<String> problems) {
-    String[][] expressions = {{"spec.partitionBy", spec.partitionBy}, {"spec.orderBy", spec.orderBy},
-        {"spec.engine", spec.engine}};
+    // the engine is parsed by engine() instead
+    String[][] expressions = {{"spec.partitionBy", spec.partitionBy}, {"spec.orderBy", spec.orderBy}};
     for (String[] e : expressions) {
       String problem = e[1] == null || e[1].isBlank() ? null : SqlFragments.expressionProblem(e[1]);
       if (problem != null) {

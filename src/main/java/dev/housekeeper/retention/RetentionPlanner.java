@@ -15,7 +15,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
+import dev.housekeeper.common.SpecPattern;
 
 /**
  * Reads system.tables, system.columns and system.parts (nothing else, and nothing is written) and
@@ -119,8 +119,8 @@ public final class RetentionPlanner {
       out.addAll(selector.getNames());
     }
     if (selector.getPattern() != null && !selector.getPattern().isBlank()) {
-      Pattern p = Pattern.compile(selector.getPattern());
-      existing.stream().filter(t -> p.matcher(t).matches()).sorted().forEach(out::add);
+      SpecPattern p = SpecPattern.compile("spec.tables.pattern", selector.getPattern());
+      existing.stream().filter(p::matches).sorted().forEach(out::add);
     }
     if (selector.getExclude() != null) {
       out.removeAll(selector.getExclude());

@@ -87,8 +87,8 @@ public class ClickHouseBackupSpec {
     public List<String> databases = new ArrayList<>();
 
     @JsonPropertyDescription("Tables to back up, by name or as database.name (a part that holds a dot or starts with a"
-        + " back-quote is back-quoted as in SQL: `my.db`.`t.1`); an entry starting with ~ is a regular expression matched"
-        + " against the whole name (for example ~^events_.*). Default: every object of the databases.")
+        + " back-quote is back-quoted as in SQL: `my.db`.`t.1`); an entry starting with ~ is a regular expression (RE2"
+        + " syntax, linear time) matched against the whole name (for example ~^events_.*). Default: every object of the databases.")
     public List<String> tables = new ArrayList<>();
 
     @JsonPropertyDescription("Kinds of objects to back up: table (with its data), schemaOnlyTable (Distributed, Null,"

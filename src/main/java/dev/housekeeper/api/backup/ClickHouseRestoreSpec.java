@@ -33,7 +33,8 @@ public class ClickHouseRestoreSpec {
   public Source source;
 
   @JsonPropertyDescription("Tables to restore, by name or as database.name (a part that holds a dot or starts with a"
-      + " back-quote is back-quoted as in SQL: `my.db`.`t.1`); an entry starting with ~ is a regular expression."
+      + " back-quote is back-quoted as in SQL: `my.db`.`t.1`); an entry starting with ~ is a regular expression (RE2"
+      + " syntax, linear time)."
       + " Default: every table in the backup.")
   public List<String> tables = new ArrayList<>();
 

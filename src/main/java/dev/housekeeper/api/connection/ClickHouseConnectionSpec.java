@@ -16,6 +16,15 @@ public class ClickHouseConnectionSpec {
   /** Pattern of a duration such as {@code 500ms}, {@code 30s}, {@code 5m} or {@code 1h}. */
   public static final String DURATION_PATTERN = "^[0-9]{1,9}(ms|s|m|h)$";
 
+  /** Pattern of a probe interval: a duration of at least one second ({@code 0s} would probe in a hot loop). */
+  public static final String PROBE_INTERVAL_PATTERN = "^([1-9][0-9]{0,8}(s|m|h)|[1-9][0-9]{3,8}ms)$";
+
+  /**
+   * Pattern of a cluster name: letters, digits, {@code _} and {@code -}, as a remote_servers element
+   * can be named; no dot (ClickHouse refuses one: "Cluster names with dots are not supported").
+   */
+  public static final String CLUSTER_PATTERN = "^[A-Za-z_][A-Za-z0-9_-]{0,205}$";
+
   @Required
   @Size(min = 1, max = 32)
   @JsonPropertyDescription(
@@ -35,9 +44,10 @@ public class ClickHouseConnectionSpec {
   @JsonPropertyDescription("TLS settings for https:// endpoints.")
   private Tls tls;
 
-  @Pattern("^[A-Za-z_][A-Za-z0-9_.-]{0,205}$")
+  @Pattern(CLUSTER_PATTERN)
   @JsonPropertyDescription(
-      "Name of the ClickHouse cluster (remote_servers) used for ON CLUSTER DDL. Empty for a single server.")
+      "Name of the ClickHouse cluster (remote_servers) used for ON CLUSTER DDL: letters, digits, _ and -"
+          + " (ClickHouse refuses a dot in a cluster name). Empty for a single server.")
   private String cluster;
 
   @Default("RoundRobin")
@@ -59,8 +69,8 @@ public class ClickHouseConnectionSpec {
   private String queryTimeout = "300s";
 
   @Default("60s")
-  @Pattern(DURATION_PATTERN)
-  @JsonPropertyDescription("How often the operator probes every endpoint.")
+  @Pattern(PROBE_INTERVAL_PATTERN)
+  @JsonPropertyDescription("How often the operator probes every endpoint; at least 1s.")
   private String probeInterval = "60s";
 
   @JsonPropertyDescription("Retry of errors that are safe to retry (connection refused, dropped connection on a"

@@ -94,7 +94,8 @@ public class RetentionPolicySpec {
     @JsonPropertyDescription("Table names. A name that does not exist is reported; the others are processed.")
     private List<@Pattern(IDENT_PATTERN) String> names = new ArrayList<>();
 
-    @JsonPropertyDescription("A regular expression (Java syntax) that table names must match entirely, for example events_.*")
+    @JsonPropertyDescription("A regular expression (RE2 syntax, matched in linear time: no backreferences or"
+        + " lookaround) that table names, in any script, must match entirely, for example events_.*")
     private String pattern;
 
     @JsonPropertyDescription("Table names left out, even when named or matched.")
