@@ -17,7 +17,7 @@ public final class Secrets {
    * Set by a Secret's (or ConfigMap's) owner to let Housekeeper use it. Without it, a resource could
    * make the operator send any Secret of its namespace (a token, another app's password) to an
    * endpoint of its choosing. A label and not an annotation: the API server and the informers filter
-   * by label selector, so objects that did not opt in are never listed, watched or cached (finding 2).
+   * by label selector, so objects that did not opt in are never listed, watched or cached.
    */
   public static final String ALLOW_LABEL = "housekeeper.dev/allow";
 
