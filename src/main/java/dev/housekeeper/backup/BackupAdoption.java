@@ -205,7 +205,7 @@ final class BackupAdoption {
 
   /** Lists the backups found in status and says what was found; a failure waits for its retry time. */
   void fold(ClickHouseBackup resource, ClickHouseBackupStatus status, Found found, Instant now) {
-    String key = resource.getMetadata().getNamespace() + "/" + resource.getMetadata().getName();
+    String key = WorkExecutor.keyOf(resource);
     Adoption a = new Adoption();
     a.location = found.location();
     a.time = RunTiming.format(now);

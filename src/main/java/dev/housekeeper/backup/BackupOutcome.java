@@ -162,6 +162,6 @@ final class BackupOutcome {
   }
 
   private static String key(ClickHouseBackup resource) {
-    return resource.getMetadata().getNamespace() + "/" + resource.getMetadata().getName();
+    return WorkExecutor.keyOf(resource);
   }
 }

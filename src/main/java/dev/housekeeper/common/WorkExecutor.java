@@ -1,5 +1,6 @@
 package dev.housekeeper.common;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
@@ -218,6 +219,17 @@ public final class WorkExecutor implements AutoCloseable {
     } else {
       admitted.put(namespace, running);
     }
+  }
+
+  /**
+   * The key of a resource's work, its results waiting for a status write and its announcements:
+   * namespace, kind, name. The kind is part of it because every reconciler shares this pool and
+   * resources of different kinds may share a name (a backup and a retention policy both called
+   * "nightly"): under namespace/name alone one took the other's finished work. The namespace comes
+   * first, as the per-namespace limit reads it from there.
+   */
+  public static String keyOf(HasMetadata resource) {
+    return resource.getMetadata().getNamespace() + "/" + resource.getKind() + "/" + resource.getMetadata().getName();
   }
 
   private static String namespace(String key) {

@@ -235,7 +235,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
   }
 
   protected static String key(HasMetadata r) {
-    return r.getMetadata().getNamespace() + "/" + r.getMetadata().getName();
+    return WorkExecutor.keyOf(r);
   }
 
   protected static String annotation(HasMetadata r, String name) {

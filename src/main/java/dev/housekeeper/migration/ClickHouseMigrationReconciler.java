@@ -148,7 +148,8 @@ public class ClickHouseMigrationReconciler
     }
     String retry = RunTiming.newRequest(resource, ClickHouseMigration.RETRY_ANNOTATION, status.getAcknowledgedRetry());
     var request = MigrationStart.request(resource, conn, collected.scripts(), retry, inputs,
-        identity + "/" + key(resource));
+        // the lock's owner as earlier versions wrote it, so that a lock taken before an upgrade is still ours
+        identity + "/" + resource.getMetadata().getNamespace() + "/" + resource.getMetadata().getName());
     status.setStatementTimeout(StatementTimeout.text(request.statementTimeout()));
     MigrationTiming.started(status, inputs);
     submit(resource, conn, request);

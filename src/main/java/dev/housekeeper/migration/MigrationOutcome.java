@@ -163,6 +163,6 @@ final class MigrationOutcome {
   }
 
   private String key() {
-    return resource.getMetadata().getNamespace() + "/" + resource.getMetadata().getName();
+    return WorkExecutor.keyOf(resource);
   }
 }

@@ -8,6 +8,7 @@ import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus.Phase;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
 import dev.housekeeper.testing.TransitionTest;
@@ -421,7 +422,7 @@ class RestoreTransitionsTest extends TransitionTest {
     assertThat(harness.status(restore).runningServerRestoreId).isEqualTo("server-restore-1");
     assertThat(harness.status(restore).runningServerRestoreTable).isEqualTo("shop.orders");
     // this process stops: its work is interrupted while the server goes on restoring
-    String key = ns + "/" + restore.getMetadata().getName();
+    String key = WorkExecutor.keyOf(restore);
     harness.work().get(key).orElseThrow().future().cancel(true);
     harness.reconcile(reconciler, restore);
     ClickHouseRestoreStatus stopped = harness.status(restore);

@@ -207,7 +207,7 @@ public final class ReconcilerHarness implements AutoCloseable {
    * runs the pass that folds its result.
    */
   public <R extends HasMetadata> UpdateControl<R> finishWork(Reconciler<R> reconciler, R resource) {
-    String key = resource.getMetadata().getNamespace() + "/" + resource.getMetadata().getName();
+    String key = WorkExecutor.keyOf(resource);
     var task = work.get(key).orElseThrow(() -> new AssertionError("no work was started for " + key));
     try {
       task.future().get(10, TimeUnit.SECONDS);
