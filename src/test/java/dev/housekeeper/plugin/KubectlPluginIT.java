@@ -184,7 +184,7 @@ class KubectlPluginIT {
     return harness.client().resources(type).inNamespace(NS).withName(name).get();
   }
 
-  static <T extends io.fabric8.kubernetes.api.model.HasMetadata> T await(Class<T> type, String name,
+  static <T extends io.fabric8.kubernetes.api.model.HasMetadata> T awaitUntil(Class<T> type, String name,
       java.util.function.Predicate<T> until) {
     return await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
         .until(() -> get(type, name), r -> r != null && until.test(r));
@@ -193,10 +193,10 @@ class KubectlPluginIT {
   @Test
   @Order(1)
   void statusListsEveryResourceWithPhaseReasonAndDetail() throws Exception {
-    await(ClickHouseBackup.class, "events-backup", b -> b.getStatus() != null && b.getStatus().lastSuccessful != null);
-    await(RetentionPolicy.class, "old-events", p -> p.getStatus() != null && !p.getStatus().preview.isEmpty());
-    await(ReportMart.class, "daily-events", m -> m.getStatus() != null && m.getStatus().lastRefresh != null);
-    await(ClickHouseMigration.class, "broken-schema", m -> m.getStatus() != null && m.getStatus().getPhase() != null);
+    awaitUntil(ClickHouseBackup.class, "events-backup", b -> b.getStatus() != null && b.getStatus().lastSuccessful != null);
+    awaitUntil(RetentionPolicy.class, "old-events", p -> p.getStatus() != null && !p.getStatus().preview.isEmpty());
+    awaitUntil(ReportMart.class, "daily-events", m -> m.getStatus() != null && m.getStatus().lastRefresh != null);
+    awaitUntil(ClickHouseMigration.class, "broken-schema", m -> m.getStatus() != null && m.getStatus().getPhase() != null);
     Result r = ok("status");
     System.out.println("kubectl housekeeper status:\n" + r.out());
     assertThat(r.out()).contains("KIND").contains("PHASE").contains("REASON").contains("DETAIL");
@@ -223,7 +223,7 @@ class KubectlPluginIT {
     String value = requested(r, "housekeeper.dev/run-now");
     assertThat(get(ClickHouseBackup.class, "events-backup").getMetadata().getAnnotations())
         .containsEntry("housekeeper.dev/run-now", value);
-    ClickHouseBackup b = await(ClickHouseBackup.class, "events-backup",
+    ClickHouseBackup b = awaitUntil(ClickHouseBackup.class, "events-backup",
         x -> value.equals(x.getStatus().acknowledgedRunNow) && x.getStatus().backups.size() > before
             && x.getStatus().running == null);
     assertThat(b.getStatus().backups).hasSize(before + 1);
@@ -235,7 +235,7 @@ class KubectlPluginIT {
   void restoreLatestIntoAnotherDatabaseIsDoneByTheOperator() throws Exception {
     Result r = ok("restore", "events-backup", "--latest", "--to", "plugrestored", "--name", "events-again");
     assertThat(r.out()).contains("ClickHouseRestore/events-again created").contains("kubectl get chrst events-again");
-    ClickHouseRestore restore = await(ClickHouseRestore.class, "events-again", x -> x.getStatus() != null
+    ClickHouseRestore restore = awaitUntil(ClickHouseRestore.class, "events-again", x -> x.getStatus() != null
         && x.getStatus().phase == dev.housekeeper.api.backup.ClickHouseRestoreStatus.Phase.Succeeded);
     assertThat(restore.getSpec().source.backupName).isEqualTo("events-backup");
     assertThat(restore.getSpec().source.backupId).isEqualTo("latest");
@@ -255,9 +255,9 @@ class KubectlPluginIT {
   void refreshAndFullRefreshAreAcknowledgedByTheMart() throws Exception {
     long before = refreshes();
     String value = requested(ok("refresh", "daily-events"), "housekeeper.dev/run-now");
-    await(ReportMart.class, "daily-events", m -> value.equals(m.getStatus().acknowledgedRunNow));
+    awaitUntil(ReportMart.class, "daily-events", m -> value.equals(m.getStatus().acknowledgedRunNow));
     String full = requested(ok("refresh", "daily-events", "--full"), "housekeeper.dev/full-refresh-now");
-    ReportMart m = await(ReportMart.class, "daily-events", x -> full.equals(x.getStatus().acknowledgedFullNow)
+    ReportMart m = awaitUntil(ReportMart.class, "daily-events", x -> full.equals(x.getStatus().acknowledgedFullNow)
         && x.getStatus().refreshes != null && x.getStatus().refreshes >= before + 2);
     assertThat(m.getMetadata().getAnnotations()).containsEntry("housekeeper.dev/run-now", value)
         .containsEntry("housekeeper.dev/full-refresh-now", full);
@@ -273,7 +273,7 @@ class KubectlPluginIT {
   @Order(5)
   void retryIsAcknowledgedByTheMigration() throws Exception {
     String value = requested(ok("retry", "broken-schema"), "housekeeper.dev/retry");
-    ClickHouseMigration m = await(ClickHouseMigration.class, "broken-schema",
+    ClickHouseMigration m = awaitUntil(ClickHouseMigration.class, "broken-schema",
         x -> value.equals(x.getStatus().getAcknowledgedRetry()));
     assertThat(m.getMetadata().getAnnotations()).containsEntry("housekeeper.dev/retry", value);
   }
@@ -298,7 +298,7 @@ class KubectlPluginIT {
     assertThat(r.out()).contains("total: " + partitions + " partitions, " + rows + " rows");
 
     String value = requested(ok("run", "old-events"), "housekeeper.dev/run-now");
-    RetentionPolicy after = await(RetentionPolicy.class, "old-events",
+    RetentionPolicy after = awaitUntil(RetentionPolicy.class, "old-events",
         x -> value.equals(x.getStatus().acknowledgedRunNow) && x.getStatus().lastRun != null
             && x.getStatus().lastRun.endTime != null);
     assertThat(after.getStatus().lastRun.partitionsDroppedCount).isEqualTo(partitions);
