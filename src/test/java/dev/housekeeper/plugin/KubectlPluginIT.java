@@ -62,6 +62,7 @@ class KubectlPluginIT {
       clickhouse.sql("DROP DATABASE IF EXISTS " + db);
     }
     clickhouse.sql("CREATE DATABASE plugsrc");
+    clickhouse.sql("CREATE DATABASE plugmig"); // the migration's statement fails, not its database
     clickhouse.sql("CREATE TABLE plugsrc.events (d Date, user UInt32, url String) ENGINE = MergeTree"
         + " PARTITION BY toYYYYMM(d) ORDER BY (d, user)");
     // 30 months of events: the retention policy (keep 24M) has about 6 monthly partitions to drop
