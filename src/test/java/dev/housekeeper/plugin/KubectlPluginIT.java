@@ -171,6 +171,10 @@ class KubectlPluginIT {
   static Result ok(String... args) throws Exception {
     Result r = plugin(args);
     assertThat(r.exit()).as("kubectl housekeeper " + String.join(" ", args) + ": " + r.all()).isZero();
+    if (!List.of(args).contains("--help") && !List.of(args).contains("-h")) {
+      // what a user sees, for docs/kubectl-plugin.md
+      System.out.println("$ kubectl housekeeper " + String.join(" ", args) + "\n" + r.out());
+    }
     return r;
   }
 
