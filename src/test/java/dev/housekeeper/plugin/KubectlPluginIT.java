@@ -203,7 +203,6 @@ class KubectlPluginIT {
     awaitUntil(ReportMart.class, "daily-events", m -> m.getStatus() != null && m.getStatus().lastRefresh != null);
     awaitUntil(ClickHouseMigration.class, "broken-schema", m -> m.getStatus() != null && m.getStatus().getPhase() != null);
     Result r = ok("status");
-    System.out.println("kubectl housekeeper status:\n" + r.out());
     assertThat(r.out()).contains("KIND").contains("PHASE").contains("REASON").contains("DETAIL");
     assertThat(line(r.out(), "ClickHouseConnection")).contains(" ch ").contains("Ready").contains("ClickHouse 18.16");
     assertThat(line(r.out(), "ClickHouseBackup")).contains("events-backup").contains("Succeeded")
@@ -289,7 +288,6 @@ class KubectlPluginIT {
     RetentionPolicy p = get(RetentionPolicy.class, "old-events");
     var plan = p.getStatus().preview;
     Result r = ok("preview", "old-events");
-    System.out.println("kubectl housekeeper preview old-events:\n" + r.out());
     long rows = 0;
     int partitions = 0;
     for (var t : plan) {
@@ -309,6 +307,13 @@ class KubectlPluginIT {
     assertThat(after.getStatus().lastRun.partitionsDroppedCount).isEqualTo(partitions);
     assertThat(clickhouse.sqlLong("SELECT count() FROM plugsrc.events")).isEqualTo(3000 - rows);
     assertThat(ok("preview", "old-events").out()).contains("would remove nothing");
+    // status after all of it: the restore, the second backup, the run
+    Result status = ok("status");
+    assertThat(line(status.out(), "ClickHouseRestore")).contains("events-again").contains("Succeeded")
+        .contains("3000 rows").contains("1 tables");
+    assertThat(line(status.out(), "ClickHouseBackup")).contains("(2 complete)");
+    assertThat(line(status.out(), "RetentionPolicy")).contains(partitions + " partitions dropped")
+        .contains("nothing to drop");
   }
 
   @Test
