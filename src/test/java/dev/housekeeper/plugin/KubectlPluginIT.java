@@ -135,10 +135,14 @@ class KubectlPluginIT {
   }
 
   static Result run(List<String> cmd, String stdin) throws Exception {
+    return run(cmd, stdin, kubeconfig.toString());
+  }
+
+  static Result run(List<String> cmd, String stdin, String kubeconfigEnv) throws Exception {
     ProcessBuilder pb = new ProcessBuilder(cmd);
     Map<String, String> env = pb.environment();
     env.put("PATH", BIN + ":" + env.getOrDefault("PATH", "/usr/bin:/bin"));
-    env.put("KUBECONFIG", kubeconfig.toString());
+    env.put("KUBECONFIG", kubeconfigEnv);
     // the mock API serves no OpenAPI document for client-side validation
     env.put("KUBECTL_HOUSEKEEPER_VALIDATE", "false");
     Process p = pb.start();
@@ -333,6 +337,22 @@ class KubectlPluginIT {
     assertThat(other.exit()).isEqualTo(1);
     assertThat(other.err()).contains("no ClickHouseMigration \"nope\" in namespace \"elsewhere\"; list them with:"
         + " kubectl get chmig -n elsewhere");
+  }
+
+  @Test
+  @Order(11)
+  void globalFlagsArePassedToKubectl() throws Exception {
+    // no KUBECONFIG in the environment: only the flags lead kubectl to the API
+    Result r = run(List.of("kubectl", "housekeeper", "--kubeconfig", kubeconfig.toString(), "--context",
+        "plugin-test", "status", "--namespace", NS), null, dir.resolve("absent").toString());
+    assertThat(r.exit()).as(r.all()).isZero();
+    assertThat(line(r.out(), "ClickHouseConnection")).contains(" ch ");
+    Result other = run(List.of("kubectl", "housekeeper", "--kubeconfig", kubeconfig.toString(), "--context",
+        "no-such-context", "status"), null, dir.resolve("absent").toString());
+    assertThat(other.exit()).as(other.all()).isEqualTo(1);
+    assertThat(other.err()).contains("no-such-context");
+    Result empty = ok("status", "-n", "nothing-here");
+    assertThat(empty.out()).contains("No Housekeeper resources found in namespace \"nothing-here\".");
   }
 
   @Test
