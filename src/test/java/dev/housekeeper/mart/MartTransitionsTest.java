@@ -351,7 +351,7 @@ class MartTransitionsTest extends TransitionTest {
           services.statusWriter(), services.events(), services.metrics(), services.clock()), Map.of());
       harness.reconcile(restarted, mart);
       assertThat(harness.status(mart).phase).isEqualTo(Phase.Refreshing);
-      pool.get(ns + "/daily").orElseThrow().future().get(10, TimeUnit.SECONDS);
+      pool.get(WorkExecutor.keyOf(mart)).orElseThrow().future().get(10, TimeUnit.SECONDS);
       harness.reconcile(restarted, mart);
     }
     ReportMartStatus done = harness.status(mart);
@@ -392,6 +392,6 @@ class MartTransitionsTest extends TransitionTest {
     assertThat(ready(status)).isEqualTo("False/ValidationError");
     assertThat(readyMessage(status)).contains("names no cluster");
     assertThat(clickhouse.sent("^CREATE")).isEmpty();
-    assertThat(harness.work().get(ns + "/daily")).isEmpty();
+    assertThat(harness.work().get(WorkExecutor.keyOf(mart))).isEmpty();
   }
 }

@@ -8,6 +8,7 @@ import dev.housekeeper.api.migration.ClickHouseMigrationStatus;
 import dev.housekeeper.api.migration.ClickHouseMigrationStatus.Phase;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
 import dev.housekeeper.testing.TransitionTest;
@@ -145,7 +146,7 @@ class MigrationTransitionsTest extends TransitionTest {
   }
 
   boolean workStarted(ClickHouseMigration m) {
-    return harness.work().get(ns + "/" + m.getMetadata().getName()).isPresent();
+    return harness.work().get(WorkExecutor.keyOf(m)).isPresent();
   }
 
   @Test

@@ -9,6 +9,7 @@ import dev.housekeeper.api.retention.RetentionPolicyStatus;
 import dev.housekeeper.api.retention.RetentionPolicyStatus.Phase;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
 import dev.housekeeper.testing.TransitionTest;
@@ -274,7 +275,7 @@ class RetentionTransitionsTest extends TransitionTest {
     assertThat(readyMessage(last)).doesNotContain("tried again");
     harness.clock().advance(Duration.ofHours(1));
     harness.reconcile(reconciler, policy);
-    assertThat(harness.work().get(ns + "/events")).as("nothing started").isEmpty();
+    assertThat(harness.work().get(WorkExecutor.keyOf(policy))).as("nothing started").isEmpty();
     assertThat(clickhouse.sent("DROP PARTITION")).hasSize(4);
   }
 
@@ -369,7 +370,7 @@ class RetentionTransitionsTest extends TransitionTest {
     RetentionPolicyStatus status = harness.status(policy);
     assertThat(status.phase).isEqualTo(Phase.Ready);
     assertThat(status.nextRunTime).isNull();
-    assertThat(harness.work().get(ns + "/events")).isEmpty();
+    assertThat(harness.work().get(WorkExecutor.keyOf(policy))).isEmpty();
   }
 
   @Test
