@@ -233,7 +233,8 @@ final class HttpListener implements AutoCloseable {
     }
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String threadName) {
+  /** Daemon threads of one name: they never keep the JVM from exiting. */
+  static java.util.concurrent.ThreadFactory daemon(String threadName) {
     return r -> {
       Thread t = new Thread(r, threadName);
       t.setDaemon(true);

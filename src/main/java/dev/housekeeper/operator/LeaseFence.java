@@ -36,9 +36,9 @@ final class LeaseFence implements AutoCloseable {
   private final Clock clock;
   private final AtomicBoolean fired = new AtomicBoolean();
   private final ScheduledExecutorService reader = Executors.newSingleThreadScheduledExecutor(
-      daemon("housekeeper-lease-reader"));
+      HttpListener.daemon("housekeeper-lease-reader"));
   private final ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(
-      daemon("housekeeper-lease-fence"));
+      HttpListener.daemon("housekeeper-lease-fence"));
   /** The newest renewal of this replica's lease seen so far; null while not leading. */
   private volatile Instant lastRenewal;
 
@@ -86,14 +86,6 @@ final class LeaseFence implements AutoCloseable {
           namespace, name, seen, renewDeadline.toSeconds());
       onLost.run();
     }
-  }
-
-  private static java.util.concurrent.ThreadFactory daemon(String threadName) {
-    return r -> {
-      Thread t = new Thread(r, threadName);
-      t.setDaemon(true);
-      return t;
-    };
   }
 
   @Override
