@@ -2,8 +2,10 @@ package dev.housekeeper.local;
 
 import dev.housekeeper.operator.HousekeeperOperator;
 import dev.housekeeper.operator.OperatorSettings;
+import dev.housekeeper.testing.ApiRouter;
 import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.KubernetesApi;
+import dev.housekeeper.testing.RealKubernetesApi;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -27,7 +29,9 @@ import java.util.stream.Stream;
  *
  * <p>Settings (environment): HK_LOCAL_DIR (.local), HK_API_PORT (16443), HK_HTTP_PORT (8080, /metrics),
  * HK_PROBE_PORT (8081, /healthz and /readyz), HK_CLICKHOUSE_HTTP_PORT (18123), HK_CLICKHOUSE_TCP_PORT (19000).
- * Argument {@code --once} stops after printing the status.
+ * Arguments: {@code --once} stops after printing the status; {@code --real-api} serves Housekeeper's
+ * kinds from the real apiextensions-apiserver (building it first if it is not cached), {@code --mock-api}
+ * from the mock; without either, the real server when its build is cached.
  */
 public final class LocalRun implements AutoCloseable {
 
@@ -42,6 +46,12 @@ public final class LocalRun implements AutoCloseable {
   private final HousekeeperOperator operator;
   private final Path kubeconfig;
   private final dev.housekeeper.testing.S3Server s3;
+  /** The real API server and the router in front of it and the mock; null on the mock alone. */
+  private final RealKubernetesApi real;
+  private final ApiRouter router;
+  /** The API users and the operator talk to: the router's, or the mock's. */
+  private final String apiUrl;
+  private final KubernetesClient client;
   private final dev.housekeeper.testing.PostgresServer postgres;
   /** The PostgreSQL the BionicPRO marts name (examples/bionicpro); the local run starts one and loads its data. */
   public static final String EXAMPLE_POSTGRES = "postgres:5432";
@@ -50,15 +60,49 @@ public final class LocalRun implements AutoCloseable {
   /** The Secret holding the examples' S3 keys; the local run sets the embedded server's keys in it. */
   public static final String EXAMPLE_S3_SECRET = "backup-s3-credentials";
 
+  /** On the embedded API alone (fabric8's mock). */
   public LocalRun(Path dir, int apiPort, int httpPort, int probePort, int chHttpPort, int chTcpPort) throws Exception {
+    this(dir, apiPort, httpPort, probePort, chHttpPort, chTcpPort, false);
+  }
+
+  /**
+   * With {@code realApi}, Housekeeper's kinds (and the CRDs and the OpenAPI documents) are served by a
+   * real apiextensions-apiserver of its own ({@link RealKubernetesApi#startOwn()}: built on first use,
+   * about 5 minutes, then cached) behind an {@link ApiRouter} on {@code apiPort}, the rest (Secrets,
+   * Events, Leases, namespaces) by the mock: schema validation, defaults and {@code kubectl explain}
+   * work as in a cluster. See docs/local-run.md.
+   */
+  public LocalRun(Path dir, int apiPort, int httpPort, int probePort, int chHttpPort, int chTcpPort, boolean realApi)
+      throws Exception {
     this.dir = dir;
     Files.createDirectories(dir);
     clickhouse = new ClickHouseServer(dir.resolve("clickhouse"), chHttpPort, chTcpPort, EXAMPLE_USER,
         EXAMPLE_PASSWORD);
     clickhouse.start();
-    api = KubernetesApi.start(apiPort);
     kubeconfig = dir.resolve("kubeconfig");
-    api.writeKubeconfig(kubeconfig, "housekeeper-local", NAMESPACE);
+    if (realApi) {
+      api = KubernetesApi.start(0);
+      real = RealKubernetesApi.startOwn();
+      for (CustomResourceDefinition crd : api.crds()) {
+        real.client().apiextensions().v1().customResourceDefinitions().resource(crd).forceConflicts()
+            .serverSideApply();
+      }
+      for (CustomResourceDefinition crd : api.crds()) {
+        real.client().apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
+            .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
+                .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())), 60,
+                java.util.concurrent.TimeUnit.SECONDS);
+      }
+      router = new ApiRouter(api.url(), real, apiPort);
+      apiUrl = router.url();
+    } else {
+      api = KubernetesApi.start(apiPort);
+      real = null;
+      router = null;
+      apiUrl = api.url();
+    }
+    client = realApi ? clientOf(apiUrl) : api.client();
+    api.writeKubeconfig(kubeconfig, "housekeeper-local", NAMESPACE, apiUrl);
     Map<String, String> aliases = new java.util.HashMap<>(Map.of("clickhouse:8123", "127.0.0.1:"
         + clickhouse.httpPort()));
     if (Files.exists(dev.housekeeper.testing.ChdbEngine.TOOL.resolve("node_modules/s3rver"))) {
@@ -81,7 +125,7 @@ public final class LocalRun implements AutoCloseable {
         .withVolumeRoots(dev.housekeeper.backup.storage.VolumeRoots.parse(
             System.getenv().getOrDefault("HOUSEKEEPER_VOLUME_ROOTS", ""),
             System.getenv().getOrDefault("HOUSEKEEPER_SHARED_VOLUME_ROOTS", "")));
-    operator = new HousekeeperOperator(api.server().createClient(), settings).start();
+    operator = new HousekeeperOperator(realApi ? clientOf(apiUrl) : api.server().createClient(), settings).start();
     api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
         .build()).createOr(NonDeletingOperation::update);
   }
@@ -105,8 +149,20 @@ public final class LocalRun implements AutoCloseable {
     return postgres;
   }
 
+  /** A client of the API kubectl sees (through the router when the real server is used). */
   public KubernetesClient client() {
-    return api.client();
+    return client;
+  }
+
+  /** Whether the real apiextensions-apiserver serves Housekeeper's kinds. */
+  public boolean realApi() {
+    return real != null;
+  }
+
+  private static KubernetesClient clientOf(String url) {
+    return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+        new io.fabric8.kubernetes.client.ConfigBuilder(io.fabric8.kubernetes.client.Config.empty()).withMasterUrl(url)
+            .withOauthToken("housekeeper-local").withNamespace(NAMESPACE).build()).build();
   }
 
   public Path kubeconfig() {
@@ -123,8 +179,10 @@ public final class LocalRun implements AutoCloseable {
 
   /**
    * Applies every YAML file of a folder and its subfolders (the Argo CD Application aside: it is
-   * Argo CD's kind) to the default namespace: first everything but backups, restores and marts; once
-   * the migrations are applied (they create the tables those name), the rest.
+   * Argo CD's kind) to the default namespace: first everything but backups, restores, marts and
+   * retention policies; once the migrations are applied (they create the tables those name), the
+   * sample data ({@link #SAMPLE_DATA}, when the folder has it), then the rest, so that each shows real
+   * rows from its first run.
    */
   public List<HasMetadata> apply(Path examples) throws Exception {
     List<HasMetadata> items = new ArrayList<>();
@@ -133,10 +191,10 @@ public final class LocalRun implements AutoCloseable {
         continue; // its marts read PostgreSQL
       }
       try (InputStream in = Files.newInputStream(file)) {
-        items.addAll(api.client().load(in).items());
+        items.addAll(client.load(in).items());
       }
     }
-    List<String> later = List.of("ClickHouseBackup", "ClickHouseRestore", "ReportMart");
+    List<String> later = List.of("ClickHouseBackup", "ClickHouseRestore", "ReportMart", "RetentionPolicy");
     List<HasMetadata> applied = new ArrayList<>();
     for (HasMetadata item : items) {
       if (!later.contains(item.getKind())) {
@@ -148,12 +206,51 @@ public final class LocalRun implements AutoCloseable {
         .anyMatch(r -> "ClickHouseMigration".equals(r[0]) && !"True".equals(r[3]))) {
       Thread.sleep(250);
     }
+    Path sample = examples.resolve(SAMPLE_DATA);
+    if (Files.exists(sample)) {
+      loadSampleData(sample);
+    }
     for (HasMetadata item : items) {
       if (later.contains(item.getKind())) {
         applied.add(applyOne(item));
       }
     }
     return applied;
+  }
+
+  /** The sample page views (examples/sample-data/page-views.sql), relative to examples/. */
+  public static final String SAMPLE_DATA = "sample-data/page-views.sql";
+
+  /**
+   * Loads the sample page views into default.page_views and its rollup, generated on the server
+   * (INSERT ... SELECT FROM numbers(...)), unless page_views has rows already (a local run started
+   * again on its data folder). Needs the tables of examples/clickhouse-migration.yaml. Returns the
+   * rows of page_views afterwards.
+   */
+  public long loadSampleData(Path sql) throws java.io.IOException {
+    long rows = clickhouse.sqlLong("SELECT count() FROM default.page_views");
+    if (rows > 0) {
+      System.out.printf("Sample data: default.page_views has %,d rows already; not loaded again.%n", rows);
+      return rows;
+    }
+    long t0 = System.nanoTime();
+    clickhouse.sql(Files.readString(sql));
+    long millis = (System.nanoTime() - t0) / 1_000_000;
+    rows = clickhouse.sqlLong("SELECT count() FROM default.page_views");
+    sampleLoadMillis = millis;
+    System.out.printf("Sample data: %,d page views in %s partitions (%s) loaded in %,d ms.%n", rows,
+        clickhouse.sql("SELECT uniqExact(partition) FROM system.parts WHERE active AND database = 'default'"
+            + " AND table = 'page_views'"),
+        clickhouse.sql("SELECT formatReadableSize(sum(bytes_on_disk)) FROM system.parts WHERE active"
+            + " AND database = 'default' AND table = 'page_views'"), millis);
+    return rows;
+  }
+
+  private volatile long sampleLoadMillis = -1;
+
+  /** How long the last {@link #loadSampleData} took to generate its rows (-1: it loaded nothing). */
+  public long sampleLoadMillis() {
+    return sampleLoadMillis;
   }
 
   /** The example manifests: *.yaml of examples/ and its subfolders, but not examples/argocd (Argo CD's kinds). */
@@ -170,7 +267,7 @@ public final class LocalRun implements AutoCloseable {
         && EXAMPLE_S3_SECRET.equals(secret.getMetadata().getName())) {
       useEmbeddedS3Keys(secret);
     }
-    return api.client().resource(item).inNamespace(NAMESPACE).createOr(NonDeletingOperation::update);
+    return client.resource(item).inNamespace(NAMESPACE).createOr(NonDeletingOperation::update);
   }
 
   /** The embedded S3 server accepts only its own keys: they replace the example's placeholders. */
@@ -192,7 +289,7 @@ public final class LocalRun implements AutoCloseable {
     List<String[]> rows = new ArrayList<>();
     for (CustomResourceDefinition crd : api.crds()) {
       String kind = crd.getSpec().getNames().getKind();
-      for (GenericKubernetesResource r : api.client().genericKubernetesResources("housekeeper.dev/v1alpha1", kind)
+      for (GenericKubernetesResource r : client.genericKubernetesResources("housekeeper.dev/v1alpha1", kind)
           .inNamespace(NAMESPACE).list().getItems()) {
         Map<String, Object> status = r.get("status");
         String phase = status == null ? "" : String.valueOf(status.getOrDefault("phase", ""));
@@ -239,6 +336,11 @@ public final class LocalRun implements AutoCloseable {
   public void close() {
     operator.close();
     operator.kubernetesClient().close();
+    if (router != null) {
+      client.close();
+      router.close();
+      real.close();
+    }
     api.close();
     clickhouse.close();
     if (s3 != null) {
@@ -259,12 +361,21 @@ public final class LocalRun implements AutoCloseable {
     Path project = Path.of(System.getProperty("housekeeper.projectDir", "."));
     Path dir = Path.of(System.getenv().getOrDefault("HK_LOCAL_DIR", project.resolve(".local").toString()));
     boolean once = List.of(args).contains("--once");
+    // the real API server when asked for, or when its build is cached (then it starts in seconds); see docs/local-run.md
+    boolean realApi = List.of(args).contains("--real-api")
+        || (!List.of(args).contains("--mock-api") && RealKubernetesApi.cached());
+    if (List.of(args).contains("--real-api") && !RealKubernetesApi.cached()) {
+      System.out.println("Building the real Kubernetes API server (tools/kube-apiserver/build: about 5 minutes, once;"
+          + " then cached)...");
+    }
     LocalRun run = new LocalRun(dir, env("HK_API_PORT", 16443), env("HK_HTTP_PORT", 8080), env("HK_PROBE_PORT", 8081),
-        env("HK_CLICKHOUSE_HTTP_PORT", 18123), env("HK_CLICKHOUSE_TCP_PORT", 19000));
+        env("HK_CLICKHOUSE_HTTP_PORT", 18123), env("HK_CLICKHOUSE_TCP_PORT", 19000), realApi);
     System.out.printf("%nHousekeeper is running locally (started in %d ms).%n", (System.nanoTime() - t0) / 1_000_000);
     System.out.printf("  ClickHouse %s   user %s, password %s (data in %s)%n", run.clickhouse.httpUrl(), EXAMPLE_USER,
         EXAMPLE_PASSWORD, run.clickhouse.dir());
-    System.out.printf("  Kubernetes API  %s%n", run.api.url());
+    System.out.printf("  Kubernetes API  %s  %s%n", run.apiUrl, run.realApi()
+        ? "Housekeeper's kinds on a real apiextensions-apiserver (schema validation, kubectl explain), the rest embedded"
+        : "embedded (fabric8's mock: no schema validation or kubectl explain; bin/run-local --real-api for both)");
     System.out.printf("  S3 (s3rver)     %s%n", run.s3 == null ? "not installed: npm install --prefix tools/chdb"
         : run.s3.endpoint() + "  bucket backups, named " + EXAMPLE_S3 + " in the examples");
     System.out.printf("  PostgreSQL      %s%n", run.postgres == null ? "not installed: bin/setup-debian"
@@ -275,7 +386,8 @@ public final class LocalRun implements AutoCloseable {
     System.out.printf("%nApplied %d objects from examples/. Status:%n%n", applied.size());
     System.out.println(format(run.awaitStatus(Duration.ofSeconds(60))));
     System.out.printf("Use kubectl against it:%n  export KUBECONFIG=%s%n  kubectl get housekeeper%n"
-        + "  kubectl apply --validate=false -f examples/%n%n", run.kubeconfig.toAbsolutePath());
+        + "  kubectl housekeeper status%n  kubectl apply%s -f examples/%n%n", run.kubeconfig.toAbsolutePath(),
+        run.realApi() ? "" : " --validate=false");
     if (once) {
       run.close();
       return;

@@ -34,7 +34,12 @@ import javax.net.ssl.TrustManagerFactory;
  */
 public final class ApiRouter implements AutoCloseable {
 
-  private static final Set<String> REAL_PREFIXES = Set.of("/apis/housekeeper.dev", "/apis/apiextensions.k8s.io");
+  /**
+   * What the real server answers: Housekeeper's group, CRDs, and the OpenAPI documents (its own: the
+   * custom resources' schemas, which {@code kubectl explain} and kubectl's validation read).
+   */
+  private static final Set<String> REAL_PREFIXES = Set.of("/apis/housekeeper.dev", "/apis/apiextensions.k8s.io",
+      "/openapi");
 
   private final URI mock;
   private final RealKubernetesApi real;
@@ -46,11 +51,17 @@ public final class ApiRouter implements AutoCloseable {
   private final AtomicInteger webSockets = new AtomicInteger();
 
   public ApiRouter(String mockUrl, RealKubernetesApi real) throws IOException {
+    this(mockUrl, real, 0);
+  }
+
+  /** The same on a given port (0: a free one). */
+  public ApiRouter(String mockUrl, RealKubernetesApi real, int port) throws IOException {
     this.mock = URI.create(mockUrl);
     this.real = real;
     this.realTls = tls(real.caPem());
     listener = new ServerSocket();
-    listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), TestPorts.take()));
+    listener.setReuseAddress(true);
+    listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port == 0 ? TestPorts.take() : port));
     Thread t = new Thread(this::acceptLoop, "api-router-" + listener.getLocalPort());
     t.setDaemon(true);
     t.start();

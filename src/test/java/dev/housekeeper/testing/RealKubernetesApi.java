@@ -102,6 +102,43 @@ public final class RealKubernetesApi {
     return shared;
   }
 
+  /**
+   * A server of its own (its own etcd, so nothing of another user's), built or found in the cache;
+   * the caller stops it with {@link #close()}. The local run uses one.
+   */
+  public static RealKubernetesApi startOwn() {
+    RealKubernetesApi api = new RealKubernetesApi();
+    try {
+      api.start();
+    } catch (RuntimeException e) {
+      api.stop(false);
+      throw e;
+    }
+    return api;
+  }
+
+  /** Stops a server of {@link #startOwn()} and deletes its folder. */
+  public void close() {
+    stop(true);
+  }
+
+  /**
+   * Whether {@code tools/kube-apiserver/build} has a complete build in its cache (so that it answers
+   * in well under a second, without the network): {@code ${HK_CACHE:-$HOME/.cache/housekeeper}/
+   * kube-apiserver/<versions>/} with both binaries and versions.txt.
+   */
+  public static boolean cached() {
+    String cache = System.getenv("HK_CACHE");
+    Path base = (cache == null || cache.isBlank() ? Path.of(System.getProperty("user.home"), ".cache", "housekeeper")
+        : Path.of(cache)).resolve("kube-apiserver");
+    try (var dirs = Files.list(base)) {
+      return dirs.anyMatch(d -> Files.isExecutable(d.resolve("apiextensions-apiserver"))
+          && Files.isExecutable(d.resolve("etcd")) && Files.isRegularFile(d.resolve("versions.txt")));
+    } catch (IOException e) {
+      return false; // no cache folder yet
+    }
+  }
+
   private RealKubernetesApi() {
     try {
       dir = Files.createTempDirectory("hk-kube-api-");
