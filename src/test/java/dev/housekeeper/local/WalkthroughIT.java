@@ -192,6 +192,35 @@ class WalkthroughIT {
         startMillis, run.sampleLoadMillis(), run.realApi() ? "real apiextensions-apiserver" : "mock", finalStatus);
   }
 
+  /**
+   * The local run's API with the real server in front of Housekeeper's kinds: {@code kubectl explain}
+   * answers from the server's OpenAPI document, and kubectl's default validation (no
+   * {@code --validate=false}) admits a valid spec and passes on the server's refusal of an invalid one.
+   */
+  @Test
+  void kubectlExplainAndSchemaValidationWorkAgainstTheLocalRun() throws Exception {
+    assertThat(run.realApi()).isTrue();
+    Map<String, String> env = new HashMap<>(System.getenv());
+    env.put("KUBECONFIG", run.kubeconfig().toString());
+    Ran explain = bash("kubectl explain clickhousebackup.spec.retention.keepLast", env);
+    assertThat(explain.exit()).as(explain.output()).isZero();
+    assertThat(explain.output()).contains("GROUP:      housekeeper.dev").contains("KIND:       ClickHouseBackup")
+        .contains("keepLast").contains("integer");
+    Ran valid = bash("kubectl apply --dry-run=server -f examples/retention-policy.yaml", env);
+    assertThat(valid.exit()).as(valid.output()).isZero();
+    assertThat(valid.output()).contains("retentionpolicy.housekeeper.dev/page-views");
+    String invalid = Files.readString(PROJECT.resolve("examples/retention-policy.yaml"))
+        .replace("name: page-views", "name: invalid-keep").replace("keep: 12M", "keep: 12 months");
+    Path file = work.resolve("invalid-keep.yaml");
+    Files.writeString(file, invalid);
+    Ran refused = bash("kubectl apply -f " + file, env);
+    System.out.printf("kubectl apply of an invalid spec (exit %d):%n%s%n", refused.exit(), refused.output().strip());
+    assertThat(refused.exit()).isNotZero();
+    assertThat(refused.output()).contains("The RetentionPolicy \"invalid-keep\" is invalid")
+        .contains("spec.keep: Invalid value: \"12 months\"").doesNotContain("--validate=false");
+    assertThat(get("RetentionPolicy", "invalid-keep")).isNull();
+  }
+
   static String output(List<Ran> ran, String prefix) {
     return ran.stream().filter(r -> r.command().startsWith(prefix)).findFirst().orElseThrow(
         () -> new AssertionError("the walkthrough has no command starting with " + prefix)).output();
