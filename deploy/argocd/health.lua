@@ -1,7 +1,7 @@
 -- Argo CD health of every Housekeeper kind (ClickHouseConnection, ClickHouseMigration,
 -- RetentionPolicy, ClickHouseBackup, ClickHouseRestore, ReportMart), from the standard conditions
 -- (Ready, Progressing, Degraded) and the phase each kind writes. Install it once per kind as
--- resource.customizations.health.housekeeper.dev_<Kind> in argocd-cm (see README.md).
+-- resource.customizations.health.housekeeper.dev_<Kind> in argocd-cm (see docs/install.md, "Argo CD").
 local hs = {}
 local function condition(conditions, type)
   if conditions == nil then
