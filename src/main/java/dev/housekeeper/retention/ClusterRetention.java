@@ -33,6 +33,7 @@ import java.util.function.Consumer;
 final class ClusterRetention {
 
   static final Duration REPLICATION_WAIT = Duration.ofSeconds(60);
+  static final String SHARD_UNREACHABLE = "ShardUnreachable";
 
   private ClusterRetention() {}
 
@@ -53,14 +54,7 @@ final class ClusterRetention {
       int shard = entry.getKey();
       Optional<ClickHouseClient> client = conn.shard(shard);
       if (client.isEmpty()) {
-        TablePlan missing = new TablePlan();
-        missing.table = "*";
-        missing.shard = shard;
-        missing.reason = "ShardUnreachable";
-        missing.error = "No endpoint of shard " + shard + " is in the connection's spec.endpoints; its data was not"
-            + " processed. List every replica's HTTP endpoint in the ClickHouseConnection.";
-        missing.action = spec.getAction() == null ? null : spec.getAction().toString();
-        total.tables.add(missing);
+        total.tables.add(unreachable(shard, spec));
         continue;
       }
       progress.accept("shard " + shard + " of " + shards.size());
@@ -95,6 +89,18 @@ final class ClusterRetention {
     total.endTime = Instant.now().toString();
     total.durationMillis = (System.nanoTime() - t0) / 1_000_000;
     return total;
+  }
+
+  /** The plan of a shard that no endpoint of the connection reaches: its data is not processed. */
+  static TablePlan unreachable(int shard, RetentionPolicySpec spec) {
+    TablePlan missing = new TablePlan();
+    missing.table = "*";
+    missing.shard = shard;
+    missing.reason = SHARD_UNREACHABLE;
+    missing.error = "No endpoint of shard " + shard + " is in the connection's spec.endpoints; its data is not"
+        + " processed. List every replica's HTTP endpoint in the ClickHouseConnection.";
+    missing.action = spec.getAction() == null ? null : spec.getAction().toString();
+    return missing;
   }
 
   /** Every replica's active partitions, compared within its shard; waits for replication to settle. */

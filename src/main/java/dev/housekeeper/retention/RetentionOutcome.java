@@ -42,6 +42,7 @@ final class RetentionOutcome {
       ran(key, resource, status, ran.report());
     } else if (finished instanceof RetentionStart.Optimized optimized) {
       status.lastOptimize = optimized.report();
+      clearFailedRun(status, RetentionStart.RunKind.OPTIMIZE);
     } else if (finished instanceof RetentionStart.Failed failed) {
       return Optional.of(failed(key, resource, status, failed));
     }
@@ -70,6 +71,21 @@ final class RetentionOutcome {
     } else if (!run.dryRun) {
       RetryPolicy.succeeded(status);
     }
+    if (!run.dryRun) {
+      clearFailedRun(status, RetentionStart.RunKind.RETENTION);
+    }
+  }
+
+  /** A run of this kind succeeded: a whole-run failure of the same kind (or of an unknown one) is over. */
+  private static void clearFailedRun(RetentionPolicyStatus status, RetentionStart.RunKind kind) {
+    if (status.lastFailedRun != null && !status.lastFailedRun.kind.equals(otherKind(kind).word())) {
+      status.lastFailedRun = null;
+    }
+  }
+
+  private static RetentionStart.RunKind otherKind(RetentionStart.RunKind kind) {
+    return kind == RetentionStart.RunKind.RETENTION
+        ? RetentionStart.RunKind.OPTIMIZE : RetentionStart.RunKind.RETENTION;
   }
 
   private Pass<Phase> failed(String key, RetentionPolicy resource, RetentionPolicyStatus status, RetentionStart.Failed failed) {
@@ -79,6 +95,9 @@ final class RetentionOutcome {
     String retry = failed.kind() == RetentionStart.RunKind.RETENTION
         ? RetryPolicy.BOUNDED.failed(status, Transient.is(failed.cause()), clock.instant()).words("it runs again") : "";
     String name = failed.kind() == null ? "" : failed.kind().word() + " ";
+    // kept in status, so that the settled passes after this one still say it (Degraded, RunFailed)
+    status.lastFailedRun = RetentionPolicyStatus.FailedRun.of(clock.instant().toString(), action,
+        failed.cause().getMessage());
     return Pass.failed(Phase.Degraded, "RunFailed", "The " + name + "run failed: " + failed.cause().getMessage()
         + (retry.isEmpty() ? ". It runs again at its next time." : retry + "."), POLL);
   }

@@ -6,6 +6,7 @@ import dev.housekeeper.api.retention.RetentionPolicyStatus;
 import dev.housekeeper.api.retention.RetentionPolicyStatus.Phase;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.common.Pass;
+import dev.housekeeper.connection.ClusterTopology;
 import dev.housekeeper.common.RetryPolicy;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -45,6 +46,14 @@ final class RetentionPreview {
       });
       status.databaseBytes += plan.databaseBytes();
     }
+    if (ClusterRetention.applies(conn)) {
+      // a shard no endpoint reaches is a finding of its own, not a shard the policy silently leaves out
+      for (int shard : ClusterTopology.byShard(conn.topology()).keySet()) {
+        if (!shards.containsKey(shard)) {
+          status.preview.add(ClusterRetention.unreachable(shard, spec));
+        }
+      }
+    }
   }
 
   /** Refusals found: what each says, and the reason of the first (null: none yet). */
@@ -57,18 +66,27 @@ final class RetentionPreview {
 
   /**
    * The settled pass: Degraded (yet Ready, the policy is in force) when the preview refuses a table,
-   * the last run failed a table or left replicas that differ, or a retry is pending; else Ready.
+   * the last run failed a table, failed as a whole or left replicas that differ, or a retry is
+   * pending; else Ready.
    */
   static Pass<Phase> settled(RetentionPolicyStatus status, Duration requeue) {
     Findings found = new Findings(new ArrayList<>(), null);
     for (var p : status.preview) {
       if (p.reason != null) {
-        found = found.add(p.reason, p.table + ": " + p.error);
+        String where = p.shard == null ? p.table
+            : "*".equals(p.table) ? "shard " + p.shard : "shard " + p.shard + " " + p.table;
+        found = found.add(p.reason, where + ": " + p.error);
       }
     }
-    found = lastRun(status.lastRun, found);
+    found = lastRun(status.lastRun, status.preview, found);
+    if (status.lastFailedRun != null) {
+      found = found.add("RunFailed", "the last " + status.lastFailedRun.kind + " run failed as a whole at "
+          + status.lastFailedRun.time + ": " + status.lastFailedRun.error);
+    }
     if (status.retryTime != null) {
-      found.said().add("the failed tables are tried again at " + status.retryTime + " (retry "
+      String what = status.lastFailedRun != null && "retention".equals(status.lastFailedRun.kind)
+          ? "the run is" : "the failed tables are";
+      found.said().add(what + " tried again at " + status.retryTime + " (retry "
           + status.consecutiveFailures + " of " + RetryPolicy.BOUNDED.maxRetries() + ")");
     }
     if (!found.said().isEmpty()) {
@@ -81,13 +99,22 @@ final class RetentionPreview {
         requeue);
   }
 
-  private static Findings lastRun(RetentionPolicyStatus.RunReport run, Findings found) {
+  private static boolean unreachableNow(List<RetentionPolicyStatus.TablePlan> preview, Integer shard) {
+    return preview.stream().anyMatch(p -> ClusterRetention.SHARD_UNREACHABLE.equals(p.reason)
+        && java.util.Objects.equals(p.shard, shard));
+  }
+
+  private static Findings lastRun(RetentionPolicyStatus.RunReport run, List<RetentionPolicyStatus.TablePlan> preview,
+      Findings found) {
     if (run == null) {
       return found;
     }
     for (var t : run.tables) {
       if ("Failed".equals(t.reason)) {
         found = found.add("TableFailed", t.table + " (last run): " + t.error);
+      } else if (ClusterRetention.SHARD_UNREACHABLE.equals(t.reason) && !unreachableNow(preview, t.shard)) {
+        // while the shard is still out of reach, the preview says it already
+        found = found.add(ClusterRetention.SHARD_UNREACHABLE, "shard " + t.shard + " (last run): " + t.error);
       }
     }
     if (run.replicas != null) {

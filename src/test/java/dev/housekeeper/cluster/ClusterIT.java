@@ -263,6 +263,70 @@ class ClusterIT {
     }
   }
 
+  @Test
+  @Order(8)
+  void aShardNoEndpointReachesIsReportedAndItsDataLeftAlone() {
+    ClickHouseServer any = cluster.node(0, 0);
+    any.sql("DROP DATABASE IF EXISTS cl_shard" + ON + "; CREATE DATABASE cl_shard" + ON);
+    any.sql("CREATE TABLE cl_shard.events" + ON + " (d Date, user_id UInt64, v String)"
+        + " ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/cl_shard/events', '{replica}')"
+        + " PARTITION BY toYYYYMM(d) ORDER BY user_id");
+    // an old and a recent partition on both shards: the policy may drop the old one only where it can reach
+    java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+    java.time.LocalDate old = today.withDayOfMonth(1).minusMonths(40);
+    for (int shard = 0; shard < 2; shard++) {
+      cluster.node(shard, 0).sql("INSERT INTO cl_shard.events VALUES ('" + old + "', " + shard + ", 'old'), ('"
+          + today + "', " + shard + ", 'new')");
+    }
+    String oldRows = "SELECT count() FROM cl_shard.events WHERE d = '" + old + "'";
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      for (ClickHouseServer n : cluster.nodes()) {
+        assertEquals("1", n.sql(oldRows));
+        assertEquals("2", n.sql("SELECT count() FROM cl_shard.events"));
+      }
+    });
+    // a connection that lists only shard 1's replicas, with the cluster named: the topology has shard 2 too
+    harness.readyConnection(NS, "shard-one", List.of(cluster.node(0, 0).httpUrl(), cluster.node(0, 1).httpUrl()),
+        spec -> {
+          spec.setCluster(ClickHouseCluster.NAME);
+          spec.setProbeInterval("5s");
+        });
+    await().atMost(Duration.ofSeconds(30)).until(() -> harness.client().resources(ClickHouseConnection.class)
+        .inNamespace(NS).withName("shard-one").get().getStatus().topology != null);
+    var spec = new dev.housekeeper.api.retention.RetentionPolicySpec();
+    spec.setConnectionRef(new ConnectionRef("shard-one"));
+    spec.setDatabase("cl_shard");
+    var sel = new dev.housekeeper.api.retention.RetentionPolicySpec.TableSelector();
+    sel.setNames(new ArrayList<>(List.of("events")));
+    spec.setTables(sel);
+    spec.setKeep("12M");
+    var policy = new dev.housekeeper.api.retention.RetentionPolicy();
+    policy.setMetadata(new ObjectMetaBuilder().withName("shard-one").withNamespace(NS)
+        .withAnnotations(java.util.Map.of(dev.housekeeper.api.retention.RetentionPolicy.RUN_NOW_ANNOTATION, "1"))
+        .build());
+    policy.setSpec(spec);
+    harness.client().resource(policy).create();
+    var done = await().atMost(Duration.ofSeconds(120)).until(() -> harness.client()
+        .resources(dev.housekeeper.api.retention.RetentionPolicy.class).inNamespace(NS).withName("shard-one").get(),
+        p -> p.getStatus() != null && p.getStatus().lastRun != null && p.getStatus().getConditions().stream()
+            .anyMatch(c -> "Degraded".equals(c.getType()) && "True".equals(c.getStatus())));
+    var status = done.getStatus();
+    assertEquals(dev.housekeeper.api.retention.RetentionPolicyStatus.Phase.Degraded, status.phase);
+    var degraded = status.getConditions().stream().filter(c -> "Degraded".equals(c.getType())).findFirst().orElseThrow();
+    assertEquals("ShardUnreachable", degraded.getReason());
+    assertThat(degraded.getMessage()).contains("shard 2").contains("spec.endpoints");
+    System.out.println("[cluster] a shard with no endpoint: " + degraded.getReason() + ": " + degraded.getMessage());
+    assertThat(status.preview).anyMatch(p -> "ShardUnreachable".equals(p.reason) && Integer.valueOf(2).equals(p.shard));
+    assertThat(status.lastRun.tables).anyMatch(t -> "ShardUnreachable".equals(t.reason) && Integer.valueOf(2).equals(t.shard));
+    assertThat(status.lastRun.partitionsDropped).allMatch(p -> p.startsWith("shard 1: ")).isNotEmpty();
+    // shard 1 lost its old partition on both replicas; shard 2 kept its own
+    assertEquals("0", cluster.node(0, 0).sql(oldRows));
+    assertEquals("0", cluster.node(0, 1).sql(oldRows));
+    assertEquals("1", cluster.node(1, 0).sql(oldRows));
+    assertEquals("1", cluster.node(1, 1).sql(oldRows));
+    assertEquals("2", cluster.node(1, 1).sql("SELECT count() FROM cl_shard.events"));
+  }
+
   /** Rows and a content hash of a table on one node (order-independent). */
   static String content(ClickHouseServer node, String table) {
     return node.sql("SELECT count(), sum(cityHash64(d, user_id, v)) FROM " + table);

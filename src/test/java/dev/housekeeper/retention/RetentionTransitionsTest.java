@@ -298,12 +298,32 @@ class RetentionTransitionsTest extends TransitionTest {
         .tag("outcome", "failure").tag("namespace", ns).counter().count()).isEqualTo(1.0);
     assertThat(said()).anyMatch(e -> e.type().equals("Warning") && e.reason().equals("RunFailed"));
 
-    // the next look before the retry is due: the pending retry is the finding, with a reason of its own
+    assertThat(failed.lastFailedRun.kind).isEqualTo("retention");
+    assertThat(failed.lastFailedRun.time).isEqualTo("2026-06-01T10:00:00Z");
+    assertThat(failed.lastFailedRun.error).contains("Connection refused");
+
+    // the next looks before the retry is due: the failed run stays the finding (it did not vanish
+    // with the pass that reported it), the policy still in force
     harness.clock().advance(Duration.ofSeconds(5));
     harness.reconcile(reconciler, policy);
     RetentionPolicyStatus waiting = harness.status(policy);
-    assertThat(ready(waiting)).isEqualTo("True/RetryScheduled");
-    assertThat(readyMessage(waiting)).contains("the failed tables are tried again at 2026-06-01T10:00:15Z");
+    assertThat(waiting.phase).isEqualTo(Phase.Degraded);
+    assertThat(ready(waiting)).isEqualTo("True/RunFailed");
+    assertThat(condition(waiting, Conditions.DEGRADED)).isEqualTo("True/RunFailed");
+    assertThat(readyMessage(waiting)).contains("the last retention run failed as a whole at 2026-06-01T10:00:00Z")
+        .contains("Connection refused").contains("the run is tried again at 2026-06-01T10:00:15Z");
+    harness.clock().advance(Duration.ofSeconds(5));
+    harness.reconcile(reconciler, policy);
+    assertThat(ready(harness.status(policy))).isEqualTo("True/RunFailed");
+
+    // the retry succeeds: the failure is over
+    harness.clock().advance(Duration.ofSeconds(6));
+    runToTheEnd(policy);
+    RetentionPolicyStatus recovered = harness.status(policy);
+    assertThat(recovered.lastFailedRun).isNull();
+    assertThat(recovered.lastRun).isNotNull();
+    assertThat(recovered.phase).isEqualTo(Phase.Ready);
+    assertThat(ready(recovered)).isEqualTo("True/Ready");
   }
 
   @Test

@@ -40,6 +40,10 @@ public class RetentionPolicyStatus extends RunStatus {
   @JsonPropertyDescription("The last OPTIMIZE run.")
   public OptimizeReport lastOptimize;
 
+  @JsonPropertyDescription("The last run that failed as a whole (not one of its tables), kept until a run of that"
+      + " kind succeeds: while it is here, the policy is Degraded with reason RunFailed.")
+  public FailedRun lastFailedRun;
+
   @JsonPropertyDescription("What the next run would remove, per table, computed from system.parts now.")
   public List<TablePlan> preview = new ArrayList<>();
 
@@ -58,6 +62,24 @@ public class RetentionPolicyStatus extends RunStatus {
   public String acknowledgedOptimizeNow;
 
   /** What a run did. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class FailedRun {
+    @JsonPropertyDescription("When it failed (RFC 3339).")
+    public String time;
+    @JsonPropertyDescription("Which run: retention, optimize, or run when the kind was not known.")
+    public String kind;
+    @JsonPropertyDescription("The error.")
+    public String error;
+
+    public static FailedRun of(String time, String kind, String error) {
+      FailedRun failed = new FailedRun();
+      failed.time = time;
+      failed.kind = kind;
+      failed.error = error;
+      return failed;
+    }
+  }
+
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class RunReport {
     @JsonPropertyDescription("Start (RFC 3339).")
