@@ -24,6 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       (backup, retention run, mart refresh);
  *   <li>{@code housekeeper_next_run_timestamp_seconds}: the next scheduled run, absent when nothing
  *       is scheduled (one-shot or suspended);
+ *   <li>{@code housekeeper_resource_created_timestamp_seconds}: when the resource was created (its
+ *       metadata.creationTimestamp), so that an alert can tell "never succeeded, created long ago"
+ *       from "never succeeded, brand new" (the last-success series exists only after a first success);
  *   <li>{@code housekeeper_backup_last_verified_timestamp_seconds} and
  *       {@code housekeeper_backup_recovery_time_seconds}: a restore drill's last passed verification
  *       and its measured recovery time;
@@ -42,6 +45,8 @@ public class HousekeeperMetrics {
   public static final String PHASE = "housekeeper_resource_phase";
   public static final String LAST_SUCCESS = "housekeeper_last_success_timestamp_seconds";
   public static final String NEXT_RUN = "housekeeper_next_run_timestamp_seconds";
+  /** When the resource was created: its metadata.creationTimestamp. */
+  public static final String CREATED = "housekeeper_resource_created_timestamp_seconds";
   /** A restore drill's last passed verification (0: drills ran, none passed yet). */
   public static final String LAST_VERIFIED = "housekeeper_backup_last_verified_timestamp_seconds";
   /** A restore drill's measured recovery time: its last restore, start to end. */
@@ -164,7 +169,7 @@ public class HousekeeperMetrics {
   }
 
   /**
-   * Sets a per-resource timestamp gauge ({@link #LAST_SUCCESS}, {@link #NEXT_RUN})
+   * Sets a per-resource timestamp gauge ({@link #LAST_SUCCESS}, {@link #NEXT_RUN}, {@link #CREATED})
    * to an instant, or removes its series when there is none.
    */
   public void timestamp(String metric, String kind, String namespace, String name, Instant at) {
@@ -189,6 +194,7 @@ public class HousekeeperMetrics {
             case LAST_VERIFIED -> "When a restore drill's verification last passed (seconds since the epoch; 0: none"
                 + " passed yet)";
             case RECOVERY_TIME -> "A restore drill's measured recovery time: its last restore from start to end";
+            case CREATED -> "When the resource was created: its metadata.creationTimestamp (seconds since the epoch)";
             default -> "When the resource's next scheduled run is due (seconds since the epoch)";
           })
           .tags(Tags.of("kind", kind, "namespace", namespace, "name", name))
@@ -218,7 +224,7 @@ public class HousekeeperMetrics {
     phaseSeries.keySet().removeIf(k -> k.startsWith(key + "/"));
     times.keySet().removeIf(k -> k.endsWith("/" + key));
     for (String metric : java.util.List.of("housekeeper_resource_ready", PHASE, LAST_SUCCESS, NEXT_RUN,
-        LAST_VERIFIED, RECOVERY_TIME)) {
+        LAST_VERIFIED, RECOVERY_TIME, CREATED)) {
       registry.find(metric).tags("kind", kind, "namespace", namespace, "name", name)
           .meters().forEach(registry::remove);
     }

@@ -170,6 +170,8 @@ public class ClickHouseConnectionReconciler implements Reconciler<ClickHouseConn
     metrics.ready(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(), outcome.ready());
     metrics.phase(KIND, resource.getMetadata().getNamespace(), resource.getMetadata().getName(),
         outcome.phase().name());
+    metrics.timestamp(HousekeeperMetrics.CREATED, KIND, resource.getMetadata().getNamespace(),
+        resource.getMetadata().getName(), resource.getMetadata().getCreationTimestamp());
   }
 
   /**

@@ -130,6 +130,7 @@ public abstract class ConnectedReconciler<R extends CustomResource<?, S>, S exte
       metrics.phase(kind, ns, name, pass.phase() == null ? null : pass.phase().toString());
       metrics.timestamp(HousekeeperMetrics.LAST_SUCCESS, kind, ns, name, lastSuccess(status));
       metrics.timestamp(HousekeeperMetrics.NEXT_RUN, kind, ns, name, nextRun(status));
+      metrics.timestamp(HousekeeperMetrics.CREATED, kind, ns, name, resource.getMetadata().getCreationTimestamp());
       statusWriter.write(resource, status, blank);
     } catch (RuntimeException e) {
       afterWrite.dropped(key(resource));

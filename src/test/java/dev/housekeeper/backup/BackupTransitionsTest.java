@@ -8,6 +8,7 @@ import dev.housekeeper.api.backup.ClickHouseBackupStatus;
 import dev.housekeeper.api.backup.ClickHouseBackupStatus.Phase;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.testing.FakeClickHouseClient;
 import dev.housekeeper.testing.ReconcilerHarness;
 import dev.housekeeper.testing.TransitionTest;
@@ -266,6 +267,45 @@ class BackupTransitionsTest extends TransitionTest {
     ClickHouseBackupStatus running = harness.status(backup);
     assertThat(running.phase).isEqualTo(Phase.Running);
     assertThat(running.nextScheduleTime).isEqualTo("2026-06-02T11:00:00Z");
+  }
+
+  /** A per-resource gauge of the backup "nightly" (null: no series). */
+  Double gauge(String metric) {
+    var g = harness.metrics().registry().find(metric).tags("kind", "ClickHouseBackup", "namespace", ns, "name",
+        "nightly").gauge();
+    return g == null ? null : g.value();
+  }
+
+  @Test
+  void aScheduledBackupExportsItsCreationTimeBeforeItsFirstSuccessAndDeletionRemovesItsGauges() {
+    serverWithOneTable("BACKUP_CREATED");
+    var backup = backup(spec -> {
+      spec.schedule = new ClickHouseBackupSpec.Schedule();
+      spec.schedule.cron = "0 11 * * *";
+    });
+    harness.reconcile(reconciler, backup);
+    String created = harness.get(backup).getMetadata().getCreationTimestamp();
+    assertThat(created).as("set by the API server").isNotBlank();
+    double createdAt = java.time.Instant.parse(created).getEpochSecond();
+    // what the chart's HousekeeperNoRecentBackup reads for a backup that never succeeded
+    assertThat(gauge(HousekeeperMetrics.CREATED)).isEqualTo(createdAt);
+    assertThat(gauge(HousekeeperMetrics.NEXT_RUN)).isEqualTo(
+        java.time.Instant.parse("2026-06-01T11:00:00Z").getEpochSecond());
+    assertThat(gauge(HousekeeperMetrics.LAST_SUCCESS)).as("no success yet").isNull();
+
+    harness.clock().advance(Duration.ofHours(1));
+    harness.reconcile(reconciler, backup);
+    harness.finishWork(reconciler, backup);
+    ClickHouseBackupStatus done = harness.status(backup);
+    assertThat(done.phase).isEqualTo(Phase.Succeeded);
+    assertThat(gauge(HousekeeperMetrics.LAST_SUCCESS)).isEqualTo(
+        java.time.Instant.parse(done.lastSuccessfulTime).toEpochMilli() / 1000.0);
+    assertThat(gauge(HousekeeperMetrics.CREATED)).as("unchanged by runs").isEqualTo(createdAt);
+
+    assertThat(reconciler.cleanup(harness.get(backup), null).isRemoveFinalizer()).isTrue();
+    assertThat(gauge(HousekeeperMetrics.CREATED)).as("a deleted backup's series are gone").isNull();
+    assertThat(gauge(HousekeeperMetrics.NEXT_RUN)).isNull();
+    assertThat(gauge(HousekeeperMetrics.LAST_SUCCESS)).isNull();
   }
 
   @Test

@@ -10,6 +10,7 @@ import dev.housekeeper.api.backup.ClickHouseRestore;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
 import dev.housekeeper.api.common.ConnectionRef;
 import dev.housekeeper.deploy.HelmChart;
+import dev.housekeeper.deploy.Promtool;
 import dev.housekeeper.operator.OperatorSettings;
 import dev.housekeeper.testing.ChdbServer;
 import dev.housekeeper.testing.ClickHouseServer;
@@ -19,6 +20,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -162,6 +164,8 @@ class RestoreDrillIT {
     assertThat(scraped.get(HousekeeperMetricsNames.LAST_VERIFIED)).isCloseTo(System.currentTimeMillis() / 1000.0,
         org.assertj.core.data.Offset.offset(120.0));
     assertThat(scraped.get(HousekeeperMetricsNames.RECOVERY_TIME)).isEqualTo(v.recoverySeconds);
+    assertThat(scraped.get(HousekeeperMetricsNames.CREATED)).as("the drill's creation time")
+        .isEqualTo(Instant.parse(drill.getMetadata().getCreationTimestamp()).getEpochSecond());
     assertThat(alertFires("drill-old")).as("a drill that passed just now").isFalse();
   }
 
@@ -239,7 +243,7 @@ class RestoreDrillIT {
   static final class HousekeeperMetricsNames {
     static final String LAST_VERIFIED = dev.housekeeper.common.HousekeeperMetrics.LAST_VERIFIED;
     static final String RECOVERY_TIME = dev.housekeeper.common.HousekeeperMetrics.RECOVERY_TIME;
-    static final String NEXT_RUN = dev.housekeeper.common.HousekeeperMetrics.NEXT_RUN;
+    static final String CREATED = dev.housekeeper.common.HousekeeperMetrics.CREATED;
   }
 
   /** The drill's series of the operator's /metrics, by metric name. */
@@ -258,30 +262,43 @@ class RestoreDrillIT {
   }
 
   /**
-   * Evaluates the chart's HousekeeperNoVerifiedRestore expression (rendered with its defaults) at
-   * time() = now for one drill's scraped series: {@code (time() - last_verified > max age) and on
-   * (namespace, name) next_run}. The expression must keep that shape, or this says so.
+   * Evaluates the chart's HousekeeperNoVerifiedRestore expression (rendered with its defaults) with
+   * Prometheus's rule engine ({@code promtool test rules}) at time() = now, on the drill's scraped
+   * series of the metrics the expression reads: whether it holds now (its {@code for:} aside).
    */
   static boolean alertFires(String name) throws Exception {
     String expr = null;
-    for (JsonNode rule : HelmChart.ofKind(HelmChart.render(Map.of("prometheusRule.enabled", true)), "PrometheusRule")) {
-      for (JsonNode r : rule.path("spec").path("groups").get(0).path("rules")) {
-        if (r.path("alert").asText().equals("HousekeeperNoVerifiedRestore")) {
-          expr = r.path("expr").asText();
-        }
+    for (JsonNode r : Promtool.chartRule(Map.of()).path("spec").path("groups").get(0).path("rules")) {
+      if (r.path("alert").asText().equals("HousekeeperNoVerifiedRestore")) {
+        expr = r.path("expr").asText();
       }
     }
-    assertThat(expr).as("the chart's alert").isNotNull();
-    Matcher shape = Pattern.compile("\\(time\\(\\) - max by \\(namespace, name\\) \\((\\w+)\\{kind=\"ClickHouseRestore\"}\\)"
-        + " > (\\d+)\\)\\s+and on \\(namespace, name\\) max by \\(namespace, name\\)"
-        + " \\((\\w+)\\{kind=\"ClickHouseRestore\"}\\)\\s*").matcher(expr);
-    assertThat(shape.matches()).as("the alert's expression has the shape evaluated here: " + expr).isTrue();
-    Map<String, Double> series = scrape(name);
-    Double verified = series.get(shape.group(1));
-    long maxAge = Long.parseLong(shape.group(2));
-    Double next = series.get(shape.group(3));
-    assertThat(shape.group(3)).isEqualTo(HousekeeperMetricsNames.NEXT_RUN);
-    double now = System.currentTimeMillis() / 1000.0;
-    return verified != null && now - verified > maxAge && next != null;
+    assertThat(expr).as("the chart's alert").isNotNull().contains("time()");
+    // promtool's clock starts at the epoch: now goes into the expression in place of time()
+    String now = java.math.BigDecimal.valueOf(System.currentTimeMillis()).movePointLeft(3).toPlainString();
+    Path dir = Files.createTempDirectory("hk-drill-alert-");
+    Promtool.writeYaml(dir.resolve("rules.yaml"), Map.of("groups", List.of(Map.of("name", "now", "rules",
+        List.of(Map.of("alert", "NoVerifiedRestoreNow", "expr", expr.replace("time()", now)))))));
+    Map<String, Double> scraped = scrape(name);
+    List<Map<String, String>> series = new java.util.ArrayList<>();
+    for (String metric : HelmChart.metricNames(expr)) {
+      if (scraped.containsKey(metric)) {
+        String value = java.math.BigDecimal.valueOf(scraped.get(metric)).toPlainString();
+        series.add(Map.of("series", metric + "{kind=\"ClickHouseRestore\",namespace=\"" + NS + "\",name=\"" + name
+            + "\"}", "values", String.join(" ", java.util.Collections.nCopies(5, value))));
+      }
+    }
+    Promtool.Run fires = Promtool.testRules(dir.resolve("fires.yaml"), unitTest(series, List.of(Map.of(
+        "exp_labels", Map.of("namespace", NS, "name", name)))));
+    Promtool.Run silent = Promtool.testRules(dir.resolve("silent.yaml"), unitTest(series, List.of()));
+    assertThat(fires.exit() == 0 ^ silent.exit() == 0).as("promtool: firing or silent, not both nor neither:\n"
+        + fires.output() + "\n" + silent.output()).isTrue();
+    return fires.exit() == 0;
+  }
+
+  static Map<String, Object> unitTest(List<Map<String, String>> series, List<Map<String, Object>> expected) {
+    return Map.of("rule_files", List.of("rules.yaml"), "evaluation_interval", "1m", "tests", List.of(Map.of(
+        "interval", "1m", "input_series", series, "alert_rule_test", List.of(Map.of(
+            "eval_time", "2m", "alertname", "NoVerifiedRestoreNow", "exp_alerts", expected)))));
   }
 }

@@ -160,6 +160,29 @@ class RestoreDrillTransitionsTest extends TransitionTest {
   }
 
   @Test
+  void aDrillWithoutACompleteBackupNeverRunsAndExportsItsCreationTimeButNoVerification() {
+    server(10); // no backup on the volume
+    var drill = drill(spec -> { });
+    harness.reconcile(reconciler, drill);
+    harness.clock().set(Instant.parse("2026-06-02T03:00:00Z"));
+    harness.reconcile(reconciler, drill);
+    ClickHouseRestoreStatus blocked = harness.status(drill);
+    assertThat(blocked.lastVerification).as("no drill ran").isNull();
+    assertThat(ready(blocked)).startsWith("False/");
+    assertThat(clickhouse.sent("^RESTORE TABLE")).isEmpty();
+    // what the chart's HousekeeperNoVerifiedRestore reads for a drill that never ran
+    String created = harness.get(drill).getMetadata().getCreationTimestamp();
+    assertThat(created).as("set by the API server").isNotBlank();
+    assertThat(gauge(HousekeeperMetrics.CREATED)).isEqualTo(Instant.parse(created).getEpochSecond());
+    assertThat(gauge(HousekeeperMetrics.NEXT_RUN)).as("a drill: scheduled").isNotNull();
+    assertThat(gauge(HousekeeperMetrics.LAST_VERIFIED)).isNull();
+
+    assertThat(reconciler.cleanup(harness.get(drill), null).isRemoveFinalizer()).isTrue();
+    assertThat(gauge(HousekeeperMetrics.CREATED)).as("a deleted drill's series are gone").isNull();
+    assertThat(gauge(HousekeeperMetrics.NEXT_RUN)).isNull();
+  }
+
+  @Test
   void rowsThatDifferFailTheDrillNamingThePartitionAndStillDropTheScratchDatabase() throws Exception {
     nativeBackup();
     server(9);

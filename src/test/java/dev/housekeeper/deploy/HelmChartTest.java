@@ -217,6 +217,9 @@ class HelmChartTest {
     assertEquals(Set.of("housekeeper_actions_total"), HelmChart.metricNames(
         "sum by (kind, action, outcome) (rate(housekeeper_actions_total{namespace=~\"$namespace\"}[$__rate_interval]))"));
     assertEquals(Set.of("a_bytes", "b_total"), HelmChart.metricNames("a_bytes / ignoring(x) b_total or vector(0)"));
+    assertEquals(Set.of("created_seconds", "last_success_seconds"), HelmChart.metricNames(
+        "(time() - max by (namespace, name) (created_seconds{kind=\"ReportMart\"}) > 1800"
+            + " unless on (namespace, name) last_success_seconds{kind=\"ReportMart\"})"));
   }
 
   @Test

@@ -158,6 +158,11 @@ class LocalRunIT {
         + "name=\"weekly-drill\",namespace=\"default\"} [0-9.E]+");
     assertThat(scrape).containsPattern("housekeeper_last_success_timestamp_seconds\\{kind=\"ReportMart\","
         + "name=\"daily-page-views\",namespace=\"default\"} [0-9.E]+");
+    // the creation time that the never-succeeded alerts compare (and a connection's)
+    for (String kind : List.of("ClickHouseConnection", "ClickHouseBackup", "ClickHouseRestore", "ReportMart")) {
+      assertThat(scrape).containsPattern("housekeeper_resource_created_timestamp_seconds\\{kind=\"" + kind
+          + "\",name=\"[a-z0-9-]+\",namespace=\"default\"} 1\\.[0-9]+E9");
+    }
   }
 
   static boolean applied;

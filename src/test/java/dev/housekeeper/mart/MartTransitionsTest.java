@@ -9,6 +9,7 @@ import dev.housekeeper.api.mart.ReportMartStatus;
 import dev.housekeeper.api.mart.ReportMartStatus.Phase;
 import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Conditions;
+import dev.housekeeper.common.HousekeeperMetrics;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.testing.FakeClickHouseClient;
@@ -256,6 +257,27 @@ class MartTransitionsTest extends TransitionTest {
     assertThat(again.acknowledgedRunNow).isEqualTo("fixed");
     harness.finishWork(reconciler, mart);
     assertThat(clickhouse.sent("^INSERT INTO")).hasSize(2);
+  }
+
+  @Test
+  void aMartWhoseFirstRefreshFailedExportsItsCreationTimeAndNoLastSuccess() {
+    server(3);
+    clickhouse.fail("^INSERT INTO", FakeClickHouseClient.failure(ClickHouseException.Kind.SYNTAX,
+        "Syntax error: failed at position 8"));
+    ReportMart mart = mart(spec -> { });
+    harness.reconcile(reconciler, mart);
+    harness.finishWork(reconciler, mart);
+    assertThat(harness.status(mart).phase).isEqualTo(Phase.Failed);
+    // what the chart's HousekeeperMartRefreshLate reads for a mart that never succeeded
+    var registry = harness.metrics().registry();
+    String created = harness.get(mart).getMetadata().getCreationTimestamp();
+    assertThat(created).as("set by the API server").isNotBlank();
+    assertThat(registry.find(HousekeeperMetrics.CREATED).tags("kind", "ReportMart", "namespace", ns, "name", "daily")
+        .gauge().value()).isEqualTo(java.time.Instant.parse(created).getEpochSecond());
+    assertThat(registry.find(HousekeeperMetrics.PHASE).tags("kind", "ReportMart", "namespace", ns, "name", "daily",
+        "phase", "Failed").gauge().value()).isEqualTo(1.0);
+    assertThat(registry.find(HousekeeperMetrics.LAST_SUCCESS).tags("kind", "ReportMart", "namespace", ns).gauge())
+        .as("no success yet").isNull();
   }
 
   @Test
