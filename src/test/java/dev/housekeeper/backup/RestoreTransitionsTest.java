@@ -468,16 +468,16 @@ class RestoreTransitionsTest extends TransitionTest {
     assertThat(interrupted.phase).isEqualTo(Phase.Failed);
     assertThat(ready(interrupted)).isEqualTo("False/RestoreInterrupted");
     assertThat(message(interrupted)).isEqualTo("The restore of backup " + BACKUP_ID + " was interrupted: the operator"
-        + " restarted while it ran; retrying at 2026-06-01T10:00:15Z (retry 2 of 3).");
+        + " restarted while it ran; retrying at 2026-06-01T10:00:30Z (retry 2 of 3).");
     assertThat(interrupted.consecutiveFailures).isEqualTo(2);
     assertThat(interrupted.startTime).isEqualTo("2026-06-01T09:59:00Z");
     assertThat(interrupted.tables).extracting(t -> t.source + " " + t.outcome).containsExactly("shop.customers Restored");
-    assertThat(ReconcilerHarness.requeue(control)).contains(Duration.ofMillis(15_500));
+    assertThat(ReconcilerHarness.requeue(control)).as("the second failure in a row waits 30 s").contains(Duration.ofMillis(30_500));
     assertThat(harness.said()).filteredOn(e -> e.reason().equals("RestoreInterrupted")).singleElement()
         .satisfies(e -> assertThat(e.type()).isEqualTo("Warning"));
     assertThat(clickhouse.sent()).as("nothing started at once").isEmpty();
 
-    harness.clock().advance(Duration.ofSeconds(15));
+    harness.clock().advance(Duration.ofSeconds(30));
     harness.reconcile(restarted, restore);
     ClickHouseRestoreStatus retrying = harness.status(restore);
     assertThat(retrying.phase).isEqualTo(Phase.Running);
