@@ -50,7 +50,7 @@ public class ClickHouseRestoreReconciler
   public ClickHouseRestoreReconciler(Services services, StorageSettings storage) {
     super(ClickHouseRestore.class, KIND, ClickHouseRestore::new, ClickHouseRestoreStatus::new,
         r -> r.getSpec().connectionRef, Set.of("Running", "Restored", "RestoreFailed", "TablesFailed", "Verified", "VerificationFailed",
-        "Scheduled"), services);
+        "Scheduled", "RestoreInterrupted"), services);
     this.storage = storage;
     this.outcome = new RestoreOutcome(afterWrite, metrics, clock);
   }
@@ -86,6 +86,9 @@ public class ClickHouseRestoreReconciler
     var task = work.<RestoreDrill.Result>get(key(resource));
     if (task.isPresent()) {
       return task.get().done() ? finished(resource, status, task.get()) : watching(resource, status, task.get());
+    }
+    if (RestoreTiming.interrupted(status)) { // the process that ran it is gone, and the server runs nothing of it
+      return outcome.interrupted(key(resource), resource, status);
     }
     List<String> problems = RestoreValidation.validate(resource.getSpec());
     if (problems.isEmpty() && resource.getSpec().source.storage != null) { // a location: inside the volume roots
@@ -198,10 +201,9 @@ public class ClickHouseRestoreReconciler
     boolean keep = run == RestoreTiming.Run.TAKE_OVER || (run.keepsRestored() && scratch(resource) == null);
     List<ClickHouseRestoreStatus.TableResult> kept = keep ? status.tables.stream()
         .filter(t -> "Restored".equals(t.outcome)).toList() : List.of();
-    if (!keep) {
-      status.consecutiveFailures = null;
-      status.startTime = format(clock.instant());
-    }
+    // a new run counts failures afresh; a drill's retry starts over, but the failures before it still count
+    status.consecutiveFailures = run == RestoreTiming.Run.NEW ? null : status.consecutiveFailures;
+    status.startTime = keep ? status.startTime : format(clock.instant());
     status.retryTime = null;
     status.endTime = null;
     status.tables = new ArrayList<>(kept);

@@ -54,6 +54,25 @@ final class RestoreOutcome {
     }
   }
 
+  /**
+   * A run that an operator restart cut off (the process that ran it is gone, and it was not a native
+   * restore the server goes on with): recorded as a passing failure, as a backup's is
+   * ({@code BackupOutcome.interrupted}), so that it runs again after {@link RetryPolicy#BOUNDED}'s wait.
+   * A drill's scratch database stays named in status: the next attempt drops it as its own leftover.
+   */
+  Pass<Phase> interrupted(String key, ClickHouseRestore resource, ClickHouseRestoreStatus status) {
+    Instant now = clock.instant();
+    status.endTime = RunTiming.format(now);
+    status.runningServerRestoreTable = null;
+    String what = resource.getSpec() != null && resource.getSpec().schedule != null ? "drill" : "restore";
+    String message = "The " + what + " of backup " + status.backupId + " was interrupted: the operator restarted"
+        + " while it ran" + (status.scratchDatabase == null ? ""
+        : "; its scratch database " + status.scratchDatabase + " is dropped before the next attempt")
+        + RetryPolicy.BOUNDED.failed(status, true, now).words("retrying") + ".";
+    afterWrite.warning(key, resource, "RestoreInterrupted", message);
+    return Pass.failed(Phase.Failed, "RestoreInterrupted", message, RestoreTiming.untilRetry(status, now));
+  }
+
   /** The status of a finished run, and the pass that reports it. */
   Pass<Phase> fold(String key, ClickHouseRestore resource, ClickHouseRestoreStatus status,
       WorkExecutor.Task<RestoreDrill.Result> task) {

@@ -12,7 +12,8 @@ import java.time.Instant;
 /**
  * When a restore runs: once (a drill, with a schedule: at each cron time instead), again for each new
  * value of the run-now annotation, again by itself after a passing failure ({@link RetryPolicy#BOUNDED}), and on after a restart when the server
- * still runs a native restore that the last process started.
+ * still runs a native restore that the last process started. A run that a restart cut off otherwise counts as
+ * such a failure ({@link #interrupted}).
  */
 final class RestoreTiming {
 
@@ -55,6 +56,14 @@ final class RestoreTiming {
       return Run.NEW;
     }
     return RetryPolicy.due(status, now) ? Run.RETRY : Run.NONE;
+  }
+
+  /**
+   * Whether the status says a run goes on that no process runs any more: asked when this process runs no
+   * work for the resource (the one that did is gone) and the server runs no restore of it to take over.
+   */
+  static boolean interrupted(ClickHouseRestoreStatus status) {
+    return status.phase == Phase.Running && status.runningServerRestoreId == null;
   }
 
   /** The server-side restore to watch instead of starting one, or null. */

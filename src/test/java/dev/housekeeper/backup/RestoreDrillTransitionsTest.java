@@ -211,6 +211,86 @@ class RestoreDrillTransitionsTest extends TransitionTest {
   }
 
   @Test
+  void restartMidDrillRecordsItInterruptedAndDrillsAgainAfter15Seconds() throws Exception {
+    nativeBackup();
+    server(10);
+    // the first drill's process is cut off while it counts the restored rows; a later one is answered
+    var cutOff = new java.util.concurrent.CountDownLatch(1);
+    var first = new java.util.concurrent.atomic.AtomicBoolean(true);
+    clickhouse.answerWith("^SELECT count\\(\\) AS n FROM `", sql -> {
+      if (first.getAndSet(false)) {
+        try {
+          cutOff.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return List.of(Map.of("n", 10));
+    });
+    var drill = drill(spec -> { });
+    harness.reconcile(reconciler, drill); // the schedule's first time is remembered ...
+    harness.clock().set(Instant.parse("2026-06-02T03:00:00Z"));
+    harness.reconcile(reconciler, drill); // ... and reached: the drill starts
+    String key = dev.housekeeper.common.WorkExecutor.keyOf(drill);
+    var gone = harness.work().get(key).orElseThrow();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> !clickhouse.sent("^SELECT count\\(\\) AS n FROM `").isEmpty());
+    harness.reconcile(reconciler, drill);
+    ClickHouseRestoreStatus cut = harness.status(drill);
+    assertThat(cut.phase).isEqualTo(Phase.Running);
+    assertThat(cut.runningServerRestoreId).as("the server's restore had ended").isNull();
+    String scratch = RestoreDrill.scratchName(ns, "drill");
+    assertThat(cut.scratchDatabase).isEqualTo(scratch);
+
+    try {
+      // the operator process dies (SIGKILL): its work and memory are gone; a new process reads the status
+      harness.work().remove(key);
+      var restarted = new ClickHouseRestoreReconciler(harness.services(), Specs.storageSettings());
+      harness.clock().advance(Duration.ofSeconds(30));
+      var control = harness.reconcile(restarted, drill);
+      ClickHouseRestoreStatus interrupted = harness.status(drill);
+      assertThat(interrupted.phase).as("not Running until the next cron time").isEqualTo(Phase.Failed);
+      assertThat(ready(interrupted)).isEqualTo("False/RestoreInterrupted");
+      assertThat(message(interrupted)).isEqualTo("The drill of backup " + BACKUP_ID + " was interrupted: the"
+          + " operator restarted while it ran; its scratch database " + scratch + " is dropped before the next"
+          + " attempt; retrying at 2026-06-02T03:00:45Z (retry 1 of 3).");
+      assertThat(interrupted.retryTime).isEqualTo("2026-06-02T03:00:45Z");
+      assertThat(interrupted.consecutiveFailures).isEqualTo(1);
+      assertThat(interrupted.scratchDatabase).as("kept: the next attempt drops it as its own").isEqualTo(scratch);
+      assertThat(interrupted.nextScheduleTime).isEqualTo("2026-06-03T03:00:00Z");
+      assertThat(ReconcilerHarness.requeue(control)).hasValueSatisfying(d ->
+          assertThat(d).isBetween(Duration.ofSeconds(15), Duration.ofSeconds(16)));
+      assertThat(harness.said()).filteredOn(e -> e.reason().equals("RestoreInterrupted")).singleElement()
+          .satisfies(e -> assertThat(e.type()).isEqualTo("Warning"));
+      assertThat(clickhouse.sent("^RESTORE TABLE")).as("nothing started again yet").hasSize(1);
+
+      harness.clock().advance(Duration.ofSeconds(10));
+      harness.reconcile(restarted, drill);
+      assertThat(harness.status(drill).phase).as("not due yet").isEqualTo(Phase.Failed);
+      assertThat(harness.said()).filteredOn(e -> e.reason().equals("RestoreInterrupted")).as("said once").hasSize(1);
+
+      harness.clock().advance(Duration.ofSeconds(5));
+      harness.reconcile(restarted, drill);
+      ClickHouseRestoreStatus again = harness.status(drill);
+      assertThat(again.phase).isEqualTo(Phase.Running);
+      assertThat(again.consecutiveFailures).as("a drill's retry still counts the failures before it").isEqualTo(1);
+      harness.finishWork(restarted, drill);
+      ClickHouseRestoreStatus done = harness.status(drill);
+      assertThat(done.phase).isEqualTo(Phase.Succeeded);
+      assertThat(ready(done)).isEqualTo("True/Verified");
+      assertThat(done.lastVerification.outcome).isEqualTo("Passed");
+      assertThat(done.lastVerification.scratchDropped).isTrue();
+      assertThat(done.consecutiveFailures).isNull();
+      assertThat(done.retryTime).isNull();
+      assertThat(done.nextScheduleTime).as("the schedule goes on").isEqualTo("2026-06-03T03:00:00Z");
+      assertThat(clickhouse.sent("^RESTORE TABLE")).as("the cut-off drill's and the retry's").hasSize(2);
+    } finally {
+      cutOff.countDown(); // the dead process's thread (kept parked so far) ends without a reconciler to tell
+      gone.future().get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void aGivenScratchDatabaseThatExistsIsNeitherUsedNorDropped() throws Exception {
     nativeBackup();
     server(10);

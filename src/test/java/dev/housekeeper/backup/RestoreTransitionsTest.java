@@ -440,6 +440,58 @@ class RestoreTransitionsTest extends TransitionTest {
     assertThat(clickhouse.sent("^RESTORE TABLE")).as("started once").hasSize(1);
   }
 
+  @Test
+  void restartMidRestoreRecordsItInterruptedAndRetriesTheRestKeepingWhatWasRestored() throws Exception {
+    nativeBackupOf("orders", "customers");
+    server("RESTORED");
+    var restore = restore(spec -> { });
+    // a process now gone ran the retry of a run whose first attempt restored shop.customers; it died while
+    // shop.orders was logical or before the server named its restore (no server restore id in status)
+    var status = new ClickHouseRestoreStatus();
+    status.phase = Phase.Running;
+    status.startTime = "2026-06-01T09:59:00Z";
+    status.backupId = BACKUP_ID;
+    status.consecutiveFailures = 1;
+    var customers = new ClickHouseRestoreStatus.TableResult();
+    customers.source = "shop.customers";
+    customers.target = "restored.customers";
+    customers.outcome = "Restored";
+    customers.rows = 10L;
+    status.tables.add(customers);
+    status.setConditions(Conditions.standard(List.of(), false, true, false, "Running", "restoring shop.orders", 1L,
+        harness.clock()));
+    restore.setStatus(status);
+    harness.client().resource(restore).updateStatus();
+    var restarted = new ClickHouseRestoreReconciler(harness.services(), Specs.storageSettings());
+    var control = harness.reconcile(restarted, restore);
+    ClickHouseRestoreStatus interrupted = harness.status(restore);
+    assertThat(interrupted.phase).isEqualTo(Phase.Failed);
+    assertThat(ready(interrupted)).isEqualTo("False/RestoreInterrupted");
+    assertThat(message(interrupted)).isEqualTo("The restore of backup " + BACKUP_ID + " was interrupted: the operator"
+        + " restarted while it ran; retrying at 2026-06-01T10:00:30Z (retry 2 of 3).");
+    assertThat(interrupted.consecutiveFailures).isEqualTo(2);
+    assertThat(interrupted.startTime).isEqualTo("2026-06-01T09:59:00Z");
+    assertThat(interrupted.tables).extracting(t -> t.source + " " + t.outcome).containsExactly("shop.customers Restored");
+    assertThat(ReconcilerHarness.requeue(control)).as("the second failure in a row waits 30 s").contains(Duration.ofMillis(30_500));
+    assertThat(harness.said()).filteredOn(e -> e.reason().equals("RestoreInterrupted")).singleElement()
+        .satisfies(e -> assertThat(e.type()).isEqualTo("Warning"));
+    assertThat(clickhouse.sent()).as("nothing started at once").isEmpty();
+
+    harness.clock().advance(Duration.ofSeconds(30));
+    harness.reconcile(restarted, restore);
+    ClickHouseRestoreStatus retrying = harness.status(restore);
+    assertThat(retrying.phase).isEqualTo(Phase.Running);
+    assertThat(retrying.startTime).as("the same run goes on").isEqualTo("2026-06-01T09:59:00Z");
+    harness.finishWork(restarted, restore);
+    ClickHouseRestoreStatus done = harness.status(restore);
+    assertThat(done.phase).isEqualTo(Phase.Succeeded);
+    assertThat(ready(done)).isEqualTo("True/Restored");
+    assertThat(done.tablesRestored).isEqualTo(2);
+    assertThat(done.consecutiveFailures).isNull();
+    assertThat(clickhouse.sent("^RESTORE TABLE")).as("only the table not restored yet").containsExactly(
+        "RESTORE TABLE `shop`.`orders` AS `restored`.`orders` FROM Disk('backups', '" + BACKUP_ID + "') ASYNC");
+  }
+
   /** A status as a process now gone left it: the server restores shop.orders as server-restore-0. */
   static ClickHouseRestoreStatus runningOnTheServer() {
     var status = new ClickHouseRestoreStatus();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.api.backup.ClickHouseBackup;
+import dev.housekeeper.api.backup.ClickHouseBackupSpec;
 import dev.housekeeper.api.backup.ClickHouseRestore;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
 import dev.housekeeper.api.common.ConnectionRef;
@@ -580,6 +581,58 @@ class FaultSuiteIT {
         REPORT.add("Operator killed (SIGKILL) while ClickHouse 26.7 wrote a native backup to S3: replica-b took the"
             + " lease and watched server backup " + serverId + " to BACKUP_CREATED; one server backup for the run,"
             + " restored equal (" + source.strip().replace('\t', ' ') + ")");
+      }
+    } finally {
+      harness.startOperator();
+      TempDirs.delete(dir);
+    }
+  }
+
+  /**
+   * A logical restore drill cut off by its operator's death: the leader restores the backup into the
+   * drill's scratch database (through the slow link, so that it lasts) and is killed (SIGKILL) mid-INSERT;
+   * the standby takes the lease, records the drill as interrupted (Event RestoreInterrupted) and drills
+   * again after 15 s, instead of showing Running until the next cron time. The drill passes on all
+   * 3,000,000 rows and its scratch database is gone.
+   */
+  @Test
+  @Order(12)
+  void operatorKilledMidDrillAndTheStandbyDrillsAgain() throws Exception {
+    create(backup("drill-backup", Specs.volume(volume.resolve("drill")), "faults"));
+    await(ClickHouseBackup.class, "drill-backup", x -> x.getStatus() != null && x.getStatus().lastSuccessful != null);
+    harness.stopOperator();
+    Path dir = Files.createTempDirectory("hk-drill-");
+    try (OperatorProcess a = OperatorProcess.start(harness.api(), dir, "replica-a", NS, Duration.ofSeconds(10))) {
+      awaitTrue(() -> "replica-a".equals(leaseHolder()));
+      try (OperatorProcess b = OperatorProcess.start(harness.api(), dir, "replica-b", NS, Duration.ofSeconds(10))) {
+        ClickHouseRestore drill = restore("killed-drill", "drill-backup", null);
+        drill.getSpec().connectionRef = new ConnectionRef("slow");
+        drill.getSpec().verify = true;
+        drill.getSpec().schedule = new ClickHouseBackupSpec.Schedule();
+        drill.getSpec().schedule.cron = "0 5 1 1 *"; // once a year: in this test it runs for its run-now value
+        drill.getMetadata().setAnnotations(Map.of(ClickHouseRestore.RUN_NOW_ANNOTATION, "1"));
+        create(drill);
+        String scratch = await(ClickHouseRestore.class, "killed-drill", x -> x.getStatus() != null
+            && x.getStatus().phase == ClickHouseRestoreStatus.Phase.Running && x.getStatus().scratchDatabase != null)
+            .getStatus().scratchDatabase;
+        awaitQuery("%" + scratch + "%", "INSERT%");
+        a.kill();
+        awaitTrue(() -> "replica-b".equals(leaseHolder()));
+        ClickHouseRestore done = await(ClickHouseRestore.class, "killed-drill", x -> x.getStatus() != null
+            && x.getStatus().phase == ClickHouseRestoreStatus.Phase.Succeeded);
+        assertThat(harness.events(done)).as("the cut-off drill is reported").anyMatch(e ->
+            "RestoreInterrupted".equals(e.getReason()) && e.getMessage().contains("interrupted"));
+        var verified = done.getStatus().lastVerification;
+        assertEquals("Passed", verified.outcome);
+        assertEquals(3_000_000L, verified.rowsCompared);
+        assertEquals(scratch, verified.database);
+        assertTrue(verified.scratchDropped);
+        assertEquals(0, ch.sqlLong("SELECT count() FROM system.databases WHERE name = '" + scratch + "'"),
+            "the scratch database is gone, the cut-off drill's leftover included");
+        assertNull(done.getStatus().consecutiveFailures, "reset by the drill that passed");
+        assertTrue(b.isAlive());
+        REPORT.add("Operator killed (SIGKILL) mid logical restore drill: replica-b recorded it interrupted (Event"
+            + " RestoreInterrupted), drilled again by itself and verified 3,000,000 rows; scratch database dropped");
       }
     } finally {
       harness.startOperator();
