@@ -13,6 +13,7 @@ import dev.housekeeper.common.WorkExecutor;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -23,6 +24,8 @@ import java.util.concurrent.ExecutionException;
 final class RetentionOutcome {
 
   private static final Duration POLL = Duration.ofSeconds(1);
+  /** The action word of a run whose kind is not known (the task failed before saying). */
+  private static final String UNKNOWN_RUN = "run";
 
   private final AfterWrite afterWrite;
   private final HousekeeperMetrics metrics;
@@ -78,18 +81,13 @@ final class RetentionOutcome {
 
   /** A run of this kind succeeded: a whole-run failure of the same kind (or of an unknown one) is over. */
   private static void clearFailedRun(RetentionPolicyStatus status, RetentionStart.RunKind kind) {
-    if (status.lastFailedRun != null && !status.lastFailedRun.kind.equals(otherKind(kind).word())) {
+    if (status.lastFailedRun != null && Set.of(kind.word(), UNKNOWN_RUN).contains(status.lastFailedRun.kind)) {
       status.lastFailedRun = null;
     }
   }
 
-  private static RetentionStart.RunKind otherKind(RetentionStart.RunKind kind) {
-    return kind == RetentionStart.RunKind.RETENTION
-        ? RetentionStart.RunKind.OPTIMIZE : RetentionStart.RunKind.RETENTION;
-  }
-
   private Pass<Phase> failed(String key, RetentionPolicy resource, RetentionPolicyStatus status, RetentionStart.Failed failed) {
-    String action = failed.kind() == null ? "run" : failed.kind().word();
+    String action = failed.kind() == null ? UNKNOWN_RUN : failed.kind().word();
     afterWrite.then(key, () -> metrics.action(RetentionPolicyReconciler.KIND,
         resource.getMetadata().getNamespace(), action, "failure"));
     String retry = failed.kind() == RetentionStart.RunKind.RETENTION

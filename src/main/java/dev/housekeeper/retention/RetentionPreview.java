@@ -6,8 +6,8 @@ import dev.housekeeper.api.retention.RetentionPolicyStatus;
 import dev.housekeeper.api.retention.RetentionPolicyStatus.Phase;
 import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.common.Pass;
-import dev.housekeeper.connection.ClusterTopology;
 import dev.housekeeper.common.RetryPolicy;
+import dev.housekeeper.connection.ClusterTopology;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -84,7 +84,7 @@ final class RetentionPreview {
           + status.lastFailedRun.time + ": " + status.lastFailedRun.error);
     }
     if (status.retryTime != null) {
-      String what = status.lastFailedRun != null && "retention".equals(status.lastFailedRun.kind)
+      String what = status.lastFailedRun != null && RetentionStart.RunKind.RETENTION.word().equals(status.lastFailedRun.kind)
           ? "the run is" : "the failed tables are";
       found.said().add(what + " tried again at " + status.retryTime + " (retry "
           + status.consecutiveFailures + " of " + RetryPolicy.BOUNDED.maxRetries() + ")");

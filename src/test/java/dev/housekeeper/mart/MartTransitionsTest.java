@@ -230,14 +230,20 @@ class MartTransitionsTest extends TransitionTest {
     assertThat(harness.status(mart).retryTime).as("a mart's source is tried again without end").isNotNull();
   }
 
-  @Test
-  void lastingFailureWaitsForARequest() {
+  /** A mart whose first refresh failed for a lasting reason: its INSERT is refused as a syntax error. */
+  ReportMart firstRefreshFailsOnASyntaxError() {
     server(3);
     clickhouse.fail("^INSERT INTO", FakeClickHouseClient.failure(ClickHouseException.Kind.SYNTAX,
         "Syntax error: failed at position 8"));
     ReportMart mart = mart(spec -> { });
     harness.reconcile(reconciler, mart);
     harness.finishWork(reconciler, mart);
+    return mart;
+  }
+
+  @Test
+  void lastingFailureWaitsForARequest() {
+    ReportMart mart = firstRefreshFailsOnASyntaxError();
     ReportMartStatus failed = harness.status(mart);
     assertThat(ready(failed)).isEqualTo("False/SourceQueryFailed");
     assertThat(failed.lastRefresh.error).contains("Syntax error");
@@ -261,12 +267,7 @@ class MartTransitionsTest extends TransitionTest {
 
   @Test
   void aMartWhoseFirstRefreshFailedExportsItsCreationTimeAndNoLastSuccess() {
-    server(3);
-    clickhouse.fail("^INSERT INTO", FakeClickHouseClient.failure(ClickHouseException.Kind.SYNTAX,
-        "Syntax error: failed at position 8"));
-    ReportMart mart = mart(spec -> { });
-    harness.reconcile(reconciler, mart);
-    harness.finishWork(reconciler, mart);
+    ReportMart mart = firstRefreshFailsOnASyntaxError();
     assertThat(harness.status(mart).phase).isEqualTo(Phase.Failed);
     // what the chart's HousekeeperMartRefreshLate reads for a mart that never succeeded
     var registry = harness.metrics().registry();

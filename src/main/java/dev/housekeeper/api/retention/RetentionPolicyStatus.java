@@ -61,7 +61,7 @@ public class RetentionPolicyStatus extends RunStatus {
   @JsonPropertyDescription("Value of housekeeper.dev/optimize-now last acted upon.")
   public String acknowledgedOptimizeNow;
 
-  /** What a run did. */
+  /** A run that failed as a whole. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class FailedRun {
     @JsonPropertyDescription("When it failed (RFC 3339).")
@@ -80,6 +80,7 @@ public class RetentionPolicyStatus extends RunStatus {
     }
   }
 
+  /** What a run did. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class RunReport {
     @JsonPropertyDescription("Start (RFC 3339).")
