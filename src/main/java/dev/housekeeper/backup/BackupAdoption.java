@@ -138,8 +138,8 @@ final class BackupAdoption {
       List<String> folders = store.children("");
       progress.accept("looking through " + folders.size() + " folder(s) in " + request.location());
       for (String id : folders) {
-        if (request.known().contains(id)) {
-          continue;
+        if (request.known().contains(id) || PartitionObjects.ROOT.equals(id)) {
+          continue; // known, or the partition objects backups share (PartitionObjects)
         }
         if (request.listedBy().containsKey(id)) {
           elsewhere.add(id + " (ClickHouseBackup " + request.listedBy().get(id) + ")");

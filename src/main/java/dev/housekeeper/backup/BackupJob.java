@@ -181,6 +181,7 @@ public final class BackupJob {
     r.rows = manifest.rows();
     r.rawBytes = manifest.rawBytes();
     r.storedBytes = manifest.storedBytes();
+    manifest.sharing(r);
     r.location = BackupSetup.location(store, plan.storage(), plan.backupId());
     r.keyId = manifest.keyId;
     try {

@@ -101,6 +101,10 @@ final class BackupOutcome {
         afterWrite.then(key, () -> {
           metrics.action(ClickHouseBackupReconciler.KIND, ns, "backup", "success");
           metrics.backupVolume(ns, orZero(r.rows), orZero(r.rawBytes), orZero(r.storedBytes));
+          if (r.objectsUploaded != null) {
+            metrics.backupSharing(ns, r.objectsUploaded, r.objectsReused == null ? 0 : r.objectsReused,
+                orZero(r.bytesUploaded), orZero(r.bytesReused));
+          }
         });
         afterWrite.normal(key, resource, "BackupCompleted", "Backup " + r.id + " complete: " + r.tables + " table(s), "
             + r.partitions + " partition(s), " + r.rows + " rows, " + r.storedBytes + " bytes stored in "

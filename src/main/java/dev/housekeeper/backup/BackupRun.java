@@ -9,8 +9,10 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -89,7 +91,15 @@ final class BackupRun {
       }
       List<String> pruned = new ArrayList<>();
       List<BackupRecord> complete = BackupAdoption.withAdopted(in.complete(), adopted);
-      housekeepingError = prune(store, record, complete, pruned, progress, housekeepingError);
+      Set<String> unnamed = new HashSet<>();
+      housekeepingError = prune(store, record, complete, pruned, unnamed, progress, housekeepingError);
+      try {
+        // after every backup, not only when one expired: also what failed attempts uploaded and this one did not reuse
+        PartitionObjects.sweep(store, PartitionObjects.lineage(record.id), unnamed, progress);
+      } catch (IOException e) {
+        housekeepingError = "deleting partition objects no backup names failed (retried after the next backup): "
+            + e.getMessage();
+      }
       return new Ended(record, true, job.skipped(), pruned, cleaned, housekeepingError, false, adopted);
     }
   }
@@ -107,7 +117,7 @@ final class BackupRun {
 
   /** Deletes the backups that expire now that {@code record} is the newest complete one; returns a problem, if any. */
   private String prune(ObjectStore store, BackupRecord record, List<BackupRecord> complete, List<String> pruned,
-      Consumer<String> progress, String housekeepingError) {
+      Set<String> named, Consumer<String> progress, String housekeepingError) {
     ClickHouseBackupSpec spec = in.plan().spec();
     List<BackupRecord> all = new ArrayList<>();
     all.add(record);
@@ -118,7 +128,7 @@ final class BackupRun {
         maxAge, clock.instant())) {
       try {
         progress.accept("pruning " + expired);
-        deleteBackup(store, expired);
+        named.addAll(deleteBackup(store, expired));
         pruned.add(expired);
       } catch (IOException e) {
         housekeepingError = "pruning backup " + expired + " failed (retried after the next backup): "
@@ -128,10 +138,21 @@ final class BackupRun {
     return housekeepingError;
   }
 
-  /** The manifest goes first, so that a half-deleted backup is never taken for a complete one. */
-  static void deleteBackup(ObjectStore store, String id) throws IOException {
+  /**
+   * Deletes a backup's own folder, the manifest first, so that a half-deleted backup is never taken for
+   * a complete one. The shared partition objects it named stay: they go in {@link PartitionObjects#sweep}
+   * once no manifest names them. Returns those objects' keys.
+   */
+  static Set<String> deleteBackup(ObjectStore store, String id) throws IOException {
+    Set<String> named;
+    try {
+      named = StoredBackups.manifest(store, id).map(r -> PartitionObjects.named(r.manifest())).orElse(Set.of());
+    } catch (IOException | RuntimeException e) {
+      named = Set.of(); // an unreadable manifest: its lineage's sweep still finds the objects no other manifest names
+    }
     store.delete(List.of(id + "/" + Manifest.FILE));
     List<String> keys = store.list(id + "/").stream().map(ObjectStore.ObjectInfo::key).toList();
     store.delete(keys);
+    return named;
   }
 }

@@ -298,7 +298,7 @@ public final class LogicalBackup {
     entry.table = ref.table();
     entry.innerOf = found.innerOf().get(ref);
     entry.whole = found.whole().contains(ref);
-    schema(backupId, ref, entry);
+    String ddl = schema(backupId, ref, entry);
     if (schemaOnly) {
       return entry;
     }
@@ -306,30 +306,51 @@ public final class LogicalBackup {
       entry.partitions.add(partition(backupId, ref, WHOLE, "", null));
       return entry;
     }
+    // a patch part (a lightweight UPDATE's) is read with the partition it patches, never as one of its own
     List<Row> partitions = client.query(Sql.query("SELECT partition_id, any(partition) AS value FROM system.parts"
-        + " WHERE database = ? AND table = ? AND active GROUP BY partition_id ORDER BY partition_id", ref.database(),
-        ref.table()));
+        + " WHERE database = ? AND table = ? AND active AND partition_id NOT LIKE 'patch-%' GROUP BY partition_id"
+        + " ORDER BY partition_id", ref.database(), ref.table()));
     java.util.Map<String, String> values = new java.util.HashMap<>();
     partitions.forEach(p -> values.put(p.string("partition_id"), p.string("value")));
     List<Row> keyRows = client.query(Sql.query("SELECT partition_key FROM system.tables WHERE database = ? AND name = ?",
         ref.database(), ref.table()));
     String partitionKey = keyRows.isEmpty() ? "" : keyRows.get(0).string("partition_key").strip();
     List<String> ids = partitionSelector.apply(partitions.stream().map(p -> p.string("partition_id")).toList());
+    boolean partHashes = partHashes();
+    Shared shared = new Shared(backupId, ref, ddl, partHashes,
+        PartitionState.read(client, ref.database(), ref.table(), partHashes));
     if (pool == null) {
       for (String id : ids) {
         checkCancelled();
-        entry.partitions.add(partition(backupId, ref, id, partitionKey, values.get(id)));
+        entry.partitions.add(partition(backupId, ref, id, partitionKey, values.get(id), shared));
       }
     } else {
-      entry.partitions.addAll(inParallel(pool, ids, id -> partition(backupId, ref, id, partitionKey, values.get(id))));
+      entry.partitions.addAll(inParallel(pool, ids,
+          id -> partition(backupId, ref, id, partitionKey, values.get(id), shared)));
     }
     return entry;
   }
 
-  /** The table's DDL as the server shows it, written (sealed) to its own object. */
-  private void schema(String backupId, TableRef ref, Manifest.TableEntry entry) throws IOException {
+  /** Whether this shard's server reports part hashes, asked once per shard. */
+  private boolean partHashes() {
+    return partHashes.computeIfAbsent(String.valueOf(shard), k -> PartitionState.serverHashesParts(client));
+  }
+
+  private final java.util.Map<String, Boolean> partHashes = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * What decides a partition's shared object ({@link PartitionObjects}): the table's DDL and, read
+   * once per table before its partitions, what the server holds for each partition.
+   */
+  private record Shared(String backupId, TableRef ref, String ddl, boolean partHashes,
+      java.util.Map<String, List<String>> states) {}
+
+  /** The table's DDL as the server shows it, written (sealed) to its own object; returns the DDL. */
+  private String schema(String backupId, TableRef ref, Manifest.TableEntry entry) throws IOException {
     entry.schemaKey = schemaKey(backupId, ref.database(), ref.table());
-    entry.schemaSha256 = upload(entry.schemaKey, showCreate("TABLE", ref.database(), ref.table()));
+    String ddl = showCreate("TABLE", ref.database(), ref.table());
+    entry.schemaSha256 = upload(entry.schemaKey, ddl);
+    return ddl;
   }
 
   /** A view, materialized view, dictionary or data-less table: its DDL alone. */
@@ -514,10 +535,55 @@ public final class LogicalBackup {
     }
   }
 
+  /** A table read whole (no parts): its object is the backup's own, under its folder. */
   private Manifest.PartitionEntry partition(String backupId, TableRef ref, String partitionId, String partitionKey,
       String value) throws IOException {
     String key = prefix(backupId) + "/data/" + ObjectKeys.segment(ref.database()) + "/"
         + ObjectKeys.segment(ref.table()) + "/" + partitionId + ".native" + compression.suffix() + suffix();
+    return read(backupId, ref, partitionId, partitionKey, value, key);
+  }
+
+  /**
+   * A partition of a table with parts: the shared object its content names, reused when a backup
+   * uploaded it already (same parts, DDL, compression and key), else read and uploaded, then its receipt.
+   */
+  private Manifest.PartitionEntry partition(String backupId, TableRef ref, String partitionId, String partitionKey,
+      String value, Shared shared) throws IOException {
+    List<String> state = shared.states().getOrDefault(partitionId, List.of());
+    for (int attempt = 1; ; attempt++) {
+      String fingerprint = PartitionObjects.fingerprint(state, shared.ddl(), compression.name(),
+          encryption == null ? null : encryption.keyId());
+      String key = PartitionObjects.key(PartitionObjects.lineage(backupId), shard, ref.database(), ref.table(),
+          partitionId, fingerprint, ".native" + compression.suffix() + suffix());
+      var receipt = PartitionObjects.reusable(store, key);
+      if (receipt.isPresent()) {
+        progress.accept("reusing " + ref.database() + "." + ref.table() + " partition " + partitionId + " (unchanged)");
+        return receipt.get().entry(key, fingerprint);
+      }
+      Manifest.PartitionEntry entry = read(backupId, ref, partitionId, partitionKey, value, key);
+      List<String> now = PartitionState.read(client, ref.database(), ref.table(), shared.partHashes(), partitionId);
+      if (now.equals(state)) {
+        entry.fingerprint = fingerprint;
+        PartitionObjects.writeReceipt(store, key, PartitionObjects.Receipt.of(entry, backupId));
+        return entry;
+      }
+      // its parts changed while it was read: the object does not hold what its key names
+      store.delete(List.of(key));
+      state = now;
+      if (attempt == ATTEMPTS_PER_PARTITION) {
+        throw changing(ref, partitionId);
+      }
+    }
+  }
+
+  private static IOException changing(TableRef ref, String partitionId) {
+    return new IOException("partition " + partitionId + " of " + ref.table() + " kept changing while it was read ("
+        + ATTEMPTS_PER_PARTITION + " attempts); back it up when writes to it pause");
+  }
+
+  /** Reads one partition into the object {@code key}, until its row count stayed the same while it was read. */
+  private Manifest.PartitionEntry read(String backupId, TableRef ref, String partitionId, String partitionKey,
+      String value, String key) throws IOException {
     for (int attempt = 1; ; attempt++) {
       progress.accept("backing up " + ref.database() + "." + ref.table() + " partition " + partitionId);
       long before = count(ref, partitionId);
@@ -532,8 +598,7 @@ public final class LogicalBackup {
         return entry;
       }
       if (attempt == ATTEMPTS_PER_PARTITION) {
-        throw new IOException("partition " + partitionId + " of " + ref.table() + " kept changing while it was read ("
-            + ATTEMPTS_PER_PARTITION + " attempts); back it up when writes to it pause");
+        throw changing(ref, partitionId);
       }
     }
   }

@@ -112,6 +112,13 @@ public final class Manifest {
      * server cannot hash).
      */
     public String contentHash;
+    /**
+     * The fingerprint of what the server held for the partition ({@link PartitionObjects#fingerprint}):
+     * equal fingerprints are one shared object. Null in backups taken before objects were shared.
+     */
+    public String fingerprint;
+    /** This backup found the object in storage and named it instead of uploading it. */
+    public boolean reused;
   }
 
   public long rows() {
@@ -120,6 +127,22 @@ public final class Manifest {
 
   public long rawBytes() {
     return tables.stream().flatMap(t -> t.partitions.stream()).mapToLong(p -> p.rawBytes).sum();
+  }
+
+  /** The partition entries this backup uploaded ({@code reused} false) or reused ({@code reused} true). */
+  public java.util.stream.Stream<PartitionEntry> partitions(boolean reused) {
+    return tables.stream().flatMap(t -> t.partitions.stream()).filter(p -> p.reused == reused);
+  }
+
+  /** Writes into a status record how many partition objects this backup uploaded and reused, and their bytes. */
+  void sharing(dev.housekeeper.api.backup.ClickHouseBackupStatus.BackupRecord r) {
+    if (!"logical".equals(method)) {
+      return;
+    }
+    r.objectsUploaded = (int) partitions(false).count();
+    r.objectsReused = (int) partitions(true).count();
+    r.bytesUploaded = partitions(false).mapToLong(p -> p.storedBytes).sum();
+    r.bytesReused = partitions(true).mapToLong(p -> p.storedBytes).sum();
   }
 
   public long storedBytes() {

@@ -34,6 +34,12 @@ final class StoredBackups {
 
   private StoredBackups() {}
 
+  /** The resource name a Housekeeper backup id starts with, if the id has the form. */
+  static Optional<String> resourceName(String id) {
+    Matcher m = ID.matcher(id);
+    return m.matches() ? Optional.of(id.substring(0, m.start(1) - 1)) : Optional.empty();
+  }
+
   static boolean latest(String backupId) {
     return LATEST.equals(backupId);
   }
@@ -73,7 +79,7 @@ final class StoredBackups {
     List<String> ids = new ArrayList<>(store.children(""));
     ids.sort(NEWEST_FIRST);
     for (String id : ids) {
-      if (store.exists(id + "/" + Manifest.FILE)) {
+      if (!PartitionObjects.ROOT.equals(id) && store.exists(id + "/" + Manifest.FILE)) {
         return id;
       }
     }
@@ -117,6 +123,7 @@ final class StoredBackups {
     r.rows = m.rows();
     r.rawBytes = m.rawBytes();
     r.storedBytes = m.storedBytes();
+    m.sharing(r);
     r.location = BackupSetup.location(storage, id);
     r.manifestSha256 = read.sha256();
     r.keyId = m.keyId;

@@ -85,6 +85,20 @@ public class HousekeeperMetrics {
         .tags("namespace", namespace, "stage", "stored").register(registry).increment(storedBytes);
   }
 
+  /**
+   * How a complete logical backup came by its partition objects: uploaded, or reused from storage
+   * (unchanged since an earlier backup uploaded them); objects and their stored bytes.
+   */
+  public void backupSharing(String namespace, long uploaded, long reused, long bytesUploaded, long bytesReused) {
+    for (String outcome : new String[] {"uploaded", "reused"}) {
+      boolean up = outcome.equals("uploaded");
+      Counter.builder("housekeeper_backup_objects").description("Partition objects of complete backups, uploaded or"
+          + " reused").tags("namespace", namespace, "outcome", outcome).register(registry).increment(up ? uploaded : reused);
+      Counter.builder("housekeeper_backup_bytes").description("Bytes in complete backups, as read and as stored")
+          .tags("namespace", namespace, "stage", outcome).register(registry).increment(up ? bytesUploaded : bytesReused);
+    }
+  }
+
   /** Duration of an action. */
   public void duration(String kind, String namespace, String action, Duration duration) {
     Timer.builder("housekeeper_action_duration")

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.housekeeper.api.backup.BackupStorage;
 import dev.housekeeper.api.backup.ClickHouseBackup;
 import dev.housekeeper.api.backup.ClickHouseBackupSpec;
+import dev.housekeeper.api.backup.ClickHouseBackupStatus.BackupRecord;
 import dev.housekeeper.api.backup.ClickHouseRestore;
 import dev.housekeeper.api.backup.ClickHouseRestoreStatus;
 import dev.housekeeper.api.common.ConnectionRef;
@@ -19,6 +20,7 @@ import dev.housekeeper.api.migration.ClickHouseMigrationSpec.Migration;
 import dev.housekeeper.api.migration.ClickHouseMigrationStatus;
 import dev.housekeeper.api.retention.RetentionPolicy;
 import dev.housekeeper.api.retention.RetentionPolicySpec;
+import dev.housekeeper.backup.Manifest;
 import dev.housekeeper.backup.storage.S3ObjectStore;
 import dev.housekeeper.common.Conditions;
 import dev.housekeeper.testing.ChdbServer;
@@ -35,6 +37,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -121,7 +124,9 @@ class FaultSuiteIT {
     ClickHouseBackup b = backup("killed-backup", volumeStorage(), "faults");
     b.getSpec().connectionRef = new ConnectionRef("slow");
     create(b);
-    awaitQuery("SELECT * FROM %events%", "SELECT%");
+    // a few partitions are uploaded (object, then receipt) before the kill: the retry must name them, not upload them
+    awaitTrue(() -> receipts(volume) >= 3);
+    long uploadedBeforeTheKill = receipts(volume);
     killClickHouse(Duration.ofSeconds(8)); // longer than the client's own retries last
     ClickHouseBackup done = await(ClickHouseBackup.class, "killed-backup", x -> x.getStatus() != null
         && x.getStatus().lastSuccessful != null);
@@ -130,18 +135,33 @@ class FaultSuiteIT {
         .isNotEmpty().allMatch(r -> r.message.contains("retrying at"));
     assertNull(done.getStatus().consecutiveFailures, "reset by the complete backup");
     assertThat(done.getStatus().pendingCleanup).isEmpty();
+    String completeId = done.getStatus().lastSuccessful.id;
     try (Stream<Path> ids = Files.list(volume); Stream<Path> all = Files.walk(volume)) {
-      List<String> left = all.filter(p -> !p.startsWith(volume.resolve(done.getStatus().lastSuccessful.id)))
+      List<String> left = all.filter(p -> !p.startsWith(volume.resolve(completeId)))
           .map(p -> volume.relativize(p) + (Files.isDirectory(p) ? "/" : "")).toList();
       assertThat(ids.map(p -> p.getFileName().toString()).toList())
-          .as("the failed attempt's objects are gone; left: %s", left)
-          .containsExactly(done.getStatus().lastSuccessful.id);
+          .as("the failed attempt's folder is gone; left: %s", left)
+          .containsExactlyInAnyOrder(completeId, "objects");
     }
+    // the shared objects are exactly the ones the complete backup names, each with its receipt
+    Manifest manifest = Manifest.fromJson(Files.readAllBytes(volume.resolve(completeId).resolve("manifest.json")));
+    List<String> named = manifest.tables.stream().flatMap(t -> t.partitions.stream()).map(p -> p.key).toList();
+    try (Stream<Path> all = Files.walk(volume.resolve("objects"))) {
+      assertThat(all.filter(Files::isRegularFile).map(p -> volume.relativize(p).toString()).toList())
+          .containsExactlyInAnyOrderElementsOf(Stream.concat(named.stream(), named.stream().map(k -> k
+              + ".receipt.json")).toList());
+    }
+    BackupRecord complete = done.getStatus().lastSuccessful;
+    assertThat(complete.objectsReused).as("the retry reused what the killed attempt uploaded")
+        .isGreaterThanOrEqualTo((int) uploadedBeforeTheKill);
+    assertEquals(named.size(), complete.objectsReused + complete.objectsUploaded);
     assertEquals(3_000_000L, done.getStatus().lastSuccessful.rows);
     REPORT.add("ClickHouse killed (down 8 s) during a backup: " + failed.size() + " attempt(s) Failed (\""
         + failed.get(0).message.substring(0, Math.min(80, failed.get(0).message.length())) + "...\"), retried by"
         + " itself, backup "
-        + done.getStatus().lastSuccessful.id + " Complete with 3,000,000 rows; the failed attempt's objects deleted");
+        + completeId + " Complete with 3,000,000 rows, reusing " + complete.objectsReused + " of " + named.size()
+        + " partition objects (" + uploadedBeforeTheKill + " were complete at the kill); storage holds exactly the"
+        + " objects its manifest names");
   }
 
   @Test
@@ -287,7 +307,7 @@ class FaultSuiteIT {
     try (S3ObjectStore view = new S3ObjectStore(s3.endpoint(), "us-east-1", "faults", "", S3Server.ACCESS_KEY,
         S3Server.SECRET_KEY, true, S3ObjectStore.MIN_PART)) {
       assertThat(view.list("").stream().map(o -> o.key()).toList()).as("only the complete backup's objects")
-          .isNotEmpty().allMatch(k -> k.startsWith(id + "/"));
+          .isNotEmpty().allMatch(k -> k.startsWith(id + "/") || k.startsWith("objects/s3-backup/"));
     }
     ch.sql("DROP DATABASE IF EXISTS faults_s3restored");
     create(restore("s3-restore", "s3-backup", "faults_s3restored"));
@@ -720,6 +740,17 @@ class FaultSuiteIT {
     return ch.sql("SELECT event_time, event, version, statement_index, query_id, run_id, error FROM " + db + ".housekeeper_migrations"
         + " ORDER BY seq") + "\nquery_log:\n" + ch.sql("SELECT query_id, type, written_rows, exception FROM"
         + " system.query_log WHERE query_id IN (SELECT query_id FROM " + db + ".housekeeper_migrations)");
+  }
+
+  /** Partition objects complete with their receipt in a volume. */
+  static long receipts(Path volume) throws IOException {
+    Path objects = volume.resolve("objects");
+    if (!Files.isDirectory(objects)) {
+      return 0;
+    }
+    try (Stream<Path> all = Files.walk(objects)) {
+      return all.filter(p -> p.getFileName().toString().endsWith(".receipt.json")).count();
+    }
   }
 
   static BackupStorage volumeStorage() {

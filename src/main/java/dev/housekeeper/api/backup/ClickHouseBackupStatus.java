@@ -126,6 +126,15 @@ public class ClickHouseBackupStatus extends RunStatus {
     public Long rawBytes;
     @JsonPropertyDescription("Bytes stored (after compression and encryption).")
     public Long storedBytes;
+    @JsonPropertyDescription("Partition data objects this backup uploaded (logical method).")
+    public Integer objectsUploaded;
+    @JsonPropertyDescription("Partition data objects this backup found in storage, unchanged since an earlier backup"
+        + " uploaded them, and named in its manifest instead of uploading them again (logical method).")
+    public Integer objectsReused;
+    @JsonPropertyDescription("Bytes of the partition objects this backup uploaded (as stored).")
+    public Long bytesUploaded;
+    @JsonPropertyDescription("Bytes of the partition objects this backup reused (as stored): referenced, not uploaded.")
+    public Long bytesReused;
     @JsonPropertyDescription("Where the backup is, for example s3://bucket/prefix/id/.")
     public String location;
     @JsonPropertyDescription("SHA-256 of the manifest object.")
