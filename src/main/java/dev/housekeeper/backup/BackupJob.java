@@ -26,7 +26,16 @@ public final class BackupJob {
   /** Everything a run needs, resolved by the reconciler before it starts. */
   public record Plan(String backupId, String method, List<String> databases, ClickHouseBackupSpec spec,
       BackupStorage storage, BackupSetup.S3Credentials s3Credentials, Encryption encryption,
-      boolean partCountsExact, Duration statementTimeout) {}
+      boolean partCountsExact, Duration statementTimeout, String base) {
+
+    /** A full backup (no base). */
+    public Plan(String backupId, String method, List<String> databases, ClickHouseBackupSpec spec,
+        BackupStorage storage, BackupSetup.S3Credentials s3Credentials, Encryption encryption,
+        boolean partCountsExact, Duration statementTimeout) {
+      this(backupId, method, databases, spec, storage, s3Credentials, encryption, partCountsExact, statementTimeout,
+          null);
+    }
+  }
 
   /** A run that failed; {@code cleanedUp} says whether its objects are gone. */
   public static final class Failed extends Exception {
@@ -182,6 +191,7 @@ public final class BackupJob {
     r.rawBytes = manifest.rawBytes();
     r.storedBytes = manifest.storedBytes();
     manifest.sharing(r);
+    r.base = manifest.base;
     r.location = BackupSetup.location(store, plan.storage(), plan.backupId());
     r.keyId = manifest.keyId;
     try {
@@ -252,14 +262,17 @@ public final class BackupJob {
     if (plan.storage().s3 != null) {
       destination = BackupSetup.nativeUrl(plan.storage().s3, plan.backupId());
       sql = NativeBackupSql.backupToS3(tables, destination, plan.s3Credentials().accessKeyId(),
-          plan.s3Credentials().secretAccessKey(), true);
+          plan.s3Credentials().secretAccessKey(), plan.base() == null ? null
+              : BackupSetup.nativeUrl(plan.storage().s3, plan.base()), true);
     } else {
       destination = "Disk('" + plan.storage().volume.clickhouseDisk + "', '" + plan.backupId() + "')";
-      sql = NativeBackupSql.backupToDisk(tables, plan.storage().volume.clickhouseDisk, plan.backupId(), true);
+      sql = NativeBackupSql.backupToDisk(tables, plan.storage().volume.clickhouseDisk, plan.backupId(), plan.base(),
+          true);
     }
     Manifest manifest = new Manifest();
     manifest.backupId = plan.backupId();
     manifest.method = ClickHouseBackupSpec.NATIVE;
+    manifest.base = plan.base();
     manifest.startTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
     manifest.consistency = "the server's BACKUP: each table as of the moment it was backed up";
     String qid = LogicalBackup.queryIdPrefix(plan.backupId()) + "native";
@@ -279,7 +292,8 @@ public final class BackupJob {
         throw new Failed("interrupted: the operator restarted while the backup ran, and the server no longer lists it"
             + " (it restarted too); its objects are deleted before the next backup", null, clean(), false);
       } else {
-        progress.accept("server-side BACKUP of " + tables.size() + " table(s) to " + destination.replaceAll("\\?.*", ""));
+        progress.accept("server-side BACKUP of " + tables.size() + " table(s) to " + destination.replaceAll("\\?.*", "")
+            + (plan.base() == null ? "" : ", incremental on " + plan.base()));
         serverBackupId = client.query(sql.withQueryId(qid)).get(0).string("id");
       }
       awaitServerBackup();

@@ -39,6 +39,55 @@ public final class BackupRetention {
         out.add(r.id);
       }
     }
+    out.removeAll(basesOfKept(complete, out));
     return out;
+  }
+
+  /**
+   * The backups that a kept backup is based on, directly or through other bases (native incremental
+   * backups): deleting one would leave a kept backup that cannot be restored, so they stay while it does.
+   */
+  private static java.util.Set<String> basesOfKept(List<BackupRecord> complete, List<String> expired) {
+    java.util.Map<String, String> baseOf = new java.util.HashMap<>();
+    complete.stream().filter(r -> r.base != null).forEach(r -> baseOf.put(r.id, r.base));
+    java.util.Set<String> needed = new java.util.HashSet<>();
+    java.util.Deque<String> kept = new java.util.ArrayDeque<>();
+    complete.stream().map(r -> r.id).filter(id -> !expired.contains(id)).forEach(kept::add);
+    while (!kept.isEmpty()) {
+      String base = baseOf.get(kept.pop());
+      if (base != null && needed.add(base)) {
+        kept.push(base);
+      }
+    }
+    return needed;
+  }
+
+  /**
+   * The base of the next native backup when {@code spec.incremental} asks for one: the newest complete
+   * backup if it is native, in this storage, and restorable (its own bases all listed), and its chain
+   * since the last full backup is shorter than {@code fullEvery} allows; else null (a full backup).
+   *
+   * @param complete complete backups, newest first
+   * @param location the location a backup of this storage has, given its id
+   */
+  public static String nextBase(Integer fullEvery, List<BackupRecord> complete,
+      java.util.function.Function<String, String> location) {
+    if (fullEvery == null || complete.isEmpty()) {
+      return null;
+    }
+    BackupRecord newest = complete.get(0);
+    java.util.Map<String, BackupRecord> byId = new java.util.HashMap<>();
+    complete.forEach(r -> byId.put(r.id, r));
+    int backupsInChain = 0;
+    for (BackupRecord r = newest; r != null; r = r.base == null ? null : byId.get(r.base)) {
+      if (!"native".equals(r.method) || !java.util.Objects.equals(location.apply(r.id), r.location)) {
+        return null; // another method or another storage: the server cannot build on it
+      }
+      backupsInChain++;
+      if (r.base != null && !byId.containsKey(r.base)) {
+        return null; // its base is gone from the record: it is not known to be restorable
+      }
+    }
+    return backupsInChain < fullEvery ? newest.id : null;
   }
 }

@@ -118,9 +118,13 @@ final class BackupStart {
         ? List.copyOf(spec.scope.databases) : List.of(configuredDb == null ? "default" : configuredDb);
     var caps = conn.connection().getStatus().getCapabilities();
     Duration limit = StatementTimeout.of(spec.statementTimeout, StatementTimeout.BACKUP);
-    var plan = new BackupJob.Plan(id, method, databases, spec, spec.storage, secrets.credentials(),
-        secrets.encryption(), caps != null && !caps.isLightweightDelete(), limit);
     List<BackupRecord> complete = status.backups.stream().filter(b -> "Complete".equals(b.outcome)).toList();
+    // a taken-over run computes the same base: the status it reads has not changed since the run started
+    String base = !ClickHouseBackupSpec.NATIVE.equals(method) || spec.incremental == null ? null
+        : BackupRetention.nextBase(spec.incremental.fullEvery, complete,
+            backupId -> BackupSetup.location(secrets.store(), spec.storage, backupId));
+    var plan = new BackupJob.Plan(id, method, databases, spec, spec.storage, secrets.credentials(),
+        secrets.encryption(), caps != null && !caps.isLightweightDelete(), limit, base);
     submit.accept(new BackupRun.Inputs(plan, conn.forJob(), shards, secrets.store(),
         List.copyOf(status.pendingCleanup), complete, takeOver));
     status.running = id;
@@ -132,7 +136,8 @@ final class BackupStart {
           + " the server's backup goes on and is watched again.");
     } else {
       ctx.events().normal(resource, "BackupStarted", "Backup " + id + " started (" + method + ", " + databases
-          + ", to " + BackupSetup.location(secrets.store(), spec.storage, id) + ").");
+          + ", to " + BackupSetup.location(secrets.store(), spec.storage, id)
+          + (base == null ? "" : ", incremental on " + base) + ").");
     }
     return Pass.running(Phase.Running, "Running", "backup " + id + " started", ClickHouseBackupReconciler.POLL)
         .stillReady(status.lastSuccessful != null);

@@ -41,6 +41,16 @@ final class BackupValidation {
     if (spec.encryption != null) {
       encryption(spec.encryption, problems);
     }
+    if (spec.incremental != null) {
+      if (ClickHouseBackupSpec.LOGICAL.equals(spec.method)) {
+        problems.add("spec.incremental: applies to the native method; logical backups reuse unchanged partitions by"
+            + " themselves (remove incremental, or set method: native or auto)");
+      }
+      Integer every = spec.incremental.fullEvery;
+      if (every != null && (every < 2 || every > 100)) {
+        problems.add("spec.incremental.fullEvery must be between 2 and 100, not " + every);
+      }
+    }
     return problems;
   }
 

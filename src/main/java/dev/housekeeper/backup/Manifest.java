@@ -31,6 +31,8 @@ public final class Manifest {
   public String encryption;
   /** Id of the key the objects were encrypted with (the key itself is never stored). */
   public String keyId;
+  /** A native incremental backup: the id of the backup it is based on (the server's base_backup); null: full. */
+  public String base;
   public String consistency = "each partition is read by one query; partitions and tables are read one after another,"
       + " so writes between them are seen by later partitions only";
   /**

@@ -33,13 +33,37 @@ public final class NativeBackupSql {
    */
   public static Sql backupToS3(List<LogicalBackup.TableRef> tables, String url, String accessKey, String secretKey,
       boolean async) {
-    return Sql.command("BACKUP " + tables(tables) + " TO S3(?, ?, ?)" + (async ? " ASYNC" : ""), url, accessKey,
-        secretKey);
+    return backupToS3(tables, url, accessKey, secretKey, null, async);
+  }
+
+  /**
+   * As {@link #backupToS3(List, String, String, String, boolean)}, incremental on the backup at
+   * {@code baseUrl} ({@code SETTINGS base_backup = S3(...)}; null: a full backup): the server stores
+   * only the files the base does not hold, and the new backup needs the base to be restored.
+   */
+  public static Sql backupToS3(List<LogicalBackup.TableRef> tables, String url, String accessKey, String secretKey,
+      String baseUrl, boolean async) {
+    if (baseUrl == null) {
+      return Sql.command("BACKUP " + tables(tables) + " TO S3(?, ?, ?)" + (async ? " ASYNC" : ""), url, accessKey,
+          secretKey);
+    }
+    return Sql.command("BACKUP " + tables(tables) + " TO S3(?, ?, ?) SETTINGS base_backup = S3(?, ?, ?)"
+        + (async ? " ASYNC" : ""), url, accessKey, secretKey, baseUrl, accessKey, secretKey);
   }
 
   /** {@code BACKUP TABLE a.b TO Disk('disk', 'path')}, {@code async} as in {@link #backupToS3}. */
   public static Sql backupToDisk(List<LogicalBackup.TableRef> tables, String disk, String path, boolean async) {
-    return Sql.command("BACKUP " + tables(tables) + " TO Disk(?, ?)" + (async ? " ASYNC" : ""), disk, path);
+    return backupToDisk(tables, disk, path, null, async);
+  }
+
+  /** As {@link #backupToDisk(List, String, String, boolean)}, incremental on the backup at {@code basePath} of the disk. */
+  public static Sql backupToDisk(List<LogicalBackup.TableRef> tables, String disk, String path, String basePath,
+      boolean async) {
+    if (basePath == null) {
+      return Sql.command("BACKUP " + tables(tables) + " TO Disk(?, ?)" + (async ? " ASYNC" : ""), disk, path);
+    }
+    return Sql.command("BACKUP " + tables(tables) + " TO Disk(?, ?) SETTINGS base_backup = Disk(?, ?)"
+        + (async ? " ASYNC" : ""), disk, path, disk, basePath);
   }
 
   /** The server's backups whose destination names {@code backupId}, newest first (every column: they vary by version). */

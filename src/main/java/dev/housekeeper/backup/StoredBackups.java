@@ -124,6 +124,7 @@ final class StoredBackups {
     r.rawBytes = m.rawBytes();
     r.storedBytes = m.storedBytes();
     m.sharing(r);
+    r.base = m.base;
     r.location = BackupSetup.location(storage, id);
     r.manifestSha256 = read.sha256();
     r.keyId = m.keyId;

@@ -46,6 +46,37 @@ class BackupRulesTest {
     assertThrows(IllegalArgumentException.class, () -> BackupRetention.parseAge("f", "1y"));
   }
 
+  static BackupRecord nativeBackup(String id, String base) {
+    BackupRecord r = complete(id, Instant.parse("2026-11-22T00:00:00Z"));
+    r.method = "native";
+    r.base = base;
+    r.location = "s3://b/p/" + id + "/";
+    return r;
+  }
+
+  @Test
+  void retentionKeepsTheBasesOfKeptIncrementalBackupsAndChainsStartAfresh() {
+    Instant now = Instant.parse("2026-11-22T00:00:00Z");
+    // newest first: f2 full, then i3 on f2; f1 full with i1, i2 on it
+    List<BackupRecord> chain = List.of(nativeBackup("i3", "f2"), nativeBackup("f2", null), nativeBackup("i2", "i1"),
+        nativeBackup("i1", "f1"), nativeBackup("f1", null));
+    assertEquals(List.of("i2", "i1", "f1"), BackupRetention.expired(chain, 2, null, now));
+    // keeping 3 keeps i2, which needs i1, which needs f1: nothing of that chain may go
+    assertEquals(List.of(), BackupRetention.expired(chain, 3, null, now));
+    // keepLast 1 keeps i3 alone, and with it its base f2
+    assertEquals(List.of("i2", "i1", "f1"), BackupRetention.expired(chain, 1, null, now));
+
+    java.util.function.Function<String, String> here = id -> "s3://b/p/" + id + "/";
+    assertEquals("i3", BackupRetention.nextBase(3, chain, here), "a chain of 2 grows to 3");
+    assertEquals(null, BackupRetention.nextBase(2, chain, here), "a chain of 2 with fullEvery 2: full");
+    assertEquals(null, BackupRetention.nextBase(null, chain, here), "not asked for");
+    assertEquals(null, BackupRetention.nextBase(7, chain, id -> "s3://other/" + id + "/"), "another storage");
+    assertEquals(null, BackupRetention.nextBase(7, List.of(nativeBackup("i2", "i1")), here), "its base is not listed");
+    BackupRecord logical = complete("l1", now);
+    logical.method = "logical";
+    assertEquals(null, BackupRetention.nextBase(7, List.of(logical), here), "a logical backup is no base");
+  }
+
   @Test
   void partitionFiltersSelectByIdsRangeAndNewest() {
     List<String> all = List.of("202401", "202402", "202403", "202404", "202405");

@@ -390,14 +390,14 @@ class ClusterIT {
         io.fabric8.kubernetes.client.utils.Serialization.asYaml(done.getStatus()));
     var record = done.getStatus().lastSuccessful;
     assertEquals(20000L, record.rows, "one replica per shard: every row once");
-    // the manifest records each table's shard, and the objects sit under shard-N/
+    // the manifest records each table's shard, and its partition objects sit under the resource's objects/.../shard-N/
     try (var files = new dev.housekeeper.backup.storage.FileObjectStore(dir)) {
       var manifest = dev.housekeeper.backup.Manifest.fromJson(files.open(record.id + "/manifest.json").readAllBytes());
       var events = manifest.tables.stream().filter(t -> t.table.equals("events")).toList();
       assertThat(events).extracting(t -> t.shard).containsExactly(1, 2);
       assertEquals(shard1, events.get(0).partitions.stream().mapToLong(p -> p.rows).sum());
       assertEquals(shard2, events.get(1).partitions.stream().mapToLong(p -> p.rows).sum());
-      assertThat(events.get(1).partitions.get(0).key).startsWith(record.id + "/shard-2/data/cl_bak/events/");
+      assertThat(events.get(1).partitions.get(0).key).startsWith("objects/sharded/shard-2/cl_bak/events/");
     }
 
     var restoreSpec = new dev.housekeeper.api.backup.ClickHouseRestoreSpec();

@@ -439,6 +439,60 @@ class ModernServerIT {
     restoredEqual("from-native-disk", "native-disk", "modern_big.events", "modern_from_disk");
   }
 
+  /**
+   * Native incremental backups on the server's base_backup: each holds only what changed, every third
+   * is full, retention with keepLast 2 keeps the bases a kept backup needs and deletes a whole chain
+   * once nothing kept needs it, and the newest incremental restores equal to the source.
+   */
+  @Test
+  void nativeIncrementalBackupsKeepTheirBasesAndRestoreWhole() throws Exception {
+    database("modern_inc", "Atomic");
+    ch.sql("CREATE TABLE modern_inc.events (d Date, id UInt64, s String) ENGINE = MergeTree PARTITION BY toYYYYMM(d)"
+        + " ORDER BY id");
+    ch.sql("INSERT INTO modern_inc.events SELECT toDate('2024-01-01') + number % 90, number, toString(number)"
+        + " FROM numbers(300000)");
+    ClickHouseBackupSpec spec = Specs.backupSpec(Specs.s3(s3.endpoint(), "modern", "incremental"), "modern_inc");
+    spec.method = ClickHouseBackupSpec.NATIVE;
+    spec.incremental = new ClickHouseBackupSpec.Incremental();
+    spec.incremental.fullEvery = 3;
+    spec.retention = new ClickHouseBackupSpec.Retention();
+    spec.retention.keepLast = 2;
+    harness.client().resource(Specs.backup(NS, "native-inc", spec)).create();
+    List<ClickHouseBackupStatus.BackupRecord> taken = new ArrayList<>();
+    Map<String, Long> bytes = new java.util.HashMap<>();
+    for (int run = 1; run <= 5; run++) {
+      if (run > 1) {
+        ch.sql("INSERT INTO modern_inc.events SELECT toDate('2024-03-01'), 1000000 * " + run + " + number, 'more'"
+            + " FROM numbers(1000)");
+        annotate(ClickHouseBackup.class, "native-inc", ClickHouseBackup.RUN_NOW_ANNOTATION, "run" + run);
+      }
+      String previous = taken.isEmpty() ? null : taken.get(taken.size() - 1).id;
+      ClickHouseBackupStatus st = awaitStatus(ClickHouseBackup.class, "native-inc", b -> b.getStatus() != null
+          && b.getStatus().running == null && b.getStatus().lastSuccessful != null
+          && !b.getStatus().lastSuccessful.id.equals(previous)).getStatus();
+      taken.add(st.lastSuccessful);
+      String id = st.lastSuccessful.id;
+      bytes.put(id, bucket.list("incremental/" + id + "/").stream().mapToLong(o -> o.size()).sum());
+    }
+    // full, on 1, on 2, full (the chain had 3), on 4
+    List<String> ids = taken.stream().map(r -> r.id).toList();
+    assertEquals(java.util.Arrays.asList(null, ids.get(0), ids.get(1), null, ids.get(3)),
+        taken.stream().map(r -> r.base).toList());
+    assertThat(bytes.get(ids.get(1))).as("an incremental holds what changed: %s", bytes)
+        .isLessThan(bytes.get(ids.get(0)) / 5);
+    // after the 4th, keepLast 2 kept the 4th and 3rd, and with the 3rd its bases 2 and 1; after the 5th, nothing
+    // kept needs the first chain, and it is gone from status and storage
+    ClickHouseBackupStatus st = get(ClickHouseBackup.class, "native-inc").getStatus();
+    assertEquals(List.of(ids.get(4), ids.get(3)), st.backups.stream().filter(b -> "Complete".equals(b.outcome))
+        .map(b -> b.id).toList());
+    assertEquals(java.util.Set.of(ids.get(4), ids.get(3)), bucket.list("incremental/").stream()
+        .map(o -> o.key().split("/")[1]).collect(java.util.stream.Collectors.toSet()));
+    assertThat(harness.events(get(ClickHouseBackup.class, "native-inc"))).anyMatch(e -> "BackupPruned"
+        .equals(e.getReason()) && e.getMessage().contains(ids.get(0)) && e.getMessage().contains(ids.get(2)));
+    // the newest, an incremental, restores whole through its base
+    restoredEqual("from-native-inc", "native-inc", "modern_inc.events", "modern_from_inc");
+  }
+
   @Test
   void theLogicalMethodRoundTripsOnTheSameServer() {
     backupSource();

@@ -64,6 +64,12 @@ public class ClickHouseBackupSpec {
   @JsonPropertyDescription("Client-side encryption of logical backups (AES-256-GCM).")
   public BackupEncryption encryption;
 
+  @JsonPropertyDescription("Native method: take incremental backups on the server's base_backup. Each native backup"
+      + " after a full one holds only what changed since the backup before it; every fullEvery-th is full again, so"
+      + " that retention can delete old chains. Retention never deletes a backup that a kept backup is based on."
+      + " Logical backups need no setting: they always reuse unchanged partitions.")
+  public Incremental incremental;
+
   @JsonPropertyDescription("Take backups on a schedule. Without one, a single backup is taken when the resource is"
       + " created (and again for each new value of the housekeeper.dev/run-now annotation).")
   public Schedule schedule;
@@ -149,6 +155,17 @@ public class ClickHouseBackupSpec {
     @JsonPropertyDescription("Delete complete backups older than this, for example 30d (m, h, d or w). With keepLast"
         + " too, a backup is deleted when either rule says so; the newest complete backup always stays.")
     public String maxAge;
+  }
+
+  /** Incremental native backups. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Incremental {
+    @Min(2)
+    @Max(100)
+    @Default("7")
+    @JsonPropertyDescription("Every how many native backups one is full: 7 (default) takes a full backup, then six"
+        + " incremental ones, each on the backup before it.")
+    public Integer fullEvery = 7;
   }
 
   /** Client-side encryption. */

@@ -126,6 +126,9 @@ public class ClickHouseBackupStatus extends RunStatus {
     public Long rawBytes;
     @JsonPropertyDescription("Bytes stored (after compression and encryption).")
     public Long storedBytes;
+    @JsonPropertyDescription("Native incremental backup: the id of the backup it is based on (which must stay for it"
+        + " to be restored; retention keeps it). Null for a full backup.")
+    public String base;
     @JsonPropertyDescription("Partition data objects this backup uploaded (logical method).")
     public Integer objectsUploaded;
     @JsonPropertyDescription("Partition data objects this backup found in storage, unchanged since an earlier backup"
