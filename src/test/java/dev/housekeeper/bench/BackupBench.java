@@ -12,6 +12,7 @@ import dev.housekeeper.api.connection.ClickHouseConnection;
 import dev.housekeeper.api.connection.ClickHouseConnectionSpec;
 import dev.housekeeper.bench.Footprint.Row;
 import dev.housekeeper.common.Conditions;
+import dev.housekeeper.testing.ChdbServer;
 import dev.housekeeper.testing.ClickHouseServer;
 import dev.housekeeper.testing.KubernetesApi;
 import dev.housekeeper.testing.S3Server;
@@ -100,8 +101,10 @@ public final class BackupBench {
       cmd.addAll(List.of("-cp", classpath, "dev.housekeeper.operator.HousekeeperOperator"));
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(dir.resolve("operator.log").toFile());
+      // volume storage anywhere below the temporary folder: the bench's folders and the chDB server's backup disk
       pb.environment().putAll(Map.of("KUBECONFIG", kubeconfig.toString(), "HTTP_PORT", String.valueOf(port),
-          "PROBE_PORT", String.valueOf(TestPorts.take()), "LEADER_ELECTION", "false"));
+          "PROBE_PORT", String.valueOf(TestPorts.take()), "LEADER_ELECTION", "false",
+          "HOUSEKEEPER_SHARED_VOLUME_ROOTS", Path.of(System.getProperty("java.io.tmpdir")).toRealPath().toString()));
       Process op = pb.start();
       HeapWatch heap = new HeapWatch(port);
       try {
@@ -145,6 +148,34 @@ public final class BackupBench {
             + " %.2f s, %d uploaded + %d reused objects, %d bytes uploaded%n", fullDaily, full.objectsUploaded,
             full.bytesUploaded, incremental, inc.objectsUploaded, inc.objectsReused, inc.bytesUploaded);
 
+        // two backups at once, under one upload budget: the heap's peak while both run
+        HeapWatch both = new HeapWatch(port);
+        both.start();
+        double twoAtOnce = backups(k8s, List.of("two-a", "two-b"), dir);
+        both.stop();
+
+        // native on 26.7 (the chDB server): the operator's BACKUP against the same statement run directly
+        ChdbServer modern = ChdbServer.shared();
+        modern.sql("DROP DATABASE IF EXISTS bench_nat SYNC");
+        modern.sql("CREATE DATABASE bench_nat ENGINE = Atomic");
+        modern.sql("CREATE TABLE bench_nat.t (d Date, id UInt64, user String, amount Float64, tags Array(String))"
+            + " ENGINE = MergeTree PARTITION BY toYYYYMM(d) ORDER BY id");
+        modern.sql("INSERT INTO bench_nat.t SELECT toDate('2024-01-01') + (number % 360), number,"
+            + " concat('user-', toString(number % 50000)), (number % 1000) / 7.0,"
+            + " [concat('t', toString(number % 13)), 'x'] FROM numbers(" + ROWS + ")");
+        connection(k8s, "ch26", modern.httpUrl());
+        List<Double> direct = new ArrayList<>();
+        List<Double> viaOperator = new ArrayList<>();
+        for (int i = 0; i < REPEATS; i++) {
+          long t0 = System.nanoTime();
+          modern.sql("BACKUP TABLE bench_nat.t TO Disk('" + modern.backupsDisk() + "', 'direct-" + i + "')");
+          direct.add((System.nanoTime() - t0) / 1e9);
+          BackupStorage disk = Specs.volume(modern.backupsDiskPath());
+          disk.volume.clickhouseDisk = modern.backupsDisk();
+          viaOperator.add(nativeBackup(k8s, "native-" + i, disk));
+        }
+        System.out.printf("native backup runs on 26.7 (s): operator %s, direct BACKUP %s%n", viaOperator, direct);
+
         // S3 (s3rver, a Node.js server on the same 2 cores): informative
         double s3Backup = backup(k8s, "s3", s3(s3));
         double s3Restore = restore(k8s, "s3", "bench_s3");
@@ -169,6 +200,11 @@ public final class BackupBench {
         rows.add(new Row("incremental backup, 4 of 360 partitions changed: uploaded (MB)", Footprint.mb(
             inc.bytesUploaded / 1024), Footprint.mb(full.bytesUploaded / 1024) + " (full)", String.format("%.1f%%", 100.0
             * inc.bytesUploaded / full.bytesUploaded), "<= 5%"));
+        rows.add(new Row("native backup on 26.7, " + String.format("%,d", ROWS) + " rows, median of 3 (s)",
+            f(median(viaOperator)), f(median(direct)) + " (BACKUP run directly)", Footprint.ratio(median(viaOperator),
+            median(direct)) + " time", "<= 1.1x"));
+        rows.add(new Row("two backups at once (s); operator peak heap used then, -Xmx256m (MB)", f(twoAtOnce),
+            "-", String.format("%.1f MB", both.peak() / 1048576.0), "< 256 MB"));
         rows.add(new Row("operator peak heap used, -Xmx256m (MB)", String.format("%.1f", heap.peak() / 1048576.0), "-",
             "-", "< 256 MB"));
         rows.add(new Row("operator RSS after (MB)", Footprint.mb(Footprint.rssKb(op.pid())), "-", "-", "-"));
@@ -220,17 +256,21 @@ public final class BackupBench {
   }
 
   static void connection(KubernetesClient k8s, ClickHouseServer ch) {
+    connection(k8s, "ch", ch.httpUrl());
+  }
+
+  static void connection(KubernetesClient k8s, String name, String url) {
     var spec = new ClickHouseConnectionSpec();
-    spec.setEndpoints(List.of(ch.httpUrl()));
+    spec.setEndpoints(List.of(url));
     var creds = new ClickHouseConnectionSpec.Credentials();
     creds.setSecretName("ch-credentials");
     spec.setCredentials(creds);
     var c = new ClickHouseConnection();
-    c.setMetadata(new ObjectMetaBuilder().withName("ch").withNamespace(NS).build());
+    c.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
     c.setSpec(spec);
     k8s.resource(c).create();
     await(() -> {
-      var now = k8s.resources(ClickHouseConnection.class).inNamespace(NS).withName("ch").get();
+      var now = k8s.resources(ClickHouseConnection.class).inNamespace(NS).withName(name).get();
       return now.getStatus() != null && Conditions.isTrue(now.getStatus().getConditions(), "Ready");
     }, 60);
   }
@@ -263,6 +303,41 @@ public final class BackupBench {
       return st != null && st.phase == ClickHouseBackupStatus.Phase.Succeeded;
     }, 600);
     return (System.nanoTime() - t0) / 1e9;
+  }
+
+  /** Native backups of bench_nat.t on the 26.7 server (connection ch26); returns the seconds to Succeeded. */
+  static double nativeBackup(KubernetesClient k8s, String name, BackupStorage storage) {
+    ClickHouseBackupSpec spec = Specs.backupSpec(storage, "bench_nat");
+    spec.connectionRef = new dev.housekeeper.api.common.ConnectionRef("ch26");
+    spec.method = "native";
+    long t0 = System.nanoTime();
+    k8s.resource(Specs.backup(NS, name, spec)).create();
+    awaitSucceeded(k8s, name);
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  /** Logical backups of bench_bk.t, all created at once; returns the seconds until every one has Succeeded. */
+  static double backups(KubernetesClient k8s, List<String> names, Path dir) {
+    long t0 = System.nanoTime();
+    for (String name : names) {
+      ClickHouseBackupSpec spec = Specs.backupSpec(volume(dir.resolve(name)), "bench_bk");
+      spec.method = "logical";
+      spec.scope.tables = List.of("t");
+      k8s.resource(Specs.backup(NS, name, spec)).create();
+    }
+    names.forEach(name -> awaitSucceeded(k8s, name));
+    return (System.nanoTime() - t0) / 1e9;
+  }
+
+  static void awaitSucceeded(KubernetesClient k8s, String name) {
+    await(() -> {
+      var st = k8s.resources(ClickHouseBackup.class).inNamespace(NS).withName(name).get().getStatus();
+      if (st != null && st.phase == ClickHouseBackupStatus.Phase.Failed) {
+        throw new IllegalStateException("backup failed: " + io.fabric8.kubernetes.client.utils.Serialization
+            .asJson(st));
+      }
+      return st != null && st.phase == ClickHouseBackupStatus.Phase.Succeeded;
+    }, 600);
   }
 
   /** Asks a one-shot backup to run again (run-now) and waits for its new backup; returns the seconds it took. */
