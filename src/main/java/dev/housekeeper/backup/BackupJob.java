@@ -26,16 +26,7 @@ public final class BackupJob {
   /** Everything a run needs, resolved by the reconciler before it starts. */
   public record Plan(String backupId, String method, List<String> databases, ClickHouseBackupSpec spec,
       BackupStorage storage, BackupSetup.S3Credentials s3Credentials, Encryption encryption,
-      boolean partCountsExact, Duration statementTimeout, String base) {
-
-    /** A full backup (no base). */
-    public Plan(String backupId, String method, List<String> databases, ClickHouseBackupSpec spec,
-        BackupStorage storage, BackupSetup.S3Credentials s3Credentials, Encryption encryption,
-        boolean partCountsExact, Duration statementTimeout) {
-      this(backupId, method, databases, spec, storage, s3Credentials, encryption, partCountsExact, statementTimeout,
-          null);
-    }
-  }
+      boolean partCountsExact, Duration statementTimeout, String base) {}
 
   /** A run that failed; {@code cleanedUp} says whether its objects are gone. */
   public static final class Failed extends Exception {
@@ -378,7 +369,7 @@ public final class BackupJob {
       }
       server.checkDeadline();
       try {
-        Thread.sleep(ServerOperation.POLL.toMillis());
+        Thread.sleep(server.nextPoll().toMillis());
       } catch (InterruptedException e) {
         if (cancelled) {
           continue;

@@ -91,11 +91,11 @@ final class BackupRun {
       }
       List<String> pruned = new ArrayList<>();
       List<BackupRecord> complete = BackupAdoption.withAdopted(in.complete(), adopted);
-      Set<String> unnamed = new HashSet<>();
-      housekeepingError = prune(store, record, complete, pruned, unnamed, progress, housekeepingError);
+      Set<String> namedByPruned = new HashSet<>();
+      housekeepingError = prune(store, record, complete, pruned, namedByPruned, progress, housekeepingError);
       try {
         // after every backup, not only when one expired: also what failed attempts uploaded and this one did not reuse
-        PartitionObjects.sweep(store, PartitionObjects.lineage(record.id), unnamed, progress);
+        PartitionObjects.sweep(store, PartitionObjects.lineage(record.id), namedByPruned, progress);
       } catch (IOException e) {
         housekeepingError = "deleting partition objects no backup names failed (retried after the next backup): "
             + e.getMessage();

@@ -231,6 +231,7 @@ public final class LogicalBackup {
       }
       serverObjects(backupId, server, manifest);
       checkCancelled();
+      PartitionObjects.checkNamed(store, PartitionObjects.lineage(backupId), manifest);
       manifest.endTime = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
       try (ObjectStore.Upload upload = store.create(backupId + "/" + Manifest.FILE)) {
         upload.write(manifest.toJson());
@@ -524,15 +525,21 @@ public final class LogicalBackup {
     if (partitionKey.isEmpty() || value == null || value.isBlank() || "tuple()".equals(value)) {
       return exact;
     }
-    Sql.Fragment pruned = Sql.fragment("(?) = ? AND ?", Sql.serverExpression(partitionKey),
-        Sql.serverExpression(value), exact);
-    try {
-      long n = client.query(Sql.query("SELECT count() AS n FROM ? WHERE ?", Sql.table(ref.database(), ref.table()),
-          pruned)).get(0).longValue("n");
-      return n == rows ? pruned : exact;
-    } catch (RuntimeException e) {
-      return exact; // a key the server cannot compare this way: the exact condition alone
+    // the value as the server shows it (202403, '2024-03-05' on 26.x), then as a string literal: 18.16 shows a Date
+    // key's value unquoted (2024-03-05), which as an expression is a subtraction
+    for (Object shown : List.of(Sql.serverExpression(value), value)) {
+      Sql.Fragment pruned = Sql.fragment("(?) = ? AND ?", Sql.serverExpression(partitionKey), shown, exact);
+      try {
+        long n = client.query(Sql.query("SELECT count() AS n FROM ? WHERE ?", Sql.table(ref.database(), ref.table()),
+            pruned)).get(0).longValue("n");
+        if (n == rows) {
+          return pruned;
+        }
+      } catch (RuntimeException e) {
+        // a key the server cannot compare this way: the next form, else the exact condition alone
+      }
     }
+    return exact;
   }
 
   /** A table read whole (no parts): its object is the backup's own, under its folder. */

@@ -154,6 +154,25 @@ final class PartitionObjects {
     }
   }
 
+  /**
+   * Checks, before a manifest is written, that every shared object it names is in storage with the
+   * size it records: a manifest never names an object that is not there (say one a sweep of another
+   * resource of the same name, sharing the prefix, deleted while this backup ran).
+   */
+  static void checkNamed(ObjectStore store, String lineage, Manifest manifest) throws IOException {
+    java.util.Map<String, Long> sizes = new java.util.HashMap<>();
+    store.list(ROOT + "/" + ObjectKeys.segment(lineage) + "/").forEach(o -> sizes.put(o.key(), o.size()));
+    for (Manifest.TableEntry t : manifest.tables) {
+      for (Manifest.PartitionEntry p : t.partitions) {
+        if (shared(p.key) && !Long.valueOf(p.storedBytes).equals(sizes.get(p.key))) {
+          throw new IOException("partition object " + p.key + " is not in storage with the " + p.storedBytes
+              + " bytes this backup recorded (found: " + sizes.get(p.key) + "); no manifest is written, and the next"
+              + " backup uploads it again");
+        }
+      }
+    }
+  }
+
   /** The shared objects a manifest names. */
   static Set<String> named(Manifest m) {
     Set<String> out = new HashSet<>();

@@ -13,14 +13,25 @@ import java.util.function.Consumer;
 /**
  * One BACKUP or RESTORE that the server runs in the background ({@code ... ASYNC}), as
  * {@code system.backups} shows it by its id. A native backup and each table of a native restore are
- * watched the same way: the row read once a second, its end states, its progress (files, bytes) in
- * words, and a read that fails for a passing reason tried again until the statement limit, because
- * the server's work goes on meanwhile.
+ * watched the same way: the row read after 50 ms, then less often up to once a second; its end
+ * states; its progress (files, bytes) in words; and a read that fails for a passing reason tried
+ * again until the statement limit, because the server's work goes on meanwhile.
  */
 final class ServerOperation {
 
-  /** How often the server's progress is read. */
+  /** How often the server's progress is read, once the operation has run a while. */
   static final Duration POLL = Duration.ofSeconds(1);
+  /** The first wait: a short operation (a small table, a backup of hard links) is seen ending at once. */
+  static final Duration FIRST_POLL = Duration.ofMillis(50);
+
+  private Duration nextPoll = FIRST_POLL;
+
+  /** How long to wait before the next read: 50 ms, then twice as long each time, up to {@link #POLL}. */
+  Duration nextPoll() {
+    Duration wait = nextPoll;
+    nextPoll = nextPoll.multipliedBy(2).compareTo(POLL) > 0 ? POLL : nextPoll.multipliedBy(2);
+    return wait;
+  }
 
   private final ClickHouseClient client;
   private final String id;

@@ -130,17 +130,38 @@ public final class FileObjectStore implements ObjectStore {
     return isFile(resolve(key));
   }
 
+  /**
+   * Walks only the folder the prefix names up to its last slash (not the whole store: a backup looks up
+   * each partition's object by its key), and tolerates files that other writers rename or delete
+   * meanwhile (an upload's {@code .partial} file becomes its object while the walk runs).
+   */
   @Override
   public List<ObjectInfo> list(String prefix) throws IOException {
-    List<ObjectInfo> out = new ArrayList<>();
-    try (Stream<Path> files = Files.walk(root)) {
-      for (Path p : files.filter(FileObjectStore::isFile).sorted(Comparator.naturalOrder()).toList()) {
-        String key = root.relativize(p).toString().replace('\\', '/');
-        if (key.startsWith(prefix) && !p.getFileName().toString().endsWith(".partial")) {
-          out.add(new ObjectInfo(key, Files.size(p)));
-        }
-      }
+    String folder = prefix.substring(0, prefix.lastIndexOf('/') + 1);
+    Path start = folder.isEmpty() ? root : resolve(folder.substring(0, folder.length() - 1));
+    if (!Files.isDirectory(start, LinkOption.NOFOLLOW_LINKS)) {
+      return List.of();
     }
+    List<ObjectInfo> out = new ArrayList<>();
+    Files.walkFileTree(start, new java.nio.file.SimpleFileVisitor<>() {
+      @Override
+      public java.nio.file.FileVisitResult visitFile(Path p, java.nio.file.attribute.BasicFileAttributes attrs) {
+        String key = root.relativize(p).toString().replace('\\', '/');
+        if (attrs.isRegularFile() && key.startsWith(prefix) && !p.getFileName().toString().endsWith(".partial")) {
+          out.add(new ObjectInfo(key, attrs.size()));
+        }
+        return java.nio.file.FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+          return java.nio.file.FileVisitResult.CONTINUE; // renamed or deleted since its folder was read
+        }
+        throw e;
+      }
+    });
+    out.sort(Comparator.comparing(ObjectInfo::key));
     return out;
   }
 
