@@ -160,7 +160,9 @@ final class BackupAdoption {
       return Found.failed(request.location(), "looking through " + request.location() + " failed: "
           + BackupJob.rootMessage(e));
     }
-    adopted.sort(Comparator.comparing(StoredBackups::time, Comparator.nullsLast(Comparator.reverseOrder())));
+    // two backups ending in one second (ids and times have seconds): the one whose id says it started later first
+    adopted.sort(Comparator.comparing(StoredBackups::time, Comparator.nullsLast(Comparator.<Instant>reverseOrder()))
+        .thenComparing(r -> r.id, StoredBackups.NEWEST_FIRST));
     return new Found(request.location(), adopted, incomplete, elsewhere, unreadable, null);
   }
 

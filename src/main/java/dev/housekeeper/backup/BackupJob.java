@@ -248,18 +248,9 @@ public final class BackupJob {
 
   private Manifest runNative(List<LogicalBackup.TableRef> tables, BackupScope.Found found, ServerObjects.Found server)
       throws Failed {
-    Sql sql;
-    String destination;
-    if (plan.storage().s3 != null) {
-      destination = BackupSetup.nativeUrl(plan.storage().s3, plan.backupId());
-      sql = NativeBackupSql.backupToS3(tables, destination, plan.s3Credentials().accessKeyId(),
-          plan.s3Credentials().secretAccessKey(), plan.base() == null ? null
-              : BackupSetup.nativeUrl(plan.storage().s3, plan.base()), true);
-    } else {
-      destination = "Disk('" + plan.storage().volume.clickhouseDisk + "', '" + plan.backupId() + "')";
-      sql = NativeBackupSql.backupToDisk(tables, plan.storage().volume.clickhouseDisk, plan.backupId(), plan.base(),
-          true);
-    }
+    NativeTarget target = nativeTarget(tables);
+    Sql sql = target.statement();
+    String destination = target.destination();
     Manifest manifest = new Manifest();
     manifest.backupId = plan.backupId();
     manifest.method = ClickHouseBackupSpec.NATIVE;
@@ -307,6 +298,21 @@ public final class BackupJob {
     } finally {
       nativeQuery = null;
     }
+  }
+
+  /** The server's BACKUP statement, incremental on the plan's base when it has one, and where it writes. */
+  private record NativeTarget(Sql statement, String destination) {}
+
+  private NativeTarget nativeTarget(List<LogicalBackup.TableRef> tables) {
+    if (plan.storage().s3 != null) {
+      String destination = BackupSetup.nativeUrl(plan.storage().s3, plan.backupId());
+      return new NativeTarget(NativeBackupSql.backupToS3(tables, destination, plan.s3Credentials().accessKeyId(),
+          plan.s3Credentials().secretAccessKey(), plan.base() == null ? null
+              : BackupSetup.nativeUrl(plan.storage().s3, plan.base()), true), destination);
+    }
+    String disk = plan.storage().volume.clickhouseDisk;
+    return new NativeTarget(NativeBackupSql.backupToDisk(tables, disk, plan.backupId(), plan.base(), true),
+        "Disk('" + disk + "', '" + plan.backupId() + "')");
   }
 
   /** Beside the server's files: the definitions of the scope's other objects and the server's objects. */

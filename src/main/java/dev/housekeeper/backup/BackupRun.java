@@ -138,6 +138,15 @@ final class BackupRun {
     return housekeepingError;
   }
 
+  /** Deletes these backups, then the partition objects of {@code lineage} that no manifest left names. */
+  static void deleteAll(ObjectStore store, List<String> ids, String lineage) throws IOException {
+    Set<String> named = new HashSet<>();
+    for (String id : ids) {
+      named.addAll(deleteBackup(store, id));
+    }
+    PartitionObjects.sweep(store, lineage, named, progress -> { });
+  }
+
   /**
    * Deletes a backup's own folder, the manifest first, so that a half-deleted backup is never taken for
    * a complete one. The shared partition objects it named stay: they go in {@link PartitionObjects#sweep}

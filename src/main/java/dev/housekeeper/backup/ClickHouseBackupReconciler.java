@@ -234,11 +234,7 @@ public class ClickHouseBackupReconciler
     }
     try (var store = BackupSetup.open(ctx.getClient(), resource.getMetadata().getNamespace(), spec.storage,
         storage)) {
-      java.util.Set<String> named = new java.util.HashSet<>();
-      for (String id : ids) {
-        named.addAll(BackupRun.deleteBackup(store, id));
-      }
-      PartitionObjects.sweep(store, resource.getMetadata().getName(), named, m -> {});
+      BackupRun.deleteAll(store, ids, resource.getMetadata().getName());
       events.normal(resource, "BackupDataDeleted", "Deleted " + ids.size() + " backup(s) from "
           + BackupSetup.describe(spec.storage) + " (deleteDataOnDelete).");
       return true;

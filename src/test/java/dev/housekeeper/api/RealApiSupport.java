@@ -153,7 +153,8 @@ final class RealApiSupport {
           {"connectionRef": {"name": "clickhouse"}, "keep": "12M", "tables": {"pattern": "events_.*"},
            "schedule": {"cron": "0 3 * * *"}, "optimize": {"schedule": {"cron": "0 4 * * *"}}}""";
       case "ClickHouseBackup" -> """
-          {"connectionRef": {"name": "clickhouse"}, "storage": %s, "schedule": {"cron": "0 2 * * *"}}""".formatted(s3);
+          {"connectionRef": {"name": "clickhouse"}, "storage": %s, "schedule": {"cron": "0 2 * * *"},
+           "incremental": {}}""".formatted(s3);
       case "ClickHouseRestore" -> """
           {"connectionRef": {"name": "clickhouse"}, "source": {"backupId": "nightly-1", "storage": %s},
            "schedule": {"cron": "0 5 * * 0"}, "verify": true}"""
