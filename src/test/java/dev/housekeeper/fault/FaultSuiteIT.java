@@ -136,21 +136,7 @@ class FaultSuiteIT {
     assertNull(done.getStatus().consecutiveFailures, "reset by the complete backup");
     assertThat(done.getStatus().pendingCleanup).isEmpty();
     String completeId = done.getStatus().lastSuccessful.id;
-    try (Stream<Path> ids = Files.list(volume); Stream<Path> all = Files.walk(volume)) {
-      List<String> left = all.filter(p -> !p.startsWith(volume.resolve(completeId)))
-          .map(p -> volume.relativize(p) + (Files.isDirectory(p) ? "/" : "")).toList();
-      assertThat(ids.map(p -> p.getFileName().toString()).toList())
-          .as("the failed attempt's folder is gone; left: %s", left)
-          .containsExactlyInAnyOrder(completeId, "objects");
-    }
-    // the shared objects are exactly the ones the complete backup names, each with its receipt
-    Manifest manifest = Manifest.fromJson(Files.readAllBytes(volume.resolve(completeId).resolve("manifest.json")));
-    List<String> named = manifest.tables.stream().flatMap(t -> t.partitions.stream()).map(p -> p.key).toList();
-    try (Stream<Path> all = Files.walk(volume.resolve("objects"))) {
-      assertThat(all.filter(Files::isRegularFile).map(p -> volume.relativize(p).toString()).toList())
-          .containsExactlyInAnyOrderElementsOf(Stream.concat(named.stream(), named.stream().map(k -> k
-              + ".receipt.json")).toList());
-    }
+    List<String> named = assertStorageHoldsOnly(volume, completeId);
     BackupRecord complete = done.getStatus().lastSuccessful;
     assertThat(complete.objectsReused).as("the retry reused what the killed attempt uploaded")
         .isGreaterThanOrEqualTo((int) uploadedBeforeTheKill);
@@ -513,11 +499,7 @@ class FaultSuiteIT {
             && x.getStatus().lastSuccessful != null);
         assertEquals(3_000_000L, done.getStatus().lastSuccessful.rows);
         assertThat(done.getStatus().pendingCleanup).isEmpty();
-        try (Stream<Path> ids = Files.list(storage)) {
-          assertThat(ids.map(p -> p.getFileName().toString()).toList())
-              .as("no object of the old leader's attempt is left in storage")
-              .containsExactly(done.getStatus().lastSuccessful.id);
-        }
+        assertStorageHoldsOnly(storage, done.getStatus().lastSuccessful.id);
         ReportMart mart = await(ReportMart.class, "lease-mart", x -> x.getStatus() != null
             && x.getStatus().lastRefresh != null && "Succeeded".equals(x.getStatus().lastRefresh.outcome));
         assertEquals("20\t380", ch.sql("SELECT count(), sum(v) FROM faults_lease.slow").strip(),
@@ -740,6 +722,29 @@ class FaultSuiteIT {
     return ch.sql("SELECT event_time, event, version, statement_index, query_id, run_id, error FROM " + db + ".housekeeper_migrations"
         + " ORDER BY seq") + "\nquery_log:\n" + ch.sql("SELECT query_id, type, written_rows, exception FROM"
         + " system.query_log WHERE query_id IN (SELECT query_id FROM " + db + ".housekeeper_migrations)");
+  }
+
+  /**
+   * A volume holds one complete backup and nothing of a failed attempt: its folder, and exactly the
+   * shared partition objects its manifest names, each with its receipt. Returns those objects' keys.
+   */
+  static List<String> assertStorageHoldsOnly(Path storage, String completeId) throws IOException {
+    try (Stream<Path> ids = Files.list(storage); Stream<Path> all = Files.walk(storage)) {
+      List<String> left = all.filter(p -> !p.startsWith(storage.resolve(completeId)))
+          .map(p -> storage.relativize(p) + (Files.isDirectory(p) ? "/" : "")).toList();
+      assertThat(ids.map(p -> p.getFileName().toString()).toList())
+          .as("no folder of a failed attempt is left; left: %s", left)
+          .containsExactlyInAnyOrder(completeId, "objects");
+    }
+    Manifest manifest = Manifest.fromJson(Files.readAllBytes(storage.resolve(completeId).resolve("manifest.json")));
+    List<String> named = manifest.tables.stream().flatMap(t -> t.partitions.stream()).map(p -> p.key).toList();
+    try (Stream<Path> all = Files.walk(storage.resolve("objects"))) {
+      assertThat(all.filter(Files::isRegularFile).map(p -> storage.relativize(p).toString()).toList())
+          .as("exactly the partition objects the complete backup names")
+          .containsExactlyInAnyOrderElementsOf(Stream.concat(named.stream(), named.stream().map(k -> k
+              + ".receipt.json")).toList());
+    }
+    return named;
   }
 
   /** Partition objects complete with their receipt in a volume. */
