@@ -318,8 +318,7 @@ public final class LogicalBackup {
     String partitionKey = keyRows.isEmpty() ? "" : keyRows.get(0).string("partition_key").strip();
     List<String> ids = partitionSelector.apply(partitions.stream().map(p -> p.string("partition_id")).toList());
     boolean partHashes = partHashes();
-    Shared shared = new Shared(backupId, ref, ddl, partHashes,
-        PartitionState.read(client, ref.database(), ref.table(), partHashes));
+    Shared shared = new Shared(ddl, partHashes, PartitionState.read(client, ref.database(), ref.table(), partHashes));
     if (pool == null) {
       for (String id : ids) {
         checkCancelled();
@@ -343,8 +342,7 @@ public final class LogicalBackup {
    * What decides a partition's shared object ({@link PartitionObjects}): the table's DDL and, read
    * once per table before its partitions, what the server holds for each partition.
    */
-  private record Shared(String backupId, TableRef ref, String ddl, boolean partHashes,
-      java.util.Map<String, List<String>> states) {}
+  private record Shared(String ddl, boolean partHashes, java.util.Map<String, List<String>> states) {}
 
   /** The table's DDL as the server shows it, written (sealed) to its own object; returns the DDL. */
   private String schema(String backupId, TableRef ref, Manifest.TableEntry entry) throws IOException {

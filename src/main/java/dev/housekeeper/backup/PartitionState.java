@@ -43,10 +43,7 @@ final class PartitionState {
    */
   static java.util.Map<String, List<String>> read(ClickHouseClient client, String database, String table,
       boolean partHashes) {
-    String hash = partHashes ? ", hash_of_all_files AS hash" : "";
-    List<Row> parts = client.query(Sql.query("SELECT partition_id, name, rows, bytes_on_disk AS bytes,"
-        + " toString(modification_time) AS mtime" + hash + " FROM system.parts"
-        + " WHERE database = ? AND table = ? AND active ORDER BY name", database, table));
+    List<Row> parts = client.query(Sql.query(select(partHashes) + " ORDER BY name", database, table));
     java.util.Map<String, List<String>> out = new java.util.TreeMap<>();
     for (Row p : parts) {
       out.computeIfAbsent(partitionOf(p.string("partition_id")), k -> new ArrayList<>()).add(line(p));
@@ -58,10 +55,7 @@ final class PartitionState {
   /** The lines of one partition. */
   static List<String> read(ClickHouseClient client, String database, String table, boolean partHashes,
       String partitionId) {
-    String hash = partHashes ? ", hash_of_all_files AS hash" : "";
-    List<Row> parts = client.query(Sql.query("SELECT partition_id, name, rows, bytes_on_disk AS bytes,"
-        + " toString(modification_time) AS mtime" + hash + " FROM system.parts"
-        + " WHERE database = ? AND table = ? AND active AND (partition_id = ? OR partition_id LIKE ?)"
+    List<Row> parts = client.query(Sql.query(select(partHashes) + " AND (partition_id = ? OR partition_id LIKE ?)"
         + " ORDER BY name", database, table, partitionId, PATCH + "%-" + likeEscaped(partitionId)));
     List<String> out = new ArrayList<>();
     for (Row p : parts) {
@@ -71,6 +65,13 @@ final class PartitionState {
     }
     java.util.Collections.sort(out);
     return out;
+  }
+
+  /** The active parts of one table, as a line needs them (the hash where the server has it). */
+  private static String select(boolean partHashes) {
+    return "SELECT partition_id, name, rows, bytes_on_disk AS bytes, toString(modification_time) AS mtime"
+        + (partHashes ? ", hash_of_all_files AS hash" : "") + " FROM system.parts WHERE database = ? AND table = ?"
+        + " AND active";
   }
 
   /** Whether the server's system.parts has {@code hash_of_all_files}. */

@@ -8,7 +8,6 @@ import dev.housekeeper.clickhouse.Sql;
 import dev.housekeeper.common.WorkExecutor;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -161,41 +160,9 @@ final class RestoreDrill implements WorkExecutor.Work<RestoreDrill.Result> {
   }
 
   /** The store given to the restore, which closes what it is given: this one stays open for the verification. */
-  private static final class KeptOpen implements ObjectStore {
-    private final ObjectStore store;
-
+  private static final class KeptOpen extends dev.housekeeper.backup.storage.ForwardingObjectStore {
     KeptOpen(ObjectStore store) {
-      this.store = store;
-    }
-
-    @Override
-    public Upload create(String key) throws IOException {
-      return store.create(key);
-    }
-
-    @Override
-    public InputStream open(String key) throws IOException {
-      return store.open(key);
-    }
-
-    @Override
-    public boolean exists(String key) throws IOException {
-      return store.exists(key);
-    }
-
-    @Override
-    public List<ObjectInfo> list(String prefix) throws IOException {
-      return store.list(prefix);
-    }
-
-    @Override
-    public void delete(List<String> keys) throws IOException {
-      store.delete(keys);
-    }
-
-    @Override
-    public String describe() {
-      return store.describe();
+      super(store);
     }
 
     @Override

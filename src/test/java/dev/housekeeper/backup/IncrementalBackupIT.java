@@ -357,12 +357,11 @@ class IncrementalBackupIT {
   }
 
   /** A store whose deletes stop, as at a crash, after a number of keys: each call deletes up to the limit, then throws. */
-  static final class CutStore implements ObjectStore {
-    private final ObjectStore store;
+  static final class CutStore extends dev.housekeeper.backup.storage.ForwardingObjectStore {
     private int allowed;
 
     CutStore(ObjectStore store, int allowed) {
-      this.store = store;
+      super(store);
       this.allowed = allowed;
     }
 
@@ -378,36 +377,8 @@ class IncrementalBackupIT {
     }
 
     @Override
-    public Upload create(String key) throws IOException {
-      return store.create(key);
+    public void close() {
+      // the test's store, closed by the test
     }
-
-    @Override
-    public InputStream open(String key) throws IOException {
-      return store.open(key);
-    }
-
-    @Override
-    public boolean exists(String key) throws IOException {
-      return store.exists(key);
-    }
-
-    @Override
-    public List<ObjectInfo> list(String prefix) throws IOException {
-      return store.list(prefix);
-    }
-
-    @Override
-    public List<String> children(String prefix) throws IOException {
-      return store.children(prefix);
-    }
-
-    @Override
-    public String describe() {
-      return store.describe();
-    }
-
-    @Override
-    public void close() {}
   }
 }

@@ -294,14 +294,7 @@ public final class BackupBench {
     ClickHouseBackup b = Specs.backup(NS, name, spec);
     long t0 = System.nanoTime();
     k8s.resource(b).create();
-    await(() -> {
-      var st = k8s.resources(ClickHouseBackup.class).inNamespace(NS).withName(name).get().getStatus();
-      if (st != null && st.phase == ClickHouseBackupStatus.Phase.Failed) {
-        throw new IllegalStateException("backup failed: " + io.fabric8.kubernetes.client.utils.Serialization
-            .asJson(st));
-      }
-      return st != null && st.phase == ClickHouseBackupStatus.Phase.Succeeded;
-    }, 600);
+    awaitSucceeded(k8s, name);
     return (System.nanoTime() - t0) / 1e9;
   }
 
