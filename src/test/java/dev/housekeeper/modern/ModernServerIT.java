@@ -489,6 +489,10 @@ class ModernServerIT {
         .map(o -> o.key().split("/")[1]).collect(java.util.stream.Collectors.toSet()));
     assertThat(harness.events(get(ClickHouseBackup.class, "native-inc"))).anyMatch(e -> "BackupPruned"
         .equals(e.getReason()) && e.getMessage().contains(ids.get(0)) && e.getMessage().contains(ids.get(2)));
+    // the base's S3 credentials go to the server in the statement only: neither status nor an Event carries them
+    ClickHouseBackup resource = get(ClickHouseBackup.class, "native-inc");
+    assertThat(Serialization.asJson(resource)).doesNotContain(S3Server.SECRET_KEY);
+    assertThat(harness.events(resource)).noneMatch(e -> String.valueOf(e.getMessage()).contains(S3Server.SECRET_KEY));
     // the newest, an incremental, restores whole through its base
     restoredEqual("from-native-inc", "native-inc", "modern_inc.events", "modern_from_inc");
   }
