@@ -10,22 +10,41 @@ import java.util.UUID;
 
 /**
  * A lock kept in ClickHouse, so that two resources, or two operator replicas, never migrate one
- * database at once. ClickHouse has no compare-and-set, so the lock is a claim protocol:
+ * database at once. ClickHouse has no compare-and-set, so the lock is Lamport's bakery algorithm on
+ * rows of one table:
  *
  * <ol>
- *   <li>insert a claim row (token, server time {@code now()}, expiry {@code now() + ttl});
- *   <li>wait until the server's clock has passed the claim's second, so that every claim made
- *       after this point carries a later time;
- *   <li>read the live claims (not released, not expired); the earliest (time, then token) wins.
+ *   <li>insert an "entering" marker (the token with {@link #ENTERING}), visible to every contender
+ *       that reads after it;
+ *   <li>insert the claim, whose ticket (column {@code claimed_at}) is later than every live claim
+ *       that statement reads, and not earlier than the server's clock;
+ *   <li>read the markers and claims: while another contender is entering, read again; then the live
+ *       claim with the lowest (ticket, token) wins.
  * </ol>
  *
- * Every contender sees every claim made before its read, and no claim made later can be earlier,
- * so exactly one wins. The holder renews its claim while it works; a holder that dies stops
- * renewing and its claim expires after the ttl. Losers withdraw their claim.
+ * Why exactly one wins: a contender whose marker this read did not see had not finished writing
+ * it, so its ticket is read afterwards, sees this claim, and is later; a contender whose marker it
+ * did see is waited for until its claim is visible. The bakery needs no clock and no atomic read of
+ * a write in flight (Lamport proved it with registers that may return anything while written), so
+ * no claim has to wait for the server's clock to pass a second, which the earlier protocol of this
+ * class did (a second per migration). The holder renews its claim while it works; a holder that dies
+ * stops renewing and its claim and marker expire after the ttl. Losers withdraw their claim.
+ *
+ * <p>Claims keep their meaning for an operator of the earlier protocol (the earliest live claim
+ * wins; markers are written as released), so both see each other's claims; but one contender of each
+ * protocol at the same moment can both win (a ticket may be later than the clock), which is why
+ * docs/clickhousemigration.md asks to upgrade every operator that migrates one database before
+ * migrating it again.
  */
 public final class MigrationLock {
 
   public static final String TABLE = "housekeeper_locks";
+  /** The marker's token: the claim's token with this suffix (a UUID has no slash). */
+  static final String ENTERING = "/entering";
+  /** The {@code released} value of a marker: not 0, so that a reader of the earlier protocol skips it. */
+  static final int MARKER = 2;
+  /** How long a read waits for another contender still entering before it reports that one as holder. */
+  private static final long ENTERING_WAIT_MILLIS = 2_000;
 
   private final ClickHouseClient client;
   private final String database;
@@ -116,36 +135,87 @@ public final class MigrationLock {
   public String tryAcquire() throws InterruptedException {
     MigrationRunner.ensureTable(client, createTable(), database, TABLE, cluster);
     token = UUID.randomUUID().toString();
-    execute(claimSql(token));
-    claimedAt = client.query(read(Sql.query("SELECT toString(min(claimed_at)) AS t FROM ? WHERE lock_name = ? AND"
-        + " token = ?", Sql.table(database, TABLE), name, token))).get(0).string("t");
-    // wait until the server's clock is past the claim's second
-    for (int i = 0; i < 40; i++) {
-      Row now = client.query(Sql.query("SELECT toString(now()) AS now, now() > toDateTime(?) AS past", claimedAt)).get(0);
-      if (now.bool("past")) {
-        break;
-      }
-      Thread.sleep(100);
+    execute(markerSql(token));
+    try {
+      execute(ticketSql(token));
+    } catch (RuntimeException e) {
+      withdrawQuietly(); // else the marker says "entering" to every contender until it expires
+      throw e;
     }
-    List<Row> live = live();
     renewedAtNanos = System.nanoTime();
-    if (!live.isEmpty() && (token.equals(live.get(0).string("token")) || holder.equals(live.get(0).string("holder")))) {
+    Contenders seen = contenders();
+    for (long waited = 0, pause = 10; seen.entering() != null && waited < ENTERING_WAIT_MILLIS; pause *= 2) {
+      Thread.sleep(pause);
+      waited += pause;
+      seen = contenders();
+    }
+    Row winner = seen.claims().isEmpty() ? null : seen.claims().get(0);
+    claimedAt = seen.ticketOf(token);
+    if (seen.entering() == null && winner != null
+        && (token.equals(winner.string("token")) || holder.equals(winner.string("holder")))) {
       // ours; or an earlier claim of this same holder (a run cut off by a lost connection): take it over
       return null;
     }
-    String other = live.isEmpty() ? "(unknown)" : live.get(0).string("holder");
+    String other = seen.entering() != null ? seen.entering() : winner == null ? "(unknown)" : winner.string("holder");
     release();
     return other;
   }
 
-  private List<Row> live() {
-    return client.query(read(liveSql()));
+  /** What one read of the lock table shows: the live claims, winner first, and a contender still entering. */
+  private record Contenders(List<Row> claims, String entering, List<Row> all) {
+
+    String ticketOf(String claimToken) {
+      return all.stream().filter(r -> claimToken.equals(r.string("token"))).map(r -> r.string("claimed")).findFirst()
+          .orElse(null);
+    }
   }
 
-  /** A new claim, timed by the server's clock. */
-  public Sql claimSql(String claimToken) {
+  private Contenders contenders() {
+    List<Row> all = client.query(read(contendersSql()));
+    java.util.Set<String> tokens = new java.util.HashSet<>();
+    all.forEach(r -> tokens.add(r.string("token")));
+    String entering = null;
+    List<Row> claims = new java.util.ArrayList<>();
+    for (Row r : all) {
+      String t = r.string("token");
+      if (!t.endsWith(ENTERING)) {
+        if (r.longValue("rel") == 0) {
+          claims.add(r);
+        }
+      } else if (entering == null && !holder.equals(r.string("holder"))
+          && !tokens.contains(t.substring(0, t.length() - ENTERING.length()))) {
+        // entering until its claim or withdrawal is visible; a marker of this holder is an earlier run's, which ended
+        entering = r.string("holder");
+      }
+    }
+    return new Contenders(claims, entering, all);
+  }
+
+  /** Every unexpired token (markers, claims, withdrawn claims), earliest ticket first. */
+  public Sql contendersSql() {
+    return Sql.query("SELECT token, any(holder) AS holder, toString(min(claimed_at)) AS claimed, max(expires_at) AS"
+        + " expires, max(released) AS rel FROM ? WHERE lock_name = ? GROUP BY token HAVING expires > now()"
+        + " ORDER BY min(claimed_at), token", Sql.table(database, TABLE), name);
+  }
+
+  /** The marker that says a contender is choosing its ticket. */
+  public Sql markerSql(String claimToken) {
     return Sql.command("INSERT INTO ? (lock_name, token, holder, claimed_at, expires_at, released)"
-        + " SELECT ?, ?, ?, now(), now() + ?, 0", Sql.table(database, TABLE), name, claimToken, holder, ttl.toSeconds());
+        + " SELECT ?, ?, ?, now(), now() + ?, ?", Sql.table(database, TABLE), name, claimToken + ENTERING, holder,
+        ttl.toSeconds(), MARKER);
+  }
+
+  /** A claim whose ticket is later than every live claim the statement reads, and not earlier than now. */
+  public Sql ticketSql(String claimToken) {
+    return read(Sql.command("INSERT INTO ? (lock_name, token, holder, claimed_at, expires_at, released)"
+        + " SELECT ?, ?, ?, greatest(now(), (SELECT max(claimed) + 1 FROM (SELECT min(claimed_at) AS claimed,"
+        + " max(expires_at) AS expires, max(released) AS rel FROM ? WHERE lock_name = ? GROUP BY token"
+        + " HAVING rel = 0 AND expires > now()))), now() + ?, 0", Sql.table(database, TABLE), name, claimToken, holder,
+        Sql.table(database, TABLE), name, ttl.toSeconds()));
+  }
+
+  private List<Row> live() {
+    return client.query(read(liveSql()));
   }
 
   /** The live claims, winner first. */
@@ -155,10 +225,14 @@ public final class MigrationLock {
         + " GROUP BY token HAVING rel = 0 AND expires > now() ORDER BY claimed, token", Sql.table(database, TABLE), name);
   }
 
-  /** The withdrawal of a claim. */
+  /**
+   * The withdrawal of a claim. It stays readable for the ttl, as long as the claim's marker: a marker
+   * whose claim is neither live nor withdrawn is a contender still entering.
+   */
   public Sql releaseSql(String claimToken) {
     return Sql.command("INSERT INTO ? (lock_name, token, holder, claimed_at, expires_at, released)"
-        + " SELECT ?, ?, ?, now(), now(), 1", Sql.table(database, TABLE), name, claimToken, holder);
+        + " SELECT ?, ?, ?, now(), now() + ?, 1", Sql.table(database, TABLE), name, claimToken, holder,
+        ttl.toSeconds());
   }
 
   /** Extends the claim when a third of the ttl has passed; fails if the lock was lost meanwhile. */
@@ -185,6 +259,14 @@ public final class MigrationLock {
    */
   public LockKeepAlive keepAlive() {
     return new LockKeepAlive(this, holder, ttl);
+  }
+
+  private void withdrawQuietly() {
+    try {
+      release();
+    } catch (RuntimeException e) {
+      token = null; // the marker and claim expire after the ttl
+    }
   }
 
   /** Gives the lock up. */

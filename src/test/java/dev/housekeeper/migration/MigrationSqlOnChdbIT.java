@@ -28,19 +28,30 @@ class MigrationSqlOnChdbIT {
             .text(),
         ledger.readSql().text() + " FORMAT TSV",
         lock.createTable().text(),
-        lock.claimSql("token-1").text(),
-        lock.claimSql("token-2").text(),
+        lock.markerSql("token-1").text(),
+        lock.ticketSql("token-1").text(),
+        lock.markerSql("token-2").text(),
+        lock.ticketSql("token-2").text(),
         lock.releaseSql("token-2").text(),
         lock.liveSql().text() + " FORMAT TSV",
-        "SELECT engine FROM system.tables WHERE name IN ('housekeeper_migrations', 'housekeeper_locks') ORDER BY name"));
+        "SELECT engine FROM system.tables WHERE name IN ('housekeeper_migrations', 'housekeeper_locks') ORDER BY name",
+        lock.contendersSql().text() + " FORMAT TSV",
+        "SELECT max(claimed_at) > min(claimed_at) FROM housekeeper_locks WHERE released = 0"));
     assertThat(r.version()).startsWith("26.");
     String[] events = r.outputs().get(6).strip().split("\n");
     assertEquals(4, events.length);
     assertThat(events[3]).contains("applied").contains("it\\'s ok");
-    String[] live = r.outputs().get(11).strip().split("\n");
+    String[] live = r.outputs().get(13).strip().split("\n");
     assertEquals(1, live.length, "the released claim is not live");
     assertThat(live[0]).startsWith("token-1\top-1/ns/m");
-    assertEquals("MergeTree\nMergeTree", r.outputs().get(12).strip());
+    assertEquals("MergeTree\nMergeTree", r.outputs().get(14).strip());
+    // token-1's claim, token-2's withdrawn claim and both markers (released 2), winner first
+    String[] contenders = r.outputs().get(15).strip().split("\n");
+    assertEquals(4, contenders.length);
+    assertThat(contenders[0]).startsWith("token-1\t");
+    assertThat(contenders[0]).endsWith("\t0");
+    assertThat(r.outputs().get(15)).contains("token-1/entering").contains("token-2/entering");
+    assertEquals("1", r.outputs().get(16).strip(), "token-2's ticket is later than token-1's live claim");
   }
 
   @Test

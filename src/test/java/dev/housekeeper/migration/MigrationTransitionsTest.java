@@ -36,7 +36,7 @@ class MigrationTransitionsTest extends TransitionTest {
   static final String CREATE = "CREATE TABLE events (id UInt64) ENGINE = MergeTree ORDER BY id";
   static final String ALTER = "ALTER TABLE events ADD COLUMN user String";
   /** A claim on the lock withdrawn. */
-  static final String RELEASE = "^INSERT INTO `app`.`housekeeper_locks`.*now\\(\\), now\\(\\), 1$";
+  static final String RELEASE = "^INSERT INTO `app`.`housekeeper_locks`.*now\\(\\), now\\(\\) \\+ \\d+, 1$";
 
   ClickHouseMigrationReconciler reconciler;
   /** The ledger's rows as the fake holds them, in seq order. */
@@ -58,8 +58,6 @@ class MigrationTransitionsTest extends TransitionTest {
     clickhouse.answerWith("FROM `app`.`housekeeper_migrations` ORDER BY seq", sql -> List.copyOf(ledger));
     clickhouse.answer("^EXISTS TABLE `app`.`housekeeper_locks`", List.of(Map.of("result", 1)));
     clickhouse.accept("^INSERT INTO `app`.`housekeeper_locks`");
-    clickhouse.answer("min\\(claimed_at\\)", List.of(Map.of("t", "2026-06-01 10:00:00")));
-    clickhouse.answer("AS past", List.of(Map.of("now", "2026-06-01 10:00:01", "past", 1)));
     lockHeldBy(null);
   }
 
