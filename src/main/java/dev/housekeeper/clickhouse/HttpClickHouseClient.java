@@ -48,6 +48,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
   private static final Duration CLIENT_SLACK = Duration.ofSeconds(10);
 
   private final ClientConfig config;
+  private final java.util.function.LongConsumer requestTimes;
   private final List<Endpoint> endpoints;
   private final RetryPolicy<Object> retryPolicy;
   private final AtomicInteger roundRobin = new AtomicInteger();
@@ -69,6 +70,12 @@ public final class HttpClickHouseClient implements ClickHouseClient {
 
   /** @param clientName the start of every request's User-Agent ({@code system.query_log.http_user_agent}) */
   public HttpClickHouseClient(ClientConfig config, String clientName) {
+    this(config, clientName, nanos -> { });
+  }
+
+  /** @param requestTimes told how long each request took, sent until answered (retries included) */
+  public HttpClickHouseClient(ClientConfig config, String clientName, java.util.function.LongConsumer requestTimes) {
+    this.requestTimes = requestTimes;
     this.config = config;
     this.clientName = clientName;
     this.caFile = writeCaFile(config.caCertificatePem());
@@ -264,6 +271,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
   private <T> T execute(Sql sql, Attempt<T> attempt) {
     Duration timeout = sql.timeout() != null ? sql.timeout() : config.queryTimeout();
     int[] attempts = {0};
+    long t0 = System.nanoTime();
     try {
       return Failsafe.with(retryPolicy).get(ctx -> {
         attempts[0] = ctx.getAttemptCount() + 1;
@@ -285,6 +293,7 @@ public final class HttpClickHouseClient implements ClickHouseClient {
           sql.idempotent()));
     } finally {
       running.remove(sql.queryId());
+      requestTimes.accept(System.nanoTime() - t0);
     }
   }
 

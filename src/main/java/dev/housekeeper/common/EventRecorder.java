@@ -29,8 +29,15 @@ public class EventRecorder {
         return t;
       });
 
+  private final StepTimes steps;
+
   public EventRecorder(KubernetesClient client) {
+    this(client, StepTimes.unread());
+  }
+
+  public EventRecorder(KubernetesClient client, StepTimes steps) {
     this.client = client;
+    this.steps = steps;
   }
 
   /** Waits until the Events recorded so far are posted (at most 10 s), then stops. */
@@ -80,7 +87,7 @@ public class EventRecorder {
     try {
       poster.execute(() -> {
         try {
-          client.v1().events().inNamespace(ns).resource(event).create();
+          steps.time(StepTimes.Step.EVENT_POST, () -> client.v1().events().inNamespace(ns).resource(event).create());
         } catch (KubernetesClientException e) {
           LOG.warn("could not record event {} {}: {}", reason, message, e.getMessage());
         }

@@ -58,8 +58,21 @@ public class HousekeeperMetrics {
   private final Map<String, double[]> times = new ConcurrentHashMap<>();
   private final java.util.Set<String> workNamespaces = ConcurrentHashMap.newKeySet();
 
+  private final StepTimes steps;
+
   public HousekeeperMetrics(MeterRegistry registry) {
+    this(registry, StepTimes.unread());
+  }
+
+  /** The same, with the process's step timers (registered on that registry by whoever made them). */
+  public HousekeeperMetrics(MeterRegistry registry, StepTimes steps) {
     this.registry = registry;
+    this.steps = steps;
+  }
+
+  /** Where the operator's time goes (docs/performance.md). */
+  public StepTimes steps() {
+    return steps;
   }
 
   public MeterRegistry registry() {

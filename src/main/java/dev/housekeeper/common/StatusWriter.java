@@ -27,8 +27,15 @@ public final class StatusWriter {
   private final KubernetesClient client;
   private final java.util.Map<String, Written> written = new java.util.concurrent.ConcurrentHashMap<>();
 
+  private final StepTimes steps;
+
   public StatusWriter(KubernetesClient client) {
+    this(client, StepTimes.unread());
+  }
+
+  public StatusWriter(KubernetesClient client, StepTimes steps) {
     this.client = client;
+    this.steps = steps;
   }
 
   /**
@@ -49,7 +56,8 @@ public final class StatusWriter {
         .build());
     fresh.setStatus(status);
     String patch = "[{\"op\":\"add\",\"path\":\"/status\",\"value\":" + Serialization.asJson(status) + "}]";
-    R after = client.resource(fresh).subresource("status").patch(PatchContext.of(PatchType.JSON), patch);
+    R after = steps.time(StepTimes.Step.STATUS_WRITE,
+        () -> client.resource(fresh).subresource("status").patch(PatchContext.of(PatchType.JSON), patch));
     written.put(current.getMetadata().getUid(), new Written(current.getMetadata().getResourceVersion(),
         after == null || after.getMetadata() == null ? null : after.getMetadata().getResourceVersion(), json));
     return true;

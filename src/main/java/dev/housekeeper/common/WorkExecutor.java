@@ -71,6 +71,7 @@ public final class WorkExecutor implements AutoCloseable {
 
   private final ExecutorService pool;
   private final int perNamespace;
+  private final StepTimes steps;
   private final Map<String, Task<?>> tasks = new ConcurrentHashMap<>();
   private final Map<String, Task<?>> taken = new ConcurrentHashMap<>();
   /** Tasks handed to the pool, per namespace. Guarded by {@code this}. */
@@ -87,6 +88,12 @@ public final class WorkExecutor implements AutoCloseable {
 
   /** A pool of {@code threads}, of which one namespace runs at most {@code perNamespace} tasks at once. */
   public WorkExecutor(int threads, int perNamespace) {
+    this(threads, perNamespace, StepTimes.unread());
+  }
+
+  /** The same, timing how long each task waited for its turn. */
+  public WorkExecutor(int threads, int perNamespace, StepTimes steps) {
+    this.steps = steps;
     if (perNamespace < 1) {
       throw new IllegalArgumentException("at least one task per namespace, not " + perNamespace);
     }
@@ -111,6 +118,7 @@ public final class WorkExecutor implements AutoCloseable {
   public <T> Task<T> submit(String key, Work<T> work, Runnable onDone) {
     AtomicReference<String> progress = new AtomicReference<>("queued");
     AtomicReference<Instant> started = new AtomicReference<>(Instant.now());
+    long submittedNanos = System.nanoTime();
     Map<String, String> context = MDC.getCopyOfContextMap();
     java.util.concurrent.FutureTask<T> future = new java.util.concurrent.FutureTask<>(() -> {
       Map<String, String> previous = MDC.getCopyOfContextMap();
@@ -119,6 +127,7 @@ public final class WorkExecutor implements AutoCloseable {
       }
       try {
         started.set(Instant.now());
+        steps.record(StepTimes.Step.WORK_QUEUE, System.nanoTime() - submittedNanos);
         return work.run(progress::set);
       } finally {
         if (previous != null) {

@@ -164,7 +164,8 @@ public class ClickHouseMigrationReconciler
     var progressSink = new AtomicReference<Consumer<String>>(p -> { });
     // the lock claim is read back and the ledger appended and read: one server for the whole run (on a cluster, one
     // node at a time, which reads what was written through it)
-    MigrationRunner runner = new MigrationRunner(conn.forJob(), request, p -> progressSink.get().accept(p));
+    MigrationRunner runner = new MigrationRunner(conn.forJob(), request, p -> progressSink.get().accept(p))
+        .withLockWaits(nanos -> metrics.steps().record(dev.housekeeper.common.StepTimes.Step.LOCK_WAIT, nanos));
     runners.put(key, runner);
     work.submit(key, progress -> {
       progressSink.set(progress);

@@ -57,6 +57,7 @@ public final class MigrationLock {
   private String token;
   private String claimedAt;
   private long renewedAtNanos;
+  private java.util.function.LongConsumer waits = nanos -> { };
 
   public MigrationLock(ClickHouseClient client, String database, String name, String holder, Duration ttl,
       String cluster) {
@@ -76,6 +77,12 @@ public final class MigrationLock {
    */
   public MigrationLock withQuorum(int replicas) {
     this.quorum = replicas;
+    return this;
+  }
+
+  /** Tells {@code told} how long each acquisition waited for another contender to finish entering. */
+  public MigrationLock withWaits(java.util.function.LongConsumer told) {
+    this.waits = told;
     return this;
   }
 
@@ -144,11 +151,13 @@ public final class MigrationLock {
     }
     renewedAtNanos = System.nanoTime();
     Contenders seen = contenders();
+    long waitStart = System.nanoTime();
     for (long waited = 0, pause = 10; seen.entering() != null && waited < ENTERING_WAIT_MILLIS; pause *= 2) {
       Thread.sleep(pause);
       waited += pause;
       seen = contenders();
     }
+    waits.accept(System.nanoTime() - waitStart);
     Row winner = seen.claims().isEmpty() ? null : seen.claims().get(0);
     claimedAt = seen.ticketOf(token);
     if (seen.entering() == null && winner != null

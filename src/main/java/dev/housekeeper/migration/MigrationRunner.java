@@ -147,6 +147,7 @@ public final class MigrationRunner {
   private final Ledger ledger;
   private final String runId = UUID.randomUUID().toString().substring(0, 8);
   private final MigrationSteps steps;
+  private java.util.function.LongConsumer lockWaits = nanos -> { };
 
   public MigrationRunner(ClickHouseClient client, Request request, Consumer<String> progress) {
     this.client = client;
@@ -155,6 +156,12 @@ public final class MigrationRunner {
     this.ledger = new Ledger(client, request.database(), request.ledgerTable(), request.cluster())
         .withQuorum(request.lockQuorum());
     this.steps = new MigrationSteps(client, ledger, request, runId, progress);
+  }
+
+  /** Tells {@code waits} how long each lock acquisition waited for another contender to finish entering. */
+  public MigrationRunner withLockWaits(java.util.function.LongConsumer waits) {
+    this.lockWaits = waits;
+    return this;
   }
 
   /** What this run was started with. */
@@ -186,7 +193,7 @@ public final class MigrationRunner {
       return first; // nothing to do, or stopped (Dirty, Drift, Blocked): no lock needed
     }
     MigrationLock lock = new MigrationLock(client, request.database(), "migrations:" + request.database(),
-        request.holder(), request.lockTtl(), request.cluster()).withQuorum(request.lockQuorum());
+        request.holder(), request.lockTtl(), request.cluster()).withQuorum(request.lockQuorum()).withWaits(lockWaits);
     progress.accept(WAITING_FOR_LOCK + request.database());
     String other = acquire(lock);
     if (other != null) {

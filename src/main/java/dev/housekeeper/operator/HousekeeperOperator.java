@@ -6,6 +6,7 @@ import dev.housekeeper.common.StatusWriter;
 import dev.housekeeper.connection.ClickHouseConnectionReconciler;
 import dev.housekeeper.connection.ConnectionClients;
 import dev.housekeeper.connection.ConnectionResolver;
+import dev.housekeeper.common.StepTimes;
 import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.migration.ClickHouseMigrationReconciler;
 import dev.housekeeper.retention.RetentionPolicyReconciler;
@@ -64,13 +65,10 @@ public final class HousekeeperOperator implements AutoCloseable {
     this.client = client;
     this.settings = settings;
     // the operator replica's name in every HTTP request's User-Agent, so system.query_log tells which pod sent a query
+    StepTimes steps = new StepTimes(registry);
     this.connections = new ConnectionClients(config -> new dev.housekeeper.clickhouse.HttpClickHouseClient(config,
-        "housekeeper/" + settings.identity()));
-    new JvmMemoryMetrics().bindTo(registry);
-    new JvmGcMetrics().bindTo(registry);
-    new JvmThreadMetrics().bindTo(registry);
-    new ProcessorMetrics().bindTo(registry);
-    new UptimeMetrics().bindTo(registry);
+        "housekeeper/" + settings.identity(), nanos -> steps.record(StepTimes.Step.CLICKHOUSE_REQUEST, nanos)));
+    bindJvmMetrics(registry);
     this.operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
@@ -79,7 +77,8 @@ public final class HousekeeperOperator implements AutoCloseable {
           .withConcurrentReconciliationThreads(settings.reconcileThreads())
           // per kind, not per resource: JOSDK's per-resource timers held about 6,000 histograms (15 MB of heap) with
           // 1,000 resources, and the operator's own per-resource gauges already say what each resource does
-          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry).notCollectingMetricsPerResource().build())
+          .withMetrics(new StepTimedMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry)
+              .notCollectingMetricsPerResource().build(), steps))
           .withReconciliationTerminationTimeout(Duration.ofSeconds(10));
       if (settings.leaderElection()) {
         Duration renewDeadline = settings.leaseDuration().multipliedBy(2).dividedBy(3);
@@ -100,10 +99,10 @@ public final class HousekeeperOperator implements AutoCloseable {
             .build());
       }
     });
-    HousekeeperMetrics metrics = new HousekeeperMetrics(registry);
-    this.events = new EventRecorder(client);
-    StatusWriter statusWriter = new StatusWriter(client);
-    this.work = new WorkExecutor(settings.workerThreads(), settings.maxWorkPerNamespace());
+    HousekeeperMetrics metrics = new HousekeeperMetrics(registry, steps);
+    this.events = new EventRecorder(client, steps);
+    StatusWriter statusWriter = new StatusWriter(client, steps);
+    this.work = new WorkExecutor(settings.workerThreads(), settings.maxWorkPerNamespace(), steps);
     // one budget for every upload buffer of the process; the gauges read whichever is installed
     dev.housekeeper.common.MemoryBudget.useForUploads(
         new dev.housekeeper.common.MemoryBudget(settings.uploadBufferBudget()));
@@ -119,6 +118,14 @@ public final class HousekeeperOperator implements AutoCloseable {
     register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(services, storage));
     register(new dev.housekeeper.mart.ReportMartReconciler(services, settings.hostAliases()));
     register(new RetentionPolicyReconciler(services));
+  }
+
+  private static void bindJvmMetrics(PrometheusMeterRegistry registry) {
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
   }
 
   private <R extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Reconciler<R> reconciler) {

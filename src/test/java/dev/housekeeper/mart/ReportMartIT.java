@@ -225,7 +225,16 @@ class ReportMartIT {
         .isEqualTo(count("SELECT count(*) FROM telemetry.events WHERE event_type = 'power_on'") + "\t1\t1\t1");
     assertEquals("30", ch.sql("SELECT uniqExact(_partition_id) FROM reports.report_user_monthly_metrics").strip());
     assertThat(harness.events(get(USER_MART))).extracting(e -> e.getReason()).contains("RefreshStarted", "Refreshed");
-    assertThat(harness.http("/metrics").body()).contains("housekeeper_mart_rows_written_total{namespace=\"mart-it\"}");
+    String metrics = harness.http("/metrics").body();
+    assertThat(metrics).contains("housekeeper_mart_rows_written_total{namespace=\"mart-it\"}");
+    // the operator's account of where its time went counts the steps this build took
+    for (String step : List.of("reconcile_queue", "reconcile", "work_queue", "clickhouse_request", "status_write",
+        "event_post")) {
+      java.util.regex.Matcher count = java.util.regex.Pattern.compile("housekeeper_step_duration_seconds_count\\{step=\""
+          + step + "\"\\} (\\S+)").matcher(metrics);
+      assertThat(count.find()).as(step).isTrue();
+      assertThat(Double.parseDouble(count.group(1))).as(step).isPositive();
+    }
   }
 
   static long count(String sql) throws Exception {
