@@ -49,10 +49,19 @@ final class InFlight {
     }
   }
 
+  /** Whether an earlier run left a statement in flight, which {@link #settle} looks into. */
+  static boolean any(Map<Long, VersionState> state) {
+    return state.values().stream().anyMatch(InFlight::inFlight);
+  }
+
+  private static boolean inFlight(VersionState s) {
+    return s.inFlightIndex != null && "in_progress".equals(s.state);
+  }
+
   /** @return a report to stop with, or null to go on */
   Report settle(Map<Long, VersionState> state) {
     for (VersionState s : state.values()) {
-      if (s.inFlightIndex == null || !"in_progress".equals(s.state)) {
+      if (!inFlight(s)) {
         continue;
       }
       Report stop = settle(s, state);

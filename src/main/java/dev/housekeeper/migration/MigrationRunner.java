@@ -221,12 +221,14 @@ public final class MigrationRunner {
     boolean release = true;
     try {
       ledger.ensureTable();
-      Report settled = new InFlight(client, ledger, request, runId).settle(Ledger.fold(ledger.read()));
+      Map<Long, VersionState> state = Ledger.fold(ledger.read());
+      Report settled = new InFlight(client, ledger, request, runId).settle(state);
       if (settled != null) {
         release = settled.outcome() != Outcome.RETRY;
         return settled;
       }
-      Report decided = MigrationPlan.decide(request, Ledger.fold(ledger.read()));
+      // settling may have recorded a statement done; with nothing in flight, the ledger is as just read
+      Report decided = MigrationPlan.decide(request, InFlight.any(state) ? Ledger.fold(ledger.read()) : state);
       if (decided.outcome() != Outcome.READY) {
         return decided;
       }

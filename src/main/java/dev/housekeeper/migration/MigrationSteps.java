@@ -68,7 +68,7 @@ final class MigrationSteps {
     List<String> statements = step.texts();
     long start = System.nanoTime();
     if (step.fromIndex() == 0) {
-      record(step, Ledger.STARTED, -1, "", "", "", 0);
+      recordWithNext(step, Ledger.STARTED, -1, "", "", 0);
     }
     for (int i = step.fromIndex(); i < statements.size(); i++) {
       if (Thread.interrupted()) {
@@ -117,7 +117,12 @@ final class MigrationSteps {
           + " statement " + i + ": " + e.getMessage() + ". Nothing after it ran. Fix the migration, then set the"
           + " annotation housekeeper.dev/retry to a new value to run it again from that statement.", plan);
     }
-    record(step, Ledger.STATEMENT_DONE, i, checksum, qid, "", (System.nanoTime() - t0) / 1_000_000);
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    if (i == step.texts().size() - 1) {
+      recordWithNext(step, Ledger.STATEMENT_DONE, i, checksum, qid, ms); // the version's end follows at once
+    } else {
+      record(step, Ledger.STATEMENT_DONE, i, checksum, qid, "", ms);
+    }
     return null;
   }
 
@@ -127,6 +132,14 @@ final class MigrationSteps {
     MigrationScript script = step.script();
     ledger.append(script.version(), script.name(), step.direction(), event, script.checksum(), index,
         step.statements(), statementChecksum, qid, error, durationMs, runId, request.resource());
+  }
+
+  /** Holds an event of a step back, to be written with the next one (see Ledger#appendWithNext). */
+  private void recordWithNext(Step step, String event, int index, String statementChecksum, String qid,
+      long durationMs) {
+    MigrationScript script = step.script();
+    ledger.appendWithNext(script.version(), script.name(), step.direction(), event, script.checksum(), index,
+        step.statements(), statementChecksum, qid, "", durationMs, runId, request.resource());
   }
 
   /** A report of the ledger as it is now. */

@@ -68,17 +68,19 @@ class MigrationTransitionsTest extends TransitionTest {
         "claimed", "2026-06-01 10:00:00", "expires", "2026-06-01 10:00:10", "rel", 0)));
   }
 
-  /** Keeps an appended ledger row: the values after SELECT, in the order of the columns. */
+  /** Keeps appended ledger rows: the values after each SELECT (rows joined by UNION ALL), in column order. */
   List<Map<String, ?>> append(String sql) {
-    List<String> values = values(sql.substring(sql.indexOf(" SELECT ") + 8));
     String[] columns = {"version", "name", "direction", "event", "checksum", "statement_index", "statement_count",
         "statement_checksum", "query_id", "error", "duration_ms", "run_id", "resource", "event_time", "seq"};
-    Map<String, Object> row = new LinkedHashMap<>();
-    for (int i = 0; i < columns.length; i++) {
-      row.put(columns[i], values.get(i));
+    for (String rowSql : sql.substring(sql.indexOf(" SELECT ") + 8).split(" UNION ALL SELECT ")) {
+      List<String> values = values(rowSql);
+      Map<String, Object> row = new LinkedHashMap<>();
+      for (int i = 0; i < columns.length; i++) {
+        row.put(columns[i], values.get(i));
+      }
+      row.put("event_time", "2026-06-01 10:00:00");
+      ledger.add(row);
     }
-    row.put("event_time", "2026-06-01 10:00:00");
-    ledger.add(row);
     return List.of();
   }
 
@@ -202,6 +204,9 @@ class MigrationTransitionsTest extends TransitionTest {
     assertThat(ReconcilerHarness.requeue(control)).contains(Duration.ofMinutes(10));
     assertThat(ledger).extracting(r -> r.get("event")).containsExactly(Ledger.STARTED, Ledger.STATEMENT_STARTED,
         Ledger.STATEMENT_DONE, Ledger.STATEMENT_STARTED, Ledger.STATEMENT_DONE, Ledger.APPLIED);
+    // six events in four INSERTs: the version's start goes with its first statement's, its last statement's end with
+    // the version's end (each INSERT is a part on the server)
+    assertThat(clickhouse.sent("^INSERT INTO `app`.`housekeeper_migrations`")).hasSize(4);
     assertThat(clickhouse.sent()).filteredOn(s -> s.sql().startsWith("CREATE TABLE events")).singleElement()
         .satisfies(s -> {
           assertThat(s.settings()).containsEntry("log_queries", "1").containsEntry("database", DB);
