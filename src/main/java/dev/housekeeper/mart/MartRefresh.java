@@ -143,11 +143,14 @@ public final class MartRefresh {
             + " yet; use mode full", null);
       }
       build(staging, window, start, r);
-      refuseLoss(table, mode, window, r.rowsWritten);
+      // asked once: the mart is this resource's own table, and one refresh of it runs at a time
+      boolean exists = client.tableExists(database, table);
+      refuseLoss(exists, table, mode, window, r.rowsWritten);
       if (cluster != null) {
-        new MartSwap(client, database, serverHasExchange, progress).onCluster(cluster, replicas, table, staging, r);
+        new MartSwap(client, database, serverHasExchange, progress).onCluster(cluster, replicas, table, staging, r,
+            exists);
       } else if (mode == Mode.full) {
-        new MartSwap(client, database, serverHasExchange, progress).full(table, staging, r);
+        new MartSwap(client, database, serverHasExchange, progress).full(table, staging, r, exists);
       } else {
         new PartitionReplace(client, database, spec.refresh.incremental.column).replace(table, staging, window, r);
       }
@@ -219,8 +222,8 @@ public final class MartRefresh {
    * source (an ETL that has not run, a wrong filter) than a true change: such a refresh is refused,
    * unless the spec allows it, and the mart stays as it is.
    */
-  private void refuseLoss(String table, Mode mode, Window window, long fresh) throws Failed {
-    if (!client.tableExists(database, table)) {
+  private void refuseLoss(boolean exists, String table, Mode mode, Window window, long fresh) throws Failed {
+    if (!exists) {
       return;
     }
     boolean full = mode == Mode.full;

@@ -49,8 +49,8 @@ final class MartSwap {
   }
 
   /** A full refresh on one server. */
-  void full(String table, String staging, ReportMartStatus.Refresh r) {
-    if (!client.tableExists(database, table)) {
+  void full(String table, String staging, ReportMartStatus.Refresh r, boolean exists) {
+    if (!exists) {
       client.execute(firstSql(staging, table, null));
       r.swap = "rename";
     } else if (serverHasExchange && atomicDatabase()) {
@@ -68,9 +68,9 @@ final class MartSwap {
    * each replica the mart is the old build or the new one, whole.
    */
   void onCluster(String cluster, List<ClickHouseClient> replicas, String table, String staging,
-      ReportMartStatus.Refresh r) throws Failed {
+      ReportMartStatus.Refresh r, boolean exists) throws Failed {
     awaitReplicas(replicas, staging, r.rowsWritten);
-    client.execute(client.tableExists(database, table) ? renameSwapSql(database, staging, table, cluster)
+    client.execute(exists ? renameSwapSql(database, staging, table, cluster)
         : firstSql(staging, table, cluster));
     r.swap = "rename on cluster";
   }
