@@ -63,6 +63,12 @@ public final class StatusWriter {
     return true;
   }
 
+  /** Whether this version of the resource is the one this writer's last status write made. */
+  public boolean producedVersion(io.fabric8.kubernetes.api.model.HasMetadata resource) {
+    Written w = written.get(resource.getMetadata().getUid());
+    return w != null && w.versionAfter() != null && w.versionAfter().equals(resource.getMetadata().getResourceVersion());
+  }
+
   /**
    * The resource's status as it is now: the informer's copy, unless that copy still predates this
    * operator's last write (the cache lags behind the API), in which case what was written. Start

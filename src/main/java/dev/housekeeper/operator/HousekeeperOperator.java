@@ -46,6 +46,7 @@ public final class HousekeeperOperator implements AutoCloseable {
   private final ConnectionClients connections;
   private final WorkExecutor work;
   private final EventRecorder events;
+  private final StatusWriter statusWriter;
   private final Operator operator;
   private HttpEndpoints http;
   private volatile boolean started;
@@ -101,7 +102,7 @@ public final class HousekeeperOperator implements AutoCloseable {
     });
     HousekeeperMetrics metrics = new HousekeeperMetrics(registry, steps);
     this.events = new EventRecorder(client, steps);
-    StatusWriter statusWriter = new StatusWriter(client, steps);
+    this.statusWriter = new StatusWriter(client, steps);
     this.work = new WorkExecutor(settings.workerThreads(), settings.maxWorkPerNamespace(), steps);
     // one budget for every upload buffer of the process; the gauges read whichever is installed
     dev.housekeeper.common.MemoryBudget.useForUploads(
@@ -134,6 +135,9 @@ public final class HousekeeperOperator implements AutoCloseable {
       // as it takes: 2 s, 3 s, 4.5 s ... then every 60 s; a resource is never left behind because the API was busy
       o.withRetry(new GenericRetry().setInitialInterval(Duration.ofSeconds(2)).setIntervalMultiplier(1.5)
           .setMaxInterval(Duration.ofSeconds(60).toMillis()).withoutMaxAttempts());
+      // the operator's own status write is no news to it: the reconcile that wrote it already acted (which halves
+      // the reconciles of a resource's first minute); every other change, annotations included, reconciles
+      o.withOnUpdateFilter((updated, previous) -> !statusWriter.producedVersion(updated));
       if (!settings.watchNamespaces().isEmpty()) {
         o.settingNamespaces(settings.watchNamespaces());
       }
