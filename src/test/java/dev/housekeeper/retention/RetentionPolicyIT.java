@@ -164,8 +164,17 @@ class RetentionPolicyIT {
     assertEquals(expected.size() * 3L, p.getStatus().lastRun.rowsDeleted);
     assertThat(p.getStatus().lastRun.bytesFreed).isPositive();
     RetentionPolicy done = p;
+    // one Event for the run: the first 10 partitions by name, the count of the others
     await().atMost(Duration.ofSeconds(5)).until(() -> harness.events(done).stream()
-        .filter(e -> "PartitionDropped".equals(e.getReason())).count() == expected.size());
+        .anyMatch(e -> "PartitionsDropped".equals(e.getReason())));
+    var event = harness.events(done).stream().filter(e -> "PartitionsDropped".equals(e.getReason())).toList();
+    assertThat(event).hasSize(1);
+    assertThat(event.get(0).getMessage()).startsWith("Dropped " + expected.size() + " partition(s) of 1 table(s) of "
+        + db + " (" + expected.size() * 3L + " rows, ");
+    assertThat(expected).hasSizeGreaterThan(10);
+    List<String> named = done.getStatus().lastRun.partitionsDropped.subList(0, 10);
+    assertThat(event.get(0).getMessage()).endsWith(": " + String.join(", ", named) + " and " + (expected.size() - 10)
+        + " more (status.lastRun lists them all)");
     assertThat(harness.operator().registry().find("housekeeper_retention_partitions_dropped").counter().count())
         .isGreaterThanOrEqualTo(expected.size());
   }

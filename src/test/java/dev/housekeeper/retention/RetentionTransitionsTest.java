@@ -195,7 +195,9 @@ class RetentionTransitionsTest extends TransitionTest {
     assertThat(clickhouse.sent("DROP PARTITION")).containsExactly(
         "ALTER TABLE `shop`.`events` DROP PARTITION ID '202510'",
         "ALTER TABLE `shop`.`events` DROP PARTITION ID '202511'");
-    assertThat(said()).filteredOn(e -> e.reason().equals("PartitionDropped")).hasSize(2);
+    assertThat(said()).filteredOn(e -> e.reason().equals("PartitionsDropped")).singleElement()
+        .satisfies(e -> assertThat(e.message()).isEqualTo("Dropped 2 partition(s) of 1 table(s) of shop (200 rows,"
+            + " 2000 bytes, as of the plan): events/202510, events/202511"));
     var registry = harness.metrics().registry();
     assertThat(registry.find("housekeeper_retention_partitions_dropped").tag("namespace", ns).counter().count())
         .isEqualTo(2.0);
