@@ -74,8 +74,15 @@ public final class RetentionRunner {
         Math.max(1, Math.min(PARALLEL, todo.size())));
     try {
       List<java.util.concurrent.Future<RunReport>> results = new java.util.ArrayList<>();
+      // the run's log context (the policy) goes with each table's task, so that its log lines name the policy
+      java.util.Map<String, String> context = org.slf4j.MDC.getCopyOfContextMap();
       for (RetentionPlanner.Work work : todo) {
-        results.add(pool.submit(() -> execute(work)));
+        results.add(pool.submit(() -> {
+          if (context != null) {
+            org.slf4j.MDC.setContextMap(context);
+          }
+          return execute(work);
+        }));
       }
       long[] droppedSize = new long[2];
       for (int i = 0; i < results.size(); i++) {
