@@ -1,8 +1,6 @@
 package dev.housekeeper.mart;
 
 import dev.housekeeper.clickhouse.TypeExpression;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.RoundingMode;
@@ -111,41 +109,93 @@ public final class ColumnType {
     return text;
   }
 
-  /** Writes column {@code index} (1-based) of the current row. */
-  public void write(ResultSet rs, int index, OutputStream out) throws SQLException, IOException {
-    Object probe = rs.getObject(index);
-    if (probe == null) {
+  /**
+   * Writes column {@code index} (1-based) of the current row. Each value is read from the driver once,
+   * as the type it is written as; {@code wasNull} then says whether it was NULL.
+   */
+  public void write(ResultSet rs, int index, RowBytes out) throws SQLException {
+    switch (base) {
+      case INT8, UINT8 -> {
+        Object value = rs.getObject(index); // a boolean source column, too
+        if (present(rs, index, out)) {
+          out.write((int) (value instanceof Boolean b ? (b ? 1 : 0) : rs.getLong(index)));
+        }
+      }
+      case INT16, UINT16, INT32, UINT32, INT64 -> {
+        long value = rs.getLong(index);
+        if (present(rs, index, out)) {
+          out.le(value, base == Base.INT64 ? 8 : base == Base.INT32 || base == Base.UINT32 ? 4 : 2);
+        }
+      }
+      case UINT64 -> {
+        BigDecimal value = rs.getBigDecimal(index);
+        if (present(rs, index, out)) {
+          out.le(value.toBigInteger().longValue(), 8);
+        }
+      }
+      case FLOAT32 -> {
+        float value = rs.getFloat(index);
+        if (present(rs, index, out)) {
+          out.le(Float.floatToIntBits(value), 4);
+        }
+      }
+      case FLOAT64 -> {
+        double value = rs.getDouble(index);
+        if (present(rs, index, out)) {
+          out.le(Double.doubleToLongBits(value), 8);
+        }
+      }
+      case STRING -> {
+        String value = rs.getString(index);
+        if (present(rs, index, out)) {
+          byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+          out.varint(bytes.length);
+          out.write(bytes);
+        }
+      }
+      case DATE -> {
+        LocalDate value = rs.getObject(index, LocalDate.class);
+        if (present(rs, index, out)) {
+          out.le(value.toEpochDay(), 2);
+        }
+      }
+      case DATETIME -> {
+        Object value = rs.getObject(index);
+        if (present(rs, index, out)) {
+          out.le(epochSeconds(value, rs, index), 4);
+        }
+      }
+      case DECIMAL -> {
+        BigDecimal value = rs.getBigDecimal(index);
+        if (present(rs, index, out)) {
+          decimal(out, value);
+        }
+      }
+      default -> throw new IllegalStateException(base.name());
+    }
+  }
+
+  /** After a value was read: writes Nullable's marker; false when the value was NULL (refused if not Nullable). */
+  private boolean present(ResultSet rs, int index, RowBytes out) throws SQLException {
+    if (rs.wasNull()) {
       if (!nullable) {
         throw new SQLException("column " + rs.getMetaData().getColumnLabel(index) + " is NULL, but its mart type "
             + text + " is not Nullable");
       }
       out.write(1);
-      return;
+      return false;
     }
     if (nullable) {
       out.write(0);
     }
-    switch (base) {
-      case INT8, UINT8 -> out.write((int) (probe instanceof Boolean b ? (b ? 1 : 0) : rs.getLong(index)));
-      case INT16, UINT16 -> le(out, rs.getLong(index), 2);
-      case INT32, UINT32 -> le(out, rs.getLong(index), 4);
-      case INT64 -> le(out, rs.getLong(index), 8);
-      case UINT64 -> le(out, rs.getBigDecimal(index).toBigInteger().longValue(), 8);
-      case FLOAT32 -> le(out, Float.floatToIntBits(rs.getFloat(index)), 4);
-      case FLOAT64 -> le(out, Double.doubleToLongBits(rs.getDouble(index)), 8);
-      case STRING -> {
-        byte[] bytes = rs.getString(index).getBytes(StandardCharsets.UTF_8);
-        varint(out, bytes.length);
-        out.write(bytes);
-      }
-      case DATE -> le(out, rs.getObject(index, LocalDate.class).toEpochDay(), 2);
-      case DATETIME -> le(out, epochSeconds(probe, rs, index), 4);
-      case DECIMAL -> decimal(out, rs.getBigDecimal(index));
-      default -> throw new IllegalStateException(base.name());
-    }
+    return true;
   }
 
   private static long epochSeconds(Object value, ResultSet rs, int index) throws SQLException {
+    // PostgreSQL's driver answers getObject with a Timestamp for timestamptz as well: its type name tells them apart
+    if ("timestamptz".equals(rs.getMetaData().getColumnTypeName(index))) {
+      return rs.getObject(index, OffsetDateTime.class).toEpochSecond();
+    }
     if (value instanceof Timestamp) {
       // timestamp without time zone: taken as UTC
       return rs.getObject(index, java.time.LocalDateTime.class).toEpochSecond(java.time.ZoneOffset.UTC);
@@ -156,10 +206,10 @@ public final class ColumnType {
     return rs.getObject(index, OffsetDateTime.class).toEpochSecond();
   }
 
-  private void decimal(OutputStream out, BigDecimal value) throws IOException {
+  private void decimal(RowBytes out, BigDecimal value) {
     BigInteger unscaled = value.setScale(scale, RoundingMode.HALF_EVEN).unscaledValue();
     if (decimalBytes <= 8) {
-      le(out, unscaled.longValue(), decimalBytes);
+      out.le(unscaled.longValue(), decimalBytes);
     } else {
       byte[] be = unscaled.toByteArray();
       byte[] le = new byte[16];
@@ -170,20 +220,5 @@ public final class ColumnType {
       }
       out.write(le);
     }
-  }
-
-  static void le(OutputStream out, long v, int bytes) throws IOException {
-    for (int i = 0; i < bytes; i++) {
-      out.write((int) (v >>> (8 * i)) & 0xFF);
-    }
-  }
-
-  static void varint(OutputStream out, long v) throws IOException {
-    long value = v;
-    while ((value & ~0x7FL) != 0) {
-      out.write((int) ((value & 0x7F) | 0x80));
-      value >>>= 7;
-    }
-    out.write((int) value);
   }
 }

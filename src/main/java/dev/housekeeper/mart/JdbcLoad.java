@@ -187,9 +187,15 @@ final class JdbcLoad {
   private long write(ResultSet rs, List<ColumnType> types, OutputStream out, CompletableFuture<Void> insert,
       SourceWatch watch) throws SQLException, IOException {
     long rows = 0;
+    RowBytes chunk = new RowBytes();
     while (next(rs, watch)) {
       for (int i = 0; i < types.size(); i++) {
-        types.get(i).write(rs, i + 1, out);
+        types.get(i).write(rs, i + 1, chunk);
+      }
+      if (chunk.full()) {
+        chunk.drainTo(out);
+        // a pipe's reader that found it empty sleeps until a flush (or a full pipe) wakes it: wake it now
+        out.flush();
       }
       rows++;
       if (rows % 100_000 == 0) {
@@ -199,6 +205,7 @@ final class JdbcLoad {
         break; // the insert ended early: its error is reported below
       }
     }
+    chunk.drainTo(out);
     return rows;
   }
 

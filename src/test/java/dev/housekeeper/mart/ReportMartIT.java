@@ -413,4 +413,68 @@ class ReportMartIT {
         + " reports.report_prosthetic_monthly_metrics GROUP BY report_date ORDER BY report_date"),
         ch.sql("SELECT * FROM reports.fleet_monthly ORDER BY report_date"));
   }
+
+  @Test
+  @Order(7)
+  void everyColumnTypeArrivesFromPostgresAsItsSourceHoldsIt() {
+    pg.sql("CREATE TABLE public.all_types (k int, i8 smallint, flag boolean, i16 smallint, u16 int, i32 int, u32 bigint,"
+        + " i64 bigint, u64 numeric(20, 0), f32 real, f64 double precision, s text, d date, dt timestamp,"
+        + " dtz timestamptz, dec numeric(12, 3), dec128 numeric(30, 4), ns text, ni int);"
+        + " INSERT INTO public.all_types VALUES"
+        + " (1, -128, true, -32768, 65535, -2147483648, 4294967295, -9223372036854775808, 18446744073709551615, 1.5,"
+        + " -2.25, 'Отчёт \"q\" ''x''' || chr(9) || 'tab', date '2026-06-01', timestamp '2026-06-01 12:34:56',"
+        + " timestamptz '2026-06-01 12:34:56+03', -1234.565, 12345678901234567890.1234, 'x', 7),"
+        + " (2, 127, false, 32767, 0, 2147483647, 0, 9223372036854775807, 0, -0.25, 1234.5, '', date '1970-01-02',"
+        + " timestamp '1970-01-01 00:00:01', timestamptz '2038-01-19 03:14:07+00', 0.005, -0.0001, NULL, NULL)");
+    String yaml = """
+        apiVersion: housekeeper.dev/v1alpha1
+        kind: ReportMart
+        metadata: {name: all-types, namespace: %s}
+        spec:
+          connectionRef: {name: ch}
+          database: reports
+          table: all_types
+          columns:
+            - {name: k, type: Int32}
+            - {name: i8, type: Int8}
+            - {name: flag, type: UInt8}
+            - {name: i16, type: Int16}
+            - {name: u16, type: UInt16}
+            - {name: i32, type: Int32}
+            - {name: u32, type: UInt32}
+            - {name: i64, type: Int64}
+            - {name: u64, type: UInt64}
+            - {name: f32, type: Float32}
+            - {name: f64, type: Float64}
+            - {name: s, type: String}
+            - {name: d, type: Date}
+            - {name: dt, type: DateTime}
+            - {name: dtz, type: DateTime}
+            - {name: dec, type: "Decimal(12, 2)"}
+            - {name: dec128, type: "Decimal(30, 4)"}
+            - {name: ns, type: Nullable(String)}
+            - {name: ni, type: Nullable(Int32)}
+          engine: MergeTree
+          orderBy: k
+          source:
+            jdbc:
+              url: %s
+              credentialsSecret: bionicpro-postgres
+              query: SELECT k, i8, flag, i16, u16, i32, u32, i64, u64, f32, f64, s, d, dt, dtz, dec, dec128, ns, ni FROM public.all_types
+          refresh:
+            mode: full
+        """.formatted(NS, pg.jdbcUrl());
+    harness.client().resource(Serialization.unmarshal(yaml, ReportMart.class)).create();
+    ReportMartStatus s = await("all-types", x -> x.phase == ReportMartStatus.Phase.Ready).getStatus();
+    assertEquals(2L, s.lastRefresh.rowsWritten);
+    // DateTime as seconds since the epoch (the server prints it in its own time zone): a timestamp without a
+    // time zone is taken as UTC; decimals are rounded half to even to the mart's scale; NULL is \N
+    assertEquals("1\t-128\t1\t-32768\t65535\t-2147483648\t4294967295\t-9223372036854775808\t18446744073709551615"
+        + "\t1.5\t-2.25\tОтчёт \"q\" \\'x\\'\\ttab\t2026-06-01\t1780317296\t1780306496\t-1234.56"
+        + "\t12345678901234567890.1234\tx\t7\n"
+        + "2\t127\t0\t32767\t0\t2147483647\t0\t9223372036854775807\t0\t-0.25\t1234.5\t\t1970-01-02\t1"
+        + "\t2147483647\t0.00\t-0.0001\t\\N\t\\N",
+        ch.sql("SELECT k, i8, flag, i16, u16, i32, u32, i64, u64, f32, f64, s, d, toUnixTimestamp(dt),"
+            + " toUnixTimestamp(dtz), dec, dec128, ns, ni FROM reports.all_types ORDER BY k"));
+  }
 }
