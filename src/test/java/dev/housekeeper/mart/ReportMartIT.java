@@ -477,4 +477,34 @@ class ReportMartIT {
         ch.sql("SELECT k, i8, flag, i16, u16, i32, u32, i64, u64, f32, f64, s, d, toUnixTimestamp(dt),"
             + " toUnixTimestamp(dtz), dec, dec128, ns, ni FROM reports.all_types ORDER BY k"));
   }
+
+  @Test
+  @Order(8)
+  void aNullIntoAColumnThatIsNotNullableFailsTheRefreshAndSaysWhich() {
+    ReportMart m = Serialization.unmarshal("""
+        apiVersion: housekeeper.dev/v1alpha1
+        kind: ReportMart
+        metadata: {name: null-into-int, namespace: %s}
+        spec:
+          connectionRef: {name: ch}
+          database: reports
+          table: null_into_int
+          columns:
+            - {name: k, type: Int32}
+            - {name: v, type: Int32}
+          engine: MergeTree
+          orderBy: k
+          source:
+            jdbc:
+              url: %s
+              credentialsSecret: bionicpro-postgres
+              query: SELECT 1 AS k, NULL::int AS v
+          refresh:
+            mode: full
+        """.formatted(NS, pg.jdbcUrl()), ReportMart.class);
+    harness.client().resource(m).create();
+    ReportMartStatus s = await("null-into-int", x -> x.phase == ReportMartStatus.Phase.Failed).getStatus();
+    assertThat(s.lastRefresh.error).contains("column v is NULL, but its mart type Int32 is not Nullable");
+    assertEquals("", ch.sql("SELECT name FROM system.tables WHERE database = 'reports' AND name LIKE 'null_into_int%'"));
+  }
 }
