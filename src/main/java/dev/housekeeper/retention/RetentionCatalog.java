@@ -21,6 +21,13 @@ final class RetentionCatalog {
   /** One partition, from system.parts; {@code newest} null when the partition has no date. */
   record Partition(String id, long rows, long bytes, long uncompressed, long compressed, long parts, LocalDate newest) {}
 
+  /** The database's tables with their engines, and their active partitions, read one after the other. */
+  record Snapshot(Map<String, String> tables, Map<String, List<Partition>> partitions) {
+    static Snapshot read(ClickHouseClient client, String database) {
+      return new Snapshot(RetentionCatalog.tables(client, database), RetentionCatalog.partitions(client, database));
+    }
+  }
+
   private RetentionCatalog() {}
 
   /** The database's tables and their engines, by name. */

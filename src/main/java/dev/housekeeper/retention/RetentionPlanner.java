@@ -71,10 +71,16 @@ public final class RetentionPlanner {
     this.rows = new RowPlanner(client, database, server);
   }
 
+  /** The plan from the catalog as the server holds it now (a run plans so). */
   public Plan plan(RetentionPolicySpec spec, ZoneId zone, LocalDate today) {
-    Map<String, String> existing = RetentionCatalog.tables(client, database);
+    return plan(spec, zone, today, RetentionCatalog.Snapshot.read(client, database));
+  }
+
+  /** The plan from a catalog read before (a preview may share one with the other policies of its database). */
+  Plan plan(RetentionPolicySpec spec, ZoneId zone, LocalDate today, RetentionCatalog.Snapshot catalog) {
+    Map<String, String> existing = catalog.tables();
     Set<String> wanted = select(spec.getTables(), existing.keySet());
-    Map<String, List<Partition>> allPartitions = RetentionCatalog.partitions(client, database);
+    Map<String, List<Partition>> allPartitions = catalog.partitions();
     List<Work> work = new ArrayList<>();
     List<TableStats> stats = new ArrayList<>();
     LocalDate policyCutoff = Keep.parse("spec.keep", spec.getKeep()).cutoff(today);

@@ -37,6 +37,8 @@ public class RetentionPolicyReconciler
   private static final Duration PREVIEW_RETRY = Duration.ofSeconds(30);
 
   private final RetentionOutcome outcome;
+  /** The catalog snapshots every policy's preview shares (per server and database, a few seconds). */
+  private final PreviewCatalogs catalogs = new PreviewCatalogs();
 
   public RetentionPolicyReconciler(Services services) {
     super(RetentionPolicy.class, KIND, RetentionPolicy::new, RetentionPolicyStatus::new,
@@ -68,6 +70,7 @@ public class RetentionPolicyReconciler
     }
     if (task.isPresent()) {
       work.take(key);
+      forgetCatalogOf(resource);
       Optional<Pass<Phase>> failed = outcome.fold(key, resource, status, task.get());
       if (failed.isPresent()) {
         return failed.get();
@@ -106,12 +109,25 @@ public class RetentionPolicyReconciler
     }
     timing.settled(status);
     try {
-      RetentionPreview.read(target, resource.getSpec(), today, status);
+      RetentionPreview.read(target, resource.getSpec(), today, status, catalogs);
     } catch (ClickHouseException e) {
       return Pass.failed(Phase.Degraded, "PreviewFailed", "Reading table metadata failed: " + e.getMessage(),
           PREVIEW_RETRY);
     }
     return RetentionPreview.settled(status, timing.wake(status));
+  }
+
+  /**
+   * A run ended (or failed part way): the preview reads its database again. Without a database in the
+   * spec it is the connection's, not resolved yet here, and every snapshot goes.
+   */
+  private void forgetCatalogOf(RetentionPolicy resource) {
+    String database = resource.getSpec() == null ? null : resource.getSpec().getDatabase();
+    if (database == null) {
+      catalogs.forgetAll();
+    } else {
+      catalogs.forget(database);
+    }
   }
 
   private void start(RetentionPolicy resource, WorkExecutor.Work<RetentionStart.Finished> job) {

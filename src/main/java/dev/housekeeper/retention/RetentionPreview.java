@@ -8,6 +8,7 @@ import dev.housekeeper.clickhouse.ClickHouseClient;
 import dev.housekeeper.common.Pass;
 import dev.housekeeper.common.RetryPolicy;
 import dev.housekeeper.connection.ClusterTopology;
+import dev.housekeeper.connection.ConnectionResolver;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ final class RetentionPreview {
 
   /** Reads every shard's plan and statistics into status; throws when the metadata cannot be read. */
   static void read(RetentionStart.Target target, RetentionPolicySpec spec, LocalDate today,
-      RetentionPolicyStatus status) {
+      RetentionPolicyStatus status, PreviewCatalogs catalogs) {
     status.preview = new ArrayList<>();
     status.tables = new ArrayList<>();
     status.databaseBytes = 0L;
@@ -33,8 +34,9 @@ final class RetentionPreview {
     Map<Integer, ClickHouseClient> shards = ClusterRetention.applies(conn) ? conn.shardClients()
         : Map.of(0, conn.forJob());
     for (var e : shards.entrySet()) {
+      var catalog = catalogs.get(new PreviewCatalogs.Key(server(conn, e.getKey()), target.database()), e.getValue());
       RetentionPlanner.Plan plan = new RetentionPlanner(e.getValue(), target.database(), target.server())
-          .plan(spec, target.zone(), today);
+          .plan(spec, target.zone(), today, catalog);
       Integer shard = e.getKey() == 0 ? null : e.getKey();
       plan.work().forEach(w -> {
         w.plan().shard = shard;
@@ -54,6 +56,12 @@ final class RetentionPreview {
         }
       }
     }
+  }
+
+  /** The server a preview reads: the connection (by uid: a connection made again is another) and the shard. */
+  private static String server(ConnectionResolver.Resolved conn, int shard) {
+    var meta = conn.connection().getMetadata();
+    return meta.getNamespace() + "/" + meta.getName() + "/" + meta.getUid() + "/shard-" + shard;
   }
 
   /** Refusals found: what each says, and the reason of the first (null: none yet). */

@@ -504,4 +504,25 @@ class RetentionTransitionsTest extends TransitionTest {
     assertThat(deleteRun("18.16.1")).containsExactly(
         "ALTER TABLE `shop`.`events` DELETE WHERE `d` < toDate('2025-12-01')");
   }
+
+  @Test
+  void previewsOfOneDatabaseShareACatalogReadAndARunsEndReadsItAgain() {
+    serverWithEvents("26.7.2.1");
+    var first = policy(spec -> { });
+    var secondSpec = harness.get(first).getSpec();
+    var second = new RetentionPolicy();
+    second.setMetadata(Specs.meta(ns, "events-too"));
+    second.setSpec(secondSpec);
+    second = harness.create(second);
+    harness.reconcile(reconciler, first);
+    harness.reconcile(reconciler, second);
+    assertThat(harness.status(first).preview).extracting(p -> p.table).containsExactly("events");
+    assertThat(harness.status(second).preview).extracting(p -> p.table).containsExactly("events");
+    assertThat(clickhouse.sent("FROM system.parts")).as("one read of the catalog for both previews").hasSize(1);
+
+    runNow(first, "now");
+    runToTheEnd(first);
+    // the run read its own catalog, and the preview after it read the catalog the run left
+    assertThat(clickhouse.sent("FROM system.parts")).hasSize(3);
+  }
 }
