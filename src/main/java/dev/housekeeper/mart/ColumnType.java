@@ -133,18 +133,7 @@ public final class ColumnType {
           out.le(value.toBigInteger().longValue(), 8);
         }
       }
-      case FLOAT32 -> {
-        float value = rs.getFloat(index);
-        if (present(rs, index, out)) {
-          out.le(Float.floatToIntBits(value), 4);
-        }
-      }
-      case FLOAT64 -> {
-        double value = rs.getDouble(index);
-        if (present(rs, index, out)) {
-          out.le(Double.doubleToLongBits(value), 8);
-        }
-      }
+      case FLOAT32, FLOAT64 -> writeFloat(rs, index, out);
       case STRING -> {
         String value = rs.getString(index);
         if (present(rs, index, out)) {
@@ -172,6 +161,20 @@ public final class ColumnType {
         }
       }
       default -> throw new IllegalStateException(base.name());
+    }
+  }
+
+  private void writeFloat(ResultSet rs, int index, RowBytes out) throws SQLException {
+    if (base == Base.FLOAT32) {
+      float value = rs.getFloat(index);
+      if (present(rs, index, out)) {
+        out.le(Float.floatToIntBits(value), 4);
+      }
+    } else {
+      double value = rs.getDouble(index);
+      if (present(rs, index, out)) {
+        out.le(Double.doubleToLongBits(value), 8);
+      }
     }
   }
 
