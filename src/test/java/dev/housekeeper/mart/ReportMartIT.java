@@ -106,6 +106,35 @@ class ReportMartIT {
     return m;
   }
 
+  /**
+   * A full-refresh mart of the test PostgreSQL, ordered by its first column; {@code columns} as
+   * {@code "name Type; name Type"}.
+   */
+  static ReportMart jdbcMart(String name, String table, String columns, String query) {
+    var spec = new ReportMartSpec();
+    spec.connectionRef = new ConnectionRef("ch");
+    spec.database = "reports";
+    spec.table = table;
+    spec.columns = new ArrayList<>();
+    for (String column : columns.split(";\\s*")) {
+      String[] nameAndType = column.split(" ", 2);
+      spec.columns.add(new ReportMartSpec.Column(nameAndType[0], nameAndType[1]));
+    }
+    spec.engine = "MergeTree";
+    spec.orderBy = spec.columns.get(0).name;
+    spec.source = new ReportMartSpec.Source();
+    spec.source.jdbc = new ReportMartSpec.JdbcSource();
+    spec.source.jdbc.url = pg.jdbcUrl();
+    spec.source.jdbc.credentialsSecret = "bionicpro-postgres";
+    spec.source.jdbc.query = query;
+    spec.refresh = new ReportMartSpec.Refresh();
+    spec.refresh.mode = ReportMartSpec.Mode.full;
+    ReportMart m = new ReportMart();
+    m.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).build());
+    m.setSpec(spec);
+    return m;
+  }
+
   static ReportMart get(String name) {
     return harness.client().resources(ReportMart.class).inNamespace(NS).withName(name).get();
   }
@@ -426,45 +455,11 @@ class ReportMartIT {
         + " timestamptz '2026-06-01 12:34:56+03', -1234.565, 12345678901234567890.1234, 'x', 7),"
         + " (2, 127, false, 32767, 0, 2147483647, 0, 9223372036854775807, 0, -0.25, 1234.5, '', date '1970-01-02',"
         + " timestamp '1970-01-01 00:00:01', timestamptz '2038-01-19 03:14:07+00', 0.005, -0.0001, NULL, NULL)");
-    String yaml = """
-        apiVersion: housekeeper.dev/v1alpha1
-        kind: ReportMart
-        metadata: {name: all-types, namespace: %s}
-        spec:
-          connectionRef: {name: ch}
-          database: reports
-          table: all_types
-          columns:
-            - {name: k, type: Int32}
-            - {name: i8, type: Int8}
-            - {name: flag, type: UInt8}
-            - {name: i16, type: Int16}
-            - {name: u16, type: UInt16}
-            - {name: i32, type: Int32}
-            - {name: u32, type: UInt32}
-            - {name: i64, type: Int64}
-            - {name: u64, type: UInt64}
-            - {name: f32, type: Float32}
-            - {name: f64, type: Float64}
-            - {name: s, type: String}
-            - {name: d, type: Date}
-            - {name: dt, type: DateTime}
-            - {name: dtz, type: DateTime}
-            - {name: dec, type: "Decimal(12, 2)"}
-            - {name: dec128, type: "Decimal(30, 4)"}
-            - {name: ns, type: Nullable(String)}
-            - {name: ni, type: Nullable(Int32)}
-          engine: MergeTree
-          orderBy: k
-          source:
-            jdbc:
-              url: %s
-              credentialsSecret: bionicpro-postgres
-              query: SELECT k, i8, flag, i16, u16, i32, u32, i64, u64, f32, f64, s, d, dt, dtz, dec, dec128, ns, ni FROM public.all_types
-          refresh:
-            mode: full
-        """.formatted(NS, pg.jdbcUrl());
-    harness.client().resource(Serialization.unmarshal(yaml, ReportMart.class)).create();
+    harness.client().resource(jdbcMart("all-types", "all_types", "k Int32; i8 Int8; flag UInt8; i16 Int16; u16 UInt16;"
+        + " i32 Int32; u32 UInt32; i64 Int64; u64 UInt64; f32 Float32; f64 Float64; s String; d Date; dt DateTime;"
+        + " dtz DateTime; dec Decimal(12, 2); dec128 Decimal(30, 4); ns Nullable(String); ni Nullable(Int32)",
+        "SELECT k, i8, flag, i16, u16, i32, u32, i64, u64, f32, f64, s, d, dt, dtz, dec, dec128, ns, ni FROM"
+            + " public.all_types")).create();
     ReportMartStatus s = await("all-types", x -> x.phase == ReportMartStatus.Phase.Ready).getStatus();
     assertEquals(2L, s.lastRefresh.rowsWritten);
     // DateTime as seconds since the epoch (the server prints it in its own time zone): a timestamp without a
@@ -481,27 +476,7 @@ class ReportMartIT {
   @Test
   @Order(8)
   void aNullIntoAColumnThatIsNotNullableFailsTheRefreshAndSaysWhich() {
-    ReportMart m = Serialization.unmarshal("""
-        apiVersion: housekeeper.dev/v1alpha1
-        kind: ReportMart
-        metadata: {name: null-into-int, namespace: %s}
-        spec:
-          connectionRef: {name: ch}
-          database: reports
-          table: null_into_int
-          columns:
-            - {name: k, type: Int32}
-            - {name: v, type: Int32}
-          engine: MergeTree
-          orderBy: k
-          source:
-            jdbc:
-              url: %s
-              credentialsSecret: bionicpro-postgres
-              query: SELECT 1 AS k, NULL::int AS v
-          refresh:
-            mode: full
-        """.formatted(NS, pg.jdbcUrl()), ReportMart.class);
+    ReportMart m = jdbcMart("null-into-int", "null_into_int", "k Int32; v Int32", "SELECT 1 AS k, NULL::int AS v");
     harness.client().resource(m).create();
     ReportMartStatus s = await("null-into-int", x -> x.phase == ReportMartStatus.Phase.Failed).getStatus();
     assertThat(s.lastRefresh.error).contains("column v is NULL, but its mart type Int32 is not Nullable");
