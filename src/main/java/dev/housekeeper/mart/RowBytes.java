@@ -56,10 +56,6 @@ final class RowBytes {
     size = 0;
   }
 
-  byte[] toByteArray() {
-    return Arrays.copyOf(bytes, size);
-  }
-
   private void ensure(int more) {
     if (size + more > bytes.length) {
       bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + more));

@@ -58,6 +58,7 @@ final class PreviewCatalogs {
     }
   }
 
+  /** Forgets every snapshot: a run changed a database that is not known here. */
   void forgetAll() {
     entries.clear();
   }

@@ -21,10 +21,16 @@ final class RetentionCatalog {
   /** One partition, from system.parts; {@code newest} null when the partition has no date. */
   record Partition(String id, long rows, long bytes, long uncompressed, long compressed, long parts, LocalDate newest) {}
 
-  /** The database's tables with their engines, and their active partitions, read one after the other. */
+  /**
+   * The database's tables with their engines, and their active partitions, read one after the other;
+   * unmodifiable, since the previews of several policies plan from one snapshot at once.
+   */
   record Snapshot(Map<String, String> tables, Map<String, List<Partition>> partitions) {
     static Snapshot read(ClickHouseClient client, String database) {
-      return new Snapshot(RetentionCatalog.tables(client, database), RetentionCatalog.partitions(client, database));
+      Map<String, List<Partition>> partitions = new TreeMap<>();
+      RetentionCatalog.partitions(client, database).forEach((table, list) -> partitions.put(table, List.copyOf(list)));
+      return new Snapshot(java.util.Collections.unmodifiableMap(RetentionCatalog.tables(client, database)),
+          java.util.Collections.unmodifiableMap(partitions));
     }
   }
 

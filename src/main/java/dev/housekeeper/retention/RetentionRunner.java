@@ -156,9 +156,10 @@ public final class RetentionRunner {
   static final int NAMED_IN_EVENT = 10;
 
   /**
-   * The run's one Event for its dropped partitions. One per partition flooded the API server (a run
-   * over 500 tables posted 1,000 Events and took 2.6x as long as its statements); Kubernetes itself
-   * folds more than 10 similar Events into one.
+   * The run's one Event for its dropped partitions. One per partition flooded the API server: a run
+   * over 500 tables posted 1,000 Events and took 2.99x the time of its statements sent by one client,
+   * 1.43x without the Events (docs/performance.md). Kubernetes itself folds more than 10 similar
+   * Events into one.
    */
   private void dropped(List<String> all, long[] rowsAndBytes) {
     if (all.isEmpty()) {
