@@ -5,16 +5,11 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Timestamp;
-import java.time.LocalDate;
-import java.time.OffsetDateTime;
 import java.util.List;
 
 /**
- * A ClickHouse column type, and how a JDBC value is written for it in RowBinary (little-endian,
- * as every server version since long before 18.16 reads it).
+ * A ClickHouse column type, and how a value of a PostgreSQL COPY row is written for it in RowBinary
+ * (little-endian, as every server version since long before 18.16 reads it).
  */
 public final class ColumnType {
 
@@ -110,103 +105,55 @@ public final class ColumnType {
   }
 
   /**
-   * Writes column {@code index} (1-based) of the current row. Each value is read from the driver once,
-   * as the type it is written as; {@code wasNull} then says whether it was NULL.
+   * Writes one field of a source row in PostgreSQL's COPY text format, bytes [from, to) of
+   * {@code row} ({@link CopyText}), as this type's RowBinary.
+   *
+   * @throws IllegalArgumentException naming the column, the value and this type, when the type cannot
+   *     hold the value (a NULL where the type is not Nullable, text where a number belongs)
    */
-  public void write(ResultSet rs, int index, RowBytes out) throws SQLException {
-    switch (base) {
-      case INT8, UINT8 -> {
-        Object value = rs.getObject(index); // a boolean source column, too
-        if (present(rs, index, out)) {
-          out.write((int) (value instanceof Boolean b ? (b ? 1 : 0) : rs.getLong(index)));
-        }
-      }
-      case INT16, UINT16, INT32, UINT32, INT64 -> {
-        long value = rs.getLong(index);
-        if (present(rs, index, out)) {
-          out.le(value, base == Base.INT64 ? 8 : base == Base.INT32 || base == Base.UINT32 ? 4 : 2);
-        }
-      }
-      case UINT64 -> {
-        BigDecimal value = rs.getBigDecimal(index);
-        if (present(rs, index, out)) {
-          out.le(value.toBigInteger().longValue(), 8);
-        }
-      }
-      case FLOAT32, FLOAT64 -> writeFloat(rs, index, out);
-      case STRING -> {
-        String value = rs.getString(index);
-        if (present(rs, index, out)) {
-          byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
-          out.varint(bytes.length);
-          out.write(bytes);
-        }
-      }
-      case DATE -> {
-        LocalDate value = rs.getObject(index, LocalDate.class);
-        if (present(rs, index, out)) {
-          out.le(value.toEpochDay(), 2);
-        }
-      }
-      case DATETIME -> {
-        Object value = rs.getObject(index);
-        if (present(rs, index, out)) {
-          out.le(epochSeconds(value, rs, index), 4);
-        }
-      }
-      case DECIMAL -> {
-        BigDecimal value = rs.getBigDecimal(index);
-        if (present(rs, index, out)) {
-          decimal(out, value);
-        }
-      }
-      default -> throw new IllegalStateException(base.name());
-    }
-  }
-
-  private void writeFloat(ResultSet rs, int index, RowBytes out) throws SQLException {
-    if (base == Base.FLOAT32) {
-      float value = rs.getFloat(index);
-      if (present(rs, index, out)) {
-        out.le(Float.floatToIntBits(value), 4);
-      }
-    } else {
-      double value = rs.getDouble(index);
-      if (present(rs, index, out)) {
-        out.le(Double.doubleToLongBits(value), 8);
-      }
-    }
-  }
-
-  /** After a value was read: writes Nullable's marker; false when the value was NULL (refused if not Nullable). */
-  private boolean present(ResultSet rs, int index, RowBytes out) throws SQLException {
-    if (rs.wasNull()) {
+  public void write(byte[] row, int from, int to, RowBytes out, String column) {
+    if (CopyText.isNull(row, from, to)) {
       if (!nullable) {
-        throw new SQLException("column " + rs.getMetaData().getColumnLabel(index) + " is NULL, but its mart type "
-            + text + " is not Nullable");
+        throw new IllegalArgumentException("column " + column + " is NULL, but its mart type " + text
+            + " is not Nullable");
       }
       out.write(1);
-      return false;
+      return;
     }
     if (nullable) {
       out.write(0);
     }
-    return true;
+    try {
+      writeValue(row, from, to, out);
+    } catch (RuntimeException e) {
+      String value = new String(row, from, to - from, StandardCharsets.UTF_8);
+      throw new IllegalArgumentException("column " + column + ": the source sent '"
+          + (value.length() > 40 ? value.substring(0, 40) + "..." : value) + "', which its mart type " + text
+          + " cannot hold (" + e.getMessage() + ")", e);
+    }
   }
 
-  private static long epochSeconds(Object value, ResultSet rs, int index) throws SQLException {
-    // PostgreSQL's driver answers getObject with a Timestamp for timestamptz as well: its type name tells them apart
-    if ("timestamptz".equals(rs.getMetaData().getColumnTypeName(index))) {
-      return rs.getObject(index, OffsetDateTime.class).toEpochSecond();
+  private void writeValue(byte[] row, int from, int to, RowBytes out) {
+    switch (base) {
+      case INT8, UINT8 -> out.write((int) CopyText.whole(row, from, to));
+      case INT16, UINT16 -> out.le(CopyText.whole(row, from, to), 2);
+      case INT32, UINT32 -> out.le(CopyText.whole(row, from, to), 4);
+      case INT64, UINT64 -> out.le(CopyText.whole(row, from, to), 8);
+      case FLOAT32 -> out.le(Float.floatToIntBits(Float.parseFloat(CopyText.ascii(row, from, to))), 4);
+      case FLOAT64 -> out.le(Double.doubleToLongBits(CopyText.floating(row, from, to)), 8);
+      case STRING -> CopyText.writeString(row, from, to, out);
+      case DATE -> out.le(CopyText.epochDay(row, from, to), 2);
+      case DATETIME -> out.le(CopyText.epochSecond(row, from, to), 4);
+      case DECIMAL -> {
+        long unscaled = decimalBytes <= 8 ? CopyText.unscaled(row, from, to, scale) : CopyText.NOT_SIMPLE;
+        if (unscaled != CopyText.NOT_SIMPLE) {
+          out.le(unscaled, decimalBytes);
+        } else {
+          decimal(out, CopyText.number(row, from, to));
+        }
+      }
+      default -> throw new IllegalStateException(base.name());
     }
-    if (value instanceof Timestamp) {
-      // timestamp without time zone: taken as UTC
-      return rs.getObject(index, java.time.LocalDateTime.class).toEpochSecond(java.time.ZoneOffset.UTC);
-    }
-    if (value instanceof OffsetDateTime o) {
-      return o.toEpochSecond();
-    }
-    return rs.getObject(index, OffsetDateTime.class).toEpochSecond();
   }
 
   private void decimal(RowBytes out, BigDecimal value) {

@@ -13,8 +13,6 @@ import java.io.PipedOutputStream;
 import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
@@ -22,10 +20,14 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
 
 /**
- * The load of a jdbc source (PostgreSQL): the source query is read through a cursor, fetchSize rows
- * at a time, and streamed as RowBinary into one INSERT of the staging table while it is read. A
+ * The load of a jdbc source (PostgreSQL): the source query is read with {@code COPY (query) TO STDOUT},
+ * which the server streams while it runs the query (a cursor's fetches wait for each other and for
+ * the operator; COPY does not), and each text row is written as RowBinary into one INSERT of the
+ * staging table while it is read. A
  * {@link SourceWatch} stops the source query when it does not answer within queryTimeout, when the
  * load outlasts statementTimeout, or when the work is cancelled.
  */
@@ -69,23 +71,23 @@ final class JdbcLoad {
   /** Loads the window's rows of the source into {@code staging}; answers the rows read from the source. */
   long load(String staging, Window window) throws Failed {
     var source = spec.source.jdbc;
-    Window.Prepared prepared = window.bindJdbc(source.query.strip());
+    String query = window.bindPostgres(statement(source.query));
     List<ColumnType> types = spec.columns.stream().map(c -> ColumnType.parse(c.type)).toList();
     Duration idle = queryTimeout(source);
     try (SourceWatch watch = new SourceWatch(idle, timeout)) {
       try (Connection connection = connect(idle)) {
         watch.watch(connection);
-        connection.setAutoCommit(false); // a cursor: rows arrive fetchSize at a time
+        // one read-only transaction: the query can change nothing on the source
+        connection.setAutoCommit(false);
         connection.setReadOnly(true);
-        try (PreparedStatement st = connection.prepareStatement(prepared.sql(), ResultSet.TYPE_FORWARD_ONLY,
-            ResultSet.CONCUR_READ_ONLY)) {
-          st.setFetchSize(source.fetchSize);
-          prepared.bind(st);
-          watch.waiting();
-          ResultSet rs = st.executeQuery();
-          watch.answered();
-          checkColumns(rs, types);
-          return stream(rs, types, staging, watch);
+        watch.waiting();
+        CopyOut copy = connection.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (\n" + query + "\n) TO STDOUT");
+        watch.answered();
+        try {
+          checkColumns(copy, types);
+          return stream(copy, types, staging, watch);
+        } finally {
+          stopEarly(copy);
         }
       } catch (SQLException e) {
         throw sourceFailure(e, watch);
@@ -94,6 +96,26 @@ final class JdbcLoad {
             + e.getMessage(), e));
       }
     }
+  }
+
+  /** A load that stopped before the last row (a failure, the insert's end) tells the source to stop sending. */
+  private static void stopEarly(CopyOut copy) {
+    try {
+      if (copy.isActive()) {
+        copy.cancelCopy();
+      }
+    } catch (SQLException ignored) {
+      // the connection is closed next, which ends the query as well
+    }
+  }
+
+  /** The query as one statement to put inside COPY ( ... ): without the semicolons that may end it. */
+  static String statement(String query) {
+    String q = query.strip();
+    while (q.endsWith(";")) {
+      q = q.substring(0, q.length() - 1).stripTrailing();
+    }
+    return q;
   }
 
   private Connection connect(Duration idle) throws Failed {
@@ -106,8 +128,8 @@ final class JdbcLoad {
     // a last guard if the watch's cancel cannot reach the server: no socket read waits much past queryTimeout
     props.setProperty("socketTimeout", String.valueOf(Math.min(idle.toSeconds() + 30, 2_147_484)));
     props.setProperty("ApplicationName", "housekeeper");
-    // the result is read to its end through a cursor: plan for the whole result, not its first rows
-    props.setProperty("options", "-c cursor_tuple_fraction=1");
+    // the forms CopyText reads: ISO dates, timestamptz in UTC, floats printed exactly on servers before 12
+    props.setProperty("options", "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3");
     try {
       return DriverManager.getConnection(spec.source.jdbc.url, props);
     } catch (SQLException e) {
@@ -140,8 +162,12 @@ final class JdbcLoad {
     return out;
   }
 
-  private void checkColumns(ResultSet rs, List<ColumnType> types) throws SQLException, Failed {
-    int n = rs.getMetaData().getColumnCount();
+  /**
+   * Refuses a query that returns another number of columns than the mart has, before any row is
+   * read: PostgreSQL's answer to COPY says how many columns its rows have.
+   */
+  private void checkColumns(CopyOut copy, List<ColumnType> types) throws Failed {
+    int n = copy.getFieldCount();
     if (n != types.size()) {
       throw Failed.lasting("ColumnMismatch", "the source query returns " + n + " columns, the mart has "
           + types.size() + " (" + spec.columns.stream().map(c -> c.name).toList() + "); return them in that"
@@ -150,18 +176,22 @@ final class JdbcLoad {
   }
 
   /** Streams the rows into one INSERT running beside the reading; the INSERT's error wins over the pipe's. */
-  private long stream(ResultSet rs, List<ColumnType> types, String staging, SourceWatch watch)
+  private long stream(CopyOut copy, List<ColumnType> types, String staging, SourceWatch watch)
       throws IOException, Failed {
     PipedInputStream in = new PipedInputStream(1 << 20);
     PipedOutputStream pipe = new PipedOutputStream(in);
     CompletableFuture<Void> insert = insert(in, staging);
     long rows;
     try (OutputStream out = new BufferedOutputStream(pipe, 1 << 16)) {
-      rows = write(rs, types, out, insert, watch);
+      rows = write(copy, types, out, insert, watch);
     } catch (SQLException e) {
       pipe.close();
       waitQuietly(insert);
       throw sourceFailure(e, watch);
+    } catch (IllegalArgumentException e) {
+      pipe.close();
+      waitQuietly(insert);
+      throw Failed.lasting("LoadFailed", "a source row does not fit the mart: " + e.getMessage(), e);
     } catch (IOException e) {
       // the insert side closed the pipe: its error is the one to report
       waitQuietly(insert);
@@ -184,14 +214,13 @@ final class JdbcLoad {
     });
   }
 
-  private long write(ResultSet rs, List<ColumnType> types, OutputStream out, CompletableFuture<Void> insert,
+  private long write(CopyOut copy, List<ColumnType> types, OutputStream out, CompletableFuture<Void> insert,
       SourceWatch watch) throws SQLException, IOException {
+    List<String> names = spec.columns.stream().map(c -> c.name).toList();
     long rows = 0;
     RowBytes chunk = new RowBytes();
-    while (next(rs, watch)) {
-      for (int i = 0; i < types.size(); i++) {
-        types.get(i).write(rs, i + 1, chunk);
-      }
+    for (byte[] row = next(copy, watch); row != null; row = next(copy, watch)) {
+      writeRow(row, types, names, chunk);
       if (chunk.full()) {
         chunk.drainTo(out);
         // a pipe's reader that found it empty sleeps until a flush (or a full pipe) wakes it: wake it now
@@ -209,12 +238,32 @@ final class JdbcLoad {
     return rows;
   }
 
-  /** The next row; the watch counts the time the source takes to send it (a fetch every fetchSize rows). */
-  private static boolean next(ResultSet rs, SourceWatch watch) throws SQLException {
+  /** One COPY text row (its fields split at tabs, ending in a newline) as RowBinary. */
+  static void writeRow(byte[] row, List<ColumnType> types, List<String> names, RowBytes out) {
+    int end = row.length > 0 && row[row.length - 1] == '\n' ? row.length - 1 : row.length;
+    int from = 0;
+    for (int i = 0; i < types.size(); i++) {
+      if (from > end) {
+        throw new IllegalArgumentException("a row has " + i + " fields, the mart " + types.size() + " columns");
+      }
+      int to = from;
+      while (to < end && row[to] != '\t') {
+        to++;
+      }
+      types.get(i).write(row, from, to, out, names.get(i));
+      from = to + 1;
+    }
+    if (from <= end) {
+      throw new IllegalArgumentException("a row has more fields than the mart's " + types.size() + " columns");
+    }
+  }
+
+  /** The next row, or null at the end; the watch counts the time the source takes to send it. */
+  private static byte[] next(CopyOut copy, SourceWatch watch) throws SQLException {
     watch.waiting();
-    boolean more = rs.next();
+    byte[] row = copy.readFromCopy();
     watch.answered();
-    return more;
+    return row;
   }
 
   private static void awaitInsert(CompletableFuture<Void> insert) throws Failed {

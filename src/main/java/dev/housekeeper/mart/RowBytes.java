@@ -22,9 +22,13 @@ final class RowBytes {
   }
 
   void write(byte[] b) {
-    ensure(b.length);
-    System.arraycopy(b, 0, bytes, size, b.length);
-    size += b.length;
+    write(b, 0, b.length);
+  }
+
+  void write(byte[] b, int from, int length) {
+    ensure(length);
+    System.arraycopy(b, from, bytes, size, length);
+    size += length;
   }
 
   /** The low {@code count} bytes of {@code v}, least significant first. */

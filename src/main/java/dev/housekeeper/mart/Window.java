@@ -2,18 +2,14 @@ package dev.housekeeper.mart;
 
 import dev.housekeeper.api.mart.ReportMartSpec;
 import dev.housekeeper.clickhouse.SqlLiterals;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
 import java.time.LocalDate;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * The time window a refresh rebuilds, [start, end), and the one place where it enters a query:
- * {@code {window_start}} and {@code {window_end}} become typed Date literals (ClickHouse) or typed
- * parameters of a prepared statement (JDBC), never raw text.
+ * {@code {window_start}} and {@code {window_end}} become typed date literals of the window's own
+ * dates (ClickHouse's or PostgreSQL's), never text a user wrote.
  */
 public record Window(LocalDate start, LocalDate end) {
 
@@ -33,34 +29,26 @@ public record Window(LocalDate start, LocalDate end) {
 
   /** The query for ClickHouse, with the placeholders rendered as toDate('...') literals. */
   public String bindClickHouse(String query) {
+    return bind(query, SqlLiterals::render);
+  }
+
+  /**
+   * The query for PostgreSQL, with the placeholders rendered as typed {@code DATE 'yyyy-mm-dd'}
+   * literals: the source is read with {@code COPY (query) TO STDOUT}, which takes no parameters. The
+   * text is the window's own dates, never text a user wrote.
+   */
+  public String bindPostgres(String query) {
+    return bind(query, date -> "DATE '" + date + "'");
+  }
+
+  private String bind(String query, java.util.function.Function<LocalDate, String> literal) {
     Matcher m = PLACEHOLDER.matcher(query);
     StringBuilder out = new StringBuilder();
     while (m.find()) {
       LocalDate value = "window_start".equals(m.group(1)) ? start : end;
-      m.appendReplacement(out, Matcher.quoteReplacement(SqlLiterals.render(value)));
+      m.appendReplacement(out, Matcher.quoteReplacement(literal.apply(value)));
     }
     m.appendTail(out);
     return out.toString();
-  }
-
-  /** A JDBC query: the placeholders become ? parameters, in order. */
-  public record Prepared(String sql, List<LocalDate> parameters) {
-    public void bind(PreparedStatement statement) throws SQLException {
-      for (int i = 0; i < parameters.size(); i++) {
-        statement.setObject(i + 1, parameters.get(i));
-      }
-    }
-  }
-
-  public Prepared bindJdbc(String query) {
-    Matcher m = PLACEHOLDER.matcher(query);
-    StringBuilder out = new StringBuilder();
-    List<LocalDate> params = new ArrayList<>();
-    while (m.find()) {
-      params.add("window_start".equals(m.group(1)) ? start : end);
-      m.appendReplacement(out, "?");
-    }
-    m.appendTail(out);
-    return new Prepared(out.toString(), params);
   }
 }

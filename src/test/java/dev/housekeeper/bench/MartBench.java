@@ -172,7 +172,6 @@ public final class MartBench {
             jdbc:
               url: %s
               credentialsSecret: bionicpro-postgres
-              fetchSize: 10000
               query: SELECT day, id, user_id, amount, label FROM bench.wide WHERE day >= {window_start} AND day < {window_end}
           refresh:
             mode: full

@@ -182,10 +182,9 @@ class ReportMartIT {
 
   /** The same aggregates computed directly in PostgreSQL: the mart's own query, for every date. */
   static List<List<String>> postgresRows(String martName) throws Exception {
-    Window.Prepared q = Window.ALL.bindJdbc(examples.get(martName).getSpec().source.jdbc.query);
+    String query = Window.ALL.bindPostgres(examples.get(martName).getSpec().source.jdbc.query);
     List<List<String>> out = new ArrayList<>();
-    try (Connection c = pg.connect(); PreparedStatement st = c.prepareStatement(q.sql())) {
-      q.bind(st);
+    try (Connection c = pg.connect(); PreparedStatement st = c.prepareStatement(query)) {
       try (ResultSet rs = st.executeQuery()) {
         int n = rs.getMetaData().getColumnCount();
         while (rs.next()) {
@@ -481,5 +480,19 @@ class ReportMartIT {
     ReportMartStatus s = await("null-into-int", x -> x.phase == ReportMartStatus.Phase.Failed).getStatus();
     assertThat(s.lastRefresh.error).contains("column v is NULL, but its mart type Int32 is not Nullable");
     assertEquals("", ch.sql("SELECT name FROM system.tables WHERE database = 'reports' AND name LIKE 'null_into_int%'"));
+  }
+
+  @Test
+  @Order(9)
+  void aQueryReturningAnotherNumberOfColumnsFailsBeforeAnyRowAndSaysHowMany() {
+    // a query ending in a comment: it is read inside COPY ( ... ) all the same
+    ReportMart m = jdbcMart("too-many-columns", "too_many_columns", "k Int32; v Int32",
+        "SELECT 1 AS k, 2 AS v, 3 AS w -- one too many");
+    harness.client().resource(m).create();
+    ReportMartStatus s = await("too-many-columns", x -> x.phase == ReportMartStatus.Phase.Failed).getStatus();
+    assertEquals("ColumnMismatch", readyReason(s));
+    assertThat(s.lastRefresh.error).contains("the source query returns 3 columns, the mart has 2 ([k, v])");
+    assertEquals("", ch.sql("SELECT name FROM system.tables WHERE database = 'reports' AND name LIKE"
+        + " 'too_many_columns%'"));
   }
 }

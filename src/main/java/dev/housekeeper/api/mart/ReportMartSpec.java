@@ -158,20 +158,22 @@ public class ReportMartSpec {
     public String passwordKey = "password";
 
     @Required
-    @JsonPropertyDescription("The query, returning the columns in order. {window_start} and {window_end} are bound"
-        + " as typed date parameters of a prepared statement.")
+    @JsonPropertyDescription("The query, returning the columns in order: one statement (a semicolon may end it), read"
+        + " with COPY (query) TO STDOUT. {window_start} and {window_end} become typed date literals of the window's"
+        + " own dates.")
     public String query;
 
     @Default("10000")
     @Min(100)
     @Max(1000000)
-    @JsonPropertyDescription("Rows fetched per round trip (a cursor: the result is never held whole). Default 10000.")
+    @JsonPropertyDescription("No longer used: the source is read with COPY, which streams its rows without round"
+        + " trips and is never held whole. Accepted (100 to 1000000) so that existing specs stay valid.")
     public int fetchSize = 10000;
 
     @Default("5m")
     @Pattern("^[0-9]{1,9}(ms|s|m|h)$")
-    @JsonPropertyDescription("How long the source may take to answer: to return its first rows, and each next"
-        + " fetchSize rows. When it is reached the source query is cancelled (on the PostgreSQL server too) and the"
+    @JsonPropertyDescription("How long the source may take to answer: to start its result, and then to send each"
+        + " next row. When it is reached the source query is cancelled (on the PostgreSQL server too) and the"
         + " refresh fails with reason TimedOut. The whole load stays within spec.statementTimeout. At least 1s,"
         + " at most 24h. Default 5m.")
     public String queryTimeout = "5m";
