@@ -19,13 +19,40 @@ import org.slf4j.MDC;
  * Reconcilers start work here and poll it; they never wait on it. The resource's log context goes
  * with the task, so that its log lines name the resource too.
  *
- * <p>One namespace runs at most {@code perNamespace} tasks at once (the key's part before the
- * {@code /}): a further task of that namespace is queued here, in order, and handed to the pool when
- * one of its namespace's tasks ends, so that one tenant with many backups cannot take every worker
- * while other namespaces' work starts at once. A queued task says so in {@link Task#queued()} and
- * its progress.
+ * <p>Each {@link Lane} has its own threads, and takes turns between namespaces ({@link LaneTurns}):
+ * one namespace runs at most {@code perNamespace} tasks of a lane at once while another namespace's
+ * task of that lane waits, so that one tenant with many backups cannot take every worker while other
+ * namespaces' work starts at once. The schema lane lends idle threads to a namespace beyond that
+ * while no other namespace waits; the data lane does not. A waiting task says so in
+ * {@link Task#queued()} and its progress.
  */
 public final class WorkExecutor implements AutoCloseable {
+
+  /**
+   * Work of two lanes runs on two pools, each taking its own turns, so that a migration or a mart
+   * refresh never waits behind backups that may take hours, nor they behind it; and so that the short
+   * work of one namespace may borrow idle threads: 500 migrations and marts of one namespace waited
+   * 9.5 s each on average when they ran 2 at a time beside idle workers (docs/performance.md).
+   */
+  public enum Lane {
+    /** Backups, restores, retention and OPTIMIZE runs: data moved or removed, for minutes or hours. */
+    DATA("long tasks", "housekeeper-work-", false),
+    /**
+     * Migrations and mart refreshes: statements and loads of a schema's or a report's size. Their
+     * threads are lent to one namespace while no other waits: a borrowed thread is back soon.
+     */
+    SCHEMA("migrations and mart refreshes", "housekeeper-schema-work-", true);
+
+    private final String words;
+    private final String threadPrefix;
+    private final boolean lends;
+
+    Lane(String words, String threadPrefix, boolean lends) {
+      this.words = words;
+      this.threadPrefix = threadPrefix;
+      this.lends = lends;
+    }
+  }
 
   /** Long work, reporting progress in words. */
   @FunctionalInterface
@@ -34,16 +61,38 @@ public final class WorkExecutor implements AutoCloseable {
   }
 
   /** A task in flight or finished. */
-  public static final class Task<T> {
+  public static final class Task<T> implements LaneTurns.Waiting {
     private final Future<T> future;
     private final AtomicReference<String> progress;
     private final AtomicReference<Instant> started;
+    private final Lane lane;
+    private final String namespace;
     private volatile boolean queued;
 
-    Task(Future<T> future, AtomicReference<String> progress, AtomicReference<Instant> started) {
+    Task(Future<T> future, AtomicReference<String> progress, AtomicReference<Instant> started, Lane lane,
+        String namespace) {
       this.future = future;
       this.progress = progress;
       this.started = started;
+      this.lane = lane;
+      this.namespace = namespace;
+    }
+
+    @Override
+    public boolean gone() {
+      return future.isDone();
+    }
+
+    @Override
+    public void waits(String why) {
+      queued = true;
+      progress.set(why);
+    }
+
+    @Override
+    public void starts() {
+      queued = false;
+      progress.set("queued");
     }
 
     /** Waiting for its namespace's turn: not yet handed to the pool. */
@@ -69,24 +118,22 @@ public final class WorkExecutor implements AutoCloseable {
     }
   }
 
-  private final ExecutorService pool;
+  private final Map<Lane, ExecutorService> pools = new java.util.EnumMap<>(Lane.class);
+  private final Map<Lane, LaneTurns> turns = new java.util.EnumMap<>(Lane.class);
   private final int perNamespace;
   private final StepTimes steps;
   private final Map<String, Task<?>> tasks = new ConcurrentHashMap<>();
   private final Map<String, Task<?>> taken = new ConcurrentHashMap<>();
-  /** Tasks handed to the pool, per namespace. Guarded by {@code this}. */
-  private final Map<String, Integer> admitted = new java.util.HashMap<>();
-  /** Tasks waiting for their namespace's turn, in order. Guarded by {@code this}. */
-  private final Map<String, java.util.Deque<Queued>> queues = new java.util.HashMap<>();
-
-  private record Queued(Task<?> task, Runnable run) {}
 
   /** A pool without a limit per namespace (every namespace may use every thread). */
   public WorkExecutor(int threads) {
     this(threads, threads);
   }
 
-  /** A pool of {@code threads}, of which one namespace runs at most {@code perNamespace} tasks at once. */
+  /**
+   * A pool of {@code threads} per lane, of which one namespace runs at most {@code perNamespace} tasks
+   * of that lane at once.
+   */
   public WorkExecutor(int threads, int perNamespace) {
     this(threads, perNamespace, StepTimes.unread());
   }
@@ -98,24 +145,34 @@ public final class WorkExecutor implements AutoCloseable {
       throw new IllegalArgumentException("at least one task per namespace, not " + perNamespace);
     }
     this.perNamespace = perNamespace;
-    AtomicInteger n = new AtomicInteger();
-    this.pool = Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "housekeeper-work-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    for (Lane lane : Lane.values()) {
+      AtomicInteger n = new AtomicInteger();
+      // a fixed pool makes its threads as tasks come: a lane never used holds none
+      ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+        Thread t = new Thread(r, lane.threadPrefix + n.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+      pools.put(lane, pool);
+      turns.put(lane, new LaneTurns(pool, threads, perNamespace, lane.lends, lane.words));
+    }
   }
 
-  /** Starts work for a key; the caller checks first that none is running. */
+  /** Starts work for a key in the data lane; the caller checks first that none is running. */
   public <T> Task<T> submit(String key, Work<T> work) {
-    return submit(key, work, null);
+    return submit(key, Lane.DATA, work, null);
+  }
+
+  /** Starts work for a key in the data lane, then {@code onDone} (see the next). */
+  public <T> Task<T> submit(String key, Work<T> work, Runnable onDone) {
+    return submit(key, Lane.DATA, work, onDone);
   }
 
   /**
-   * Starts work for a key; {@code onDone} runs once the task's future is done (so that the caller
-   * can look at once, rather than at its next poll).
+   * Starts work for a key in a lane; {@code onDone} runs once the task's future is done (so that the
+   * caller can look at once, rather than at its next poll).
    */
-  public <T> Task<T> submit(String key, Work<T> work, Runnable onDone) {
+  public <T> Task<T> submit(String key, Lane lane, Work<T> work, Runnable onDone) {
     AtomicReference<String> progress = new AtomicReference<>("queued");
     AtomicReference<Instant> started = new AtomicReference<>(Instant.now());
     long submittedNanos = System.nanoTime();
@@ -144,16 +201,17 @@ public final class WorkExecutor implements AutoCloseable {
         }
       }
     };
-    Task<T> task = new Task<>(future, progress, started);
-    tasks.put(key, task);
     String namespace = namespace(key);
-    admit(namespace, new Queued(task, () -> {
+    Task<T> task = new Task<>(future, progress, started, lane, namespace);
+    tasks.put(key, task);
+    LaneTurns laneTurns = turns.get(lane);
+    laneTurns.submit(namespace, task, () -> {
       try {
         future.run();
       } finally {
-        ended(namespace);
+        laneTurns.ended(namespace);
       }
-    }));
+    });
     return task;
   }
 
@@ -174,60 +232,19 @@ public final class WorkExecutor implements AutoCloseable {
         .map(task -> pass.queued(QUEUED, task.progress(), QUEUED_POLL)).orElse(pass);
   }
 
-  /** The most tasks of one namespace that run at once. */
+  /** The most tasks of one namespace that run at once in one lane. */
   public int perNamespace() {
     return perNamespace;
   }
 
-  /** Tasks of a namespace handed to the pool now (running, or waiting for a thread). */
-  public synchronized int admitted(String namespace) {
-    return admitted.getOrDefault(namespace, 0);
+  /** Tasks of a namespace running now, in both lanes. */
+  public int admitted(String namespace) {
+    return turns.values().stream().mapToInt(t -> t.running(namespace)).sum();
   }
 
-  /** Tasks of a namespace waiting for its turn now. */
-  public synchronized int queuedIn(String namespace) {
-    java.util.Deque<Queued> queue = queues.get(namespace);
-    return queue == null ? 0 : (int) queue.stream().filter(q -> !q.task().future().isDone()).count();
-  }
-
-  private synchronized void admit(String namespace, Queued q) {
-    int running = admitted.getOrDefault(namespace, 0);
-    if (running < perNamespace) {
-      admitted.put(namespace, running + 1);
-      pool.execute(q.run());
-      return;
-    }
-    q.task().queued = true;
-    ((Task<?>) q.task()).progress.set("queued: namespace " + namespace + " runs " + running + " of "
-        + perNamespace + " allowed long tasks");
-    queues.computeIfAbsent(namespace, k -> new java.util.ArrayDeque<>()).addLast(q);
-  }
-
-  /** A task of the namespace ended: its place goes to the namespace's next queued task that is not cancelled. */
-  private synchronized void ended(String namespace) {
-    java.util.Deque<Queued> queue = queues.get(namespace);
-    while (queue != null && !queue.isEmpty()) {
-      Queued next = queue.pollFirst();
-      if (next.task().future().isDone()) {
-        continue; // cancelled while it waited
-      }
-      next.task().queued = false;
-      next.task().progress.set("queued");
-      if (queue.isEmpty()) {
-        queues.remove(namespace);
-      }
-      if (!pool.isShutdown()) {
-        pool.execute(next.run());
-      }
-      return;
-    }
-    queues.remove(namespace);
-    int running = admitted.getOrDefault(namespace, 1) - 1;
-    if (running <= 0) {
-      admitted.remove(namespace);
-    } else {
-      admitted.put(namespace, running);
-    }
+  /** Tasks of a namespace waiting for their turn now, in both lanes. */
+  public int queuedIn(String namespace) {
+    return turns.values().stream().mapToInt(t -> t.waiting(namespace)).sum();
   }
 
   /**
@@ -281,7 +298,7 @@ public final class WorkExecutor implements AutoCloseable {
     Task<?> task = tasks.remove(key);
     if (task != null) {
       task.future().cancel(true);
-      dequeue(namespace(key), task);
+      turns.get(task.lane).withdraw(task.namespace, task);
     }
   }
 
@@ -296,28 +313,22 @@ public final class WorkExecutor implements AutoCloseable {
     }
     tasks.remove(key, task);
     task.future().cancel(true);
-    dequeue(namespace(key), task);
+    turns.get(task.lane).withdraw(task.namespace, task);
     return true;
-  }
-
-  /** A cancelled task that still waited for its turn leaves the queue (it holds no place in the pool). */
-  private synchronized void dequeue(String namespace, Task<?> task) {
-    java.util.Deque<Queued> queue = queues.get(namespace);
-    if (queue != null && queue.removeIf(q -> q.task() == task) && queue.isEmpty()) {
-      queues.remove(namespace);
-    }
   }
 
   /** Interrupts every piece of work and takes no more, without waiting for them to end. */
   public void interruptAll() {
-    pool.shutdownNow();
+    pools.values().forEach(ExecutorService::shutdownNow);
   }
 
   @Override
   public void close() {
-    pool.shutdownNow();
+    interruptAll();
     try {
-      pool.awaitTermination(10, TimeUnit.SECONDS);
+      for (ExecutorService pool : pools.values()) {
+        pool.awaitTermination(10, TimeUnit.SECONDS);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

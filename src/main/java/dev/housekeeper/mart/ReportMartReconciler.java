@@ -8,6 +8,7 @@ import dev.housekeeper.clickhouse.ClickHouseException;
 import dev.housekeeper.common.Pass;
 import dev.housekeeper.common.Secrets;
 import dev.housekeeper.common.StatementTimeout;
+import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -129,8 +130,8 @@ public class ReportMartReconciler extends ConnectedReconciler<ReportMart, Report
     if (clusterProblem != null) {
       return Pass.failed(Phase.Failed, "ValidationError", clusterProblem, null);
     }
-    work.submit(key(resource), MartStart.work(spec, conn, database, plan, credentials, hostAliases, clock),
-        reconcileWhenDone(resource));
+    work.submit(key(resource), WorkExecutor.Lane.SCHEMA, MartStart.work(spec, conn, database, plan, credentials,
+        hostAliases, clock), reconcileWhenDone(resource));
     String mode = plan.mode().name();
     events.normal(resource, "RefreshStarted", (plan.mode() == ReportMartSpec.Mode.full ? "Full" : "Incremental")
         + " refresh of " + status.table + " started (" + plan.why() + ", window [" + plan.window().start() + ", "

@@ -10,6 +10,7 @@ import dev.housekeeper.common.Pass;
 import dev.housekeeper.common.Secrets;
 import dev.housekeeper.common.RunTiming;
 import dev.housekeeper.common.StatementTimeout;
+import dev.housekeeper.common.WorkExecutor;
 import dev.housekeeper.connection.ConnectedReconciler;
 import dev.housekeeper.connection.ConnectionResolver;
 import dev.housekeeper.migration.MigrationRunner.Report;
@@ -167,7 +168,7 @@ public class ClickHouseMigrationReconciler
     MigrationRunner runner = new MigrationRunner(conn.forJob(), request, p -> progressSink.get().accept(p))
         .withLockWaits(nanos -> metrics.steps().record(dev.housekeeper.common.StepTimes.Step.LOCK_WAIT, nanos));
     runners.put(key, runner);
-    work.submit(key, progress -> {
+    work.submit(key, WorkExecutor.Lane.SCHEMA, progress -> {
       progressSink.set(progress);
       return runner.run();
     }, reconcileWhenDone(resource));

@@ -26,16 +26,18 @@ import java.util.stream.Collectors;
  *       (default: {@code POD_NAMESPACE} or "default"; "housekeeper-leader").
  *   <li>{@code POD_NAME}: this replica's identity in the election (default: the host name).
  *   <li>{@code RECONCILE_THREADS}: concurrent reconciles (default 10).
- *   <li>{@code WORKER_THREADS}: threads for long work such as backups (default 4).
+ *   <li>{@code WORKER_THREADS}: threads for long work, in each of two lanes: data (backups, restores,
+ *       retention runs) and schema (migrations, mart refreshes) (default 4).
  *   <li>{@code EXIT_ON_LOST_LEADERSHIP}: {@code true} (default) to exit the process once the lease is
  *       lost and all work is stopped, so that the pod restarts as a standby; {@code false} only stops
  *       reconciling (for several operators in one test JVM).
  *   <li>{@code HOST_ALIASES}: {@code host:port=host:port} pairs, comma-separated, that redirect
  *       connection endpoints, as a pod's hostAliases do; used by the local run, where the examples'
  *       {@code clickhouse:8123} is a server on loopback. Empty by default.
- *   <li>{@code HOUSEKEEPER_MAX_WORK_PER_NAMESPACE}: long tasks one namespace runs at once (default: half
- *       of {@code WORKER_THREADS}, at least 1); a further task of that namespace waits, status reason
- *       {@code Queued}, so that one tenant cannot take every worker.
+ *   <li>{@code HOUSEKEEPER_MAX_WORK_PER_NAMESPACE}: tasks of one lane one namespace runs at once while
+ *       another namespace waits (default: half of {@code WORKER_THREADS}, at least 1; the schema lane
+ *       lends idle threads beyond it); a further task waits, status reason {@code Queued}, so that one
+ *       tenant cannot take every worker.
  *   <li>{@code HOUSEKEEPER_UPLOAD_BUFFER_BUDGET}: bytes that all upload part buffers together may hold
  *       (default 64Mi; at least 8Mi, one part); a number of bytes or with a suffix Ki, Mi, Gi.
  *   <li>{@code HOUSEKEEPER_VOLUME_ROOTS}: comma-separated absolute paths (mounted volumes) that

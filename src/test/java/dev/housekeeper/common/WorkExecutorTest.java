@@ -55,6 +55,90 @@ class WorkExecutorTest {
   }
 
   @Test
+  void schemaWorkRunsBesideANamespacesLongTasksInItsOwnLaneAndQueuesOnlyBehindItsOwn() throws Exception {
+    try (WorkExecutor work = new WorkExecutor(1, 1)) {
+      Scripted backup = new Scripted();
+      Scripted migration = new Scripted();
+      Scripted nextMigration = new Scripted();
+      work.submit("team-a/backup", backup);
+      assertTrue(backup.started.await(5, TimeUnit.SECONDS));
+      work.submit("team-a/migration", WorkExecutor.Lane.SCHEMA, migration, null);
+      assertTrue(migration.started.await(5, TimeUnit.SECONDS), "a migration does not wait behind a backup");
+      assertThat(Thread.getAllStackTraces().keySet()).extracting(Thread::getName)
+          .contains("housekeeper-work-1", "housekeeper-schema-work-1");
+      WorkExecutor.Task<String> queued = work.submit("team-a/next", WorkExecutor.Lane.SCHEMA, nextMigration, null);
+      assertThat(queued.queued()).isTrue();
+      assertThat(queued.progress()).isEqualTo("queued: all 1 workers for migrations and mart refreshes are busy"
+          + " (namespace team-a runs 1 of them)");
+      assertThat(work.admitted("team-a")).isEqualTo(2);
+      assertThat(work.queuedIn("team-a")).isEqualTo(1);
+
+      migration.release.countDown();
+      assertTrue(nextMigration.started.await(5, TimeUnit.SECONDS), "its own lane's slot frees it, the backup runs on");
+      assertThat(backup.release.getCount()).isEqualTo(1);
+      nextMigration.release.countDown();
+      backup.release.countDown();
+      awaitAdmitted(work, "team-a", 0);
+      assertThat(work.queuedIn("team-a")).isZero();
+    }
+  }
+
+  /**
+   * The schema lane lends: one namespace's migrations take every idle thread while no other namespace
+   * waits; a namespace that comes later takes the next thread that frees up, before the first
+   * namespace's next task, and then the first namespace's waiting task runs.
+   */
+  @Test
+  void theSchemaLaneLendsIdleThreadsAndALaterNamespaceTakesTheNextFreeOne() throws Exception {
+    try (WorkExecutor work = new WorkExecutor(3, 1)) {
+      Scripted[] a = {new Scripted(), new Scripted(), new Scripted(), new Scripted()};
+      for (int i = 0; i < 3; i++) {
+        work.submit("team-a/m" + i, WorkExecutor.Lane.SCHEMA, a[i], null);
+        assertTrue(a[i].started.await(5, TimeUnit.SECONDS), "no other namespace waits: team-a borrows thread " + i);
+      }
+      WorkExecutor.Task<String> fourth = work.submit("team-a/m3", WorkExecutor.Lane.SCHEMA, a[3], null);
+      assertThat(fourth.progress()).isEqualTo("queued: all 3 workers for migrations and mart refreshes are busy"
+          + " (namespace team-a runs 3 of them)");
+      Scripted b = new Scripted();
+      WorkExecutor.Task<String> other = work.submit("team-b/m", WorkExecutor.Lane.SCHEMA, b, null);
+      assertThat(other.queued()).isTrue();
+      assertThat(other.progress()).isEqualTo("queued: all 3 workers for migrations and mart refreshes are busy"
+          + " (namespace team-b runs 0 of them)");
+      assertThat(work.admitted("team-a")).isEqualTo(3);
+      assertThat(work.queuedIn("team-a") + work.queuedIn("team-b")).isEqualTo(2);
+
+      a[0].release.countDown();
+      assertTrue(b.started.await(5, TimeUnit.SECONDS), "the freed thread goes to the namespace under its share");
+      assertThat(a[3].started.await(300, TimeUnit.MILLISECONDS)).isFalse();
+      a[1].release.countDown();
+      assertTrue(a[3].started.await(5, TimeUnit.SECONDS), "then team-a borrows again, as nobody else waits");
+      for (Scripted s : new Scripted[] {a[2], a[3], b}) {
+        s.release.countDown();
+      }
+      awaitAdmitted(work, "team-a", 0);
+      awaitAdmitted(work, "team-b", 0);
+    }
+  }
+
+  /** The data lane does not lend: its tasks may run for hours, and a borrowed thread would be held that long. */
+  @Test
+  void theDataLaneKeepsItsShareWithIdleThreads() throws Exception {
+    try (WorkExecutor work = new WorkExecutor(4, 1)) {
+      Scripted first = new Scripted();
+      Scripted second = new Scripted();
+      work.submit("team-a/backup", first);
+      assertTrue(first.started.await(5, TimeUnit.SECONDS));
+      WorkExecutor.Task<String> queued = work.submit("team-a/restore", second);
+      assertThat(second.started.await(300, TimeUnit.MILLISECONDS)).isFalse();
+      assertThat(queued.progress()).isEqualTo("queued: namespace team-a runs 1 of 1 allowed long tasks");
+      first.release.countDown();
+      assertTrue(second.started.await(5, TimeUnit.SECONDS));
+      second.release.countDown();
+      awaitAdmitted(work, "team-a", 0);
+    }
+  }
+
+  @Test
   void aQueuedTaskCancelledNeverRunsAndHoldsNoPlace() throws Exception {
     try (WorkExecutor work = new WorkExecutor(4, 1)) {
       Scripted first = new Scripted();

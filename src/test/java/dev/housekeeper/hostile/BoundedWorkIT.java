@@ -80,53 +80,71 @@ class BoundedWorkIT {
   }
 
   /**
-   * Tenant A starts two slow migrations: the second waits, saying why, while tenant B's starts and
-   * finishes; then A's second runs.
+   * Tenant A's migrations borrow every idle worker of the schema lane while nobody else waits; its
+   * next one waits, saying why. Tenant B's migration, coming later, takes the first worker that frees
+   * up, before tenant A's waiting one (tenant B is under its share of 1, tenant A over it), and tenant
+   * A's runs after it. The server's query log shows the order.
    */
   @Test
-  void aNamespaceAtItsLimitWaitsWhileAnotherNamespacesWorkRuns() {
+  void aNamespaceBorrowsIdleWorkersAndALaterNamespaceTakesTheFirstFreeOne() {
+    int workers = OperatorSettings.forTests().workerThreads();
     String slow = "SELECT sleep(3); SELECT sleep(3); SELECT sleep(3); SELECT sleep(3)";
-    migration("tenant-a", "a_first", slow);
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(
-        () -> ready(get("tenant-a", "a-first")), c -> c != null && "Running".equals(c.getReason()));
-    migration("tenant-a", "a_second", "SELECT sleep(1)");
+    // the short one ends first, after tenant B's migration has begun to wait
+    migration("tenant-a", "a_short", "SELECT sleep(3); SELECT sleep(3); SELECT sleep(3)");
+    for (int i = 1; i < workers; i++) {
+      migration("tenant-a", "a_slow" + i, slow);
+    }
+    for (String name : names("a-short", "a-slow", workers)) {
+      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(
+          () -> ready(get("tenant-a", name)), c -> c != null && "Running".equals(c.getReason()));
+    }
+    migration("tenant-a", "a_next", "SELECT 'a_next' AS marker");
     Condition queued = await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(
-        () -> ready(get("tenant-a", "a-second")), c -> c != null && "Queued".equals(c.getReason()));
-    assertEquals("queued: namespace tenant-a runs 1 of 1 allowed long tasks", queued.getMessage());
+        () -> ready(get("tenant-a", "a-next")), c -> c != null && "Queued".equals(c.getReason()));
+    assertEquals("queued: all " + workers + " workers for migrations and mart refreshes are busy (namespace"
+        + " tenant-a runs " + workers + " of them)", queued.getMessage());
     assertEquals("False", queued.getStatus());
-    Condition progressing = Conditions.find(get("tenant-a", "a-second").getStatus().getConditions(),
+    Condition progressing = Conditions.find(get("tenant-a", "a-next").getStatus().getConditions(),
         Conditions.PROGRESSING).orElseThrow();
     assertEquals("True", progressing.getStatus());
     assertEquals("Queued", progressing.getReason());
-    assertThat(harness.events(get("tenant-a", "a-second"))).extracting(e -> e.getReason()).doesNotContain("Queued");
-    // a third one, deleted while it waits, never runs
+    assertThat(harness.events(get("tenant-a", "a-next"))).extracting(e -> e.getReason()).doesNotContain("Queued");
+    migration("tenant-b", "b_only", "SELECT sleep(2), 'b_only' AS marker");
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(
+        () -> ready(get("tenant-b", "b-only")), c -> c != null && "Queued".equals(c.getReason()));
+    // one more, deleted while it waits, never runs
     migration("tenant-a", "a_gone", "CREATE TABLE a_gone.t (id UInt64) ENGINE = MergeTree ORDER BY id");
     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(
         () -> ready(get("tenant-a", "a-gone")), c -> c != null && "Queued".equals(c.getReason()));
     harness.client().resources(ClickHouseMigration.class).inNamespace("tenant-a").withName("a-gone").delete();
     await().atMost(Duration.ofSeconds(20)).until(() -> get("tenant-a", "a-gone") == null);
-
-    migration("tenant-b", "b_only", "CREATE TABLE b_only.t (id UInt64) ENGINE = MergeTree ORDER BY id");
-    long started = System.nanoTime();
-    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
-        .until(() -> applied(get("tenant-b", "b-only")));
-    double bSeconds = (System.nanoTime() - started) / 1e9;
-    // tenant A's first is still running and its second still waits, with the words that say why
-    assertThat(ready(get("tenant-a", "a-first")).getReason()).isEqualTo("Running");
-    assertThat(ready(get("tenant-a", "a-second")).getReason()).isEqualTo("Queued");
-    assertEquals("1", ch.sql("EXISTS TABLE b_only.t"));
-
     await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
-        .until(() -> applied(get("tenant-a", "a-first")));
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
-        .until(() -> applied(get("tenant-a", "a-second")));
-    assertEquals(1, ch.sqlLong("SELECT count() FROM a_second.housekeeper_migrations WHERE event = 'applied'"));
+        .until(() -> applied(get("tenant-b", "b-only")));
+    await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
+        .until(() -> applied(get("tenant-a", "a-next")));
+    ch.sql("SYSTEM FLUSH LOGS");
+    String started = "SELECT toUInt32(min(query_start_time)) FROM system.query_log WHERE type = 1 AND query LIKE ";
+    long bStarted = ch.sqlLong(started + "'SELECT sleep(2), ''b_only''%'");
+    long nextStarted = ch.sqlLong(started + "'SELECT ''a_next''%'");
+    assertThat(nextStarted).as("tenant-a's waiting migration ran after tenant-b's ended").isGreaterThanOrEqualTo(
+        bStarted + 2);
+    for (String name : names("a-short", "a-slow", workers)) {
+      await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
+          .until(() -> applied(get("tenant-a", name)));
+    }
+    assertEquals(1, ch.sqlLong("SELECT count() FROM a_next.housekeeper_migrations WHERE event = 'applied'"));
     assertEquals("0", ch.sql("EXISTS TABLE a_gone.t"), "the deleted queued migration never ran");
     assertEquals("0", ch.sql("EXISTS TABLE a_gone.housekeeper_migrations"));
     String metrics = harness.http("/metrics").body();
     assertThat(metrics).contains("housekeeper_work_queued{namespace=\"tenant-a\"} 0.0");
-    System.out.printf("BoundedWorkIT: tenant-b's migration applied in %.1f s while tenant-a's second waited%n",
-        bSeconds);
+  }
+
+  private static java.util.List<String> names(String first, String prefix, int workers) {
+    java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of(first));
+    for (int i = 1; i < workers; i++) {
+      names.add(prefix + i);
+    }
+    return names;
   }
 
   // ---- one memory budget
