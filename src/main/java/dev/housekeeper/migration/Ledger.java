@@ -150,7 +150,8 @@ public final class Ledger {
   private static Sql.Fragment rowSql(long version, String name, String direction, String event, String checksum,
       int statementIndex, int statementCount, String statementChecksum, String queryId, String error,
       long durationMs, String runId, String resource, long seqValue) {
-    return Sql.fragment("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?", version, name, direction, event,
+    // not now(): a constant can differ between the statement's header and its rows (MigrationLock.NOW)
+    return Sql.fragment("SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + MigrationLock.NOW + ", ?", version, name, direction, event,
         checksum, statementIndex, statementCount, statementChecksum, queryId, error, durationMs, runId, resource,
         seqValue);
   }

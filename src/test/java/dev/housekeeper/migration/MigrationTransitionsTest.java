@@ -36,7 +36,8 @@ class MigrationTransitionsTest extends TransitionTest {
   static final String CREATE = "CREATE TABLE events (id UInt64) ENGINE = MergeTree ORDER BY id";
   static final String ALTER = "ALTER TABLE events ADD COLUMN user String";
   /** A claim on the lock withdrawn. */
-  static final String RELEASE = "^INSERT INTO `app`.`housekeeper_locks`.*now\\(\\), now\\(\\) \\+ \\d+, 1$";
+  static final String RELEASE = "^INSERT INTO `app`.`housekeeper_locks`.*materialize\\(now\\(\\)\\),"
+      + " materialize\\(now\\(\\)\\) \\+ \\d+, 1$";
 
   ClickHouseMigrationReconciler reconciler;
   /** The ledger's rows as the fake holds them, in seq order. */
