@@ -23,6 +23,7 @@ public final class BenchMain {
     all.put("retention", () -> inHarness(RetentionBench::measure));
     all.put("mart", () -> inHarness(MartBench::measure));
     all.put("convergence", ConvergenceBench::measure);
+    all.put("convergence-real-api", ConvergenceBench::measureOnRealApi);
     all.put("backup", BackupBench::measure);
     List<Row> rows = new ArrayList<>();
     List<String> failed = new ArrayList<>();

@@ -82,17 +82,7 @@ public final class LocalRun implements AutoCloseable {
     kubeconfig = dir.resolve("kubeconfig");
     if (realApi) {
       api = KubernetesApi.start(0);
-      real = RealKubernetesApi.startOwn();
-      for (CustomResourceDefinition crd : api.crds()) {
-        real.client().apiextensions().v1().customResourceDefinitions().resource(crd).forceConflicts()
-            .serverSideApply();
-      }
-      for (CustomResourceDefinition crd : api.crds()) {
-        real.client().apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
-            .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
-                .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())), 60,
-                java.util.concurrent.TimeUnit.SECONDS);
-      }
+      real = RealKubernetesApi.startOwn().install(api.crds());
       router = new ApiRouter(api.url(), real, apiPort);
       apiUrl = router.url();
     } else {
@@ -101,7 +91,7 @@ public final class LocalRun implements AutoCloseable {
       router = null;
       apiUrl = api.url();
     }
-    client = realApi ? clientOf(apiUrl) : api.client();
+    client = realApi ? router.client("housekeeper-local", NAMESPACE) : api.client();
     api.writeKubeconfig(kubeconfig, "housekeeper-local", NAMESPACE, apiUrl);
     Map<String, String> aliases = new java.util.HashMap<>(Map.of("clickhouse:8123", "127.0.0.1:"
         + clickhouse.httpPort()));
@@ -125,7 +115,8 @@ public final class LocalRun implements AutoCloseable {
         .withVolumeRoots(dev.housekeeper.backup.storage.VolumeRoots.parse(
             System.getenv().getOrDefault("HOUSEKEEPER_VOLUME_ROOTS", ""),
             System.getenv().getOrDefault("HOUSEKEEPER_SHARED_VOLUME_ROOTS", "")));
-    operator = new HousekeeperOperator(realApi ? clientOf(apiUrl) : api.server().createClient(), settings).start();
+    operator = new HousekeeperOperator(realApi ? router.client("housekeeper-local", NAMESPACE) : api.server().createClient(),
+        settings).start();
     api.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
         .build()).createOr(NonDeletingOperation::update);
   }
@@ -159,11 +150,6 @@ public final class LocalRun implements AutoCloseable {
     return real != null;
   }
 
-  private static KubernetesClient clientOf(String url) {
-    return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
-        new io.fabric8.kubernetes.client.ConfigBuilder(io.fabric8.kubernetes.client.Config.empty()).withMasterUrl(url)
-            .withOauthToken("housekeeper-local").withNamespace(NAMESPACE).build()).build();
-  }
 
   public Path kubeconfig() {
     return kubeconfig;

@@ -72,6 +72,13 @@ public final class ApiRouter implements AutoCloseable {
     return "http://127.0.0.1:" + listener.getLocalPort();
   }
 
+  /** A client of the combined API (the router passes any token on; the mock takes any). */
+  public io.fabric8.kubernetes.client.KubernetesClient client(String token, String namespace) {
+    return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+        new io.fabric8.kubernetes.client.ConfigBuilder(io.fabric8.kubernetes.client.Config.empty()).withMasterUrl(url())
+            .withOauthToken(token).withNamespace(namespace).build()).build();
+  }
+
   /** Requests sent to the real server and to the mock. */
   public int toReal() {
     return toReal.get();

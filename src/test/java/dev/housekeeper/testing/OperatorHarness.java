@@ -28,14 +28,21 @@ public final class OperatorHarness implements AutoCloseable {
   private final OperatorSettings settings;
   private final ClickHouseServer clickhouse;
   private final java.time.Clock clock;
+  /** With a real API server for Housekeeper's kinds: it, the router in front of it and the mock, and a client of that. */
+  private final RealKubernetesApi real;
+  private final ApiRouter router;
+  private final KubernetesClient routedClient;
 
   private OperatorHarness(KubernetesApi api, HousekeeperOperator operator, ClickHouseServer clickhouse,
-      OperatorSettings settings, java.time.Clock clock) {
+      OperatorSettings settings, java.time.Clock clock, RealKubernetesApi real, ApiRouter router) {
     this.clock = clock;
     this.api = api;
     this.operator = operator;
     this.clickhouse = clickhouse;
     this.settings = settings;
+    this.real = real;
+    this.router = router;
+    this.routedClient = router == null ? null : router.client("harness", "default");
   }
 
   /** Stops the operator (as a crash would: work in flight is interrupted) and starts a new one. */
@@ -45,16 +52,23 @@ public final class OperatorHarness implements AutoCloseable {
   }
 
   public void stopOperator() {
-    operator.close();
-    operator.kubernetesClient().close();
+    if (operator != null) { // none yet where startOnRealApi was told so
+      operator.close();
+      operator.kubernetesClient().close();
+    }
   }
 
   public void startOperator() {
     try {
-      operator = new HousekeeperOperator(api.server().createClient(), settings, clock).start();
+      operator = new HousekeeperOperator(operatorClient(api, router), settings, clock).start();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The operator gets its own client, as a separate process would. */
+  private static KubernetesClient operatorClient(KubernetesApi api, ApiRouter router) {
+    return router == null ? api.server().createClient() : router.client("operator", "default");
   }
 
   /** A Secret and a ClickHouseConnection to the test server, awaited until Ready. */
@@ -118,16 +132,43 @@ public final class OperatorHarness implements AutoCloseable {
     try {
       ClickHouseServer clickhouse = ClickHouseServer.shared();
       KubernetesApi api = KubernetesApi.start();
-      // The operator gets its own client, as a separate process would.
-      HousekeeperOperator operator = new HousekeeperOperator(api.server().createClient(), settings, clock).start();
-      return new OperatorHarness(api, operator, clickhouse, settings, clock);
+      HousekeeperOperator operator = new HousekeeperOperator(operatorClient(api, null), settings, clock).start();
+      return new OperatorHarness(api, operator, clickhouse, settings, clock, null, null);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
+  /**
+   * With Housekeeper's kinds served by a real apiextensions-apiserver of its own (its own etcd) behind
+   * an {@link ApiRouter}, the rest (Secrets, Events, Leases, namespaces) by the mock, as the local run's
+   * real-API mode: {@link #client()} and the operator talk to the router. {@code operatorRunning}
+   * false: no operator yet ({@link #startOperator()}).
+   */
+  public static OperatorHarness startOnRealApi(OperatorSettings settings, boolean operatorRunning) {
+    KubernetesApi api = null;
+    RealKubernetesApi real = null;
+    try {
+      api = KubernetesApi.start();
+      real = RealKubernetesApi.startOwn().install(api.crds());
+      ApiRouter router = new ApiRouter(api.url(), real);
+      HousekeeperOperator operator = operatorRunning
+          ? new HousekeeperOperator(operatorClient(api, router), settings, java.time.Clock.systemUTC()).start() : null;
+      return new OperatorHarness(api, operator, ClickHouseServer.shared(), settings, java.time.Clock.systemUTC(), real,
+          router);
+    } catch (IOException | RuntimeException e) {
+      if (real != null) {
+        real.close();
+      }
+      if (api != null) {
+        api.close();
+      }
+      throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+    }
+  }
+
   public KubernetesClient client() {
-    return api.client();
+    return routedClient != null ? routedClient : api.client();
   }
 
   public KubernetesApi api() {
@@ -196,9 +237,13 @@ public final class OperatorHarness implements AutoCloseable {
   @Override
   public void close() {
     try {
-      operator.close();
+      stopOperator();
     } finally {
-      operator.kubernetesClient().close();
+      if (router != null) {
+        routedClient.close();
+        router.close();
+        real.close();
+      }
       api.close();
     }
   }

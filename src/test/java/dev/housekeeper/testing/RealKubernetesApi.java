@@ -489,6 +489,19 @@ public final class RealKubernetesApi {
     return client;
   }
 
+  /** Creates or updates the CRDs and waits until each is Established (at most 60 s each). */
+  public RealKubernetesApi install(List<io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition> crds) {
+    for (var crd : crds) {
+      client.apiextensions().v1().customResourceDefinitions().resource(crd).forceConflicts().serverSideApply();
+    }
+    for (var crd : crds) {
+      client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
+          .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
+              .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())), 60, TimeUnit.SECONDS);
+    }
+    return this;
+  }
+
   /** The server's base URL (https). */
   public String url() {
     return "https://127.0.0.1:" + securePort;
