@@ -78,12 +78,14 @@ final class LaneTurns {
     fill();
   }
 
-  /** A task cancelled while it waited leaves its place. */
-  synchronized void withdraw(String namespace, Waiting task) {
+  /** Takes a waiting task out of its queue; false if it is not waiting (it started, or never waited). */
+  synchronized boolean withdraw(String namespace, Waiting task) {
     Deque<Entry> queue = waiting.get(namespace);
-    if (queue != null && queue.removeIf(e -> e.task() == task) && queue.isEmpty()) {
+    boolean removed = queue != null && queue.removeIf(e -> e.task() == task);
+    if (removed && queue.isEmpty()) {
       waiting.remove(namespace);
     }
+    return removed;
   }
 
   synchronized int running(String namespace) {

@@ -306,14 +306,14 @@ public final class WorkExecutor implements AutoCloseable {
    * Drops a key's task if it still waits for its namespace's turn (it never started, so nothing of it
    * needs cleaning up); a running task is left alone. Returns whether one was dropped.
    */
-  public synchronized boolean cancelQueued(String key) {
+  public boolean cancelQueued(String key) {
     Task<?> task = tasks.get(key);
-    if (task == null || !task.queued()) {
+    // taken out of its lane's queue under the lane's lock: it cannot start in between
+    if (task == null || !turns.get(task.lane).withdraw(task.namespace, task)) {
       return false;
     }
     tasks.remove(key, task);
     task.future().cancel(true);
-    turns.get(task.lane).withdraw(task.namespace, task);
     return true;
   }
 
