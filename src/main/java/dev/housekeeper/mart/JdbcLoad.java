@@ -24,12 +24,11 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyOut;
 
 /**
- * The load of a jdbc source (PostgreSQL): the source query is read with {@code COPY (query) TO STDOUT},
- * which the server streams while it runs the query (a cursor's fetches wait for each other and for
- * the operator; COPY does not), and each text row is written as RowBinary into one INSERT of the
- * staging table while it is read. A
- * {@link SourceWatch} stops the source query when it does not answer within queryTimeout, when the
- * load outlasts statementTimeout, or when the work is cancelled.
+ * The load of a jdbc source (PostgreSQL): the source query is read with {@code COPY (query) TO
+ * STDOUT}, which the server streams while it runs the query (a cursor's fetches wait for each other
+ * and for the operator; COPY does not), and each text row is written as RowBinary into one INSERT of
+ * the staging table while it is read. A {@link SourceWatch} stops the source query when it does not
+ * answer within queryTimeout, when the load outlasts statementTimeout, or when the work is cancelled.
  */
 final class JdbcLoad {
 
@@ -81,7 +80,9 @@ final class JdbcLoad {
         connection.setAutoCommit(false);
         connection.setReadOnly(true);
         watch.waiting();
-        CopyOut copy = connection.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (\n" + query + "\n) TO STDOUT");
+        // the query on lines of its own: a comment on its last line ends before the parenthesis
+        CopyOut copy = connection.unwrap(PGConnection.class).getCopyAPI()
+            .copyOut("COPY (\n" + query + "\n) TO STDOUT");
         watch.answered();
         try {
           checkColumns(copy, types);

@@ -620,8 +620,13 @@ class FaultSuiteIT {
         awaitQuery("%" + scratch + "%", "INSERT%");
         a.kill();
         awaitTrue(() -> "replica-b".equals(leaseHolder()));
-        ClickHouseRestore done = await(ClickHouseRestore.class, "killed-drill", x -> x.getStatus() != null
-            && x.getStatus().phase == ClickHouseRestoreStatus.Phase.Succeeded);
+        ClickHouseRestore done;
+        try {
+          done = await(ClickHouseRestore.class, "killed-drill", x -> x.getStatus() != null
+              && x.getStatus().phase == ClickHouseRestoreStatus.Phase.Succeeded);
+        } catch (AssertionError e) {
+          throw new AssertionError(e.getMessage() + "\nthe standby's log, its last lines:\n" + tail(b.log(), 80), e);
+        }
         assertThat(harness.events(done)).as("the cut-off drill is reported").anyMatch(e ->
             "RestoreInterrupted".equals(e.getReason()) && e.getMessage().contains("interrupted"));
         var verified = done.getStatus().lastVerification;
@@ -800,5 +805,15 @@ class FaultSuiteIT {
     m.setMetadata(meta(name));
     m.setSpec(spec);
     return m;
+  }
+
+  /** The last lines of a log, for a failure's message (the folder holding it is deleted afterwards). */
+  static String tail(Path log, int lines) {
+    try {
+      List<String> all = Files.readAllLines(log);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (java.io.IOException e) {
+      return "(unreadable: " + e + ")";
+    }
   }
 }
