@@ -14,10 +14,7 @@ import dev.housekeeper.testing.RealKubernetesApi;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -47,8 +44,7 @@ class OperatorOnRealApiIT {
           .addToLabels(dev.housekeeper.common.Secrets.ALLOW_LABEL, "true").endMetadata()
           .withData(Map.of("username", b64(ClickHouseServer.USER), "password", b64(ClickHouseServer.PASSWORD)))
           .build()).create();
-      KubernetesClient operatorClient = new KubernetesClientBuilder().withConfig(new ConfigBuilder(Config.empty())
-          .withMasterUrl(router.url()).withOauthToken("operator").withNamespace("default").build()).build();
+      KubernetesClient operatorClient = router.client("operator", "default", HousekeeperOperator.serialization());
       try (HousekeeperOperator operator = new HousekeeperOperator(operatorClient, OperatorSettings.forTests(),
           Clock.systemUTC()).start()) {
         var spec = new ClickHouseConnectionSpec();

@@ -44,8 +44,9 @@ public final class BackupBench {
 
   static final long ROWS = 5_000_000;
   static final String NS = "bench-bk";
-  /** The data path's JVM: the heap capped at 256 MB, the default JIT (footprint rows trade it for start-up). */
-  static final List<String> JVM_FLAGS = List.of("-Xmx256m", "-XX:+UseSerialGC");
+  /** The data path's JVM: the heap capped at 256 MB, and the image's JIT thresholds (bin/build-image). */
+  static final List<String> JVM_FLAGS = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:Tier4InvocationThreshold=50000",
+      "-XX:Tier4MinInvocationThreshold=6000", "-XX:Tier4CompileThreshold=150000", "-XX:Tier4BackEdgeThreshold=400000");
 
   private BackupBench() {}
 
@@ -175,6 +176,20 @@ public final class BackupBench {
           viaOperator.add(nativeBackup(k8s, "native-" + i, disk));
         }
         System.out.printf("native backup runs on 26.7 (s): operator %s, direct BACKUP %s%n", viaOperator, direct);
+        // the same to S3 (s3rver), where production backups go: the server uploads every file of the parts, so
+        // the BACKUP itself takes seconds and the operator's fixed part (a reconcile, the scope's listing, the
+        // definitions and manifest beside the server's files, status) is measured against real work
+        List<Double> directS3 = new ArrayList<>();
+        List<Double> viaOperatorS3 = new ArrayList<>();
+        for (int i = 0; i < REPEATS; i++) {
+          long t0 = System.nanoTime();
+          modern.sql("BACKUP TABLE bench_nat.t TO S3('" + s3.endpoint() + "/bench/direct-native-" + i + "/', '"
+              + S3Server.ACCESS_KEY + "', '" + S3Server.SECRET_KEY + "')");
+          directS3.add((System.nanoTime() - t0) / 1e9);
+          viaOperatorS3.add(nativeBackup(k8s, "native-s3-" + i, Specs.s3(s3.endpoint(), "bench", "native")));
+        }
+        System.out.printf("native backup runs to S3 on 26.7 (s): operator %s, direct BACKUP %s%n", viaOperatorS3,
+            directS3);
 
         // S3 (s3rver, a Node.js server on the same 2 cores): informative
         double s3Backup = backup(k8s, "s3", s3(s3));
@@ -186,11 +201,11 @@ public final class BackupBench {
             opBackups, baseBackups, opRestores, baseRestores);
         String rowsLabel = String.format("%,d rows, %.0f MB", ROWS, rawMb);
         rows.add(new Row("backup " + rowsLabel + ", median of 3 (s)", f(opBackup), f(baseBackup), Footprint.ratio(baseBackup,
-            opBackup) + " tput", ">= 0.8x"));
+            opBackup) + " tput", ">= 1.5x"));
         rows.add(new Row("content hash query of the same rows, in each backup (s, median of 3)", f(hash), f(baseBackup)
             + " (export)", Footprint.ratio(hash, baseBackup) + " of the export", "report"));
         rows.add(new Row("restore " + rowsLabel + ", median of 3 (s)", f(opRestore), f(baseRestore), Footprint.ratio(baseRestore,
-            opRestore) + " tput", ">= 0.8x"));
+            opRestore) + " tput", ">= 1.5x"));
         rows.add(new Row("backup to S3/s3rver (s)", f(s3Backup), f(baseBackup), Footprint.ratio(baseBackup, s3Backup)
             + " tput", "-"));
         rows.add(new Row("restore from S3/s3rver (s)", f(s3Restore), f(baseRestore), Footprint.ratio(baseRestore,
@@ -200,9 +215,12 @@ public final class BackupBench {
         rows.add(new Row("incremental backup, 4 of 360 partitions changed: uploaded (MB)", Footprint.mb(
             inc.bytesUploaded / 1024), Footprint.mb(full.bytesUploaded / 1024) + " (full)", String.format("%.1f%%", 100.0
             * inc.bytesUploaded / full.bytesUploaded), "<= 5%"));
-        rows.add(new Row("native backup on 26.7, " + String.format("%,d", ROWS) + " rows, median of 3 (s)",
-            f(median(viaOperator)), f(median(direct)) + " (BACKUP run directly)", Footprint.ratio(median(viaOperator),
-            median(direct)) + " time", "<= 1.1x"));
+        rows.add(new Row("native backup on 26.7 to its backup disk (hard links), " + String.format("%,d", ROWS)
+            + " rows, median of 3 (s)", f(median(viaOperator)), f(median(direct)) + " (BACKUP run directly)",
+            Footprint.ratio(median(viaOperator), median(direct)) + " time", "<= 1.1x"));
+        rows.add(new Row("native backup on 26.7 to S3 (s3rver), " + String.format("%,d", ROWS) + " rows, median of 3"
+            + " (s)", f(median(viaOperatorS3)), f(median(directS3)) + " (BACKUP run directly)", Footprint.ratio(
+            median(viaOperatorS3), median(directS3)) + " time", "<= 1.1x"));
         rows.add(new Row("two backups at once (s); operator peak heap used then, -Xmx256m (MB)", f(twoAtOnce),
             "-", String.format("%.1f MB", both.peak() / 1048576.0), "< 256 MB"));
         rows.add(new Row("operator peak heap used, -Xmx256m (MB)", String.format("%.1f", heap.peak() / 1048576.0), "-",

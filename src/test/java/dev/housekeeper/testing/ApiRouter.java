@@ -74,9 +74,15 @@ public final class ApiRouter implements AutoCloseable {
 
   /** A client of the combined API (the router passes any token on; the mock takes any). */
   public io.fabric8.kubernetes.client.KubernetesClient client(String token, String namespace) {
+    return client(token, namespace, new io.fabric8.kubernetes.client.utils.KubernetesSerialization());
+  }
+
+  /** The same with this JSON mapping (the operator's). */
+  public io.fabric8.kubernetes.client.KubernetesClient client(String token, String namespace,
+      io.fabric8.kubernetes.client.utils.KubernetesSerialization serialization) {
     return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
         new io.fabric8.kubernetes.client.ConfigBuilder(io.fabric8.kubernetes.client.Config.empty()).withMasterUrl(url())
-            .withOauthToken(token).withNamespace(namespace).build()).build();
+            .withOauthToken(token).withNamespace(namespace).build()).withKubernetesSerialization(serialization).build();
   }
 
   /** Requests sent to the real server and to the mock. */

@@ -68,7 +68,9 @@ public final class OperatorHarness implements AutoCloseable {
 
   /** The operator gets its own client, as a separate process would. */
   private static KubernetesClient operatorClient(KubernetesApi api, ApiRouter router) {
-    return router == null ? api.server().createClient() : router.client("operator", "default");
+    // with the operator's own JSON mapping (HousekeeperOperator.main's), so that every test reads the API through it
+    return router == null ? api.server().createClient(b -> b.withKubernetesSerialization(HousekeeperOperator.serialization()))
+        : router.client("operator", "default", HousekeeperOperator.serialization());
   }
 
   /** A Secret and a ClickHouseConnection to the test server, awaited until Ready. */
