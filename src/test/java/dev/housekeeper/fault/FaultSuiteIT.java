@@ -564,7 +564,12 @@ class FaultSuiteIT {
         assertEquals("CREATING_BACKUP", modern.sql("SELECT status FROM system.backups WHERE id = '" + serverId + "'"));
         a.kill();
         awaitTrue(() -> "replica-b".equals(leaseHolder()));
-        ClickHouseBackup done = await(ClickHouseBackup.class, "native-backup", x -> x.getStatus().lastSuccessful != null);
+        ClickHouseBackup done;
+        try {
+          done = await(ClickHouseBackup.class, "native-backup", x -> x.getStatus().lastSuccessful != null);
+        } catch (AssertionError e) {
+          throw new AssertionError(e.getMessage() + "\nthe standby's log, its last lines:\n" + tail(b.log(), 80), e);
+        }
         assertEquals(id, done.getStatus().lastSuccessful.id, "the run the killed leader started completed");
         assertEquals("native", done.getStatus().lastSuccessful.method);
         assertEquals(1, modern.sqlLong("SELECT count() FROM system.backups WHERE position(name, '" + id + "') > 0"),
