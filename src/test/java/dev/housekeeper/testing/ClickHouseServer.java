@@ -277,19 +277,39 @@ public final class ClickHouseServer implements AutoCloseable {
 
   /**
    * Runs SQL with Debian's clickhouse-client (a path independent of the operator's client), and
-   * returns its TabSeparated output.
+   * returns its TabSeparated output; fails when the client has not ended within 300 s.
    */
   public String sql(String query) {
+    return sql(query, Duration.ofSeconds(300));
+  }
+
+  /**
+   * As {@link #sql(String)}, failing (and killing the client) when it has not ended within
+   * {@code limit}. The output is read beside the wait: reading it first, as this did, waited for a
+   * client that hung without any bound (a fault test's poll once hung for the whole 90 s it had).
+   */
+  public String sql(String query, Duration limit) {
     List<String> cmd = new ArrayList<>(List.of("clickhouse-client", "--host", "127.0.0.1", "--port",
         String.valueOf(tcpPort), "--user", user, "--password", password, "--multiquery", "--query", query));
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      var output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+          return "(output unreadable: " + e + ")";
+        }
+      });
+      if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        throw new IllegalStateException("clickhouse-client did not end within " + limit + " on [" + query + "]");
+      }
+      String out = output.get(10, TimeUnit.SECONDS);
+      if (p.exitValue() != 0) {
         throw new IllegalStateException("clickhouse-client failed on [" + query + "]: " + out);
       }
       return out.strip();
-    } catch (IOException e) {
+    } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
