@@ -564,12 +564,8 @@ class FaultSuiteIT {
         assertEquals("CREATING_BACKUP", modern.sql("SELECT status FROM system.backups WHERE id = '" + serverId + "'"));
         a.kill();
         awaitTrue(() -> "replica-b".equals(leaseHolder()));
-        ClickHouseBackup done;
-        try {
-          done = await(ClickHouseBackup.class, "native-backup", x -> x.getStatus().lastSuccessful != null);
-        } catch (AssertionError e) {
-          throw new AssertionError(e.getMessage() + "\nthe standby's log, its last lines:\n" + tail(b.log(), 80), e);
-        }
+        ClickHouseBackup done = onStandby(b, () -> await(ClickHouseBackup.class, "native-backup",
+            x -> x.getStatus().lastSuccessful != null));
         assertEquals(id, done.getStatus().lastSuccessful.id, "the run the killed leader started completed");
         assertEquals("native", done.getStatus().lastSuccessful.method);
         assertEquals(1, modern.sqlLong("SELECT count() FROM system.backups WHERE position(name, '" + id + "') > 0"),
@@ -625,13 +621,8 @@ class FaultSuiteIT {
         awaitQuery("%" + scratch + "%", "INSERT%");
         a.kill();
         awaitTrue(() -> "replica-b".equals(leaseHolder()));
-        ClickHouseRestore done;
-        try {
-          done = await(ClickHouseRestore.class, "killed-drill", x -> x.getStatus() != null
-              && x.getStatus().phase == ClickHouseRestoreStatus.Phase.Succeeded);
-        } catch (AssertionError e) {
-          throw new AssertionError(e.getMessage() + "\nthe standby's log, its last lines:\n" + tail(b.log(), 80), e);
-        }
+        ClickHouseRestore done = onStandby(b, () -> await(ClickHouseRestore.class, "killed-drill",
+            x -> x.getStatus() != null && x.getStatus().phase == ClickHouseRestoreStatus.Phase.Succeeded));
         assertThat(harness.events(done)).as("the cut-off drill is reported").anyMatch(e ->
             "RestoreInterrupted".equals(e.getReason()) && e.getMessage().contains("interrupted"));
         var verified = done.getStatus().lastVerification;
@@ -812,6 +803,15 @@ class FaultSuiteIT {
     m.setMetadata(meta(name));
     m.setSpec(spec);
     return m;
+  }
+
+  /** A wait for work the standby took over; when it fails, the message ends with the standby's last log lines. */
+  static <T> T onStandby(OperatorProcess standby, java.util.function.Supplier<T> wait) {
+    try {
+      return wait.get();
+    } catch (AssertionError e) {
+      throw new AssertionError(e.getMessage() + "\nthe standby's log, its last lines:\n" + tail(standby.log(), 80), e);
+    }
   }
 
   /** The last lines of a log, for a failure's message (the folder holding it is deleted afterwards). */

@@ -285,35 +285,35 @@ public final class ClickHouseServer implements AutoCloseable {
 
   /**
    * As {@link #sql(String)}, failing (and killing the client) when it has not ended within
-   * {@code limit}. The output is read beside the wait: reading it first, as this did, waited for a
-   * client that hung without any bound (a fault test's poll once hung for the whole 90 s it had).
+   * {@code limit}. The output goes to a file, read once the client has ended: reading its pipe first,
+   * as this did, waited for a client that hung without any bound (a fault test's poll once hung for
+   * the whole 90 s it had).
    */
   public String sql(String query, Duration limit) {
     List<String> cmd = new ArrayList<>(List.of("clickhouse-client", "--host", "127.0.0.1", "--port",
         String.valueOf(tcpPort), "--user", user, "--password", password, "--multiquery", "--query", query));
+    Path output = null;
     try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      var output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-        try {
-          return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-          return "(output unreadable: " + e + ")";
-        }
-      });
+      output = Files.createTempFile("clickhouse-client-", ".out");
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
       if (!p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
         p.destroyForcibly();
         throw new IllegalStateException("clickhouse-client did not end within " + limit + " on [" + query + "]");
       }
-      String out = output.get(10, TimeUnit.SECONDS);
+      String out = Files.readString(output, StandardCharsets.UTF_8);
       if (p.exitValue() != 0) {
         throw new IllegalStateException("clickhouse-client failed on [" + query + "]: " + out);
       }
       return out.strip();
-    } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+    } catch (IOException e) {
       throw new IllegalStateException(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
+    } finally {
+      if (output != null) {
+        output.toFile().delete();
+      }
     }
   }
 
