@@ -154,17 +154,16 @@ public final class BackupJob {
     if (cancelled) {
       throw new Failed("the backup was cancelled before it started", null, true, true);
     }
-    ServerObjects.Found server;
-    try {
-      server = new ServerObjects(client).read(scope == null ? List.of() : scope.kinds, serverVersion());
-    } catch (RuntimeException e) {
-      throw new Failed("reading the server's functions and access entities failed: " + e.getMessage(), e, true, false);
-    }
     Manifest manifest;
     if (ClickHouseBackupSpec.NATIVE.equals(plan.method())) {
-      manifest = runNative(nativeTables(found), found, server);
+      manifest = runNative(nativeTables(found), found); // reads the server's objects while its BACKUP runs
     } else {
-      manifest = runLogical(found, server);
+      try {
+        readServerObjects();
+      } catch (IOException e) {
+        throw new Failed(e.getMessage(), e, true, false);
+      }
+      manifest = runLogical(found, serverObjects);
     }
     BackupRecord r = new BackupRecord();
     r.id = plan.backupId();
@@ -175,7 +174,7 @@ public final class BackupJob {
     r.tables = (int) manifest.tables.stream().filter(t -> t.innerOf == null).count();
     r.objects = manifest.kinds();
     List<String> notBackedUp = new ArrayList<>(skipped);
-    notBackedUp.addAll(server.notHeld());
+    notBackedUp.addAll(serverObjects.notHeld());
     r.notBackedUp = notBackedUp.isEmpty() ? null : notBackedUp;
     r.partitions = manifest.tables.stream().mapToInt(t -> t.partitions.size()).sum();
     r.rows = manifest.rows();
@@ -196,6 +195,20 @@ public final class BackupJob {
   private String serverVersion() {
     return client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
   }
+
+  /** The server's own objects (functions, access entities) in the scope's kinds; sets {@link #serverObjects}. */
+  private ServerObjects.Found readServerObjects() throws IOException {
+    var scope = plan.spec().scope;
+    try {
+      serverObjects = new ServerObjects(client).read(scope == null ? List.of() : scope.kinds, serverVersion());
+      return serverObjects;
+    } catch (RuntimeException e) {
+      throw new IOException("reading the server's functions and access entities failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** What the run backs up of the server's own objects: read by the run, before or beside its data. */
+  private ServerObjects.Found serverObjects;
 
   /**
    * The tables the server backs up itself (the MergeTree tables, by name). The definitions of views,
@@ -246,11 +259,8 @@ public final class BackupJob {
     }
   }
 
-  private Manifest runNative(List<LogicalBackup.TableRef> tables, BackupScope.Found found, ServerObjects.Found server)
-      throws Failed {
+  private Manifest runNative(List<LogicalBackup.TableRef> tables, BackupScope.Found found) throws Failed {
     NativeTarget target = nativeTarget(tables);
-    Sql sql = target.statement();
-    String destination = target.destination();
     Manifest manifest = new Manifest();
     manifest.backupId = plan.backupId();
     manifest.method = ClickHouseBackupSpec.NATIVE;
@@ -260,26 +270,28 @@ public final class BackupJob {
     String qid = LogicalBackup.queryIdPrefix(plan.backupId()) + "native";
     nativeQuery = qid;
     try {
-      manifest.serverVersion = client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
-      for (LogicalBackup.TableRef t : tables) {
-        manifest.tables.add(nativeEntry(t));
+      long sentAt = System.nanoTime();
+      startServerBackup(target, tables.size(), qid);
+      // the rest of the backup is written while the server's BACKUP runs, so that it adds no time of its own; a
+      // failure of it stops the server's backup, and waits for its end before anything is deleted
+      Exception beside = besideTheServersBackup(manifest, tables, found);
+      if (beside != null && !cancelled && Thread.currentThread().isInterrupted()) {
+        throw Failed.stopping(serverBackupId, beside); // this process stops: the server's backup goes on, taken over
       }
-      // one server backup per run: a run taken over from another process goes on with the one it started
-      List<Row> earlier = client.query(NativeBackupSql.serverBackups(plan.backupId()));
-      if (!earlier.isEmpty()) {
-        serverBackupId = earlier.get(0).string("id");
-        progress.accept("going on with the server's backup " + serverBackupId + " of " + plan.backupId() + " ("
-            + earlier.get(0).string("status") + ")");
-      } else if (resuming) {
-        throw new Failed("interrupted: the operator restarted while the backup ran, and the server no longer lists it"
-            + " (it restarted too); its objects are deleted before the next backup", null, clean(), false);
-      } else {
-        progress.accept("server-side BACKUP of " + tables.size() + " table(s) to " + destination.replaceAll("\\?.*", "")
-            + (plan.base() == null ? "" : ", incremental on " + plan.base()));
-        serverBackupId = client.query(sql.withQueryId(qid)).get(0).string("id");
+      try {
+        // a full backup copies every file of its tables' parts, whose size the entries hold: its row is read near its
+        // end rather than often (an incremental one writes only what its base lacks, a size not known here)
+        awaitServerBackup(sentAt, plan.base() == null ? manifest.storedBytes() : 0);
+      } catch (RuntimeException e) {
+        if (beside == null) {
+          throw e;
+        } // else the server's backup ended because of that failure, which is the one to report
       }
-      awaitServerBackup();
-      definitions(manifest, found, server);
+      if (beside instanceof IOException io) {
+        throw io;
+      } else if (beside != null) {
+        throw (RuntimeException) beside;
+      }
       manifest.endTime = clock.instant().truncatedTo(ChronoUnit.SECONDS).toString();
       try (ObjectStore.Upload upload = store.create(plan.backupId() + "/" + Manifest.FILE)) {
         upload.write(manifest.toJson());
@@ -299,6 +311,47 @@ public final class BackupJob {
       nativeQuery = null;
     }
   }
+
+  /** Starts the server's BACKUP, or goes on with the one a run taken over from another process started. */
+  private void startServerBackup(NativeTarget target, int tables, String qid) throws Failed {
+    // one server backup per run
+    List<Row> earlier = client.query(NativeBackupSql.serverBackups(plan.backupId()));
+    if (!earlier.isEmpty()) {
+      serverBackupId = earlier.get(0).string("id");
+      progress.accept("going on with the server's backup " + serverBackupId + " of " + plan.backupId() + " ("
+          + earlier.get(0).string("status") + ")");
+    } else if (resuming) {
+      throw new Failed("interrupted: the operator restarted while the backup ran, and the server no longer lists it"
+          + " (it restarted too); its objects are deleted before the next backup", null, clean(), false);
+    } else {
+      progress.accept("server-side BACKUP of " + tables + " table(s) to " + target.destination().replaceAll("\\?.*",
+          "") + (plan.base() == null ? "" : ", incremental on " + plan.base()));
+      serverBackupId = client.query(target.statement().withQueryId(qid)).get(0).string("id");
+    }
+  }
+
+  /**
+   * What a native backup holds beside the server's files: the server's version, each table's parts, the
+   * definitions of the scope's other objects and the server's objects. Returns its failure (and stops the
+   * server's backup) instead of throwing it, so that the caller waits for the server's backup to end first.
+   */
+  private Exception besideTheServersBackup(Manifest manifest, List<LogicalBackup.TableRef> tables,
+      BackupScope.Found found) {
+    try {
+      manifest.serverVersion = serverVersion();
+      for (LogicalBackup.TableRef t : tables) {
+        manifest.tables.add(nativeEntry(t));
+      }
+      definitions(manifest, found, readServerObjects());
+      return null;
+    } catch (IOException | RuntimeException e) {
+      abandoned = !Thread.currentThread().isInterrupted(); // a process that stops leaves the server's backup running
+      return e;
+    }
+  }
+
+  /** Set when the work beside the server's backup failed: the server's backup is stopped as on a cancellation. */
+  private volatile boolean abandoned;
 
   /** The server's BACKUP statement, incremental on the plan's base when it has one, and where it writes. */
   private record NativeTarget(Sql statement, String destination) {}
@@ -356,13 +409,13 @@ public final class BackupJob {
    * a passing reason is tried again: the backup goes on meanwhile, and its objects must not be
    * deleted under it.
    */
-  private void awaitServerBackup() throws Interrupted {
+  private void awaitServerBackup(long sentAt, long expectedBytes) throws Interrupted {
     ServerOperation server = new ServerOperation(client, serverBackupId, "BACKUP", "", "the backup is incomplete",
-        statementLimit(), progress);
+        statementLimit(), progress).since(sentAt).expecting(expectedBytes);
     boolean killed = false;
     Row backup = null;
     while (true) {
-      if (cancelled && !killed && backup != null) {
+      if ((cancelled || abandoned) && !killed && backup != null) {
         // the backup's own query id, from system.backups: the statement's id on a real server (24.1 and
         // later run both under one id), the engine's own where the backup runs apart from the statement
         client.cancel(backup.has("query_id") && !backup.string("query_id").isEmpty() ? backup.string("query_id")
@@ -375,7 +428,7 @@ public final class BackupJob {
       }
       server.checkDeadline();
       try {
-        Thread.sleep(server.nextPoll().toMillis());
+        Thread.sleep(server.nextPoll(backup).toMillis());
       } catch (InterruptedException e) {
         if (cancelled) {
           continue;

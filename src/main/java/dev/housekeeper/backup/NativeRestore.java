@@ -147,7 +147,7 @@ final class NativeRestore {
         return;
       }
       server.checkDeadline();
-      Thread.sleep(server.nextPoll().toMillis());
+      Thread.sleep(server.nextPoll(row).toMillis());
     }
   }
 }

@@ -210,15 +210,18 @@ final class PartitionObjects {
    */
   static int sweep(ObjectStore store, String lineage, Set<String> alsoConsider, Consumer<String> progress)
       throws IOException {
-    Set<String> named = namedByAnyManifest(store);
-    List<String> doomed = new ArrayList<>();
-    Set<String> seen = new HashSet<>();
     List<String> candidates = new ArrayList<>();
     store.list(ROOT + "/" + ObjectKeys.segment(lineage) + "/").forEach(o -> candidates.add(o.key()));
     for (String key : alsoConsider) {
       candidates.add(key);
       candidates.add(key + RECEIPT);
     }
+    if (candidates.isEmpty()) {
+      return 0; // a lineage without shared objects (native backups): no manifest needs reading
+    }
+    Set<String> named = namedByAnyManifest(store);
+    List<String> doomed = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
     int objects = 0;
     for (String key : candidates) {
       String data = key.endsWith(RECEIPT) ? key.substring(0, key.length() - RECEIPT.length()) : key;

@@ -185,6 +185,28 @@ class BackupTransitionsTest extends TransitionTest {
   }
 
   @Test
+  void aFailureBesideTheServersBackupStopsItAndIsTheOneReported() {
+    serverWithOneTable("BACKUP_CREATED");
+    // the parts are read while the server's BACKUP runs: the table is gone by then
+    clickhouse.fail("FROM system.parts", FakeClickHouseClient.failure(ClickHouseException.Kind.SERVER,
+        "Code: 60. DB::Exception: Table shop.orders does not exist"));
+    clickhouse.answerWith("FROM system.backups WHERE id", sql -> List.of(Map.of("id", "server-backup-1", "status",
+        clickhouse.sent("^KILL QUERY").isEmpty() ? "CREATING_BACKUP" : "BACKUP_CANCELLED", "error", "")));
+    var backup = backup(spec -> { });
+    harness.reconcile(reconciler, backup);
+    harness.finishWork(reconciler, backup);
+    ClickHouseBackupStatus failed = harness.status(backup);
+    assertThat(failed.phase).isEqualTo(Phase.Failed);
+    assertThat(failed.backups.get(0).message).contains("Table shop.orders does not exist").doesNotContain("cancelled");
+    List<String> order = clickhouse.sent().stream().map(FakeClickHouseClient.Sent::sql)
+        .filter(q -> q.startsWith("BACKUP TABLE") || q.startsWith("KILL QUERY") || q.contains("FROM system.backups WHERE id"))
+        .map(q -> q.substring(0, 11)).toList();
+    assertThat(order).as("the server's backup is stopped, and its end awaited")
+        .containsExactly("BACKUP TABL", "SELECT * FR", "KILL QUERY ", "SELECT * FR");
+    assertThat(volume.resolve(ns).resolve(failed.backups.get(0).id)).as("nothing of it is left").doesNotExist();
+  }
+
+  @Test
   void restartMarksALogicalRunInterrupted() {
     harness.readyConnection(ns, Specs.CONNECTION, "18.16.1");
     var backup = backup(spec -> spec.method = ClickHouseBackupSpec.LOGICAL);

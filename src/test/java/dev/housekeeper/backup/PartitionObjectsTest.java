@@ -113,6 +113,21 @@ class PartitionObjectsTest {
     return e;
   }
 
+  @Test
+  void aLineageWithoutSharedObjectsIsSweptWithoutReadingAManifest(@TempDir Path dir) throws Exception {
+    try (FileObjectStore store = new FileObjectStore(dir)) {
+      // a native backup's lineage holds no shared objects: its sweep has nothing to weigh, so an unreadable
+      // manifest elsewhere in the store neither fails it nor is read
+      write(store, "n-20261201-101500/" + Manifest.FILE, "{not json");
+      assertEquals(0, PartitionObjects.sweep(store, "n", Set.of(), x -> { }));
+      String other = PartitionObjects.key("s", null, "db", "t", "1", "ccc", ".native.zst");
+      write(store, other, "12345");
+      assertThrows(java.io.IOException.class, () -> PartitionObjects.sweep(store, "n", Set.of(other), x -> { }),
+          "an object a deleted backup named is weighed against every manifest, so an unreadable one stops it");
+      assertTrue(store.exists(other));
+    }
+  }
+
   static void write(ObjectStore store, String key, String text) throws Exception {
     try (ObjectStore.Upload upload = store.create(key)) {
       upload.write(text.getBytes(StandardCharsets.UTF_8));
