@@ -508,36 +508,39 @@ public final class LogicalBackup {
     }
   }
 
+  /** The condition that selects one partition, and the content hash of the rows it selects. */
+  private record Located(Sql.Fragment where, ContentHash.Fingerprint fingerprint) {}
+
   /**
-   * The condition that selects one partition. {@code _partition_id = '...'} alone is exact but makes
-   * older servers (18.16) scan every part of the table; the partition key compared with the
-   * partition's value (both as the server reports them in system.tables and system.parts) lets the
-   * server skip the other parts. The key condition is used only where it selects exactly the
-   * partition's rows (counted with both conditions before the data is read).
+   * The condition that selects one partition, with its rows' content hash. {@code _partition_id = '...'}
+   * alone is exact but makes older servers (18.16) scan every part of the table; the partition key
+   * compared with the partition's value (both as the server reports them in system.tables and
+   * system.parts) lets the server skip the other parts. The key condition is used only where it selects
+   * exactly the partition's rows: the hash query counts them, so no count of its own is needed.
    */
-  private Sql.Fragment where(TableRef ref, String partitionId, String partitionKey, String value, long rows) {
-    if (WHOLE.equals(partitionId)) {
-      return Sql.fragment("1");
-    }
+  private Located locate(String backupId, TableRef ref, String partitionId, String partitionKey, String value,
+      long rows) {
     Sql.Fragment exact = Sql.fragment("_partition_id = ?", partitionId);
-    if (partitionKey.isEmpty() || value == null || value.isBlank() || "tuple()".equals(value)) {
-      return exact;
-    }
-    // the value as the server shows it (202403, '2024-03-05' on 26.x), then as a string literal: 18.16 shows a Date
-    // key's value unquoted (2024-03-05), which as an expression is a subtraction
-    for (Object shown : List.of(Sql.serverExpression(value), value)) {
-      Sql.Fragment pruned = Sql.fragment("(?) = ? AND ?", Sql.serverExpression(partitionKey), shown, exact);
-      try {
-        long n = client.query(Sql.query("SELECT count() AS n FROM ? WHERE ?", Sql.table(ref.database(), ref.table()),
-            pruned)).get(0).longValue("n");
-        if (n == rows) {
-          return pruned;
+    if (WHOLE.equals(partitionId)) {
+      exact = Sql.fragment("1");
+    } else if (!partitionKey.isEmpty() && value != null && !value.isBlank() && !"tuple()".equals(value)) {
+      // the value as the server shows it (202403, '2024-03-05' on 26.x), then as a string literal: 18.16 shows a Date
+      // key's value unquoted (2024-03-05), which as an expression is a subtraction
+      for (Object shown : List.of(Sql.serverExpression(value), value)) {
+        Sql.Fragment pruned = Sql.fragment("(?) = ? AND ?", Sql.serverExpression(partitionKey), shown, exact);
+        try {
+          ContentHash.Fingerprint fingerprint = fingerprint(backupId, ref, pruned);
+          if (fingerprint.rows() == rows) {
+            return new Located(pruned, fingerprint);
+          }
+        } catch (RuntimeException e) {
+          if (stopping()) {
+            throw e;
+          } // else a key the server cannot compare this way: the next form, else the exact condition alone
         }
-      } catch (RuntimeException e) {
-        // a key the server cannot compare this way: the next form, else the exact condition alone
       }
     }
-    return exact;
+    return new Located(exact, fingerprint(backupId, ref, exact));
   }
 
   /** A table read whole (no parts): its object is the backup's own, under its folder. */
@@ -592,10 +595,10 @@ public final class LogicalBackup {
     for (int attempt = 1; ; attempt++) {
       progress.accept("backing up " + ref.database() + "." + ref.table() + " partition " + partitionId);
       long before = count(ref, partitionId);
-      Sql.Fragment where = where(ref, partitionId, partitionKey, value, before);
-      Manifest.PartitionEntry entry = stream(backupId, ref, partitionId, where, key);
-      // the rows' fingerprint, read with the same condition right after them: a restore drill compares it
-      ContentHash.Fingerprint fingerprint = fingerprint(backupId, ref, where);
+      // the rows' fingerprint, read with the condition that then reads them: a restore drill compares it
+      Located located = locate(backupId, ref, partitionId, partitionKey, value, before);
+      ContentHash.Fingerprint fingerprint = located.fingerprint();
+      Manifest.PartitionEntry entry = stream(backupId, ref, partitionId, located.where(), key);
       long after = count(ref, partitionId);
       if (before == after && fingerprint.rows() == after) {
         entry.rows = after;
