@@ -318,7 +318,9 @@ public final class LogicalBackup {
     String partitionKey = keyRows.isEmpty() ? "" : keyRows.get(0).string("partition_key").strip();
     List<String> ids = partitionSelector.apply(partitions.stream().map(p -> p.string("partition_id")).toList());
     boolean partHashes = partHashes();
-    Shared shared = new Shared(ddl, partHashes, PartitionState.read(client, ref.database(), ref.table(), partHashes));
+    Shared shared = new Shared(ddl, partHashes, PartitionState.read(client, ref.database(), ref.table(), partHashes),
+        PartitionObjects.stored(store, PartitionObjects.tablePrefix(PartitionObjects.lineage(backupId), shard,
+            ref.database(), ref.table())));
     if (pool == null) {
       for (String id : ids) {
         checkCancelled();
@@ -340,9 +342,11 @@ public final class LogicalBackup {
 
   /**
    * What decides a partition's shared object ({@link PartitionObjects}): the table's DDL and, read
-   * once per table before its partitions, what the server holds for each partition.
+   * once per table before its partitions, what the server holds for each partition and what storage
+   * holds of the table's objects.
    */
-  private record Shared(String ddl, boolean partHashes, java.util.Map<String, List<String>> states) {}
+  private record Shared(String ddl, boolean partHashes, java.util.Map<String, List<String>> states,
+      java.util.Map<String, Long> stored) {}
 
   /** The table's DDL as the server shows it, written (sealed) to its own object; returns the DDL. */
   private String schema(String backupId, TableRef ref, Manifest.TableEntry entry) throws IOException {
@@ -563,7 +567,9 @@ public final class LogicalBackup {
           encryption == null ? null : encryption.keyId());
       String key = PartitionObjects.key(PartitionObjects.lineage(backupId), shard, ref.database(), ref.table(),
           partitionId, fingerprint, ".native" + compression.suffix() + suffix());
-      var receipt = PartitionObjects.reusable(store, key);
+      // the table's folder as listed before its partitions; a later attempt's own key is looked up again
+      var receipt = attempt == 1 ? PartitionObjects.reusable(store, key, shared.stored())
+          : PartitionObjects.reusable(store, key);
       if (receipt.isPresent()) {
         progress.accept("reusing " + ref.database() + "." + ref.table() + " partition " + partitionId + " (unchanged)");
         return receipt.get().entry(key, fingerprint);

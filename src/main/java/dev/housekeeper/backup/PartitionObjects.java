@@ -111,9 +111,7 @@ final class PartitionObjects {
   /** The key of a partition's object; {@code shard} null on a single server. */
   static String key(String lineage, Integer shard, String database, String table, String partitionId,
       String fingerprint, String suffix) {
-    return ROOT + "/" + ObjectKeys.segment(lineage) + (shard == null ? "" : "/shard-" + shard) + "/"
-        + ObjectKeys.segment(database) + "/" + ObjectKeys.segment(table) + "/" + ObjectKeys.segment(partitionId) + "/"
-        + fingerprint + suffix;
+    return tablePrefix(lineage, shard, database, table) + ObjectKeys.segment(partitionId) + "/" + fingerprint + suffix;
   }
 
   /** Whether a key is a shared object's (not one backup's own). */
@@ -121,21 +119,41 @@ final class PartitionObjects {
     return key != null && key.startsWith(ROOT + "/");
   }
 
+  /** The folder of one table's shared objects; {@code shard} null on a single server. */
+  static String tablePrefix(String lineage, Integer shard, String database, String table) {
+    return ROOT + "/" + ObjectKeys.segment(lineage) + (shard == null ? "" : "/shard-" + shard) + "/"
+        + ObjectKeys.segment(database) + "/" + ObjectKeys.segment(table) + "/";
+  }
+
+  /**
+   * The sizes of the objects (and receipts) under a table's folder, listed once before its partitions: one
+   * request per table instead of one per partition (an S3 LIST each), for {@link #reusable(ObjectStore, String,
+   * java.util.Map)}.
+   */
+  static java.util.Map<String, Long> stored(ObjectStore store, String tablePrefix) throws IOException {
+    java.util.Map<String, Long> sizes = new java.util.HashMap<>();
+    store.list(tablePrefix).forEach(o -> sizes.put(o.key(), o.size()));
+    return sizes;
+  }
+
   /**
    * The object under {@code key}, when it can be reused: its receipt exists and the object has the
    * size the receipt names.
    */
   static Optional<Receipt> reusable(ObjectStore store, String key) throws IOException {
-    long size = -1;
-    boolean receipt = false;
-    for (ObjectStore.ObjectInfo o : store.list(key)) {
-      if (o.key().equals(key)) {
-        size = o.size();
-      } else if (o.key().equals(key + RECEIPT)) {
-        receipt = true;
-      }
-    }
-    if (size < 0 || !receipt) {
+    java.util.Map<String, Long> sizes = new java.util.HashMap<>();
+    store.list(key).forEach(o -> sizes.put(o.key(), o.size()));
+    return reusable(store, key, sizes);
+  }
+
+  /**
+   * As {@link #reusable(ObjectStore, String)}, with the objects' sizes as a listing found them. The receipt is
+   * read from storage, so an object deleted since the listing is not taken.
+   */
+  static Optional<Receipt> reusable(ObjectStore store, String key, java.util.Map<String, Long> listed)
+      throws IOException {
+    Long size = listed.get(key);
+    if (size == null || !listed.containsKey(key + RECEIPT)) {
       return Optional.empty();
     }
     Receipt r;

@@ -67,6 +67,27 @@ class PartitionObjectsTest {
   }
 
   @Test
+  void aTableIsListedOnceAndWhatWasDeletedSinceIsNotReused(@TempDir Path dir) throws Exception {
+    try (FileObjectStore store = new FileObjectStore(dir)) {
+      String prefix = PartitionObjects.tablePrefix("r", 2, "db", "t");
+      String kept = PartitionObjects.key("r", 2, "db", "t", "1", "abc", ".native.zst");
+      String gone = PartitionObjects.key("r", 2, "db", "t", "2", "def", ".native.zst");
+      String otherTable = PartitionObjects.key("r", 2, "db", "t2", "1", "abc", ".native.zst");
+      assertThat(kept).startsWith(prefix);
+      for (String key : List.of(kept, gone, otherTable)) {
+        write(store, key, "12345");
+        PartitionObjects.writeReceipt(store, key, PartitionObjects.Receipt.of(entry(key, 5), "r-20261202-101500"));
+      }
+      var listed = PartitionObjects.stored(store, prefix);
+      assertThat(listed).containsOnlyKeys(kept, kept + PartitionObjects.RECEIPT, gone, gone + PartitionObjects.RECEIPT);
+      assertEquals(5, PartitionObjects.reusable(store, kept, listed).orElseThrow().storedBytes);
+      store.delete(List.of(gone + PartitionObjects.RECEIPT)); // a sweep elsewhere, after the listing
+      assertTrue(PartitionObjects.reusable(store, gone, listed).isEmpty(), "its receipt is read, not taken on trust");
+      assertTrue(PartitionObjects.reusable(store, otherTable, listed).isEmpty(), "not under this table's folder");
+    }
+  }
+
+  @Test
   void theSweepDeletesOnlyWhatNoManifestNamesAndStopsAtAnUnreadableManifest(@TempDir Path dir) throws Exception {
     try (FileObjectStore store = new FileObjectStore(dir)) {
       String named = PartitionObjects.key("r", null, "db", "t", "1", "aaa", ".native.zst");
