@@ -43,8 +43,8 @@ final class ServerOperation {
 
   /**
    * Reads at its expected end rather than often: each read at half the time its rate so far says is left
-   * (a backup of one second is read 4 to 6 times instead of 20; each read costs the server some CPU that
-   * the backup itself would use), within 50 ms and 1 s.
+   * (a backup of one second was read 2 to 6 times instead of about 20; each read costs the server some CPU
+   * that the backup itself would use), within 50 ms and 1 s.
    */
   static Duration pollAfter(Duration elapsed, long doneBytes, long expectedBytes) {
     double left = (double) Math.max(0, expectedBytes - doneBytes) / doneBytes;

@@ -199,7 +199,8 @@ class BackupTransitionsTest extends TransitionTest {
     assertThat(failed.phase).isEqualTo(Phase.Failed);
     assertThat(failed.backups.get(0).message).contains("Table shop.orders does not exist").doesNotContain("cancelled");
     List<String> order = clickhouse.sent().stream().map(FakeClickHouseClient.Sent::sql)
-        .filter(q -> q.startsWith("BACKUP TABLE") || q.startsWith("KILL QUERY") || q.contains("FROM system.backups WHERE id"))
+        .filter(q -> q.startsWith("BACKUP TABLE") || q.startsWith("KILL QUERY")
+            || q.contains("FROM system.backups WHERE id"))
         .map(q -> q.substring(0, 11)).toList();
     assertThat(order).as("the server's backup is stopped, and its end awaited")
         .containsExactly("BACKUP TABL", "SELECT * FR", "KILL QUERY ", "SELECT * FR");

@@ -92,8 +92,8 @@ public final class BackupBench {
       String partitions = ch.sql("SELECT DISTINCT partition_id FROM system.parts WHERE database = 'bench_bk' AND"
           + " table = 't' AND active ORDER BY partition_id").strip().replace('\n', ' ');
       for (int i = 0; i < REPEATS; i++) {
-        parallelFloors.add(shell("printf '%s\\n' " + partitions + " | xargs -P 3 -I{} bash -o pipefail -c \"curl -sf -u "
-            + ClickHouseServer.USER + ":" + ClickHouseServer.PASSWORD + " '" + ch.httpUrl() + "/?query=SELECT+*+FROM+"
+        parallelFloors.add(shell("printf '%s\\n' " + partitions + " | xargs -P 3 -I{} bash -o pipefail -c"
+            + " \"curl -sf -u " + ClickHouseServer.USER + ":" + ClickHouseServer.PASSWORD + " '" + ch.httpUrl() + "/?query=SELECT+*+FROM+"
             + "bench_bk.t+WHERE+toYYYYMM(d)+=+{}+AND+_partition_id+=+%27{}%27+FORMAT+Native' | zstd -q -f -1 > "
             + dir.resolve("part-{}.native.zst") + "\""));
       }
