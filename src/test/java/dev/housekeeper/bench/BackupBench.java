@@ -93,8 +93,9 @@ public final class BackupBench {
           + " table = 't' AND active ORDER BY partition_id").strip().replace('\n', ' ');
       for (int i = 0; i < REPEATS; i++) {
         parallelFloors.add(shell("printf '%s\\n' " + partitions + " | xargs -P 3 -I{} bash -o pipefail -c"
-            + " \"curl -sf -u " + ClickHouseServer.USER + ":" + ClickHouseServer.PASSWORD + " '" + ch.httpUrl() + "/?query=SELECT+*+FROM+"
-            + "bench_bk.t+WHERE+toYYYYMM(d)+=+{}+AND+_partition_id+=+%27{}%27+FORMAT+Native' | zstd -q -f -1 > "
+            + " \"curl -sf -u " + ClickHouseServer.USER + ":" + ClickHouseServer.PASSWORD + " '" + ch.httpUrl()
+            + "/?query=SELECT+*+FROM+bench_bk.t+WHERE+toYYYYMM(d)+=+{}+AND+_partition_id+=+%27{}%27+FORMAT+Native'"
+            + " | zstd -q -f -1 > "
             + dir.resolve("part-{}.native.zst") + "\""));
       }
       double parallelFloor = median(parallelFloors);
