@@ -41,7 +41,15 @@ final class BackupAdoption {
   static final Duration RETRY = Duration.ofMinutes(5);
 
   /** What the look needs: the storage, the ids the status already knows, and the ids other resources list. */
-  record Request(BackupStorage storage, String location, Set<String> known, Map<String, String> listedBy) {}
+  record Request(BackupStorage storage, String location, Set<String> known, Map<String, String> listedBy) {
+
+    /** The same look, with {@code id} (a run's own backup, being written while the look runs) known too. */
+    Request alsoKnown(String id) {
+      Set<String> all = new java.util.HashSet<>(known);
+      all.add(id);
+      return new Request(storage, location, all, listedBy);
+    }
+  }
 
   /**
    * What the look found at {@code location}: the records to adopt (newest first), the incomplete folders,

@@ -13,6 +13,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.function.Consumer;
 
 /**
@@ -66,8 +68,9 @@ final class BackupRun {
 
   Result run(Consumer<String> progress) {
     try (ObjectStore store = in.store()) {
-      // first, so that this run's retention counts the backups found as well
-      BackupAdoption.Found adopted = adopt == null ? null : BackupAdoption.scan(store, adopt, progress);
+      // beside the backup rather than before it (it reads the location's folders, and the backup's server work
+      // would wait for that); joined before the pruning, so that this run's retention counts what it found
+      FutureTask<BackupAdoption.Found> look = lookBeside(store, progress);
       List<String> cleaned = new ArrayList<>();
       String housekeepingError = null;
       for (String old : in.pendingCleanup()) {
@@ -87,8 +90,9 @@ final class BackupRun {
       try {
         record = job.run();
       } catch (BackupJob.Failed f) {
-        return f.stopping() ? new StoppedWatching() : failed(f, job, cleaned, housekeepingError, adopted);
+        return f.stopping() ? new StoppedWatching() : failed(f, job, cleaned, housekeepingError, found(look));
       }
+      BackupAdoption.Found adopted = found(look);
       List<String> pruned = new ArrayList<>();
       List<BackupRecord> complete = BackupAdoption.withAdopted(in.complete(), adopted);
       Set<String> namedByPruned = new HashSet<>();
@@ -101,6 +105,36 @@ final class BackupRun {
             + e.getMessage();
       }
       return new Ended(record, true, job.skipped(), pruned, cleaned, housekeepingError, false, adopted);
+    }
+  }
+
+  /** Starts the look through the storage on a thread of its own; null when none is due. */
+  private FutureTask<BackupAdoption.Found> lookBeside(ObjectStore store, Consumer<String> progress) {
+    if (adopt == null) {
+      return null;
+    }
+    BackupAdoption.Request request = adopt.alsoKnown(in.plan().backupId()); // the run's own folder is not found
+    FutureTask<BackupAdoption.Found> look = new FutureTask<>(() -> BackupAdoption.scan(store, request, progress));
+    Thread thread = new Thread(look, "housekeeper-storage-look");
+    thread.setDaemon(true);
+    thread.start();
+    return look;
+  }
+
+  /** What the look found, once it has ended (it fails into its result, never by throwing). */
+  private BackupAdoption.Found found(FutureTask<BackupAdoption.Found> look) {
+    if (look == null) {
+      return null;
+    }
+    try {
+      return look.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return BackupAdoption.Found.failed(adopt.location(), "looking through " + adopt.location()
+          + " was interrupted");
+    } catch (ExecutionException e) {
+      return BackupAdoption.Found.failed(adopt.location(), "looking through " + adopt.location() + " failed: "
+          + BackupJob.rootMessage(e.getCause()));
     }
   }
 

@@ -212,6 +212,8 @@ class AdoptionTransitionsTest extends TransitionTest {
     completeBackup("nightly-20260528-020000", "2026-05-28T02:00:00Z", "2026-05-28T02:00:40Z", 5);
     completeBackup("nightly-20260529-020000", "2026-05-29T02:00:00Z", "2026-05-29T02:00:40Z", 7);
     completeBackup("nightly-20260531-020000", "2026-05-31T02:00:00Z", "2026-05-31T02:01:00Z", 9);
+    // the run's own folder, as the server writes it while the look (beside the backup) goes through the storage
+    incompleteBackup("nightly-20260601-100000");
     var backup = backup("nightly", spec -> {
       spec.retention = new ClickHouseBackupSpec.Retention();
       spec.retention.keepLast = 2;
@@ -224,6 +226,7 @@ class AdoptionTransitionsTest extends TransitionTest {
     assertThat(done.backups).as(() -> io.fabric8.kubernetes.client.utils.Serialization.asJson(done)).extracting(b -> b.id + (Boolean.TRUE.equals(b.adopted) ? " adopted" : ""))
         .containsExactly("nightly-20260601-100000", "nightly-20260531-020000 adopted");
     assertThat(done.adoption.adopted).isEqualTo(3);
+    assertThat(done.adoption.incomplete).as("the run's own backup is not one the look reports").isZero();
     assertThat(storage().resolve("nightly-20260528-020000")).as("pruned").doesNotExist();
     assertThat(storage().resolve("nightly-20260529-020000")).as("pruned").doesNotExist();
     assertThat(storage().resolve("nightly-20260531-020000").resolve(Manifest.FILE)).exists();
