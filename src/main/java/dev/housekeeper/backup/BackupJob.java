@@ -159,7 +159,7 @@ public final class BackupJob {
       manifest = runNative(nativeTables(found), found); // reads the server's objects while its BACKUP runs
     } else {
       try {
-        readServerObjects();
+        readServerObjects(serverVersion());
       } catch (IOException e) {
         throw new Failed(e.getMessage(), e, true, false);
       }
@@ -196,11 +196,14 @@ public final class BackupJob {
     return client.query(Sql.query("SELECT version() AS v")).get(0).string("v");
   }
 
-  /** The server's own objects (functions, access entities) in the scope's kinds; sets {@link #serverObjects}. */
-  private ServerObjects.Found readServerObjects() throws IOException {
+  /**
+   * The server's own objects (functions, access entities) in the scope's kinds, as a server of {@code version}
+   * lists them; sets {@link #serverObjects}.
+   */
+  private ServerObjects.Found readServerObjects(String version) throws IOException {
     var scope = plan.spec().scope;
     try {
-      serverObjects = new ServerObjects(client).read(scope == null ? List.of() : scope.kinds, serverVersion());
+      serverObjects = new ServerObjects(client).read(scope == null ? List.of() : scope.kinds, version);
       return serverObjects;
     } catch (RuntimeException e) {
       throw new IOException("reading the server's functions and access entities failed: " + e.getMessage(), e);
@@ -342,7 +345,7 @@ public final class BackupJob {
       for (LogicalBackup.TableRef t : tables) {
         manifest.tables.add(nativeEntry(t));
       }
-      definitions(manifest, found, readServerObjects());
+      definitions(manifest, found, readServerObjects(manifest.serverVersion));
       return null;
     } catch (IOException | RuntimeException e) {
       abandoned = !Thread.currentThread().isInterrupted(); // a process that stops leaves the server's backup running

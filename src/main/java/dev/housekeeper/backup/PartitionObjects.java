@@ -119,20 +119,25 @@ final class PartitionObjects {
     return key != null && key.startsWith(ROOT + "/");
   }
 
+  /** The folder of one lineage's shared objects. */
+  static String lineagePrefix(String lineage) {
+    return ROOT + "/" + ObjectKeys.segment(lineage) + "/";
+  }
+
   /** The folder of one table's shared objects; {@code shard} null on a single server. */
   static String tablePrefix(String lineage, Integer shard, String database, String table) {
-    return ROOT + "/" + ObjectKeys.segment(lineage) + (shard == null ? "" : "/shard-" + shard) + "/"
-        + ObjectKeys.segment(database) + "/" + ObjectKeys.segment(table) + "/";
+    return lineagePrefix(lineage) + (shard == null ? "" : "shard-" + shard + "/") + ObjectKeys.segment(database)
+        + "/" + ObjectKeys.segment(table) + "/";
   }
 
   /**
-   * The sizes of the objects (and receipts) under a table's folder, listed once before its partitions: one
-   * request per table instead of one per partition (an S3 LIST each), for {@link #reusable(ObjectStore, String,
-   * java.util.Map)}.
+   * The sizes of the objects (and receipts) whose keys start with {@code prefix}: a table's folder, listed
+   * once before its partitions (one request per table instead of one per partition, an S3 LIST each), for
+   * {@link #reusable(ObjectStore, String, java.util.Map)}.
    */
-  static java.util.Map<String, Long> stored(ObjectStore store, String tablePrefix) throws IOException {
+  static java.util.Map<String, Long> stored(ObjectStore store, String prefix) throws IOException {
     java.util.Map<String, Long> sizes = new java.util.HashMap<>();
-    store.list(tablePrefix).forEach(o -> sizes.put(o.key(), o.size()));
+    store.list(prefix).forEach(o -> sizes.put(o.key(), o.size()));
     return sizes;
   }
 
@@ -141,9 +146,7 @@ final class PartitionObjects {
    * size the receipt names.
    */
   static Optional<Receipt> reusable(ObjectStore store, String key) throws IOException {
-    java.util.Map<String, Long> sizes = new java.util.HashMap<>();
-    store.list(key).forEach(o -> sizes.put(o.key(), o.size()));
-    return reusable(store, key, sizes);
+    return reusable(store, key, stored(store, key));
   }
 
   /**
@@ -178,8 +181,7 @@ final class PartitionObjects {
    * resource of the same name, sharing the prefix, deleted while this backup ran).
    */
   static void checkNamed(ObjectStore store, String lineage, Manifest manifest) throws IOException {
-    java.util.Map<String, Long> sizes = new java.util.HashMap<>();
-    store.list(ROOT + "/" + ObjectKeys.segment(lineage) + "/").forEach(o -> sizes.put(o.key(), o.size()));
+    java.util.Map<String, Long> sizes = stored(store, lineagePrefix(lineage));
     for (Manifest.TableEntry t : manifest.tables) {
       for (Manifest.PartitionEntry p : t.partitions) {
         if (shared(p.key) && !Long.valueOf(p.storedBytes).equals(sizes.get(p.key))) {
@@ -229,7 +231,7 @@ final class PartitionObjects {
   static int sweep(ObjectStore store, String lineage, Set<String> alsoConsider, Consumer<String> progress)
       throws IOException {
     List<String> candidates = new ArrayList<>();
-    store.list(ROOT + "/" + ObjectKeys.segment(lineage) + "/").forEach(o -> candidates.add(o.key()));
+    store.list(lineagePrefix(lineage)).forEach(o -> candidates.add(o.key()));
     for (String key : alsoConsider) {
       candidates.add(key);
       candidates.add(key + RECEIPT);

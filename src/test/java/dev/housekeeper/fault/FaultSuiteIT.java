@@ -659,9 +659,9 @@ class FaultSuiteIT {
   /** Waits until ClickHouse runs a query of the operator's user like {@code like} (and starting like {@code kind}). */
   static void awaitQuery(String like, String kind) {
     // each look bounded: one that hangs must not use up the time in which the query runs
-    awaitTrue(() -> Long.parseLong(ch.sql("SELECT count() FROM system.processes WHERE user = '" + ClickHouseServer.USER
+    awaitTrue(() -> ch.sqlLong("SELECT count() FROM system.processes WHERE user = '" + ClickHouseServer.USER
         + "' AND query LIKE '" + like + "' AND query LIKE '" + kind + "' AND query NOT LIKE '%system.processes%'",
-        Duration.ofSeconds(10))) > 0);
+        Duration.ofSeconds(10)) > 0);
   }
 
   static void awaitTrue(java.util.concurrent.Callable<Boolean> condition) {

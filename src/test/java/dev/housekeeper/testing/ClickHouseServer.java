@@ -322,6 +322,11 @@ public final class ClickHouseServer implements AutoCloseable {
     return Long.parseLong(sql(query));
   }
 
+  /** As {@link #sqlLong(String)}, bounded as {@link #sql(String, Duration)} is. */
+  public long sqlLong(String query, Duration limit) {
+    return Long.parseLong(sql(query, limit));
+  }
+
   /** Basic auth header value for raw HTTP calls in tests. */
   public static String basicAuth() {
     return "Basic " + Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8));
