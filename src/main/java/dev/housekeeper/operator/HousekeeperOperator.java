@@ -95,7 +95,11 @@ public final class HousekeeperOperator implements AutoCloseable {
           // 1,000 resources, and the operator's own per-resource gauges already say what each resource does
           .withMetrics(new StepTimedMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry)
               .notCollectingMetricsPerResource().build(), steps))
-          .withReconciliationTerminationTimeout(Duration.ofSeconds(10));
+          .withReconciliationTerminationTimeout(Duration.ofSeconds(10))
+          // a watch that fails (a frame that is not UTF-8, say, from a proxy on the way) is watched again with
+          // backoff: by default fabric8 stops such an informer and JOSDK then exits the process, which a leader
+          // does in the middle of its backups; while an informer is not watching, /readyz says so
+          .withStopOnInformerErrorDuringStartup(false);
       if (settings.leaderElection()) {
         Duration renewDeadline = settings.leaseDuration().multipliedBy(2).dividedBy(3);
         Duration retryPeriod = max(Duration.ofMillis(500), settings.leaseDuration().dividedBy(5));

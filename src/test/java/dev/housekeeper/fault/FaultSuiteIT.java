@@ -63,8 +63,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * PostgreSQL stopped mid-operation; the Kubernetes API answering slowly and with conflicts; and
  * the operator itself killed (its own JVM, SIGKILL) with a second replica taking over through
  * leader election, mid-operation and mid native backup on ClickHouse 26.7; and the leader cut off
- * from the API for longer than its lease, which must stop writing before the standby leads. Every scenario waits until the resource has recovered by itself and then
- * checks that nothing was lost or done twice: content hashes of the data, the migration ledger,
+ * from the API for longer than its lease, which must stop writing before the standby leads; and
+ * the operator's watches sent a frame that is not UTF-8. Every scenario waits until the resource
+ * has recovered by itself and then checks that nothing was lost or done twice: content hashes of the data, the migration ledger,
  * the objects in storage. The suite prints how many scenarios ran.
  */
 @Tag("faults")
@@ -564,7 +565,7 @@ class FaultSuiteIT {
         assertEquals("CREATING_BACKUP", modern.sql("SELECT status FROM system.backups WHERE id = '" + serverId + "'"));
         a.kill();
         awaitTrue(() -> "replica-b".equals(leaseHolder()));
-        ClickHouseBackup done = onStandby(b, () -> await(ClickHouseBackup.class, "native-backup",
+        ClickHouseBackup done = withLogOf(b, () -> await(ClickHouseBackup.class, "native-backup",
             x -> x.getStatus().lastSuccessful != null));
         assertEquals(id, done.getStatus().lastSuccessful.id, "the run the killed leader started completed");
         assertEquals("native", done.getStatus().lastSuccessful.method);
@@ -621,7 +622,7 @@ class FaultSuiteIT {
         awaitQuery("%" + scratch + "%", "INSERT%");
         a.kill();
         awaitTrue(() -> "replica-b".equals(leaseHolder()));
-        ClickHouseRestore done = onStandby(b, () -> await(ClickHouseRestore.class, "killed-drill",
+        ClickHouseRestore done = withLogOf(b, () -> await(ClickHouseRestore.class, "killed-drill",
             x -> x.getStatus() != null && x.getStatus().phase == ClickHouseRestoreStatus.Phase.Succeeded));
         assertThat(harness.events(done)).as("the cut-off drill is reported").anyMatch(e ->
             "RestoreInterrupted".equals(e.getReason()) && e.getMessage().contains("interrupted"));
@@ -637,6 +638,43 @@ class FaultSuiteIT {
         REPORT.add("Operator killed (SIGKILL) mid logical restore drill: replica-b recorded it interrupted (Event"
             + " RestoreInterrupted), drilled again by itself and verified 3,000,000 rows; scratch database dropped");
       }
+    } finally {
+      harness.startOperator();
+      TempDirs.delete(dir);
+    }
+  }
+
+  /**
+   * A watch that delivers bad data, as a faulty proxy or API server might: the proxy between the
+   * operator and the API writes a text frame that is not UTF-8 into every watch it carries. Each
+   * informer's watch fails; the informers watch again, and the process keeps leading and reconciles
+   * what is created afterwards (JOSDK's default stopped the whole process at the first such watch).
+   */
+  @Test
+  @Order(13)
+  void aWatchThatDeliversBadDataIsWatchedAgain() throws Exception {
+    harness.stopOperator();
+    Path dir = Files.createTempDirectory("hk-watch-");
+    try (TcpProxy toApi = new TcpProxy(harness.api().server().getPort()).start();
+        OperatorProcess a = OperatorProcess.start(harness.api(), toApi.url(), dir, "replica-a", NS,
+            Duration.ofSeconds(10))) {
+      awaitTrue(() -> "replica-a".equals(leaseHolder()));
+      harness.readyConnection(NS, "before-bad-frame");
+      int opened = toApi.webSocketsOpened();
+      // a text frame (FIN, opcode 1) of two bytes that are not UTF-8: 0xC3 must be followed by 0x80..0xBF
+      int broken = toApi.writeToWebSockets(new byte[] {(byte) 0x81, 2, (byte) 0xc3, (byte) 0x28});
+      assertThat(broken).as("the operator's watches, one per kind it reconciles at least").isGreaterThanOrEqualTo(6);
+      withLogOf(a, () -> {
+        awaitTrue(() -> toApi.webSocketsOpened() >= opened + broken);
+        return harness.readyConnection(NS, "after-bad-frame");
+      });
+      assertTrue(a.isAlive(), "the process still runs");
+      assertEquals("replica-a", leaseHolder(), "and still leads");
+      awaitTrue(() -> a.probe("/readyz") == 200); // every informer watching again
+      assertThat(Files.readString(a.log())).as("the broken watches are logged").contains("Invalid UTF-8");
+      REPORT.add("A text frame that is not UTF-8 written into the operator's " + broken + " watches: each was watched"
+          + " again (" + (toApi.webSocketsOpened() - opened) + " new watches), the process kept leading and"
+          + " reconciled a connection created afterwards");
     } finally {
       harness.startOperator();
       TempDirs.delete(dir);
@@ -805,12 +843,13 @@ class FaultSuiteIT {
     return m;
   }
 
-  /** A wait for work the standby took over; when it fails, the message ends with the standby's last log lines. */
-  static <T> T onStandby(OperatorProcess standby, java.util.function.Supplier<T> wait) {
+  /** A wait for work of an operator process; when it fails, the message ends with the process's last log lines. */
+  static <T> T withLogOf(OperatorProcess process, java.util.function.Supplier<T> wait) {
     try {
       return wait.get();
-    } catch (AssertionError e) {
-      throw new AssertionError(e.getMessage() + "\nthe standby's log, its last lines:\n" + tail(standby.log(), 80), e);
+    } catch (AssertionError | org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + "\nthe log of the operator process, its last lines:\n"
+          + tail(process.log(), 80), e);
     }
   }
 

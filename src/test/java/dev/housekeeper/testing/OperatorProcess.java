@@ -62,7 +62,7 @@ public final class OperatorProcess implements AutoCloseable {
       if (!p.process.isAlive()) {
         throw new IllegalStateException("operator " + name + " exited; see " + log);
       }
-      if (p.get("/healthz") == 200) {
+      if (p.probe("/healthz") == 200) {
         return p;
       }
       sleep(100);
@@ -71,7 +71,8 @@ public final class OperatorProcess implements AutoCloseable {
     throw new IllegalStateException("operator " + name + " did not answer /healthz in 90 s; see " + log);
   }
 
-  private int get(String path) {
+  /** The status code of a GET of {@code path} on the probe port ({@code /healthz}, {@code /readyz}); -1: no answer. */
+  public int probe(String path) {
     try {
       return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
           .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();

@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A loopback TCP proxy in front of a real server, for fault injection: it forwards, or reads the
- * request and drops the connection (the next {@code n} connections), or stops listening.
+ * request and drops the connection (the next {@code n} connections), or stops listening; in front
+ * of an HTTP server it can also write a frame of its own into the WebSockets it forwards (watches).
  */
 public final class TcpProxy implements AutoCloseable {
 
@@ -20,6 +21,9 @@ public final class TcpProxy implements AutoCloseable {
   private final AtomicInteger dropNext = new AtomicInteger();
   private final AtomicInteger connections = new AtomicInteger();
   private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** The client sides of the connections whose server answered 101 (a WebSocket), each written whole frames at a time. */
+  private final java.util.Set<Socket> webSockets = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final AtomicInteger webSocketsOpened = new AtomicInteger();
   private volatile ServerSocket listener;
 
   public TcpProxy(int targetPort) throws IOException {
@@ -89,6 +93,11 @@ public final class TcpProxy implements AutoCloseable {
     return connections.get();
   }
 
+  /** WebSockets (watches) opened through the proxy so far. */
+  public int webSocketsOpened() {
+    return webSocketsOpened.get();
+  }
+
   public String url() {
     return "http://127.0.0.1:" + port;
   }
@@ -141,12 +150,135 @@ public final class TcpProxy implements AutoCloseable {
     open.add(client);
     open.add(upstream);
     pump(client, upstream);
-    pump(upstream, client);
+    Thread t = new Thread(() -> answers(upstream, client), "tcp-proxy-answers-" + port);
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /**
+   * Writes {@code frame} (a whole WebSocket frame, as a server sends it: unmasked) into every WebSocket
+   * open now, between two of the server's frames; returns how many it reached.
+   */
+  public int writeToWebSockets(byte[] frame) {
+    int reached = 0;
+    for (Socket socket : webSockets) {
+      synchronized (socket) {
+        try {
+          socket.getOutputStream().write(frame);
+          socket.getOutputStream().flush();
+          reached++;
+        } catch (IOException ignored) {
+          // that one closed
+        }
+      }
+    }
+    return reached;
+  }
+
+  /**
+   * The server's side of a connection: bytes as they come, unless its first answer is 101 Switching
+   * Protocols; then, after that answer's head, whole frames, so that {@link #writeToWebSockets} can
+   * write between two of them.
+   */
+  private void answers(Socket upstream, Socket client) {
+    boolean pumped = false;
+    try {
+      OutputStream out = client.getOutputStream();
+      byte[] buf = new byte[8192];
+      int n = upstream.getInputStream().read(buf); // whatever the server sends first, as any server may
+      if (n < 0) {
+        return;
+      }
+      if (!new String(buf, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 101 ")) {
+        out.write(buf, 0, n);
+        out.flush();
+        pump(upstream, client); // which closes both when it ends
+        pumped = true;
+        return;
+      }
+      var in = new java.io.PushbackInputStream(upstream.getInputStream(), buf.length);
+      in.unread(buf, 0, n);
+      var head = new java.io.ByteArrayOutputStream();
+      for (int matched = 0; matched < 4; ) { // the answer's head, to its blank line
+        int c = in.read();
+        if (c < 0) {
+          throw new IOException("the answer ended in its head");
+        }
+        head.write(c);
+        matched = c == "\r\n\r\n".charAt(matched) ? matched + 1 : (c == '\r' ? 1 : 0);
+      }
+      out.write(head.toByteArray());
+      out.flush();
+      if (!head.toString(java.nio.charset.StandardCharsets.ISO_8859_1).toLowerCase(java.util.Locale.ROOT)
+          .replace(" ", "").contains("\r\nupgrade:websocket\r\n")) {
+        pump(in, upstream, client); // another protocol (HTTP/2 over h2c): its bytes as they come
+        pumped = true;
+        return;
+      }
+      webSockets.add(client);
+      webSocketsOpened.incrementAndGet();
+      while (true) {
+        byte[] frame = frame(in);
+        synchronized (client) {
+          out.write(frame);
+          out.flush();
+        }
+      }
+    } catch (IOException ignored) {
+      // one side closed
+    } finally {
+      webSockets.remove(client);
+      if (!pumped) {
+        open.remove(upstream);
+        open.remove(client);
+        try {
+          client.close();
+          upstream.close();
+        } catch (IOException ignored) {
+          // closing
+        }
+      }
+    }
+  }
+
+  /** One unmasked WebSocket frame (RFC 6455, 5.2), header and payload. */
+  private static byte[] frame(InputStream in) throws IOException {
+    byte[] head = in.readNBytes(2);
+    if (head.length < 2) {
+      throw new IOException("the WebSocket ended");
+    }
+    int shortLength = head[1] & 0x7f;
+    byte[] extended = in.readNBytes(shortLength == 126 ? 2 : shortLength == 127 ? 8 : 0);
+    long length = shortLength;
+    if (shortLength >= 126) {
+      length = 0;
+      for (byte b : extended) {
+        length = (length << 8) | (b & 0xff);
+      }
+    }
+    byte[] payload = in.readNBytes(Math.toIntExact(length));
+    if (payload.length < length) {
+      throw new IOException("the WebSocket ended in a frame");
+    }
+    java.io.ByteArrayOutputStream whole = new java.io.ByteArrayOutputStream(2 + extended.length + payload.length);
+    whole.write(head);
+    whole.write(extended);
+    whole.write(payload);
+    return whole.toByteArray();
   }
 
   private void pump(Socket from, Socket to) {
+    try {
+      pump(from.getInputStream(), from, to);
+    } catch (IOException e) {
+      // closed already
+    }
+  }
+
+  /** Copies {@code source} (what {@code from} sends, some of it perhaps read already) to {@code to}. */
+  private void pump(InputStream source, Socket from, Socket to) {
     Thread t = new Thread(() -> {
-      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+      try (InputStream in = source; OutputStream out = to.getOutputStream()) {
         byte[] buf = new byte[8192];
         for (int n; (n = in.read(buf)) > 0; ) {
           out.write(buf, 0, n);
