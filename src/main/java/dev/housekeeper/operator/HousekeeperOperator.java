@@ -29,6 +29,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.processing.retry.GenericRetry;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
@@ -80,45 +81,12 @@ public final class HousekeeperOperator implements AutoCloseable {
   public HousekeeperOperator(KubernetesClient client, OperatorSettings settings, Clock clock) {
     this.client = client;
     this.settings = settings;
-    // the operator replica's name in every HTTP request's User-Agent, so system.query_log tells which pod sent a query
     StepTimes steps = new StepTimes(registry);
+    // the operator replica's name in every HTTP request's User-Agent, so system.query_log tells which pod sent a query
     this.connections = new ConnectionClients(config -> new dev.housekeeper.clickhouse.HttpClickHouseClient(config,
         "housekeeper/" + settings.identity(), nanos -> steps.record(StepTimes.Step.CLICKHOUSE_REQUEST, nanos)));
     bindJvmMetrics(registry);
-    this.operator = new Operator(o -> {
-      o.withKubernetesClient(client)
-          .withCloseClientOnStop(false)
-          // Status and finalizers are patched with JSON merge patch, which every API server (and the test mock) accepts.
-          .withUseSSAToPatchPrimaryResource(false)
-          .withConcurrentReconciliationThreads(settings.reconcileThreads())
-          // per kind, not per resource: JOSDK's per-resource timers held about 6,000 histograms (15 MB of heap) with
-          // 1,000 resources, and the operator's own per-resource gauges already say what each resource does
-          .withMetrics(new StepTimedMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry)
-              .notCollectingMetricsPerResource().build(), steps))
-          .withReconciliationTerminationTimeout(Duration.ofSeconds(10))
-          // a watch that fails (a frame that is not UTF-8, say, from a proxy on the way) is watched again with
-          // backoff: by default fabric8 stops such an informer and JOSDK then exits the process, which a leader
-          // does in the middle of its backups; while an informer is not watching, /readyz says so
-          .withStopOnInformerErrorDuringStartup(false);
-      if (settings.leaderElection()) {
-        Duration renewDeadline = settings.leaseDuration().multipliedBy(2).dividedBy(3);
-        Duration retryPeriod = max(Duration.ofMillis(500), settings.leaseDuration().dividedBy(5));
-        fence = new LeaseFence(client, settings.leaseNamespace(), settings.leaseName(), settings.identity(),
-            renewDeadline, retryPeriod, Clock.systemUTC(), this::lostLeadership);
-        o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder
-            .aLeaderElectionConfiguration(settings.leaseName())
-            .withLeaseNamespace(settings.leaseNamespace())
-            .withIdentity(settings.identity())
-            .withLeaseDuration(settings.leaseDuration())
-            .withRenewDeadline(renewDeadline)
-            .withRetryPeriod(retryPeriod)
-            // JOSDK's own exit would leave the work pool and the ClickHouse queries running until the JVM is
-            // gone; lostLeadership stops them first, then exits
-            .withExitOnStopLeading(false)
-            .withLeaderCallbacks(new LeaderCallbacks(fence::leading, this::lostLeadership, leader -> { }))
-            .build());
-      }
-    });
+    this.operator = new Operator(o -> configure(o, client, steps));
     HousekeeperMetrics metrics = new HousekeeperMetrics(registry, steps);
     this.events = new EventRecorder(client, steps);
     this.statusWriter = new StatusWriter(client, steps);
@@ -138,6 +106,42 @@ public final class HousekeeperOperator implements AutoCloseable {
     register(new dev.housekeeper.backup.ClickHouseRestoreReconciler(services, storage));
     register(new dev.housekeeper.mart.ReportMartReconciler(services, settings.hostAliases()));
     register(new RetentionPolicyReconciler(services));
+  }
+
+  /** JOSDK's settings: the client, retries of failed watches, metrics, and leader election when enabled. */
+  private void configure(ConfigurationServiceOverrider o, KubernetesClient client, StepTimes steps) {
+    o.withKubernetesClient(client)
+        .withCloseClientOnStop(false)
+        // Status and finalizers are patched with JSON merge patch, which every API server (and the test mock) accepts.
+        .withUseSSAToPatchPrimaryResource(false)
+        .withConcurrentReconciliationThreads(settings.reconcileThreads())
+        // per kind, not per resource: JOSDK's per-resource timers held about 6,000 histograms (15 MB of heap) with
+        // 1,000 resources, and the operator's own per-resource gauges already say what each resource does
+        .withMetrics(new StepTimedMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(registry)
+            .notCollectingMetricsPerResource().build(), steps))
+        .withReconciliationTerminationTimeout(Duration.ofSeconds(10))
+        // a watch that fails (a frame that is not UTF-8, say, from a proxy on the way) is watched again with
+        // backoff: by default fabric8 stops such an informer and JOSDK then exits the process, which a leader
+        // does in the middle of its backups; while an informer is not watching, /readyz says so
+        .withStopOnInformerErrorDuringStartup(false);
+    if (settings.leaderElection()) {
+      Duration renewDeadline = settings.leaseDuration().multipliedBy(2).dividedBy(3);
+      Duration retryPeriod = max(Duration.ofMillis(500), settings.leaseDuration().dividedBy(5));
+      fence = new LeaseFence(client, settings.leaseNamespace(), settings.leaseName(), settings.identity(),
+          renewDeadline, retryPeriod, Clock.systemUTC(), this::lostLeadership);
+      o.withLeaderElectionConfiguration(LeaderElectionConfigurationBuilder
+          .aLeaderElectionConfiguration(settings.leaseName())
+          .withLeaseNamespace(settings.leaseNamespace())
+          .withIdentity(settings.identity())
+          .withLeaseDuration(settings.leaseDuration())
+          .withRenewDeadline(renewDeadline)
+          .withRetryPeriod(retryPeriod)
+          // JOSDK's own exit would leave the work pool and the ClickHouse queries running until the JVM is
+          // gone; lostLeadership stops them first, then exits
+          .withExitOnStopLeading(false)
+          .withLeaderCallbacks(new LeaderCallbacks(fence::leading, this::lostLeadership, leader -> { }))
+          .build());
+    }
   }
 
   private static void bindJvmMetrics(PrometheusMeterRegistry registry) {

@@ -354,10 +354,10 @@ public final class BackupBench {
     spec.method = "logical";
     spec.scope.tables = List.of(table);
     ClickHouseBackup b = Specs.backup(NS, name, spec);
-    long t0 = System.nanoTime();
-    k8s.resource(b).create();
-    awaitSucceeded(k8s, name);
-    return (System.nanoTime() - t0) / 1e9;
+    return timed(() -> {
+      k8s.resource(b).create();
+      awaitSucceeded(k8s, name);
+    });
   }
 
   /** Native backups of bench_nat.t on the 26.7 server (connection ch26); returns the seconds to Succeeded. */
@@ -365,23 +365,23 @@ public final class BackupBench {
     ClickHouseBackupSpec spec = Specs.backupSpec(storage, "bench_nat");
     spec.connectionRef = new dev.housekeeper.api.common.ConnectionRef("ch26");
     spec.method = "native";
-    long t0 = System.nanoTime();
-    k8s.resource(Specs.backup(NS, name, spec)).create();
-    awaitSucceeded(k8s, name);
-    return (System.nanoTime() - t0) / 1e9;
+    return timed(() -> {
+      k8s.resource(Specs.backup(NS, name, spec)).create();
+      awaitSucceeded(k8s, name);
+    });
   }
 
   /** Logical backups of bench_bk.t, all created at once; returns the seconds until every one has Succeeded. */
   static double backups(KubernetesClient k8s, List<String> names, Path dir) {
-    long t0 = System.nanoTime();
-    for (String name : names) {
-      ClickHouseBackupSpec spec = Specs.backupSpec(volume(dir.resolve(name)), "bench_bk");
-      spec.method = "logical";
-      spec.scope.tables = List.of("t");
-      k8s.resource(Specs.backup(NS, name, spec)).create();
-    }
-    names.forEach(name -> awaitSucceeded(k8s, name));
-    return (System.nanoTime() - t0) / 1e9;
+    return timed(() -> {
+      for (String name : names) {
+        ClickHouseBackupSpec spec = Specs.backupSpec(volume(dir.resolve(name)), "bench_bk");
+        spec.method = "logical";
+        spec.scope.tables = List.of("t");
+        k8s.resource(Specs.backup(NS, name, spec)).create();
+      }
+      names.forEach(name -> awaitSucceeded(k8s, name));
+    });
   }
 
   /** Waits for the backup's end by a watch, so that its time is when the status said so, not the next look. */
@@ -397,32 +397,31 @@ public final class BackupBench {
 
   /** Asks a one-shot backup to run again (run-now) and waits for its new backup; returns the seconds it took. */
   static double runAgain(KubernetesClient k8s, String name, String previousId) {
-    long t0 = System.nanoTime();
-    k8s.resources(ClickHouseBackup.class).inNamespace(NS).withName(name).patch(
-        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
-        "{\"metadata\":{\"annotations\":{\"" + ClickHouseBackup.RUN_NOW_ANNOTATION + "\":\"" + t0 + "\"}}}");
-    k8s.resources(ClickHouseBackup.class).inNamespace(NS).withName(name).waitUntilCondition(b -> {
-      var st = b.getStatus();
-      return st.lastSuccessful != null && !st.lastSuccessful.id.equals(previousId) && st.running == null;
-    }, 600, TimeUnit.SECONDS);
-    return (System.nanoTime() - t0) / 1e9;
+    return timed(() -> {
+      k8s.resources(ClickHouseBackup.class).inNamespace(NS).withName(name).patch(io.fabric8.kubernetes.client.dsl.base
+          .PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\""
+          + ClickHouseBackup.RUN_NOW_ANNOTATION + "\":\"" + System.nanoTime() + "\"}}}");
+      k8s.resources(ClickHouseBackup.class).inNamespace(NS).withName(name).waitUntilCondition(b -> {
+        var st = b.getStatus();
+        return st.lastSuccessful != null && !st.lastSuccessful.id.equals(previousId) && st.running == null;
+      }, 600, TimeUnit.SECONDS);
+    });
   }
 
   static double restore(KubernetesClient k8s, String backupName, String target) {
     ClickHouseRestore r = Specs.restore(NS, backupName + "-restore", backupName, target);
-    long t0 = System.nanoTime();
-    k8s.resource(r).create();
-    // its end seen by a watch, as a backup's
-    ClickHouseRestore ended = k8s.resources(ClickHouseRestore.class).inNamespace(NS).withName(backupName + "-restore")
-        .waitUntilCondition(x -> x != null && x.getStatus() != null && (x.getStatus().phase
-            == ClickHouseRestoreStatus.Phase.Succeeded || x.getStatus().phase == ClickHouseRestoreStatus.Phase.Failed),
-            600, TimeUnit.SECONDS);
-    double seconds = (System.nanoTime() - t0) / 1e9;
-    if (ended.getStatus().phase == ClickHouseRestoreStatus.Phase.Failed) {
-      throw new IllegalStateException("restore failed: " + io.fabric8.kubernetes.client.utils.Serialization
-          .asJson(ended.getStatus()));
-    }
-    return seconds;
+    return timed(() -> {
+      k8s.resource(r).create();
+      // its end seen by a watch, as a backup's
+      ClickHouseRestore ended = k8s.resources(ClickHouseRestore.class).inNamespace(NS).withName(backupName + "-restore")
+          .waitUntilCondition(x -> x != null && x.getStatus() != null && (x.getStatus().phase
+              == ClickHouseRestoreStatus.Phase.Succeeded || x.getStatus().phase == ClickHouseRestoreStatus.Phase.Failed),
+              600, TimeUnit.SECONDS);
+      if (ended.getStatus().phase == ClickHouseRestoreStatus.Phase.Failed) {
+        throw new IllegalStateException("restore failed: " + io.fabric8.kubernetes.client.utils.Serialization
+            .asJson(ended.getStatus()));
+      }
+    });
   }
 
   static void await(Supplier<Boolean> condition, int seconds) {

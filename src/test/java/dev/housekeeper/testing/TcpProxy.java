@@ -229,14 +229,7 @@ public final class TcpProxy implements AutoCloseable {
     } finally {
       webSockets.remove(client);
       if (!pumped) {
-        open.remove(upstream);
-        open.remove(client);
-        try {
-          client.close();
-          upstream.close();
-        } catch (IOException ignored) {
-          // closing
-        }
+        closeBoth(upstream, client);
       }
     }
   }
@@ -292,18 +285,23 @@ public final class TcpProxy implements AutoCloseable {
       } catch (IOException ignored) {
         // one side closed
       } finally {
-        open.remove(from);
-        open.remove(to);
-        try {
-          to.close();
-          from.close();
-        } catch (IOException ignored) {
-          // closing
-        }
+        closeBoth(from, to);
       }
     });
     t.setDaemon(true);
     t.start();
+  }
+
+  /** The end of a forwarded connection: both its sockets. */
+  private void closeBoth(Socket a, Socket b) {
+    open.remove(a);
+    open.remove(b);
+    try {
+      a.close();
+      b.close();
+    } catch (IOException ignored) {
+      // closing
+    }
   }
 
   @Override
