@@ -65,8 +65,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * leader election, mid-operation and mid native backup on ClickHouse 26.7; and the leader cut off
  * from the API for longer than its lease, which must stop writing before the standby leads; and
  * the operator's watches sent a frame that is not UTF-8. Every scenario waits until the resource
- * has recovered by itself and then checks that nothing was lost or done twice: content hashes of the data, the migration ledger,
- * the objects in storage. The suite prints how many scenarios ran.
+ * has recovered by itself and then checks that nothing was lost or done twice: content hashes of
+ * the data, the migration ledger, the objects in storage. The suite prints how many scenarios ran.
  */
 @Tag("faults")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)

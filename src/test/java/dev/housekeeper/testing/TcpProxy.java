@@ -176,16 +176,17 @@ public final class TcpProxy implements AutoCloseable {
   }
 
   /**
-   * The server's side of a connection: bytes as they come, unless its first answer is 101 Switching
-   * Protocols; then, after that answer's head, whole frames, so that {@link #writeToWebSockets} can
-   * write between two of them.
+   * The server's side of a connection: bytes as they come, unless its first answer switches to a
+   * WebSocket (101 with {@code Upgrade: websocket}); then, after that answer's head, whole frames, so
+   * that {@link #writeToWebSockets} can write between two of them.
    */
   private void answers(Socket upstream, Socket client) {
     boolean pumped = false;
     try {
       OutputStream out = client.getOutputStream();
       byte[] buf = new byte[8192];
-      int n = upstream.getInputStream().read(buf); // whatever the server sends first, as any server may
+      // what arrives first, without waiting for more: a server that is not HTTP may send a few bytes and wait
+      int n = upstream.getInputStream().read(buf);
       if (n < 0) {
         return;
       }
