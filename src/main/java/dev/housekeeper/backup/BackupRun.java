@@ -90,7 +90,13 @@ final class BackupRun {
       try {
         record = job.run();
       } catch (BackupJob.Failed f) {
-        return f.stopping() ? new StoppedWatching() : failed(f, job, cleaned, housekeepingError, found(look));
+        if (f.stopping()) {
+          if (look != null) {
+            look.cancel(true); // a process that stops reads no more of the storage either
+          }
+          return new StoppedWatching();
+        }
+        return failed(f, job, cleaned, housekeepingError, found(look));
       }
       BackupAdoption.Found adopted = found(look);
       List<String> pruned = new ArrayList<>();

@@ -183,22 +183,22 @@ public final class TcpProxy implements AutoCloseable {
   private void answers(Socket upstream, Socket client) {
     boolean pumped = false;
     try {
-      OutputStream out = client.getOutputStream();
-      byte[] buf = new byte[8192];
+      byte[] first = new byte[8192];
       // what arrives first, without waiting for more: a server that is not HTTP may send a few bytes and wait
-      int n = upstream.getInputStream().read(buf);
+      int n = upstream.getInputStream().read(first);
       if (n < 0) {
         return;
       }
-      if (!new String(buf, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 101 ")) {
-        out.write(buf, 0, n);
-        out.flush();
-        pump(upstream, client); // which closes both when it ends
+      // those bytes, then the rest; unlike a PushbackInputStream, a read returns the bytes held without waiting
+      // for more from the server
+      InputStream in = new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(first, 0, n),
+          upstream.getInputStream());
+      if (!new String(first, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 101 ")) {
+        pump(in, upstream, client); // all of it, throttled as set; the pump closes both when it ends
         pumped = true;
         return;
       }
-      var in = new java.io.PushbackInputStream(upstream.getInputStream(), buf.length);
-      in.unread(buf, 0, n);
+      OutputStream out = client.getOutputStream();
       var head = new java.io.ByteArrayOutputStream();
       for (int matched = 0; matched < 4; ) { // the answer's head, to its blank line
         int c = in.read();
